@@ -1,0 +1,1 @@
+//! (touchpoints and profile; being written)

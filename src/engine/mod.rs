@@ -1,0 +1,23 @@
+//! The engine: everything Tailor decides, validated and computed without a browser.
+//!
+//! Platform effects (clock, randomness, regular expressions, storage, network) come in as
+//! parameters or small traits, so every result here is deterministic under test.
+
+pub mod json;
+
+// Decisions: conditions, hashing, rulesets, experiments, offers.
+pub mod condition;
+pub mod decision;
+pub mod experiment;
+pub mod hash;
+pub mod offer;
+pub mod ruleset;
+
+// Touchpoints and the shopper's profile.
+pub mod event;
+pub mod profile;
+pub mod uuid;
+
+// Sync: outbox policy and wire types shared with the server.
+pub mod outbox;
+pub mod wire;

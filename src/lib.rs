@@ -1,0 +1,14 @@
+//! Tailor: a personalisation SDK for online shops.
+//!
+//! - [`engine`]: pure Rust, no browser dependencies. Events, profile, conditions, hashing,
+//!   rulesets, decisions, outbox policy and wire types. Built and tested natively, and shared
+//!   by the browser runtime, the reference server and the CLI.
+//! - `web` (wasm32 only): the browser runtime and the `#[wasm_bindgen]` API. Glue only.
+
+pub mod engine;
+
+#[cfg(target_arch = "wasm32")]
+mod web;
+
+/// The SDK version, as reported by `Tailor.version` and the server's health endpoint.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
