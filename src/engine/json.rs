@@ -238,10 +238,10 @@ pub fn write_number(n: f64, out: &mut String) {
         }
     } else {
         let abs = n.abs();
-        if (1e-7..1e21).contains(&abs) {
+        if (1e-6..1e21).contains(&abs) {
             let _ = write!(out, "{}", n);
         } else {
-            // JavaScript switches to exponent notation outside [1e-7, 1e21).
+            // JavaScript switches to exponent notation outside [1e-6, 1e21).
             let s = format!("{:e}", n);
             match s.split_once('e') {
                 Some((m, e)) if !e.starts_with('-') => {
