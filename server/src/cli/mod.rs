@@ -1,9 +1,27 @@
-//! Command-line tools over the engine: eval, hash, decide, ruleset.
+//! Command-line tools over the engine and the server's keys.
+//!
+//! Each tool reads JSON Lines on stdin where it takes input and writes one line per input
+//! line, so it composes with shell pipelines and test harnesses.
+
+mod decide;
+mod eval;
+mod hash;
+mod keys;
+mod signing;
+mod validate;
 
 /// Runs `command` if it is one of the CLI tools; `None` when it is not.
 pub fn dispatch(command: &str, args: &[String]) -> Option<Result<(), String>> {
-    let _ = args;
-    match command {
-        _ => None,
-    }
+    Some(match command {
+        "eval" => eval::main(args),
+        "hash" => hash::main(args),
+        "decide" => decide::main(args),
+        "keys" => keys::main(args),
+        "ruleset" => match args.first().map(String::as_str) {
+            Some("validate") => validate::main(&args[1..]),
+            Some("sign" | "verify" | "publish") => signing::main(args),
+            _ => Err("usage: tailor ruleset validate|sign|verify|publish ...".to_string()),
+        },
+        _ => return None,
+    })
 }

@@ -1,0 +1,5 @@
+//! `tailor decide` (decision engine CLI; being written).
+
+pub fn main(_args: &[String]) -> Result<(), String> {
+    Err("not available yet".into())
+}
