@@ -3,6 +3,7 @@
 //! Platform effects (clock, randomness, regular expressions, storage, network) come in as
 //! parameters or small traits, so every result here is deterministic under test.
 
+pub mod config;
 pub mod json;
 
 // Decisions: conditions, hashing, rulesets, experiments, offers.
@@ -11,7 +12,9 @@ pub mod decision;
 pub mod experiment;
 pub mod hash;
 pub mod offer;
+pub mod regex;
 pub mod ruleset;
+pub mod version;
 
 // Touchpoints and the shopper's profile.
 pub mod event;

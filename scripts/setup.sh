@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# Installs everything Tailor needs to build and test, on a fresh Debian 12 machine as root,
+# unattended. Safe to run again: every step checks first and skips what is already there.
+#
+#   bash scripts/setup.sh
+#
+# Writes .tailor/toolchain.env, which scripts/build.sh and scripts/test.sh source: it says how
+# to build for wasm32 on this machine (rustup's target, or Debian's rustc-web + build-std).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+mkdir -p .tailor
+say() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
+
+export PATH="$HOME/.cargo/bin:$PATH"
+SUDO=""
+if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
+
+# --- Debian packages -------------------------------------------------------------------------
+need_pkgs=()
+want() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed" || need_pkgs+=("$1"); }
+for p in chromium chromium-driver postgresql pkg-config gcc; do want "$p"; done
+command -v node >/dev/null || want nodejs
+command -v npm >/dev/null || want npm
+command -v cargo >/dev/null || want cargo-web
+
+# wasm32: rustup's target when it is (or can quickly be) installed, else Debian's recipe.
+wasm_mode=""
+if command -v rustup >/dev/null && rustup target list --installed 2>/dev/null | grep -q '^wasm32-unknown-unknown$'; then
+  wasm_mode=rustup
+elif command -v rustup >/dev/null && [ ! -f .tailor/rustup-target-failed ] \
+  && timeout 60 rustup target add wasm32-unknown-unknown >/dev/null 2>&1; then
+  wasm_mode=rustup
+else
+  touch .tailor/rustup-target-failed # don't wait a minute for rustup on every run
+  wasm_mode=debian
+  for p in rustc-web rust-web-src lld-16; do want "$p"; done
+fi
+
+if [ ${#need_pkgs[@]} -gt 0 ]; then
+  say "installing Debian packages: ${need_pkgs[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${need_pkgs[@]}" >/dev/null
+else
+  say "Debian packages present"
+fi
+command -v cargo >/dev/null || { [ -x /usr/bin/cargo ] && export PATH="/usr/bin:$PATH"; }
+
+if [ "$wasm_mode" = rustup ]; then
+  cat > .tailor/toolchain.env <<EOF
+# written by scripts/setup.sh: wasm32 through rustup's target
+export TAILOR_WASM_MODE=rustup
+export TAILOR_WASM_TARGET_DIR="$root/target"
+TAILOR_WASM_CARGO_FLAGS=()
+EOF
+else
+  cat > .tailor/toolchain.env <<EOF
+# written by scripts/setup.sh: wasm32 through Debian's rustc-web and a std built from source
+export TAILOR_WASM_MODE=debian
+export TAILOR_WASM_TARGET_DIR="$root/target-wasm"
+TAILOR_WASM_ENV=(RUSTC=/usr/bin/rustc RUSTDOC=/usr/bin/rustdoc RUSTC_BOOTSTRAP=1 CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_LINKER=wasm-ld-16)
+TAILOR_WASM_CARGO_FLAGS=(-Zbuild-std=std,panic_abort)
+EOF
+fi
+say "wasm32 build: $wasm_mode"
+
+# --- wasm-bindgen CLI, exactly the version pinned in Cargo.toml ------------------------------
+wb_version=$(sed -n 's/^wasm-bindgen = "=\([0-9.]*\)".*/\1/p' Cargo.toml)
+have=$(wasm-bindgen --version 2>/dev/null | awk '{print $2}' || true)
+if [ "$have" != "$wb_version" ]; then
+  say "installing wasm-bindgen-cli $wb_version (a few minutes, once per machine)"
+  # --locked is not used: one of the CLI's locked dependencies is missing from the registry.
+  cargo install -q wasm-bindgen-cli --version "$wb_version"
+else
+  say "wasm-bindgen $wb_version present"
+fi
+
+# --- Node packages (binaryen's wasm-opt, esbuild, playwright-core, typescript) --------------
+stamp=.tailor/npm.stamp
+lock_sum=$(sha256sum package.json package-lock.json 2>/dev/null | sha256sum | cut -c1-16)
+if [ ! -d node_modules ] || [ "$(cat "$stamp" 2>/dev/null)" != "$lock_sum" ]; then
+  say "installing Node packages"
+  npm ci --no-audit --no-fund --loglevel=error
+  echo "$lock_sum" > "$stamp"
+else
+  say "Node packages present"
+fi
+
+say "done"

@@ -1,0 +1,200 @@
+// Storage backends of the browser runtime: IndexedDB, else localStorage, else memory.
+// Every method returns a promise and never throws synchronously. Keys are strings, values
+// are JSON text; getAll returns values in key order (event ids are UUIDv7, so time order).
+
+const STORES = ["outbox", "state"];
+
+const done = (r) =>
+  new Promise((ok, fail) => {
+    r.onsuccess = () => ok(r.result);
+    r.onerror = () => fail(r.error);
+  });
+
+class IdbStore {
+  constructor(db, name) {
+    this.db = db;
+    this.name = name;
+    this.kind = "indexeddb";
+  }
+  run(store, mode, body) {
+    return new Promise((ok, fail) => {
+      let result;
+      try {
+        const t = this.db.transaction(store, mode);
+        t.oncomplete = () => ok(result);
+        t.onerror = t.onabort = () => fail(t.error || new DOMException("transaction aborted", "AbortError"));
+        const r = body(t.objectStore(store));
+        if (r) r.onsuccess = () => (result = r.result);
+      } catch (e) {
+        fail(e);
+      }
+    });
+  }
+  get(store, key) {
+    return this.run(store, "readonly", (s) => s.get(key)).then((v) => (v === undefined ? null : v));
+  }
+  put(store, key, value) {
+    return this.run(store, "readwrite", (s) => void s.put(value, key));
+  }
+  putMany(store, keys, values) {
+    return this.run(store, "readwrite", (s) => void keys.forEach((k, i) => s.put(values[i], k)));
+  }
+  getAll(store, limit) {
+    return this.run(store, "readonly", (s) => s.getAll(null, limit || undefined));
+  }
+  count(store) {
+    return this.run(store, "readonly", (s) => s.count());
+  }
+  deleteKeys(store, keys) {
+    return this.run(store, "readwrite", (s) => void keys.forEach((k) => s.delete(k)));
+  }
+  destroy() {
+    this.db.close();
+    return done(indexedDB.deleteDatabase(this.name)).then(() => undefined);
+  }
+}
+
+// One key per record under a prefix; used when IndexedDB is missing or refuses to open.
+class LocalStore {
+  constructor(ls, name) {
+    this.ls = ls;
+    this.prefix = name + ":";
+    this.kind = "localstorage";
+  }
+  keys(store) {
+    const p = this.prefix + store + ":";
+    const out = [];
+    for (let i = 0; i < this.ls.length; i++) {
+      const k = this.ls.key(i);
+      if (k && k.startsWith(p)) out.push(k);
+    }
+    return out.sort();
+  }
+  async get(store, key) {
+    return this.ls.getItem(this.prefix + store + ":" + key);
+  }
+  async put(store, key, value) {
+    this.ls.setItem(this.prefix + store + ":" + key, value);
+  }
+  async putMany(store, keys, values) {
+    keys.forEach((k, i) => this.ls.setItem(this.prefix + store + ":" + k, values[i]));
+  }
+  async getAll(store, limit) {
+    const ks = this.keys(store);
+    return (limit ? ks.slice(0, limit) : ks).map((k) => this.ls.getItem(k));
+  }
+  async count(store) {
+    return this.keys(store).length;
+  }
+  async deleteKeys(store, keys) {
+    keys.forEach((k) => this.ls.removeItem(this.prefix + store + ":" + k));
+  }
+  async destroy() {
+    STORES.forEach((s) => this.keys(s).forEach((k) => this.ls.removeItem(k)));
+  }
+}
+
+// The last resort, and the store used while consent is not granted: nothing leaves memory.
+class MemoryStore {
+  constructor() {
+    this.maps = {};
+    STORES.forEach((s) => (this.maps[s] = new Map()));
+    this.kind = "memory";
+  }
+  sorted(store) {
+    return [...this.maps[store].keys()].sort();
+  }
+  async get(store, key) {
+    const v = this.maps[store].get(key);
+    return v === undefined ? null : v;
+  }
+  async put(store, key, value) {
+    this.maps[store].set(key, value);
+  }
+  async putMany(store, keys, values) {
+    keys.forEach((k, i) => this.maps[store].set(k, values[i]));
+  }
+  async getAll(store, limit) {
+    const ks = this.sorted(store);
+    return (limit ? ks.slice(0, limit) : ks).map((k) => this.maps[store].get(k));
+  }
+  async count(store) {
+    return this.maps[store].size;
+  }
+  async deleteKeys(store, keys) {
+    keys.forEach((k) => this.maps[store].delete(k));
+  }
+  async destroy() {
+    STORES.forEach((s) => this.maps[s].clear());
+  }
+}
+
+function openIdb(name, timeoutMs) {
+  return new Promise((ok, fail) => {
+    let settled = false;
+    const finish = (f, v) => {
+      if (!settled) {
+        settled = true;
+        f(v);
+      }
+    };
+    // A database held open at an older version by another tab, or a browser that never
+    // answers (some private modes), must not hold the page: give up after a while.
+    const timer = setTimeout(() => finish(fail, new DOMException("IndexedDB did not open in time", "TimeoutError")), timeoutMs);
+    let r;
+    try {
+      r = indexedDB.open(name, 1);
+    } catch (e) {
+      clearTimeout(timer);
+      return finish(fail, e);
+    }
+    r.onupgradeneeded = () => STORES.forEach((s) => r.result.objectStoreNames.contains(s) || r.result.createObjectStore(s));
+    r.onsuccess = () => {
+      clearTimeout(timer);
+      const db = r.result;
+      // Another tab deleting or upgrading the database (forget(), a new SDK version) asks us to close.
+      db.onversionchange = () => db.close();
+      if (settled) db.close();
+      finish(ok, new IdbStore(db, name));
+    };
+    r.onerror = () => {
+      clearTimeout(timer);
+      finish(fail, r.error);
+    };
+    r.onblocked = () => {};
+  });
+}
+
+function openLocal(name) {
+  const ls = globalThis.localStorage;
+  const probe = name + ":probe";
+  ls.setItem(probe, "1");
+  ls.removeItem(probe);
+  return new LocalStore(ls, name);
+}
+
+// Opens the best store allowed by `kind` ("auto", "indexeddb", "localstorage", "memory").
+// Resolves to { store, problems }: problems lists why better stores were not used.
+export async function openStore(name, kind) {
+  const problems = [];
+  if (kind === "auto" || kind === "indexeddb") {
+    try {
+      if (!globalThis.indexedDB) throw new Error("IndexedDB is not available");
+      return { store: await openIdb(name, 3000), problems };
+    } catch (e) {
+      problems.push("indexeddb: " + ((e && e.message) || e));
+    }
+  }
+  if (kind === "auto" || kind === "localstorage") {
+    try {
+      return { store: openLocal(name), problems };
+    } catch (e) {
+      problems.push("localstorage: " + ((e && e.message) || e));
+    }
+  }
+  return { store: new MemoryStore(), problems };
+}
+
+export function memoryStore() {
+  return new MemoryStore();
+}

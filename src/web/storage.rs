@@ -1,0 +1,93 @@
+//! Bindings to `storage.js`: IndexedDB, else localStorage, else memory, behind one interface.
+
+use js_sys::{Array, Promise};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::JsFuture;
+
+#[wasm_bindgen(module = "/src/web/storage.js")]
+extern "C" {
+    /// A store opened by `openStore`; its records are JSON text under string keys.
+    #[derive(Clone)]
+    pub type Store;
+
+    #[wasm_bindgen(js_name = openStore)]
+    fn open_store(name: &str, kind: &str) -> Promise;
+    #[wasm_bindgen(js_name = memoryStore)]
+    pub fn memory_store() -> Store;
+
+    #[wasm_bindgen(method, getter)]
+    pub fn kind(this: &Store) -> String;
+    #[wasm_bindgen(method)]
+    fn get(this: &Store, store: &str, key: &str) -> Promise;
+    #[wasm_bindgen(method)]
+    fn put(this: &Store, store: &str, key: &str, value: &str) -> Promise;
+    #[wasm_bindgen(method, js_name = getAll)]
+    fn get_all(this: &Store, store: &str, limit: u32) -> Promise;
+    #[wasm_bindgen(method, js_name = deleteKeys)]
+    fn delete_keys(this: &Store, store: &str, keys: Array) -> Promise;
+    #[wasm_bindgen(method)]
+    fn count(this: &Store, store: &str) -> Promise;
+    #[wasm_bindgen(method)]
+    fn destroy(this: &Store) -> Promise;
+}
+
+/// Object stores: the event outbox and the SDK's own state (profile, ids, ruleset cache).
+pub const OUTBOX: &str = "outbox";
+pub const STATE: &str = "state";
+
+/// Opens the best store `kind` allows; also returns why better ones could not be used.
+pub async fn open(name: &str, kind: &str) -> (Store, Vec<String>) {
+    match JsFuture::from(open_store(name, kind)).await {
+        Ok(opened) => {
+            let store = js_sys::Reflect::get(&opened, &"store".into()).map(JsCast::unchecked_into::<Store>);
+            let problems = js_sys::Reflect::get(&opened, &"problems".into())
+                .map(|p| Array::from(&p).iter().filter_map(|s| s.as_string()).collect())
+                .unwrap_or_default();
+            match store {
+                Ok(store) => (store, problems),
+                Err(_) => (memory_store(), problems),
+            }
+        }
+        Err(e) => (memory_store(), vec![describe(&e)]),
+    }
+}
+
+impl Store {
+    pub async fn read(&self, store: &str, key: &str) -> Result<Option<String>, String> {
+        let v = JsFuture::from(self.get(store, key)).await.map_err(|e| describe(&e))?;
+        Ok(v.as_string())
+    }
+    pub async fn write(&self, store: &str, key: &str, value: &str) -> Result<(), String> {
+        JsFuture::from(self.put(store, key, value)).await.map(|_| ()).map_err(|e| describe(&e))
+    }
+    pub async fn read_all(&self, store: &str, limit: u32) -> Result<Vec<String>, String> {
+        let v = JsFuture::from(self.get_all(store, limit)).await.map_err(|e| describe(&e))?;
+        Ok(Array::from(&v).iter().filter_map(|s| s.as_string()).collect())
+    }
+    pub async fn remove(&self, store: &str, keys: &[String]) -> Result<(), String> {
+        let arr: Array = keys.iter().map(|k| JsValue::from_str(k)).collect();
+        JsFuture::from(self.delete_keys(store, arr)).await.map(|_| ()).map_err(|e| describe(&e))
+    }
+    pub async fn len(&self, store: &str) -> Result<u32, String> {
+        let v = JsFuture::from(self.count(store)).await.map_err(|e| describe(&e))?;
+        Ok(v.as_f64().unwrap_or(0.0) as u32)
+    }
+    pub async fn erase(&self) -> Result<(), String> {
+        JsFuture::from(self.destroy()).await.map(|_| ()).map_err(|e| describe(&e))
+    }
+}
+
+/// The message of a JavaScript error (DOMException, Error) or its string form.
+pub fn describe(e: &JsValue) -> String {
+    if let Some(s) = e.as_string() {
+        return s;
+    }
+    let name = js_sys::Reflect::get(e, &"name".into()).ok().and_then(|v| v.as_string());
+    let message = js_sys::Reflect::get(e, &"message".into()).ok().and_then(|v| v.as_string());
+    match (name, message) {
+        (Some(n), Some(m)) => n + ": " + &m,
+        (None, Some(m)) => m,
+        (Some(n), None) => n,
+        _ => "unknown error".into(),
+    }
+}
