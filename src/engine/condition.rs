@@ -1,1 +1,0 @@
-//! (decision engine; being written)
