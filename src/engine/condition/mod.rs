@@ -135,9 +135,9 @@ impl Cond {
     }
 }
 
-/// A dotted path, split once. Arrays answer numeric indexes and `length`, as JavaScript's
-/// `in` operator does.
-struct Path {
+/// A dotted attribute path (`profile.cart.items`), split once. Arrays answer numeric
+/// indexes and `length`, as JavaScript's `in` operator does; anything missing reads `null`.
+pub struct Path {
     segs: Vec<Seg>,
 }
 
@@ -147,7 +147,7 @@ struct Seg {
 }
 
 impl Path {
-    fn parse(path: &str) -> Path {
+    pub fn parse(path: &str) -> Path {
         let segs = path
             .split('.')
             .map(|k| {
@@ -166,7 +166,7 @@ impl Path {
         Path { segs }
     }
 
-    fn get<'a>(&self, root: &'a Value) -> Cow<'a, Value> {
+    pub fn get<'a>(&self, root: &'a Value) -> Cow<'a, Value> {
         let mut cur = root;
         let last = self.segs.len().saturating_sub(1);
         for (i, seg) in self.segs.iter().enumerate() {
