@@ -17,6 +17,7 @@ pub mod ruleset;
 pub mod version;
 
 // Touchpoints and the shopper's profile.
+pub mod context;
 pub mod event;
 pub mod profile;
 pub mod uuid;
