@@ -1,1 +1,398 @@
-//! (decision engine; being written)
+//! A page decision: which offers each placement shows, which variation of each experiment
+//! the shopper sees, why, and what the caller should record.
+//!
+//! Input is one attributes object with top-level `profile`, `context`, `user` and any other
+//! attributes (`id`, `anonymousId`, ...), the time `now` in ms (the engine has no clock) and
+//! forced variations. Output is a [`Decision`], serialisable with [`Decision::to_value`].
+
+use super::experiment::{self, ExperimentResult, ForcedVariations, Sticky};
+use super::json::{Map, Value};
+use super::offer::{self, Skip};
+use super::ruleset::Ruleset;
+
+/// What to decide.
+#[derive(Clone, Debug, Default)]
+pub struct DecideOptions {
+    /// Milliseconds since the epoch.
+    pub now: f64,
+    /// Placements to fill; `None` fills every placement of the ruleset.
+    pub placements: Option<Vec<String>>,
+    pub forced: ForcedVariations,
+}
+
+/// An offer chosen for a placement.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ChosenOffer {
+    pub offer: usize,
+    /// The offer's content, with an experiment's overrides applied.
+    pub content: Value,
+    pub priority: f64,
+    pub score: f64,
+    pub rank: usize,
+    /// The experiment (index) whose variation supplied the content.
+    pub experiment: Option<(usize, usize)>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct PlacementDecision {
+    pub placement: usize,
+    pub offers: Vec<ChosenOffer>,
+    pub candidates: usize,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct SkippedOffer {
+    pub offer: usize,
+    pub placement: usize,
+    pub reason: Skip,
+}
+
+/// An event the caller should record.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Exposure {
+    Experiment {
+        experiment: usize,
+        variation: usize,
+    },
+    OfferImpression {
+        offer: usize,
+        placement: usize,
+        experiment: Option<(usize, usize)>,
+    },
+}
+
+pub struct Decision<'r> {
+    pub ruleset: &'r Ruleset,
+    pub now: f64,
+    pub global_holdout: bool,
+    pub placements: Vec<PlacementDecision>,
+    pub skipped: Vec<SkippedOffer>,
+    pub experiments: Vec<ExperimentResult>,
+    pub exposures: Vec<Exposure>,
+    /// New or changed sticky assignments, to persist in `profile.experiments`.
+    pub sticky: Vec<(usize, Sticky)>,
+}
+
+impl Ruleset {
+    /// Decides the page for the shopper described by `attributes`.
+    pub fn decide(&self, attributes: &Value, options: &DecideOptions) -> Decision<'_> {
+        decide(self, attributes, options)
+    }
+}
+
+pub fn decide<'r>(rs: &'r Ruleset, attributes: &Value, options: &DecideOptions) -> Decision<'r> {
+    let now = options.now;
+    let holdout = experiment::in_global_holdout(rs, attributes);
+    let experiments: Vec<ExperimentResult> = (0..rs.experiments.len())
+        .map(|i| experiment::run(rs, i, attributes, &options.forced, holdout))
+        .collect();
+
+    // Content overrides from the variations shown: offer index → (experiment, variation).
+    // The first experiment that touches an offer wins.
+    let mut touched: Vec<Option<(usize, usize)>> = vec![None; rs.offers.len()];
+    for r in &experiments {
+        let Some(x) = rs.experiments.get(r.experiment) else {
+            continue;
+        };
+        for v in &x.variations {
+            for (o, _) in &v.offers {
+                if let Some(slot) = touched.get_mut(*o) {
+                    if slot.is_none() {
+                        *slot = Some((r.experiment, r.variation));
+                    }
+                }
+            }
+        }
+    }
+
+    let wanted: Vec<usize> = match &options.placements {
+        None => (0..rs.placements.len()).collect(),
+        Some(list) => list.iter().filter_map(|p| rs.placement_index(p)).collect(),
+    };
+    // Each offer is checked once, however many placements it appears in.
+    let mut checked: Vec<Option<Result<f64, Skip>>> = vec![None; rs.offers.len()];
+    let mut chosen_where: Vec<Option<usize>> = vec![None; rs.offers.len()];
+    let mut placements = Vec::with_capacity(wanted.len());
+    let mut skipped = Vec::new();
+    let mut exposures = Vec::new();
+    let mut candidates: Vec<(usize, f64)> = Vec::new();
+    for &p in &wanted {
+        candidates.clear();
+        for (i, o) in rs.offers.iter().enumerate() {
+            if !o.placements.contains(&p) {
+                continue;
+            }
+            let result =
+                checked[i].get_or_insert_with(|| offer::check(rs, i, attributes, now, holdout));
+            match result {
+                Ok(score) => candidates.push((i, *score)),
+                Err(skip) => skipped.push(SkippedOffer {
+                    offer: i,
+                    placement: p,
+                    reason: skip.clone(),
+                }),
+            }
+        }
+        candidates.sort_by(|a, b| {
+            let (pa, pb) = (rs.offers[a.0].priority, rs.offers[b.0].priority);
+            pb.total_cmp(&pa)
+                .then(b.1.total_cmp(&a.1))
+                .then(a.0.cmp(&b.0))
+        });
+        let limit = rs.placements.get(p).map_or(1, |pl| pl.limit);
+        let mut offers = Vec::new();
+        for (rank, &(i, score)) in candidates.iter().enumerate() {
+            if let Some(elsewhere) = chosen_where[i] {
+                skipped.push(SkippedOffer {
+                    offer: i,
+                    placement: p,
+                    reason: Skip::ShownElsewhere {
+                        placement: elsewhere,
+                    },
+                });
+                continue;
+            }
+            let o = &rs.offers[i];
+            if let Some(&by) = o
+                .excludes
+                .iter()
+                .find(|j| chosen_where.get(**j).is_some_and(Option::is_some))
+            {
+                skipped.push(SkippedOffer {
+                    offer: i,
+                    placement: p,
+                    reason: Skip::Excluded { by },
+                });
+                continue;
+            }
+            if offers.len() >= limit {
+                skipped.push(SkippedOffer {
+                    offer: i,
+                    placement: p,
+                    reason: Skip::LimitReached { limit },
+                });
+                continue;
+            }
+            let via = touched[i];
+            let content = match via.and_then(|(x, v)| rs.experiments[x].variations.get(v)) {
+                Some(var) => match var.offers.iter().find(|(oi, _)| *oi == i) {
+                    Some((_, over)) => merge(&o.content, over),
+                    None => o.content.clone(),
+                },
+                None => o.content.clone(),
+            };
+            chosen_where[i] = Some(p);
+            // Attribute the impression to the experiment only when the shopper counts in it.
+            let experiment =
+                via.filter(|(x, _)| experiments.get(*x).is_some_and(|r| r.in_experiment));
+            exposures.push(Exposure::OfferImpression {
+                offer: i,
+                placement: p,
+                experiment,
+            });
+            offers.push(ChosenOffer {
+                offer: i,
+                content,
+                priority: o.priority,
+                score,
+                rank: rank + 1,
+                experiment: via,
+            });
+        }
+        placements.push(PlacementDecision {
+            placement: p,
+            offers,
+            candidates: candidates.len(),
+        });
+    }
+
+    // Experiments that swap offer content are exposed when one of their offers is shown;
+    // the others whenever the shopper counts in them.
+    let mut exp_exposures = Vec::new();
+    for r in experiments.iter().filter(|r| r.in_experiment) {
+        let x = &rs.experiments[r.experiment];
+        let exposed = !x.touches_offers()
+            || x.variations.iter().any(|v| {
+                v.offers
+                    .iter()
+                    .any(|(o, _)| chosen_where.get(*o).is_some_and(Option::is_some))
+            });
+        if exposed {
+            exp_exposures.push(Exposure::Experiment {
+                experiment: r.experiment,
+                variation: r.variation,
+            });
+        }
+    }
+    exp_exposures.append(&mut exposures);
+    let sticky = experiments
+        .iter()
+        .filter_map(|r| r.persist.map(|s| (r.experiment, s)))
+        .collect();
+    Decision {
+        ruleset: rs,
+        now,
+        global_holdout: holdout,
+        placements,
+        skipped,
+        experiments,
+        exposures: exp_exposures,
+        sticky,
+    }
+}
+
+/// `base` with `over`'s fields replaced (a `null` removes the field).
+fn merge(base: &Value, over: &Map) -> Value {
+    let mut m = base.as_object().cloned().unwrap_or_default();
+    for (k, v) in over.iter() {
+        if v.is_null() {
+            m.remove(k);
+        } else {
+            m.insert(k, v.clone());
+        }
+    }
+    Value::Object(m)
+}
+
+fn num(n: f64) -> Value {
+    Value::Number(n)
+}
+
+impl Decision<'_> {
+    /// The decision as JSON (camelCase keys), with a reason for every offer chosen or
+    /// skipped and every experiment.
+    pub fn to_value(&self) -> Value {
+        let rs = self.ruleset;
+        let offer_id = |i: usize| Value::from(rs.offers.get(i).map_or("", |o| o.id.as_str()));
+        let placement_id =
+            |i: usize| Value::from(rs.placements.get(i).map_or("", |p| p.id.as_str()));
+        let exp_key = |i: usize| Value::from(rs.experiments.get(i).map_or("", |x| x.key.as_str()));
+        let mut out = Map::new();
+        out.insert("now", num(self.now));
+        if let Some(id) = &rs.id {
+            out.insert("rulesetId", Value::from(id.as_str()));
+        }
+        out.insert("globalHoldout", Value::Bool(self.global_holdout));
+        let mut placements = Map::new();
+        for p in &self.placements {
+            let limit = rs.placements.get(p.placement).map_or(0, |pl| pl.limit);
+            let offers: Vec<Value> = p
+                .offers
+                .iter()
+                .map(|c| {
+                    let mut m = Map::new();
+                    m.insert("offerId", offer_id(c.offer));
+                    m.insert("content", c.content.clone());
+                    m.insert("priority", num(c.priority));
+                    m.insert("score", num(c.score));
+                    let mut reason = format!(
+                        "eligible; ranked {} of {} in \"{}\" (priority {}, score {}), within the limit of {}",
+                        c.rank,
+                        p.candidates,
+                        rs.placements.get(p.placement).map_or("", |pl| pl.id.as_str()),
+                        c.priority,
+                        c.score,
+                        limit
+                    );
+                    if let Some((x, v)) = c.experiment {
+                        let key = rs.experiments.get(x).map_or("", |e| e.key.as_str());
+                        m.insert("experimentKey", Value::from(key));
+                        m.insert("variation", num(v as f64));
+                        reason.push_str(&format!("; content from experiment \"{key}\" variation {v}"));
+                    }
+                    m.insert("reason", Value::from(reason));
+                    Value::Object(m)
+                })
+                .collect();
+            let mut pm = Map::new();
+            pm.insert("offers", Value::Array(offers));
+            let skipped: Vec<Value> = self
+                .skipped
+                .iter()
+                .filter(|s| s.placement == p.placement)
+                .map(|s| {
+                    let mut m = Map::new();
+                    m.insert("offerId", offer_id(s.offer));
+                    m.insert("reason", Value::from(s.reason.text(rs)));
+                    Value::Object(m)
+                })
+                .collect();
+            pm.insert("skipped", Value::Array(skipped));
+            placements.insert(
+                rs.placements
+                    .get(p.placement)
+                    .map_or("", |pl| pl.id.as_str()),
+                Value::Object(pm),
+            );
+        }
+        out.insert("placements", Value::Object(placements));
+        let experiments: Vec<Value> = self
+            .experiments
+            .iter()
+            .map(|r| {
+                let x = &rs.experiments[r.experiment];
+                let mut m = Map::new();
+                m.insert("key", exp_key(r.experiment));
+                m.insert("inExperiment", Value::Bool(r.in_experiment));
+                m.insert("variation", num(r.variation as f64));
+                if let Some(v) = x.variations.get(r.variation) {
+                    m.insert("variationKey", Value::from(v.key.as_str()));
+                    m.insert("value", v.value.clone());
+                }
+                m.insert("hashAttribute", Value::from(x.hash_attribute.as_str()));
+                m.insert(
+                    "hashValue",
+                    r.hash_value.as_deref().map_or(Value::Null, Value::from),
+                );
+                m.insert("reason", Value::from(r.reason_text(rs)));
+                Value::Object(m)
+            })
+            .collect();
+        out.insert("experiments", Value::Array(experiments));
+        let sticky: Vec<Value> = self
+            .sticky
+            .iter()
+            .map(|(x, s)| {
+                let mut m = Map::new();
+                m.insert("experimentKey", exp_key(*x));
+                m.insert("variation", num(s.variation as f64));
+                m.insert("bucketVersion", num(s.bucket_version as f64));
+                Value::Object(m)
+            })
+            .collect();
+        out.insert("stickyAssignments", Value::Array(sticky));
+        let exposures: Vec<Value> = self
+            .exposures
+            .iter()
+            .map(|e| {
+                let mut m = Map::new();
+                match e {
+                    Exposure::Experiment {
+                        experiment,
+                        variation,
+                    } => {
+                        m.insert("type", Value::from("experiment_exposure"));
+                        m.insert("experimentKey", exp_key(*experiment));
+                        m.insert("variation", num(*variation as f64));
+                    }
+                    Exposure::OfferImpression {
+                        offer,
+                        placement,
+                        experiment,
+                    } => {
+                        m.insert("type", Value::from("offer_impression"));
+                        m.insert("offerId", offer_id(*offer));
+                        m.insert("placement", placement_id(*placement));
+                        if let Some((x, v)) = experiment {
+                            m.insert("experimentKey", exp_key(*x));
+                            m.insert("variation", num(*v as f64));
+                        }
+                    }
+                }
+                Value::Object(m)
+            })
+            .collect();
+        out.insert("exposures", Value::Array(exposures));
+        Value::Object(out)
+    }
+}

@@ -93,13 +93,8 @@ pub fn murmur_bucket(bucketing_id: &str, experiment_id: &str) -> u32 {
 /// to [0, 1]; weights that are missing, of the wrong length or not summing to 1 (±0.01)
 /// are replaced by equal weights.
 pub fn bucket_ranges(n: usize, coverage: f64, weights: Option<&[f64]>) -> Vec<(f64, f64)> {
-    let coverage = if coverage < 0.0 {
-        0.0
-    } else if coverage > 1.0 {
-        1.0
-    } else {
-        coverage
-    };
+    // NaN (impossible from JSON) would stay NaN and cover nothing.
+    let coverage = coverage.clamp(0.0, 1.0);
     let equal = equal_weights(n);
     let mut w: &[f64] = weights.unwrap_or(&equal);
     if w.len() != n {

@@ -1,1 +1,176 @@
-//! (decision engine; being written)
+//! Offer eligibility and ranking: placement, audience, condition, time window, frequency
+//! caps, clicks, exclusions, then priority and score.
+//!
+//! Caps read the profile snapshot's contract: `profile.offers["<id>"].shown` (impression
+//! times in ms, ascending, at most the last 100), `profile.offers["<id>"].clicks`, and
+//! `profile.session.start` for caps per session.
+
+use super::json::Value;
+use super::ruleset::{Cap, Offer, Period, Ruleset};
+
+/// Why an offer was not shown.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Skip {
+    GlobalHoldout,
+    NotInAudience,
+    ConditionFailed,
+    NotStarted { start: f64 },
+    Ended { end: f64 },
+    Capped { cap: Cap, count: u32 },
+    Clicked { max: u32, clicks: u32 },
+    Excluded { by: usize },
+    ShownElsewhere { placement: usize },
+    LimitReached { limit: usize },
+}
+
+impl Skip {
+    pub fn text(&self, rs: &Ruleset) -> String {
+        let offer = |i: &usize| rs.offers.get(*i).map_or("?", |o| o.id.as_str());
+        match self {
+            Skip::GlobalHoldout => "shopper is in the global holdout".into(),
+            Skip::NotInAudience => "shopper is not in the offer's audience".into(),
+            Skip::ConditionFailed => "the offer's condition does not match".into(),
+            Skip::NotStarted { start } => {
+                format!("not started yet (starts at {})", time_text(*start))
+            }
+            Skip::Ended { end } => format!("ended at {}", time_text(*end)),
+            Skip::Capped { cap, count } => format!(
+                "frequency cap reached: shown {count} times this {}, at most {}",
+                cap.per.name(),
+                cap.max
+            ),
+            Skip::Clicked { max, clicks } => {
+                format!("already clicked {clicks} times (at most {max})")
+            }
+            Skip::Excluded { by } => {
+                format!("excluded by offer \"{}\" chosen on this page", offer(by))
+            }
+            Skip::ShownElsewhere { placement } => format!(
+                "already chosen for placement \"{}\"",
+                rs.placements.get(*placement).map_or("?", |p| p.id.as_str())
+            ),
+            Skip::LimitReached { limit } => {
+                format!("placement limit of {limit} reached by higher-ranked offers")
+            }
+        }
+    }
+}
+
+fn time_text(ms: f64) -> String {
+    let mut s = String::new();
+    super::json::write_number(ms, &mut s);
+    s.push_str(" ms");
+    s
+}
+
+/// Counts impressions of an offer within a cap's period.
+pub fn impressions(profile: &Value, offer_id: &str, per: Period, now: f64) -> u32 {
+    let Some(shown) = profile
+        .get("offers")
+        .and_then(|o| o.get(offer_id))
+        .and_then(|o| o.get("shown"))
+        .and_then(Value::as_array)
+    else {
+        return 0;
+    };
+    let since = match per.millis() {
+        Some(ms) => now - ms,
+        None => match profile
+            .get("session")
+            .and_then(|s| s.get("start"))
+            .and_then(Value::as_f64)
+        {
+            Some(start) => start,
+            // No session yet: nothing was shown in it.
+            None => return 0,
+        },
+    };
+    let in_window = |t: f64| {
+        if per == Period::Session {
+            t >= since
+        } else {
+            t > since && t <= now
+        }
+    };
+    // Ascending by contract, so count from the end and stop at the first older impression.
+    let mut n = 0;
+    for t in shown.iter().rev() {
+        match t.as_f64() {
+            Some(t) if in_window(t) => n += 1,
+            Some(t) if t <= since => break,
+            _ => {}
+        }
+    }
+    n
+}
+
+/// Whether offer `ix` may be shown at all on this page (before ranking), with its score.
+pub fn check(
+    rs: &Ruleset,
+    ix: usize,
+    attributes: &Value,
+    now: f64,
+    global_holdout: bool,
+) -> Result<f64, Skip> {
+    let Some(o) = rs.offers.get(ix) else {
+        return Err(Skip::ConditionFailed);
+    };
+    if global_holdout && !o.holdout_exempt {
+        return Err(Skip::GlobalHoldout);
+    }
+    if let Some(start) = o.start {
+        if now < start {
+            return Err(Skip::NotStarted { start });
+        }
+    }
+    if let Some(end) = o.end {
+        if now >= end {
+            return Err(Skip::Ended { end });
+        }
+    }
+    if !o.audiences.is_empty()
+        && !o.audiences.iter().any(|a| {
+            rs.audiences
+                .get(*a)
+                .is_some_and(|a| a.condition.eval(attributes))
+        })
+    {
+        return Err(Skip::NotInAudience);
+    }
+    if o.condition.as_ref().is_some_and(|c| !c.eval(attributes)) {
+        return Err(Skip::ConditionFailed);
+    }
+    let profile = attributes.get("profile").unwrap_or(&Value::Null);
+    for cap in &o.caps {
+        let count = impressions(profile, &o.id, cap.per, now);
+        if count >= cap.max {
+            return Err(Skip::Capped { cap: *cap, count });
+        }
+    }
+    if let Some(max) = o.max_clicks {
+        let clicks = profile
+            .get("offers")
+            .and_then(|p| p.get(&o.id))
+            .and_then(|p| p.get("clicks"))
+            .and_then(Value::as_f64)
+            .unwrap_or(0.0);
+        if clicks >= max as f64 {
+            return Err(Skip::Clicked {
+                max,
+                clicks: clicks as u32,
+            });
+        }
+    }
+    Ok(score(o, attributes))
+}
+
+/// Σ weight × the number at each score path (missing or non-numeric counts 0).
+pub fn score(o: &Offer, attributes: &Value) -> f64 {
+    o.score
+        .iter()
+        .map(|t| match t.path.get(attributes).as_f64() {
+            Some(v) if v.is_finite() => v * t.weight,
+            _ => 0.0,
+        })
+        .sum()
+}
