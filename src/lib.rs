@@ -8,7 +8,7 @@
 pub mod engine;
 
 #[cfg(target_arch = "wasm32")]
-mod web;
+pub mod web;
 
 /// The SDK version, as reported by `Tailor.version` and the server's health endpoint.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -110,7 +110,10 @@ impl Config {
         let Some(obj) = v.as_object() else {
             return Err(ConfigError {
                 kind: ErrorKind::Type,
-                message: format!("Tailor.init: config must be an object like {{ site: \"my-shop\" }}, got {}", v.type_name()),
+                message: format!(
+                    "Tailor.init: config must be an object like {{ site: \"my-shop\" }}, got {}",
+                    v.type_name()
+                ),
             });
         };
         for key in obj.keys() {
@@ -187,12 +190,10 @@ impl Config {
         let public_key = match string("publicKey")? {
             None => None,
             Some(k) if k.len() == 44 && k.ends_with('=') => Some(k.to_string()),
-            Some(_) => {
-                return Err(range_err(
-                    "publicKey",
-                    "must be the base64 of a 32-byte Ed25519 public key (44 characters, as `tailor keys generate` prints)",
-                ))
-            }
+            Some(_) => return Err(range_err(
+                "publicKey",
+                "must be the base64 of a 32-byte Ed25519 public key (44 characters, as `tailor keys generate` prints)",
+            )),
         };
         Ok(Config { site, endpoint, consent, respect_gpc, storage, flush_interval_ms, public_key, pending_limit })
     }

@@ -514,7 +514,8 @@ mod tests {
 
     #[test]
     fn numbers_print_like_javascript() {
-        let cases = [(1.0, "1"), (-0.0, "0"), (0.1, "0.1"), (1e21, "1e+21"), (1.5e-7, "1.5e-7"), (123456789.0, "123456789")];
+        let cases =
+            [(1.0, "1"), (-0.0, "0"), (0.1, "0.1"), (1e21, "1e+21"), (1.5e-7, "1.5e-7"), (123456789.0, "123456789")];
         for (n, s) in cases {
             assert_eq!(Value::Number(n).to_json(), s);
         }

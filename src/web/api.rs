@@ -113,7 +113,9 @@ impl TailorCore {
             let id = event.id().to_string();
             if let Err(e) = store.write(storage::OUTBOX, &id, &event.to_json()).await {
                 state.borrow_mut().problems.push(e.clone());
-                return Err(js_sys::Error::new(&(String::from("Tailor.track: the event could not be stored: ") + &e)).into());
+                return Err(
+                    js_sys::Error::new(&(String::from("Tailor.track: the event could not be stored: ") + &e)).into()
+                );
             }
             Ok(JsValue::from_str(&id))
         })

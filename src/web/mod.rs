@@ -7,3 +7,5 @@
 mod api;
 mod platform;
 mod storage;
+
+pub use api::{version, TailorCore};

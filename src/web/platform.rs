@@ -37,7 +37,8 @@ pub fn to_value(v: &JsValue) -> Result<Option<Value>, String> {
     if v.is_undefined() {
         return Ok(None);
     }
-    let text: JsString = JSON::stringify(v).map_err(|_| "cannot be converted to JSON (a cycle or a BigInt?)".to_string())?;
+    let text: JsString =
+        JSON::stringify(v).map_err(|_| "cannot be converted to JSON (a cycle or a BigInt?)".to_string())?;
     let text: String = text.into();
     Value::parse(&text).map(Some).map_err(|e| e.to_string())
 }

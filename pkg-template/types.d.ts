@@ -1,0 +1,75 @@
+// Types of Tailor's data: configuration, events, status and decisions.
+
+/** Whether the shopper allowed storing and sending. */
+export type Consent = "granted" | "denied" | "pending";
+
+export interface TailorConfig {
+  /** The shop's site key: 1-64 of a-z, 0-9, '-' and '_'. */
+  site: string;
+  /** Base URL of the Tailor server, or "/" for the page's own origin. Omit to stay on the device. */
+  endpoint?: string;
+  /** Consent before the shopper said anything. Default "pending": nothing stored or sent. */
+  consent?: Consent;
+  /** Whether navigator.globalPrivacyControl counts as an opt-out of sending. Default true. */
+  respectGpc?: boolean;
+  /** Where state is kept. Default "auto": IndexedDB, else localStorage, else memory. */
+  storage?: "auto" | "indexeddb" | "localstorage" | "memory";
+  /** Milliseconds between outbox flushes, 1000 to 600000. Default 5000. */
+  flushInterval?: number;
+  /** Base64 Ed25519 public key that rulesets must be signed with. */
+  publicKey?: string;
+  /** Events held in memory while consent is pending, 0 to 1000. Default 100. */
+  pendingLimit?: number;
+}
+
+export interface Item {
+  sku: string;
+  quantity?: number;
+  price?: number;
+  name?: string;
+  category?: string | string[];
+  brand?: string;
+}
+
+/** Properties of each standard event type. */
+export interface EventProps {
+  page_view: { url?: string; path?: string; title?: string; referrer?: string; [k: string]: unknown };
+  category_view: { category: string | string[]; [k: string]: unknown };
+  product_view: {
+    sku: string;
+    name?: string;
+    category?: string | string[];
+    brand?: string;
+    price?: number;
+    currency?: string;
+    [k: string]: unknown;
+  };
+  search: { query: string; results?: number; [k: string]: unknown };
+  add_to_cart: { sku: string; quantity: number; price?: number; currency?: string; name?: string; category?: string | string[]; brand?: string; [k: string]: unknown };
+  remove_from_cart: { sku: string; quantity: number; price?: number; currency?: string; [k: string]: unknown };
+  checkout_start: { value?: number; currency?: string; items?: Item[]; [k: string]: unknown };
+  purchase: { orderId: string; revenue: number; currency: string; items: Item[]; [k: string]: unknown };
+  offer_impression: { offerId: string; placement?: string; variant?: string; [k: string]: unknown };
+  offer_click: { offerId: string; placement?: string; variant?: string; [k: string]: unknown };
+  experiment_exposure: { experimentKey: string; variation: number; bucketVersion?: number; [k: string]: unknown };
+  custom: { name: string; [k: string]: unknown };
+}
+
+export type EventType = keyof EventProps;
+
+export interface TailorStatus {
+  /** False when the SDK runs on defaults (WebAssembly could not load or stopped working). */
+  ready: boolean;
+  site?: string;
+  storage: "indexeddb" | "localstorage" | "memory" | "none";
+  consent: Consent;
+  anonymousId?: string;
+  /** What went wrong so far (storage refused, quota exceeded, ...), newest last. */
+  problems: string[];
+}
+
+export interface Decision {
+  placements: Record<string, unknown[]>;
+  experiments: Record<string, unknown>;
+  reasons: unknown[];
+}

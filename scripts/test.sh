@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Sets everything up and runs every test:
+#   format and lint -> native tests (engine, server on SQLite and PostgreSQL, CLI) ->
+#   SDK build -> browser tests (wasm-bindgen-test, headless Chromium) -> type check of the
+#   npm package -> end-to-end tests of the demo pages against the real server.
+#
+#   bash scripts/test.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$HOME/.cargo/bin:$PATH"
+step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+t0=$(date +%s)
+
+step "setup"
+bash scripts/setup.sh
+# shellcheck disable=SC1091
+source .tailor/toolchain.env
+
+step "format and lint"
+cargo fmt --all -- --check
+cargo clippy --quiet --workspace --all-targets -- -D warnings
+if [ "$TAILOR_WASM_MODE" = rustup ]; then
+  cargo clippy --quiet --lib --tests --target wasm32-unknown-unknown -- -D warnings
+fi
+
+step "PostgreSQL for the server tests"
+TAILOR_TEST_PG_URL=$(bash scripts/pg.sh start)
+export TAILOR_TEST_PG_URL
+trap 'bash scripts/pg.sh stop >/dev/null 2>&1 || true' EXIT
+echo "$TAILOR_TEST_PG_URL"
+
+step "native tests (engine, server, CLI)"
+cargo test --workspace
+
+if command -v cargo-fuzz >/dev/null && [ -x scripts/fuzz.sh ]; then
+  step "fuzzing (short run)"
+  bash scripts/fuzz.sh 20
+fi
+
+step "build the SDK"
+bash scripts/build.sh
+
+step "browser tests (wasm-bindgen-test in headless Chromium)"
+env ${TAILOR_WASM_ENV[@]+"${TAILOR_WASM_ENV[@]}"} CARGO_TARGET_DIR="$TAILOR_WASM_TARGET_DIR" \
+  CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner CHROMEDRIVER=/usr/bin/chromedriver \
+  cargo test --target wasm32-unknown-unknown ${TAILOR_WASM_CARGO_FLAGS[@]+"${TAILOR_WASM_CARGO_FLAGS[@]}"} --test web
+
+step "TypeScript declarations (tsc --noEmit on a consumer)"
+node_modules/.bin/tsc -p tests/types/tsconfig.json
+
+step "end-to-end tests (real server, headless Chromium)"
+cargo build --quiet -p tailor-server
+node --test --test-concurrency=1 tests/e2e/
+
+echo "all tests passed in $(( $(date +%s) - t0 )) s"

@@ -1,0 +1,95 @@
+// Shared pieces of the end-to-end tests: the real `tailor serve` on 127.0.0.1 and headless
+// Chromium driven by playwright-core. Everything started here is stopped by `stop()`.
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { chromium } from "playwright-core";
+
+export const ROOT = resolve(import.meta.dirname, "../..");
+const BIN = process.env.TAILOR_BIN || join(ROOT, "target/debug/tailor");
+
+/** Starts `tailor serve` on a free port in a scratch directory; resolves to { url, stop, logs }. */
+export async function startServer(extraArgs = [], { www = join(ROOT, "www") } = {}) {
+  const dir = mkdtempSync(join(tmpdir(), "tailor-e2e-"));
+  const args = ["serve", "--addr", "127.0.0.1:0", "--www", www, "--pkg", join(ROOT, "pkg"), ...extraArgs];
+  const child = spawn(BIN, args, { cwd: dir, stdio: ["ignore", "pipe", "pipe"] });
+  const logs = [];
+  const url = await new Promise((ok, fail) => {
+    const timer = setTimeout(() => fail(new Error("server did not start in 20 s:\n" + logs.join(""))), 20000);
+    const onData = (d) => {
+      logs.push(String(d));
+      const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(logs.join(""));
+      if (m) {
+        clearTimeout(timer);
+        ok(m[1]);
+      }
+    };
+    child.stdout.on("data", onData);
+    child.stderr.on("data", onData);
+    child.on("exit", (code) => fail(new Error("server exited with " + code + ":\n" + logs.join(""))));
+  });
+  return {
+    url,
+    logs,
+    dir,
+    async stop() {
+      child.kill("SIGTERM");
+      await new Promise((r) => (child.exitCode !== null ? r() : child.on("exit", r)));
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function launchBrowser() {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+    args: [
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-dev-shm-usage",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
+  });
+}
+
+/** A new page that records console errors and uncaught exceptions into `page.problems`. */
+export async function newPage(browser) {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  page.problems = [];
+  page.on("console", (m) => {
+    if (m.type() === "error" || m.type() === "warning") page.problems.push(m.type() + ": " + m.text());
+  });
+  page.on("pageerror", (e) => page.problems.push("pageerror: " + e.message));
+  return page;
+}
+
+/** Reads every record of an object store, straight from IndexedDB (JSON-parsed). */
+export function readStore(page, db, store) {
+  return page.evaluate(
+    ([db, store]) =>
+      new Promise((ok, fail) => {
+        const r = indexedDB.open(db);
+        r.onerror = () => fail(r.error);
+        r.onsuccess = () => {
+          const d = r.result;
+          if (!d.objectStoreNames.contains(store)) {
+            d.close();
+            return ok([]);
+          }
+          const g = d.transaction(store).objectStore(store).getAll();
+          g.onsuccess = () => {
+            d.close();
+            ok(g.result.map((s) => JSON.parse(s)));
+          };
+          g.onerror = () => fail(g.error);
+        };
+      }),
+    [db, store],
+  );
+}

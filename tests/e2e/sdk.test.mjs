@@ -1,0 +1,81 @@
+// End-to-end: the built SDK on real pages served by the real `tailor serve`, in headless Chromium.
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { launchBrowser, newPage, readStore, startServer } from "./harness.mjs";
+
+let server;
+let browser;
+before(async () => {
+  server = await startServer();
+  browser = await launchBrowser();
+});
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+describe("script tag", () => {
+  test("a track call queued before the SDK loaded is stored after it loads, with no console errors", async () => {
+    const page = await newPage(browser);
+    await page.goto(server.url + "/");
+    // The snippet queued init + page_view before tailor.js arrived (it is async).
+    await page.waitForFunction(() => window.tailor && window.tailor.loaded === true);
+    await page.waitForFunction(() => document.getElementById("sdk-status").textContent.startsWith("Tailor "));
+    const events = await readStore(page, "tailor:demo", "outbox");
+    const views = events.filter((e) => e.type === "page_view");
+    assert.equal(views.length, 1, JSON.stringify(events));
+    assert.equal(views[0].props.path, "/");
+    assert.match(views[0].id, /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    const status = await page.textContent("#sdk-status");
+    assert.match(status, /storage indexeddb, consent granted/);
+    assert.deepEqual(page.problems, []);
+    await page.context().close();
+  });
+
+  test("calls after load go straight through and return promises", async () => {
+    const page = await newPage(browser);
+    await page.goto(server.url + "/");
+    await page.waitForFunction(() => window.tailor && window.tailor.loaded === true);
+    const id = await page.evaluate(() => tailor("track", "search", { query: "boots", results: 12 }));
+    assert.match(id, /^[0-9a-f-]{36}$/);
+    const err = await page.evaluate(() => tailor("track", "search", {}).then(() => "resolved", (e) => e.constructor.name + ": " + e.message));
+    assert.match(err, /^TypeError: Tailor.track: props.query/);
+    const events = await readStore(page, "tailor:demo", "outbox");
+    assert.ok(events.some((e) => e.id === id && e.props.query === "boots"));
+    assert.deepEqual(page.problems, []);
+    await page.context().close();
+  });
+
+  test("fails open: without WebAssembly the page works and the API answers with defaults", async () => {
+    const page = await newPage(browser);
+    await page.addInitScript(() => {
+      delete window.WebAssembly;
+    });
+    await page.goto(server.url + "/");
+    await page.waitForFunction(() => document.getElementById("sdk-status").textContent.startsWith("Tailor "));
+    const result = await page.evaluate(async () => ({
+      track: await tailor("track", "page_view", {}),
+      ready: (await tailor("ready", (t) => t.status)).ready,
+      decision: await tailor("decide", {}),
+    }));
+    assert.equal(result.track, null);
+    assert.equal(result.ready, false);
+    assert.deepEqual(result.decision.placements, {});
+    assert.deepEqual(page.problems, []);
+    await page.context().close();
+  });
+});
+
+describe("npm package", () => {
+  test("a page importing the ESM entry from pkg/ initialises and stores an event", async () => {
+    const page = await newPage(browser);
+    await page.goto(server.url + "/esm.html");
+    await page.waitForFunction(() => window.esmResult);
+    const result = await page.evaluate(() => window.esmResult);
+    assert.equal(result.status.storage, "indexeddb");
+    const events = await readStore(page, "tailor:demo-esm", "outbox");
+    assert.deepEqual(events.map((e) => e.id), [result.id]);
+    assert.deepEqual(page.problems, []);
+    await page.context().close();
+  });
+});

@@ -1,0 +1,22 @@
+// A consumer of the npm package's types: compiled with `tsc --noEmit` by scripts/test.sh.
+// The @ts-expect-error lines must fail to type-check, so wrong types are caught.
+import { Tailor, type TailorStatus } from "@tailor-sdk/tailor";
+import { initTailor } from "@tailor-sdk/tailor/slim";
+
+export async function main(): Promise<void> {
+  await initTailor(new URL("/pkg/wasm/tailor_bg.wasm", "https://shop.example"));
+  const tailor = await Tailor.init({ site: "my-shop", consent: "granted", flushInterval: 5000 });
+  const id: string | null = await tailor.track("product_view", { sku: "SKU-1", price: 49, brand: "acme" });
+  await tailor.track("purchase", { orderId: "o-1", revenue: 98, currency: "EUR", items: [{ sku: "SKU-1", quantity: 2 }] });
+  await tailor.track("custom", { name: "newsletter_signup" });
+  const status: TailorStatus = tailor.status;
+  const version: string = Tailor.version;
+  console.log(id, status.storage, version, tailor.decide().placements);
+
+  // @ts-expect-error: product_view needs a sku
+  await tailor.track("product_view", { price: 49 });
+  // @ts-expect-error: not an event type
+  await tailor.track("page_veiw", {});
+  // @ts-expect-error: consent is one of three words
+  await Tailor.init({ site: "x", consent: "yes" });
+}
