@@ -1,5 +1,48 @@
-//! `tailor eval` (decision engine CLI; being written).
+//! `tailor eval`: evaluates conditions read as JSON Lines on stdin.
+//!
+//! Each line is `{"condition": {...}, "attributes": {...}, "savedGroups": {...}}`
+//! (`attributes` and `savedGroups` optional); the answer is one line, `true` or `false`, in
+//! order. A line that cannot be read prints `error: <reason>` and processing continues.
+//! Blank lines are ignored.
 
-pub fn main(_args: &[String]) -> Result<(), String> {
-    Err("not available yet".into())
+use std::io::{BufRead, Write};
+
+use tailor::engine::condition::Condition;
+use tailor::engine::json::Value;
+use tailor::engine::regex::NativeRegex;
+
+pub fn main(args: &[String]) -> Result<(), String> {
+    if let Some(a) = args.first() {
+        return Err(format!(
+            "tailor eval takes no arguments (got '{a}'); it reads JSON Lines on stdin"
+        ));
+    }
+    let stdin = std::io::stdin().lock();
+    let mut out = std::io::stdout().lock();
+    for line in stdin.lines() {
+        let line = line.map_err(|e| format!("reading stdin: {e}"))?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let answer = match eval_line(&line) {
+            Ok(true) => "true".to_string(),
+            Ok(false) => "false".to_string(),
+            Err(e) => format!("error: {e}"),
+        };
+        writeln!(out, "{answer}")
+            .and_then(|_| out.flush())
+            .map_err(|e| format!("writing stdout: {e}"))?;
+    }
+    Ok(())
+}
+
+fn eval_line(line: &str) -> Result<bool, String> {
+    let input = Value::parse(line).map_err(|e| e.to_string())?;
+    let Value::Object(m) = &input else {
+        return Err("expected an object {condition, attributes, savedGroups?}".into());
+    };
+    let condition = m.get("condition").ok_or("missing \"condition\"")?;
+    let attributes = m.get("attributes").unwrap_or(&Value::Null);
+    let groups = m.get("savedGroups").unwrap_or(&Value::Null);
+    Ok(Condition::compile(condition, groups, &NativeRegex).eval(attributes))
 }
