@@ -5,6 +5,7 @@
 //! attributes (`id`, `anonymousId`, ...), the time `now` in ms (the engine has no clock) and
 //! forced variations. Output is a [`Decision`], serialisable with [`Decision::to_value`].
 
+use super::condition::js;
 use super::experiment::{self, ExperimentResult, ForcedVariations, Sticky};
 use super::json::{Map, Value};
 use super::offer::{self, Skip};
@@ -50,15 +51,8 @@ pub struct SkippedOffer {
 /// An event the caller should record.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Exposure {
-    Experiment {
-        experiment: usize,
-        variation: usize,
-    },
-    OfferImpression {
-        offer: usize,
-        placement: usize,
-        experiment: Option<(usize, usize)>,
-    },
+    Experiment { experiment: usize, variation: usize },
+    OfferImpression { offer: usize, placement: usize, experiment: Option<(usize, usize)> },
 }
 
 pub struct Decision<'r> {
@@ -83,9 +77,8 @@ impl Ruleset {
 pub fn decide<'r>(rs: &'r Ruleset, attributes: &Value, options: &DecideOptions) -> Decision<'r> {
     let now = options.now;
     let holdout = experiment::in_global_holdout(rs, attributes);
-    let experiments: Vec<ExperimentResult> = (0..rs.experiments.len())
-        .map(|i| experiment::run(rs, i, attributes, &options.forced, holdout))
-        .collect();
+    let experiments: Vec<ExperimentResult> =
+        (0..rs.experiments.len()).map(|i| experiment::run(rs, i, attributes, &options.forced, holdout)).collect();
 
     // Content overrides from the variations shown: offer index → (experiment, variation).
     // The first experiment that touches an offer wins.
@@ -122,22 +115,15 @@ pub fn decide<'r>(rs: &'r Ruleset, attributes: &Value, options: &DecideOptions) 
             if !o.placements.contains(&p) {
                 continue;
             }
-            let result =
-                checked[i].get_or_insert_with(|| offer::check(rs, i, attributes, now, holdout));
+            let result = checked[i].get_or_insert_with(|| offer::check(rs, i, attributes, now, holdout));
             match result {
                 Ok(score) => candidates.push((i, *score)),
-                Err(skip) => skipped.push(SkippedOffer {
-                    offer: i,
-                    placement: p,
-                    reason: skip.clone(),
-                }),
+                Err(skip) => skipped.push(SkippedOffer { offer: i, placement: p, reason: skip.clone() }),
             }
         }
         candidates.sort_by(|a, b| {
             let (pa, pb) = (rs.offers[a.0].priority, rs.offers[b.0].priority);
-            pb.total_cmp(&pa)
-                .then(b.1.total_cmp(&a.1))
-                .then(a.0.cmp(&b.0))
+            pb.total_cmp(&pa).then(b.1.total_cmp(&a.1)).then(a.0.cmp(&b.0))
         });
         let limit = rs.placements.get(p).map_or(1, |pl| pl.limit);
         let mut offers = Vec::new();
@@ -146,31 +132,17 @@ pub fn decide<'r>(rs: &'r Ruleset, attributes: &Value, options: &DecideOptions) 
                 skipped.push(SkippedOffer {
                     offer: i,
                     placement: p,
-                    reason: Skip::ShownElsewhere {
-                        placement: elsewhere,
-                    },
+                    reason: Skip::ShownElsewhere { placement: elsewhere },
                 });
                 continue;
             }
             let o = &rs.offers[i];
-            if let Some(&by) = o
-                .excludes
-                .iter()
-                .find(|j| chosen_where.get(**j).is_some_and(Option::is_some))
-            {
-                skipped.push(SkippedOffer {
-                    offer: i,
-                    placement: p,
-                    reason: Skip::Excluded { by },
-                });
+            if let Some(&by) = o.excludes.iter().find(|j| chosen_where.get(**j).is_some_and(Option::is_some)) {
+                skipped.push(SkippedOffer { offer: i, placement: p, reason: Skip::Excluded { by } });
                 continue;
             }
             if offers.len() >= limit {
-                skipped.push(SkippedOffer {
-                    offer: i,
-                    placement: p,
-                    reason: Skip::LimitReached { limit },
-                });
+                skipped.push(SkippedOffer { offer: i, placement: p, reason: Skip::LimitReached { limit } });
                 continue;
             }
             let via = touched[i];
@@ -183,13 +155,8 @@ pub fn decide<'r>(rs: &'r Ruleset, attributes: &Value, options: &DecideOptions) 
             };
             chosen_where[i] = Some(p);
             // Attribute the impression to the experiment only when the shopper counts in it.
-            let experiment =
-                via.filter(|(x, _)| experiments.get(*x).is_some_and(|r| r.in_experiment));
-            exposures.push(Exposure::OfferImpression {
-                offer: i,
-                placement: p,
-                experiment,
-            });
+            let experiment = via.filter(|(x, _)| experiments.get(*x).is_some_and(|r| r.in_experiment));
+            exposures.push(Exposure::OfferImpression { offer: i, placement: p, experiment });
             offers.push(ChosenOffer {
                 offer: i,
                 content,
@@ -199,11 +166,7 @@ pub fn decide<'r>(rs: &'r Ruleset, attributes: &Value, options: &DecideOptions) 
                 experiment: via,
             });
         }
-        placements.push(PlacementDecision {
-            placement: p,
-            offers,
-            candidates: candidates.len(),
-        });
+        placements.push(PlacementDecision { placement: p, offers, candidates: candidates.len() });
     }
 
     // Experiments that swap offer content are exposed when one of their offers is shown;
@@ -212,23 +175,15 @@ pub fn decide<'r>(rs: &'r Ruleset, attributes: &Value, options: &DecideOptions) 
     for r in experiments.iter().filter(|r| r.in_experiment) {
         let x = &rs.experiments[r.experiment];
         let exposed = !x.touches_offers()
-            || x.variations.iter().any(|v| {
-                v.offers
-                    .iter()
-                    .any(|(o, _)| chosen_where.get(*o).is_some_and(Option::is_some))
-            });
+            || x.variations
+                .iter()
+                .any(|v| v.offers.iter().any(|(o, _)| chosen_where.get(*o).is_some_and(Option::is_some)));
         if exposed {
-            exp_exposures.push(Exposure::Experiment {
-                experiment: r.experiment,
-                variation: r.variation,
-            });
+            exp_exposures.push(Exposure::Experiment { experiment: r.experiment, variation: r.variation });
         }
     }
     exp_exposures.append(&mut exposures);
-    let sticky = experiments
-        .iter()
-        .filter_map(|r| r.persist.map(|s| (r.experiment, s)))
-        .collect();
+    let sticky = experiments.iter().filter_map(|r| r.persist.map(|s| (r.experiment, s))).collect();
     Decision {
         ruleset: rs,
         now,
@@ -264,8 +219,7 @@ impl Decision<'_> {
     pub fn to_value(&self) -> Value {
         let rs = self.ruleset;
         let offer_id = |i: usize| Value::from(rs.offers.get(i).map_or("", |o| o.id.as_str()));
-        let placement_id =
-            |i: usize| Value::from(rs.placements.get(i).map_or("", |p| p.id.as_str()));
+        let placement_id = |i: usize| Value::from(rs.placements.get(i).map_or("", |p| p.id.as_str()));
         let exp_key = |i: usize| Value::from(rs.experiments.get(i).map_or("", |x| x.key.as_str()));
         let mut out = Map::new();
         out.insert("now", num(self.now));
@@ -290,8 +244,8 @@ impl Decision<'_> {
                         c.rank,
                         p.candidates,
                         rs.placements.get(p.placement).map_or("", |pl| pl.id.as_str()),
-                        c.priority,
-                        c.score,
+                        js::number_to_string(c.priority),
+                        js::number_to_string(c.score),
                         limit
                     );
                     if let Some((x, v)) = c.experiment {
@@ -318,12 +272,7 @@ impl Decision<'_> {
                 })
                 .collect();
             pm.insert("skipped", Value::Array(skipped));
-            placements.insert(
-                rs.placements
-                    .get(p.placement)
-                    .map_or("", |pl| pl.id.as_str()),
-                Value::Object(pm),
-            );
+            placements.insert(rs.placements.get(p.placement).map_or("", |pl| pl.id.as_str()), Value::Object(pm));
         }
         out.insert("placements", Value::Object(placements));
         let experiments: Vec<Value> = self
@@ -340,10 +289,7 @@ impl Decision<'_> {
                     m.insert("value", v.value.clone());
                 }
                 m.insert("hashAttribute", Value::from(x.hash_attribute.as_str()));
-                m.insert(
-                    "hashValue",
-                    r.hash_value.as_deref().map_or(Value::Null, Value::from),
-                );
+                m.insert("hashValue", r.hash_value.as_deref().map_or(Value::Null, Value::from));
                 m.insert("reason", Value::from(r.reason_text(rs)));
                 Value::Object(m)
             })
@@ -367,19 +313,12 @@ impl Decision<'_> {
             .map(|e| {
                 let mut m = Map::new();
                 match e {
-                    Exposure::Experiment {
-                        experiment,
-                        variation,
-                    } => {
+                    Exposure::Experiment { experiment, variation } => {
                         m.insert("type", Value::from("experiment_exposure"));
                         m.insert("experimentKey", exp_key(*experiment));
                         m.insert("variation", num(*variation as f64));
                     }
-                    Exposure::OfferImpression {
-                        offer,
-                        placement,
-                        experiment,
-                    } => {
+                    Exposure::OfferImpression { offer, placement, experiment } => {
                         m.insert("type", Value::from("offer_impression"));
                         m.insert("offerId", offer_id(*offer));
                         m.insert("placement", placement_id(*placement));

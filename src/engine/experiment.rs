@@ -47,11 +47,7 @@ fn percent_decode(s: &str) -> String {
     let mut i = 0;
     while i < b.len() {
         let hex = |c: u8| (c as char).to_digit(16);
-        match (
-            b[i],
-            b.get(i + 1).and_then(|c| hex(*c)),
-            b.get(i + 2).and_then(|c| hex(*c)),
-        ) {
+        match (b[i], b.get(i + 1).and_then(|c| hex(*c)), b.get(i + 2).and_then(|c| hex(*c))) {
             (b'%', Some(h), Some(l)) => {
                 out.push((h * 16 + l) as u8);
                 i += 3;
@@ -80,17 +76,11 @@ impl Sticky {
     pub fn read(attributes: &Value, key: &str) -> Option<Sticky> {
         let s = attributes.get("profile")?.get("experiments")?.get(key)?;
         let v = s.get("variation")?.as_f64()?;
-        let b = s
-            .get("bucketVersion")
-            .and_then(Value::as_f64)
-            .unwrap_or(0.0);
+        let b = s.get("bucketVersion").and_then(Value::as_f64).unwrap_or(0.0);
         if v < 0.0 || v.fract() != 0.0 || b < 0.0 || b.fract() != 0.0 {
             return None;
         }
-        Some(Sticky {
-            variation: v as usize,
-            bucket_version: b as u32,
-        })
+        Some(Sticky { variation: v as usize, bucket_version: b as u32 })
     }
 
     pub fn to_value(self) -> Value {
@@ -134,14 +124,7 @@ pub struct ExperimentResult {
 
 impl ExperimentResult {
     fn out(experiment: usize, reason: ExperimentReason) -> Self {
-        ExperimentResult {
-            experiment,
-            in_experiment: false,
-            variation: 0,
-            hash_value: None,
-            reason,
-            persist: None,
-        }
+        ExperimentResult { experiment, in_experiment: false, variation: 0, hash_value: None, reason, persist: None }
     }
 
     /// A sentence for people.
@@ -149,21 +132,13 @@ impl ExperimentResult {
         let Some(x) = rs.experiments.get(self.experiment) else {
             return String::new();
         };
-        let vkey = x
-            .variations
-            .get(self.variation)
-            .map_or("?", |v| v.key.as_str());
+        let vkey = x.variations.get(self.variation).map_or("?", |v| v.key.as_str());
         match &self.reason {
-            ExperimentReason::Inactive => {
-                "experiment is inactive: control shown, not counted".into()
+            ExperimentReason::Inactive => "experiment is inactive: control shown, not counted".into(),
+            ExperimentReason::Forced => {
+                format!("variation {} ({vkey}) forced by tailor_force or QA settings: not counted", self.variation)
             }
-            ExperimentReason::Forced => format!(
-                "variation {} ({vkey}) forced by tailor_force or QA settings: not counted",
-                self.variation
-            ),
-            ExperimentReason::GlobalHoldout => {
-                "shopper is in the global holdout: control shown, not counted".into()
-            }
+            ExperimentReason::GlobalHoldout => "shopper is in the global holdout: control shown, not counted".into(),
             ExperimentReason::NotInAudience => "shopper is not in the experiment's audience".into(),
             ExperimentReason::ConditionFailed => "the experiment's condition does not match".into(),
             ExperimentReason::Sticky => format!(
@@ -171,37 +146,38 @@ impl ExperimentResult {
                 self.variation, x.bucket_version
             ),
             ExperimentReason::NoHashAttribute => {
-                format!(
-                    "no value for hash attribute \"{}\" or its fallback",
-                    x.hash_attribute
-                )
+                format!("no value for hash attribute \"{}\" or its fallback", x.hash_attribute)
             }
             ExperimentReason::NotInNamespace => {
                 let ns = x.namespace.as_ref();
                 format!(
                     "outside namespace \"{}\" range [{}, {})",
                     ns.map_or("", |n| n.id.as_str()),
-                    ns.map_or(0.0, |n| n.start),
-                    ns.map_or(0.0, |n| n.end)
+                    js::number_to_string(ns.map_or(0.0, |n| n.start)),
+                    js::number_to_string(ns.map_or(0.0, |n| n.end))
                 )
             }
             ExperimentReason::ExperimentHoldout => {
                 format!(
                     "in the experiment's holdout ({}% of shoppers): control shown, not counted",
-                    x.holdout * 100.0
+                    js::number_to_string(x.holdout * 100.0)
                 )
             }
             ExperimentReason::OutsideCoverage { bucket } => {
                 format!(
-                    "bucket {bucket} is outside the covered ranges (coverage {})",
-                    x.coverage
+                    "bucket {} is outside the covered ranges (coverage {})",
+                    js::number_to_string(*bucket),
+                    js::number_to_string(x.coverage)
                 )
             }
             ExperimentReason::Bucketed { bucket } => {
                 let (s, e) = x.ranges.get(self.variation).copied().unwrap_or((0.0, 0.0));
                 format!(
-                    "bucket {bucket} falls in variation {} ({vkey}) range [{s}, {e})",
-                    self.variation
+                    "bucket {} falls in variation {} ({vkey}) range [{}, {})",
+                    js::number_to_string(*bucket),
+                    self.variation,
+                    js::number_to_string(s),
+                    js::number_to_string(e)
                 )
             }
         }
@@ -247,20 +223,13 @@ pub fn run(
         return ExperimentResult::out(ix, ExperimentReason::Inactive);
     }
     if let Some(v) = forced.get(&x.key).filter(|v| *v < n) {
-        return ExperimentResult {
-            variation: v,
-            ..ExperimentResult::out(ix, ExperimentReason::Forced)
-        };
+        return ExperimentResult { variation: v, ..ExperimentResult::out(ix, ExperimentReason::Forced) };
     }
     if global_holdout {
         return ExperimentResult::out(ix, ExperimentReason::GlobalHoldout);
     }
     if !x.audiences.is_empty()
-        && !x.audiences.iter().any(|a| {
-            rs.audiences
-                .get(*a)
-                .is_some_and(|a| a.condition.eval(attributes))
-        })
+        && !x.audiences.iter().any(|a| rs.audiences.get(*a).is_some_and(|a| a.condition.eval(attributes)))
     {
         return ExperimentResult::out(ix, ExperimentReason::NotInAudience);
     }
@@ -311,10 +280,7 @@ pub fn run(
             out.in_experiment = true;
             out.variation = v;
             out.reason = ExperimentReason::Bucketed { bucket: b };
-            out.persist = Some(Sticky {
-                variation: v,
-                bucket_version: x.bucket_version,
-            });
+            out.persist = Some(Sticky { variation: v, bucket_version: x.bucket_version });
             out
         }
     }
@@ -339,10 +305,7 @@ mod tests {
     #[test]
     fn parses_the_force_parameter() {
         let f = ForcedVariations::parse("hero-copy:1,%20checkout%3A0,bad,x:-1,y:");
-        assert_eq!(
-            f.0,
-            vec![("hero-copy".to_string(), 1), ("checkout".to_string(), 0)]
-        );
+        assert_eq!(f.0, vec![("hero-copy".to_string(), 1), ("checkout".to_string(), 0)]);
         assert_eq!(f.get("checkout"), Some(0));
     }
 }

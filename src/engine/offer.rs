@@ -34,11 +34,9 @@ impl Skip {
                 format!("not started yet (starts at {})", time_text(*start))
             }
             Skip::Ended { end } => format!("ended at {}", time_text(*end)),
-            Skip::Capped { cap, count } => format!(
-                "frequency cap reached: shown {count} times this {}, at most {}",
-                cap.per.name(),
-                cap.max
-            ),
+            Skip::Capped { cap, count } => {
+                format!("frequency cap reached: shown {count} times this {}, at most {}", cap.per.name(), cap.max)
+            }
             Skip::Clicked { max, clicks } => {
                 format!("already clicked {clicks} times (at most {max})")
             }
@@ -65,21 +63,14 @@ fn time_text(ms: f64) -> String {
 
 /// Counts impressions of an offer within a cap's period.
 pub fn impressions(profile: &Value, offer_id: &str, per: Period, now: f64) -> u32 {
-    let Some(shown) = profile
-        .get("offers")
-        .and_then(|o| o.get(offer_id))
-        .and_then(|o| o.get("shown"))
-        .and_then(Value::as_array)
+    let Some(shown) =
+        profile.get("offers").and_then(|o| o.get(offer_id)).and_then(|o| o.get("shown")).and_then(Value::as_array)
     else {
         return 0;
     };
     let since = match per.millis() {
         Some(ms) => now - ms,
-        None => match profile
-            .get("session")
-            .and_then(|s| s.get("start"))
-            .and_then(Value::as_f64)
-        {
+        None => match profile.get("session").and_then(|s| s.get("start")).and_then(Value::as_f64) {
             Some(start) => start,
             // No session yet: nothing was shown in it.
             None => return 0,
@@ -105,13 +96,7 @@ pub fn impressions(profile: &Value, offer_id: &str, per: Period, now: f64) -> u3
 }
 
 /// Whether offer `ix` may be shown at all on this page (before ranking), with its score.
-pub fn check(
-    rs: &Ruleset,
-    ix: usize,
-    attributes: &Value,
-    now: f64,
-    global_holdout: bool,
-) -> Result<f64, Skip> {
+pub fn check(rs: &Ruleset, ix: usize, attributes: &Value, now: f64, global_holdout: bool) -> Result<f64, Skip> {
     let Some(o) = rs.offers.get(ix) else {
         return Err(Skip::ConditionFailed);
     };
@@ -129,11 +114,7 @@ pub fn check(
         }
     }
     if !o.audiences.is_empty()
-        && !o.audiences.iter().any(|a| {
-            rs.audiences
-                .get(*a)
-                .is_some_and(|a| a.condition.eval(attributes))
-        })
+        && !o.audiences.iter().any(|a| rs.audiences.get(*a).is_some_and(|a| a.condition.eval(attributes)))
     {
         return Err(Skip::NotInAudience);
     }
@@ -155,10 +136,7 @@ pub fn check(
             .and_then(Value::as_f64)
             .unwrap_or(0.0);
         if clicks >= max as f64 {
-            return Err(Skip::Clicked {
-                max,
-                clicks: clicks as u32,
-            });
+            return Err(Skip::Clicked { max, clicks: clicks as u32 });
         }
     }
     Ok(score(o, attributes))
@@ -172,5 +150,6 @@ pub fn score(o: &Offer, attributes: &Value) -> f64 {
             Some(v) if v.is_finite() => v * t.weight,
             _ => 0.0,
         })
-        .sum()
+        // Summed from +0 so that no score prints as "-0".
+        .fold(0.0, |acc, x| acc + x)
 }
