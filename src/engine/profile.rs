@@ -20,10 +20,7 @@ mod store;
 use crate::engine::event::{Event, EventError, EventMeta, EventType};
 use crate::engine::json::{Map, Value};
 use crate::engine::uuid::Uuid;
-use state::{
-    day_of, idx, insert_sorted, Affinity, Assignment, CartItem, Counter, Day, OfferStats, Session,
-    Viewed,
-};
+use state::{day_of, idx, insert_sorted, Affinity, Assignment, CartItem, Counter, Day, OfferStats, Session, Viewed};
 
 pub use store::{ProfileError, SCHEMA_VERSION};
 
@@ -60,10 +57,7 @@ pub const AFFINITY_WEIGHTS: [(EventType, f64); 4] = [
 ];
 
 fn weight(t: EventType) -> f64 {
-    AFFINITY_WEIGHTS
-        .iter()
-        .find(|(k, _)| *k == t)
-        .map_or(0.0, |(_, w)| *w)
+    AFFINITY_WEIGHTS.iter().find(|(k, _)| *k == t).map_or(0.0, |(_, w)| *w)
 }
 
 /// Tunables that are not stored with the profile (the web layer sets them from its options).
@@ -136,14 +130,8 @@ impl Profile {
             first_order: 0.0,
             last_order: 0.0,
             currency: None,
-            categories: Affinity {
-                at: now,
-                scores: Vec::new(),
-            },
-            brands: Affinity {
-                at: now,
-                scores: Vec::new(),
-            },
+            categories: Affinity { at: now, scores: Vec::new() },
+            brands: Affinity { at: now, scores: Vec::new() },
             recently_viewed: Vec::new(),
             cart: Vec::new(),
             cart_updated: 0.0,
@@ -182,10 +170,7 @@ impl Profile {
 
     /// The id of the session that is still active at `now_ms`, if any.
     pub fn session_id_at(&self, now_ms: f64) -> Option<&str> {
-        self.session
-            .as_ref()
-            .filter(|s| now_ms - s.last < self.config.session_timeout_ms)
-            .map(|s| s.id.as_str())
+        self.session.as_ref().filter(|s| now_ms - s.last < self.config.session_timeout_ms).map(|s| s.id.as_str())
     }
 
     /// Makes an event with this profile's ids (a new session's id is the id of the event
@@ -225,6 +210,7 @@ impl Profile {
         let now = if now_ms.is_finite() { now_ms.max(t) } else { t };
         self.first_seen = self.first_seen.min(t);
         self.last_seen = self.last_seen.max(t);
+        self.advance_affinities();
         let kind = event.event_type();
         self.counters[idx(kind)].hit(t);
         self.session_hit(event, t);
@@ -236,32 +222,18 @@ impl Profile {
                 self.credit(event.prop("category"), None, weight(kind), t);
             }
             EventType::ProductView => {
-                self.credit(
-                    event.prop("category"),
-                    event.prop_str("brand"),
-                    weight(kind),
-                    t,
-                );
+                self.credit(event.prop("category"), event.prop_str("brand"), weight(kind), t);
                 self.viewed(event, t);
             }
             EventType::Search => {
-                if let Some(q) = event
-                    .prop_str("query")
-                    .map(str::trim)
-                    .filter(|q| !q.is_empty())
-                {
+                if let Some(q) = event.prop_str("query").map(str::trim).filter(|q| !q.is_empty()) {
                     self.searches.retain(|s| s != q);
                     self.searches.insert(0, q.to_string());
                     self.searches.truncate(MAX_SEARCHES);
                 }
             }
             EventType::AddToCart => {
-                self.credit(
-                    event.prop("category"),
-                    event.prop_str("brand"),
-                    weight(kind),
-                    t,
-                );
+                self.credit(event.prop("category"), event.prop_str("brand"), weight(kind), t);
                 self.cart_change(event, 1.0, t);
             }
             EventType::RemoveFromCart => self.cart_change(event, -1.0, t),
@@ -272,9 +244,7 @@ impl Profile {
             }
             EventType::OfferImpression | EventType::OfferClick => self.offer(event, t),
             EventType::ExperimentExposure => {
-                if let (Some(key), Some(v)) =
-                    (event.prop_str("experimentKey"), event.prop_f64("variation"))
-                {
+                if let (Some(key), Some(v)) = (event.prop_str("experimentKey"), event.prop_f64("variation")) {
                     let bucket_version = match event.prop_f64("bucketVersion") {
                         Some(b) => b as u32,
                         None => self.assignment(key).map_or(0, |a| a.bucket_version),
@@ -297,17 +267,9 @@ impl Profile {
     /// Links this browser's shopper to `user_id` and merges `traits` (an object, or null
     /// for none): a trait set to `null` is removed. A different user id than the stored one
     /// replaces the traits instead of merging (a shared device). On error nothing changes.
-    pub fn identify(
-        &mut self,
-        user_id: &str,
-        traits: Value,
-        now_ms: f64,
-    ) -> Result<(), ProfileError> {
+    pub fn identify(&mut self, user_id: &str, traits: Value, now_ms: f64) -> Result<(), ProfileError> {
         let n = user_id.chars().count();
-        if !(1..=128).contains(&n)
-            || user_id.chars().any(char::is_control)
-            || user_id.trim() != user_id
-        {
+        if !(1..=128).contains(&n) || user_id.chars().any(char::is_control) || user_id.trim() != user_id {
             return Err(ProfileError::invalid(
                 "userId",
                 "expected 1 to 128 characters, no control characters or surrounding spaces",
@@ -318,11 +280,7 @@ impl Profile {
             Value::Object(m) => m,
             _ => return Err(ProfileError::invalid("traits", "expected an object")),
         };
-        let mut merged = if self.user_id.as_deref() == Some(user_id) {
-            self.traits.clone()
-        } else {
-            Map::new()
-        };
+        let mut merged = if self.user_id.as_deref() == Some(user_id) { self.traits.clone() } else { Map::new() };
         for (k, v) in new_traits.iter() {
             if v.is_null() {
                 merged.remove(k);
@@ -332,45 +290,30 @@ impl Profile {
         }
         let size = Value::Object(merged.clone()).to_json().len();
         if size > MAX_TRAITS_BYTES {
-            return Err(ProfileError::invalid(
-                "traits",
-                "expected at most 8192 bytes of JSON after merging",
-            ));
+            return Err(ProfileError::invalid("traits", "expected at most 8192 bytes of JSON after merging"));
         }
         self.traits = merged;
         self.user_id = Some(user_id.to_string());
         if now_ms.is_finite() {
             self.last_seen = self.last_seen.max(now_ms);
+            self.advance_affinities();
         }
         Ok(())
     }
 
     /// The sticky assignment of an experiment, as `(variation, bucket_version)`.
     pub fn get_assignment(&self, experiment_key: &str) -> Option<(u32, u32)> {
-        self.assignment(experiment_key)
-            .map(|a| (a.variation, a.bucket_version))
+        self.assignment(experiment_key).map(|a| (a.variation, a.bucket_version))
     }
 
     /// Persists what a decision assigned, so it sticks across ruleset edits. Keys of more
     /// than 128 characters or empty are ignored (returns false).
-    pub fn set_assignment(
-        &mut self,
-        experiment_key: &str,
-        variation: u32,
-        bucket_version: u32,
-    ) -> bool {
+    pub fn set_assignment(&mut self, experiment_key: &str, variation: u32, bucket_version: u32) -> bool {
         if experiment_key.is_empty() || experiment_key.chars().count() > 128 {
             return false;
         }
-        let a = Assignment {
-            variation,
-            bucket_version,
-        };
-        if let Some(i) = self
-            .experiments
-            .iter()
-            .position(|(k, _)| k == experiment_key)
-        {
+        let a = Assignment { variation, bucket_version };
+        if let Some(i) = self.experiments.iter().position(|(k, _)| k == experiment_key) {
             // Most recently set last, so eviction drops the oldest.
             let mut entry = self.experiments.remove(i);
             entry.1 = a;
@@ -390,15 +333,10 @@ impl Profile {
         let now = finite_or_zero(now_ms);
         let mut next: Vec<(String, f64)> = Vec::new();
         for name in names {
-            if name.is_empty() || next.iter().any(|(n, _)| n == name) || next.len() >= MAX_AUDIENCES
-            {
+            if name.is_empty() || next.iter().any(|(n, _)| n == name) || next.len() >= MAX_AUDIENCES {
                 continue;
             }
-            let at = self
-                .audiences
-                .iter()
-                .find(|(n, _)| n == name)
-                .map_or(now, |(_, at)| *at);
+            let at = self.audiences.iter().find(|(n, _)| n == name).map_or(now, |(_, at)| *at);
             next.push((name.to_string(), at));
         }
         self.audiences = next;
@@ -412,8 +350,7 @@ impl Profile {
         if self.audiences.len() >= MAX_AUDIENCES {
             self.audiences.remove(0);
         }
-        self.audiences
-            .push((name.to_string(), finite_or_zero(now_ms)));
+        self.audiences.push((name.to_string(), finite_or_zero(now_ms)));
         true
     }
 
@@ -426,11 +363,16 @@ impl Profile {
 
     // --- Updates by event -----------------------------------------------------------------
 
+    /// Keeps the affinities referred to `last_seen`, the time the stored form refers them
+    /// to, so that a profile and its reloaded copy compute bit-identical scores.
+    fn advance_affinities(&mut self) {
+        let hl = self.config.half_life_ms;
+        self.categories.advance(self.last_seen, hl);
+        self.brands.advance(self.last_seen, hl);
+    }
+
     fn assignment(&self, key: &str) -> Option<&Assignment> {
-        self.experiments
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, a)| a)
+        self.experiments.iter().find(|(k, _)| k == key).map(|(_, a)| a)
     }
 
     fn session_hit(&mut self, event: &Event, t: f64) {
@@ -469,14 +411,7 @@ impl Profile {
         }
         let pos = self.days.partition_point(|d| d.day < day);
         if self.days.get(pos).is_none_or(|d| d.day != day) {
-            self.days.insert(
-                pos,
-                Day {
-                    day,
-                    counts: [0; 12],
-                    revenue: 0.0,
-                },
-            );
+            self.days.insert(pos, Day { day, counts: [0; 12], revenue: 0.0 });
         }
         let d = &mut self.days[pos];
         d.counts[idx(kind)] = d.counts[idx(kind)].saturating_add(1);
@@ -520,8 +455,7 @@ impl Profile {
                 ts: t,
             },
         );
-        self.recently_viewed
-            .truncate(self.config.max_recently_viewed);
+        self.recently_viewed.truncate(self.config.max_recently_viewed);
     }
 
     fn cart_change(&mut self, event: &Event, sign: f64, t: f64) {
@@ -546,11 +480,7 @@ impl Profile {
                 if self.cart.len() >= MAX_CART_ITEMS {
                     self.cart.remove(0);
                 }
-                self.cart.push(CartItem {
-                    sku: sku.to_string(),
-                    quantity,
-                    price,
-                });
+                self.cart.push(CartItem { sku: sku.to_string(), quantity, price });
             }
             None => {}
         }

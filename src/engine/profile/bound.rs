@@ -23,38 +23,20 @@ impl Profile {
             .recently_viewed
             .iter()
             .map(|v| {
-                v.sku.len()
-                    + v.category.as_ref().map_or(0, String::len)
-                    + v.brand.as_ref().map_or(0, String::len)
-                    + 90
+                v.sku.len() + v.category.as_ref().map_or(0, String::len) + v.brand.as_ref().map_or(0, String::len) + 90
             })
             .sum::<usize>();
         n += self.cart.iter().map(|i| i.sku.len() + 50).sum::<usize>();
         n += self.searches.iter().map(|s| s.len() + 3).sum::<usize>();
-        n += self
-            .audiences
-            .iter()
-            .map(|(k, _)| k.len() + 30)
-            .sum::<usize>();
-        n += self
-            .offers
-            .iter()
-            .map(|(k, o)| k.len() + 60 + o.shown.len() * 14)
-            .sum::<usize>();
-        n += self
-            .experiments
-            .iter()
-            .map(|(k, _)| k.len() + 40)
-            .sum::<usize>();
+        n += self.audiences.iter().map(|(k, _)| k.len() + 30).sum::<usize>();
+        n += self.offers.iter().map(|(k, o)| k.len() + 60 + o.shown.len() * 14).sum::<usize>();
+        n += self.experiments.iter().map(|(k, _)| k.len() + 40).sum::<usize>();
         n
     }
 
     fn traits_bytes_estimate(&self) -> usize {
         // Traits are at most MAX_TRAITS_BYTES, checked when they are set.
-        self.traits
-            .iter()
-            .map(|(k, v)| k.len() + 4 + value_len(v))
-            .sum()
+        self.traits.iter().map(|(k, v)| k.len() + 4 + value_len(v)).sum()
     }
 
     /// Drops the oldest detail until the stored form fits in [`MAX_PROFILE_BYTES`] (see the
@@ -119,8 +101,7 @@ impl Profile {
             }
             5 => halve(&mut self.cart, false),
             6 => {
-                self.offers
-                    .sort_by(|a, b| a.1.last_activity().total_cmp(&b.1.last_activity()));
+                self.offers.sort_by(|a, b| a.1.last_activity().total_cmp(&b.1.last_activity()));
                 halve(&mut self.offers, false)
             }
             7 => {
@@ -147,11 +128,6 @@ fn value_len(v: &crate::engine::json::Value) -> usize {
         Value::Number(_) => 12,
         Value::String(s) => s.len() + 2,
         Value::Array(a) => 2 + a.iter().map(|x| value_len(x) + 1).sum::<usize>(),
-        Value::Object(m) => {
-            2 + m
-                .iter()
-                .map(|(k, x)| k.len() + 4 + value_len(x))
-                .sum::<usize>()
-        }
+        Value::Object(m) => 2 + m.iter().map(|(k, x)| k.len() + 4 + value_len(x)).sum::<usize>(),
     }
 }

@@ -58,7 +58,7 @@ pub(crate) fn decay(dt: f64, half_life: f64) -> f64 {
 
 impl Affinity {
     /// Moves the reference time forward to `t` (never back), decaying every score.
-    fn advance(&mut self, t: f64, half_life: f64) {
+    pub fn advance(&mut self, t: f64, half_life: f64) {
         if t > self.at {
             let f = decay(t - self.at, half_life);
             for s in &mut self.scores {
@@ -86,8 +86,7 @@ impl Affinity {
     }
 
     pub fn sort(&mut self) {
-        self.scores
-            .sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        self.scores.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
     }
 
     /// The scores as of `now` (no decay if `now` is before the reference time).
@@ -133,11 +132,7 @@ pub(crate) struct OfferStats {
 
 impl OfferStats {
     pub fn last_activity(&self) -> f64 {
-        self.shown
-            .last()
-            .copied()
-            .unwrap_or(0.0)
-            .max(self.last_click)
+        self.shown.last().copied().unwrap_or(0.0).max(self.last_click)
     }
 }
 

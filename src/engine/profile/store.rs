@@ -7,12 +7,11 @@
 //! recomputed, never read back.
 
 use super::state::{
-    day_of, insert_sorted, Affinity, Assignment, CartItem, Counter, Day, OfferStats, Session,
-    Viewed, DAY_MS,
+    day_of, insert_sorted, Affinity, Assignment, CartItem, Counter, Day, OfferStats, Session, Viewed, DAY_MS,
 };
 use super::{
-    Profile, MAX_AFFINITIES, MAX_AUDIENCES, MAX_CART_ITEMS, MAX_CUSTOM, MAX_EXPERIMENTS,
-    MAX_OFFERS, MAX_SEARCHES, MAX_SHOWN, MAX_TRAITS_BYTES, ROLLING_DAYS,
+    Profile, MAX_AFFINITIES, MAX_AUDIENCES, MAX_CART_ITEMS, MAX_CUSTOM, MAX_EXPERIMENTS, MAX_OFFERS, MAX_SEARCHES,
+    MAX_SHOWN, MAX_TRAITS_BYTES, ROLLING_DAYS,
 };
 use crate::engine::event::EventType;
 use crate::engine::json::{Map, ParseError, Value};
@@ -36,10 +35,7 @@ pub enum ProfileError {
     Version(f64),
     /// A field that cannot be defaulted is missing or wrong (`anonymousId`), or an argument
     /// to `identify()` is invalid.
-    Invalid {
-        field: &'static str,
-        reason: &'static str,
-    },
+    Invalid { field: &'static str, reason: &'static str },
 }
 
 impl ProfileError {
@@ -52,10 +48,9 @@ impl std::fmt::Display for ProfileError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             ProfileError::Json(e) => write!(f, "profile: {e}"),
-            ProfileError::Version(v) => write!(
-                f,
-                "schemaVersion: {v} is not supported (this SDK reads 1 to {SCHEMA_VERSION})"
-            ),
+            ProfileError::Version(v) => {
+                write!(f, "schemaVersion: {v} is not supported (this SDK reads 1 to {SCHEMA_VERSION})")
+            }
             ProfileError::Invalid { field, reason } => write!(f, "{field}: {reason}"),
         }
     }
@@ -80,18 +75,10 @@ impl Profile {
     /// `now_ms`, rolling windows and recency counted back from it. Every attribute is listed
     /// in `docs/profile.md`.
     pub fn snapshot(&self, now_ms: f64) -> Value {
-        let now = if now_ms.is_finite() {
-            now_ms
-        } else {
-            self.last_seen
-        };
+        let now = if now_ms.is_finite() { now_ms } else { self.last_seen };
         let today = day_of(now);
         let window = |days: i64, i: usize| -> u64 {
-            self.days
-                .iter()
-                .filter(|d| d.day > today - days)
-                .map(|d| d.counts[i] as u64)
-                .sum()
+            self.days.iter().filter(|d| d.day > today - days).map(|d| d.counts[i] as u64).sum()
         };
         let mut m = Map::new();
         m.insert("anonymousId", Value::from(self.anonymous_id.as_str()));
@@ -117,37 +104,18 @@ impl Profile {
         m.insert("events", Value::Object(events));
 
         let custom = self.custom.iter().map(|(name, c)| {
-            let v = obj(vec![
-                ("count", num(c.count as f64)),
-                ("first", num(c.first)),
-                ("last", num(c.last)),
-            ]);
+            let v = obj(vec![("count", num(c.count as f64)), ("first", num(c.first)), ("last", num(c.last))]);
             (name.clone(), v)
         });
         m.insert("custom", Value::Object(custom.collect()));
 
         let orders = self.orders as f64;
-        let revenue30d: f64 = self
-            .days
-            .iter()
-            .filter(|d| d.day > today - ROLLING_DAYS)
-            .map(|d| d.revenue)
-            .sum();
+        let revenue30d: f64 = self.days.iter().filter(|d| d.day > today - ROLLING_DAYS).map(|d| d.revenue).sum();
         let mut o = Map::new();
         o.insert("count", num(orders));
         o.insert("revenue", num(self.revenue));
-        o.insert(
-            "aov",
-            num(if self.orders > 0 {
-                self.revenue / orders
-            } else {
-                0.0
-            }),
-        );
-        o.insert(
-            "last30d",
-            num(window(ROLLING_DAYS, EventType::Purchase.index()) as f64),
-        );
+        o.insert("aov", num(if self.orders > 0 { self.revenue / orders } else { 0.0 }));
+        o.insert("last30d", num(window(ROLLING_DAYS, EventType::Purchase.index()) as f64));
         o.insert("revenue30d", num(revenue30d));
         if self.orders > 0 {
             o.insert("first", num(self.first_order));
@@ -160,24 +128,15 @@ impl Profile {
 
         let mut rfm = Map::new();
         if self.orders > 0 {
-            rfm.insert(
-                "recencyDays",
-                num(((now - self.last_order) / DAY_MS).floor().max(0.0)),
-            );
+            rfm.insert("recencyDays", num(((now - self.last_order) / DAY_MS).floor().max(0.0)));
         }
         rfm.insert("frequency", num(orders));
         rfm.insert("monetary", num(self.revenue));
         m.insert("rfm", Value::Object(rfm));
 
         let hl = self.config.half_life_ms;
-        for (key, top, aff) in [
-            ("categories", "topCategory", &self.categories),
-            ("brands", "topBrand", &self.brands),
-        ] {
-            let scores: Map = aff
-                .at_time(now, hl)
-                .map(|(k, s)| (k.to_string(), num(s)))
-                .collect();
+        for (key, top, aff) in [("categories", "topCategory", &self.categories), ("brands", "topBrand", &self.brands)] {
+            let scores: Map = aff.at_time(now, hl).map(|(k, s)| (k.to_string(), num(s))).collect();
             if let Some((k, _)) = aff.scores.first() {
                 m.insert(top, Value::from(k.as_str()));
             }
@@ -246,18 +205,12 @@ impl Profile {
 
         m.insert("traits", Value::Object(self.traits.clone()));
 
-        let audiences = self
-            .audiences
-            .iter()
-            .map(|(n, at)| (n.clone(), obj(vec![("enteredAt", num(*at))])));
+        let audiences = self.audiences.iter().map(|(n, at)| (n.clone(), obj(vec![("enteredAt", num(*at))])));
         m.insert("audiences", Value::Object(audiences.collect()));
 
         let offers = self.offers.iter().map(|(id, o)| {
             let mut e = Map::new();
-            e.insert(
-                "shown",
-                Value::Array(o.shown.iter().map(|t| num(*t)).collect()),
-            );
+            e.insert("shown", Value::Array(o.shown.iter().map(|t| num(*t)).collect()));
             e.insert("clicks", num(o.clicks as f64));
             if o.last_click > 0.0 {
                 e.insert("lastClick", num(o.last_click));
@@ -267,10 +220,7 @@ impl Profile {
         m.insert("offers", Value::Object(offers.collect()));
 
         let experiments = self.experiments.iter().map(|(k, a)| {
-            let v = obj(vec![
-                ("variation", num(a.variation as f64)),
-                ("bucketVersion", num(a.bucket_version as f64)),
-            ]);
+            let v = obj(vec![("variation", num(a.variation as f64)), ("bucketVersion", num(a.bucket_version as f64))]);
             (k.clone(), v)
         });
         m.insert("experiments", Value::Object(experiments.collect()));
@@ -324,10 +274,7 @@ impl Profile {
         let Value::Object(mut doc) = value else {
             return Err(ProfileError::invalid("profile", "expected an object"));
         };
-        let version = doc
-            .get("schemaVersion")
-            .and_then(Value::as_f64)
-            .unwrap_or(f64::NAN);
+        let version = doc.get("schemaVersion").and_then(Value::as_f64).unwrap_or(f64::NAN);
         if !(version >= 1.0 && version <= SCHEMA_VERSION as f64 && version.fract() == 0.0) {
             return Err(ProfileError::Version(version));
         }
@@ -336,23 +283,13 @@ impl Profile {
         }
         let anonymous_id = match doc.get("anonymousId") {
             Some(Value::String(s)) if !s.is_empty() => s.clone(),
-            _ => {
-                return Err(ProfileError::invalid(
-                    "anonymousId",
-                    "expected a non-empty string",
-                ))
-            }
+            _ => return Err(ProfileError::invalid("anonymousId", "expected a non-empty string")),
         };
         let first_seen = time(doc.get("firstSeen")).unwrap_or(0.0);
-        let last_seen = time(doc.get("lastSeen"))
-            .unwrap_or(first_seen)
-            .max(first_seen);
+        let last_seen = time(doc.get("lastSeen")).unwrap_or(first_seen).max(first_seen);
         let mut p = Profile::new(&anonymous_id, first_seen);
         p.last_seen = last_seen;
-        p.user_id = doc
-            .get("userId")
-            .and_then(Value::as_str)
-            .map(str::to_string);
+        p.user_id = doc.get("userId").and_then(Value::as_str).map(str::to_string);
 
         if let Some(events) = doc.get("events").and_then(Value::as_object) {
             for t in EventType::ALL {
@@ -371,22 +308,11 @@ impl Profile {
             p.revenue = time(o.get("revenue")).unwrap_or(0.0);
             p.first_order = time(o.get("first")).unwrap_or(0.0);
             p.last_order = time(o.get("last")).unwrap_or(p.first_order);
-            p.currency = o
-                .get("currency")
-                .and_then(Value::as_str)
-                .map(str::to_string);
+            p.currency = o.get("currency").and_then(Value::as_str).map(str::to_string);
         }
         for (key, aff) in [("categories", &mut p.categories), ("brands", &mut p.brands)] {
-            *aff = Affinity {
-                at: last_seen,
-                scores: Vec::new(),
-            };
-            for (k, v) in doc
-                .get(key)
-                .and_then(Value::as_object)
-                .into_iter()
-                .flat_map(Map::iter)
-            {
+            *aff = Affinity { at: last_seen, scores: Vec::new() };
+            for (k, v) in doc.get(key).and_then(Value::as_object).into_iter().flat_map(Map::iter) {
                 if let Some(s) = time(Some(v)) {
                     aff.scores.push((k.to_string(), s));
                 }
@@ -406,29 +332,18 @@ impl Profile {
             }
         }
         if let Some(cart) = doc.get("cart") {
-            for v in cart
-                .get("items")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-            {
+            for v in cart.get("items").and_then(Value::as_array).into_iter().flatten() {
                 if let (Some(sku), Some(q)) = (str_of(v, "sku"), whole(v.get("quantity"))) {
                     if q > 0 && p.cart.len() < MAX_CART_ITEMS {
                         let price = time(v.get("price"));
-                        p.cart.push(CartItem {
-                            sku,
-                            quantity: q as f64,
-                            price,
-                        });
+                        p.cart.push(CartItem { sku, quantity: q as f64, price });
                     }
                 }
             }
             p.cart_updated = time(cart.get("updatedAt")).unwrap_or(0.0);
         }
-        p.searches = array(&doc, "searches")
-            .filter_map(|v| v.as_str().map(str::to_string))
-            .take(MAX_SEARCHES)
-            .collect();
+        p.searches =
+            array(&doc, "searches").filter_map(|v| v.as_str().map(str::to_string)).take(MAX_SEARCHES).collect();
         if let Some(s) = doc.get("session") {
             if let (Some(id), Some(start)) = (str_of(s, "id"), time(s.get("start"))) {
                 let last = time(s.get("last")).unwrap_or(start).max(start);
@@ -454,12 +369,7 @@ impl Profile {
         }
         for (id, v) in entries(&doc, "offers").take(MAX_OFFERS) {
             let mut o = OfferStats::default();
-            for t in v
-                .get("shown")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-            {
+            for t in v.get("shown").and_then(Value::as_array).into_iter().flatten() {
                 if let Some(t) = time(Some(t)) {
                     insert_sorted(&mut o.shown, t, MAX_SHOWN);
                 }
@@ -472,13 +382,7 @@ impl Profile {
             let variation = whole(v.get("variation")).and_then(|n| u32::try_from(n).ok());
             let bucket_version = whole(v.get("bucketVersion")).and_then(|n| u32::try_from(n).ok());
             if let (Some(variation), Some(bucket_version)) = (variation, bucket_version) {
-                p.experiments.push((
-                    key.to_string(),
-                    Assignment {
-                        variation,
-                        bucket_version,
-                    },
-                ));
+                p.experiments.push((key.to_string(), Assignment { variation, bucket_version }));
             }
         }
         let mut days: Vec<Day> = array(&doc, "daily").filter_map(day).collect();
@@ -515,10 +419,7 @@ fn counter(v: &Value) -> Option<Counter> {
 }
 
 fn entries<'a>(doc: &'a Map, key: &str) -> impl Iterator<Item = (&'a str, &'a Value)> {
-    doc.get(key)
-        .and_then(Value::as_object)
-        .into_iter()
-        .flat_map(Map::iter)
+    doc.get(key).and_then(Value::as_object).into_iter().flat_map(Map::iter)
 }
 
 fn array<'a>(doc: &'a Map, key: &str) -> impl Iterator<Item = &'a Value> {
@@ -539,9 +440,5 @@ fn day(row: &Value) -> Option<Day> {
     for (c, v) in counts.iter_mut().zip(&row[2..]) {
         *c = u32::try_from(whole(Some(v))?).ok()?;
     }
-    Some(Day {
-        day: day as i64,
-        counts,
-        revenue,
-    })
+    Some(Day { day: day as i64, counts, revenue })
 }

@@ -11,24 +11,17 @@ fn p() -> Profile {
 fn track(p: &mut Profile, t: &str, props: &str, now: f64) -> Event {
     let mut random = [0u8; 10];
     random[..8].copy_from_slice(&(now as u64).to_be_bytes());
-    p.track(t, Value::parse(props).unwrap(), now, random, None)
-        .unwrap()
+    p.track(t, Value::parse(props).unwrap(), now, random, None).unwrap()
 }
 
 fn at<'a>(v: &'a Value, path: &str) -> &'a Value {
-    v.pointer_dotted(path)
-        .unwrap_or_else(|| panic!("no {path} in {}", v.to_json()))
+    v.pointer_dotted(path).unwrap_or_else(|| panic!("no {path} in {}", v.to_json()))
 }
 
 #[test]
 fn affinity_halves_every_half_life() {
     let mut p = p();
-    track(
-        &mut p,
-        "product_view",
-        r#"{"sku":"a","category":["shoes","running"],"brand":"acme"}"#,
-        T0,
-    );
+    track(&mut p, "product_view", r#"{"sku":"a","category":["shoes","running"],"brand":"acme"}"#, T0);
     let half = p.config().half_life_ms;
     let s = p.snapshot(T0 + half);
     assert!((at(&s, "categories.shoes").as_f64().unwrap() - 0.5).abs() < 1e-12);
@@ -36,12 +29,7 @@ fn affinity_halves_every_half_life() {
     let s = p.snapshot(T0 + 2.0 * half);
     assert!((at(&s, "brands.acme").as_f64().unwrap() - 0.25).abs() < 1e-12);
     // A later view adds to the decayed score.
-    track(
-        &mut p,
-        "add_to_cart",
-        r#"{"sku":"a","quantity":1,"category":"shoes"}"#,
-        T0 + half,
-    );
+    track(&mut p, "add_to_cart", r#"{"sku":"a","quantity":1,"category":"shoes"}"#, T0 + half);
     let s = p.snapshot(T0 + half);
     assert!((at(&s, "categories.shoes").as_f64().unwrap() - 3.5).abs() < 1e-9);
     assert_eq!(at(&s, "topCategory").as_str(), Some("shoes"));
@@ -51,12 +39,7 @@ fn affinity_halves_every_half_life() {
 fn recent_interest_outranks_old_one() {
     let mut p = p();
     for i in 0..3 {
-        track(
-            &mut p,
-            "category_view",
-            r#"{"category":"bags"}"#,
-            T0 + i as f64,
-        );
+        track(&mut p, "category_view", r#"{"category":"bags"}"#, T0 + i as f64);
     }
     let later = T0 + 60.0 * DAY;
     track(&mut p, "category_view", r#"{"category":"hats"}"#, later);
@@ -80,10 +63,7 @@ fn sessions_end_after_30_minutes_of_inactivity() {
     assert_eq!(at(&s, "session.events").as_f64(), Some(3.0));
     assert_eq!(at(&s, "session.length").as_f64(), Some(58.0 * MIN));
     assert_eq!(at(&s, "session.active"), &Value::Bool(true));
-    assert_eq!(
-        at(&p.snapshot(T0 + 88.0 * MIN), "session.active"),
-        &Value::Bool(false)
-    );
+    assert_eq!(at(&p.snapshot(T0 + 88.0 * MIN), "session.active"), &Value::Bool(false));
 
     let c = track(&mut p, "page_view", "{}", T0 + 88.0 * MIN);
     assert_eq!(c.session_id(), Some(c.id()));
@@ -104,10 +84,7 @@ fn counters_and_rolling_windows() {
     assert_eq!(at(&s, "events.page_view.count").as_f64(), Some(3.0));
     assert_eq!(at(&s, "events.page_view.last7d").as_f64(), Some(2.0));
     assert_eq!(at(&s, "events.page_view.last30d").as_f64(), Some(3.0));
-    assert_eq!(
-        at(&s, "events.page_view.first").as_f64(),
-        Some(T0 - 20.0 * DAY)
-    );
+    assert_eq!(at(&s, "events.page_view.first").as_f64(), Some(T0 - 20.0 * DAY));
     assert_eq!(at(&s, "events.purchase.count").as_f64(), Some(0.0));
     let s = p.snapshot(T0 + 15.0 * DAY);
     assert_eq!(at(&s, "events.page_view.last7d").as_f64(), Some(0.0));
@@ -118,37 +95,14 @@ fn counters_and_rolling_windows() {
 #[test]
 fn orders_rfm_and_cart() {
     let mut p = p();
-    track(
-        &mut p,
-        "add_to_cart",
-        r#"{"sku":"a","quantity":2,"price":10}"#,
-        T0,
-    );
-    track(
-        &mut p,
-        "add_to_cart",
-        r#"{"sku":"b","quantity":1,"price":5}"#,
-        T0,
-    );
-    track(
-        &mut p,
-        "remove_from_cart",
-        r#"{"sku":"a","quantity":1}"#,
-        T0,
-    );
+    track(&mut p, "add_to_cart", r#"{"sku":"a","quantity":2,"price":10}"#, T0);
+    track(&mut p, "add_to_cart", r#"{"sku":"b","quantity":1,"price":5}"#, T0);
+    track(&mut p, "remove_from_cart", r#"{"sku":"a","quantity":1}"#, T0);
     let s = p.snapshot(T0);
     assert_eq!(at(&s, "cart.count").as_f64(), Some(2.0));
     assert_eq!(at(&s, "cart.value").as_f64(), Some(15.0));
-    track(
-        &mut p,
-        "remove_from_cart",
-        r#"{"sku":"b","quantity":3}"#,
-        T0,
-    );
-    assert_eq!(
-        at(&p.snapshot(T0), "cart.items").as_array().unwrap().len(),
-        1
-    );
+    track(&mut p, "remove_from_cart", r#"{"sku":"b","quantity":3}"#, T0);
+    assert_eq!(at(&p.snapshot(T0), "cart.items").as_array().unwrap().len(), 1);
 
     let order = r#"{"orderId":"o1","revenue":100,"currency":"EUR","items":[{"sku":"a","category":"shoes"}]}"#;
     track(&mut p, "purchase", order, T0);
@@ -163,22 +117,14 @@ fn orders_rfm_and_cart() {
     assert_eq!(at(&s, "cart.count").as_f64(), Some(0.0));
     // 5 per purchased item, decayed over 5.5 days with a 14-day half-life.
     let shoes = at(&s, "categories.shoes").as_f64().unwrap();
-    assert!(
-        (shoes - 5.0 * 0.5f64.powf(5.5 / 14.0)).abs() < 1e-9,
-        "{shoes}"
-    );
+    assert!((shoes - 5.0 * 0.5f64.powf(5.5 / 14.0)).abs() < 1e-9, "{shoes}");
 }
 
 #[test]
 fn offers_experiments_and_audiences_for_the_decision_engine() {
     let mut p = p();
     for i in 0..105 {
-        track(
-            &mut p,
-            "offer_impression",
-            r#"{"offerId":"o1","placement":"home"}"#,
-            T0 + i as f64,
-        );
+        track(&mut p, "offer_impression", r#"{"offerId":"o1","placement":"home"}"#, T0 + i as f64);
     }
     track(&mut p, "offer_click", r#"{"offerId":"o1"}"#, T0 + 200.0);
     let s = p.to_value();
@@ -189,18 +135,10 @@ fn offers_experiments_and_audiences_for_the_decision_engine() {
     assert_eq!(at(&s, "offers.o1.clicks").as_f64(), Some(1.0));
 
     assert!(p.set_assignment("exp-1", 2, 1));
-    track(
-        &mut p,
-        "experiment_exposure",
-        r#"{"experimentKey":"exp-2","variation":1}"#,
-        T0,
-    );
+    track(&mut p, "experiment_exposure", r#"{"experimentKey":"exp-2","variation":1}"#, T0);
     let s = p.to_value();
     assert_eq!(at(&s, "experiments.exp-1.variation").as_f64(), Some(2.0));
-    assert_eq!(
-        at(&s, "experiments.exp-1.bucketVersion").as_f64(),
-        Some(1.0)
-    );
+    assert_eq!(at(&s, "experiments.exp-1.bucketVersion").as_f64(), Some(1.0));
     assert_eq!(at(&s, "experiments.exp-2.variation").as_f64(), Some(1.0));
     assert_eq!(p.get_assignment("exp-2"), Some((1, 0)));
 
@@ -208,32 +146,16 @@ fn offers_experiments_and_audiences_for_the_decision_engine() {
     p.set_audiences(["vip", "cart-abandoner"], T0 + 10.0);
     let s = p.to_value();
     assert_eq!(at(&s, "audiences.vip.enteredAt").as_f64(), Some(T0));
-    assert_eq!(
-        at(&s, "audiences.cart-abandoner.enteredAt").as_f64(),
-        Some(T0 + 10.0)
-    );
+    assert_eq!(at(&s, "audiences.cart-abandoner.enteredAt").as_f64(), Some(T0 + 10.0));
     assert!(s.pointer_dotted("audiences.new").is_none());
 }
 
 #[test]
 fn identify_merges_traits_and_a_new_user_replaces_them() {
     let mut p = p();
-    p.identify(
-        "u1",
-        Value::parse(r#"{"plan":"gold","age":30}"#).unwrap(),
-        T0,
-    )
-    .unwrap();
-    p.identify(
-        "u1",
-        Value::parse(r#"{"age":null,"city":"Oslo"}"#).unwrap(),
-        T0,
-    )
-    .unwrap();
-    assert_eq!(
-        Value::Object(p.traits().clone()).to_json(),
-        r#"{"plan":"gold","city":"Oslo"}"#
-    );
+    p.identify("u1", Value::parse(r#"{"plan":"gold","age":30}"#).unwrap(), T0).unwrap();
+    p.identify("u1", Value::parse(r#"{"age":null,"city":"Oslo"}"#).unwrap(), T0).unwrap();
+    assert_eq!(Value::Object(p.traits().clone()).to_json(), r#"{"plan":"gold","city":"Oslo"}"#);
     let e = track(&mut p, "page_view", "{}", T0);
     assert_eq!(e.user_id(), Some("u1"));
     p.identify("u2", Value::Null, T0).unwrap();
@@ -250,13 +172,7 @@ fn a_bad_event_changes_nothing() {
     let mut p = p();
     track(&mut p, "page_view", "{}", T0);
     let before = p.clone();
-    let err = p.track(
-        "product_view",
-        Value::parse(r#"{"price":1}"#).unwrap(),
-        T0,
-        [0; 10],
-        None,
-    );
+    let err = p.track("product_view", Value::parse(r#"{"price":1}"#).unwrap(), T0, [0; 10], None);
     assert_eq!(err.unwrap_err().to_string(), "props.sku: is required");
     assert_eq!(p, before);
 }
@@ -264,35 +180,14 @@ fn a_bad_event_changes_nothing() {
 #[test]
 fn stored_form_round_trips() {
     let mut p = p();
-    track(
-        &mut p,
-        "product_view",
-        r#"{"sku":"a","category":["shoes"],"brand":"acme","price":3}"#,
-        T0,
-    );
-    track(
-        &mut p,
-        "custom",
-        r#"{"name":"newsletter_signup"}"#,
-        T0 + 1.0,
-    );
-    track(
-        &mut p,
-        "purchase",
-        r#"{"orderId":"o","revenue":9,"currency":"EUR","items":[{"sku":"a"}]}"#,
-        T0 + 2.0,
-    );
+    track(&mut p, "product_view", r#"{"sku":"a","category":["shoes"],"brand":"acme","price":3}"#, T0);
+    track(&mut p, "custom", r#"{"name":"newsletter_signup"}"#, T0 + 1.0);
+    track(&mut p, "purchase", r#"{"orderId":"o","revenue":9,"currency":"EUR","items":[{"sku":"a"}]}"#, T0 + 2.0);
     track(&mut p, "search", r#"{"query":"red shoes"}"#, T0 + 3.0);
-    track(
-        &mut p,
-        "add_to_cart",
-        r#"{"sku":"b","quantity":1,"price":2}"#,
-        T0 + 4.0,
-    );
+    track(&mut p, "add_to_cart", r#"{"sku":"b","quantity":1,"price":2}"#, T0 + 4.0);
     p.set_assignment("e", 1, 2);
     p.enter_audience("vip", T0);
-    p.identify("u", Value::parse(r#"{"plan":"gold"}"#).unwrap(), T0 + 5.0)
-        .unwrap();
+    p.identify("u", Value::parse(r#"{"plan":"gold"}"#).unwrap(), T0 + 5.0).unwrap();
     let text = p.to_json();
     assert!(text.starts_with(r#"{"schemaVersion":1,"#));
     let q = Profile::from_json(&text).unwrap();
@@ -302,18 +197,9 @@ fn stored_form_round_trips() {
 
 #[test]
 fn unknown_versions_and_damage() {
-    assert!(matches!(
-        Profile::from_json(r#"{"schemaVersion":2,"anonymousId":"a"}"#),
-        Err(ProfileError::Version(_))
-    ));
-    assert!(matches!(
-        Profile::from_json(r#"{"anonymousId":"a"}"#),
-        Err(ProfileError::Version(_))
-    ));
-    assert!(matches!(
-        Profile::from_json("{"),
-        Err(ProfileError::Json(_))
-    ));
+    assert!(matches!(Profile::from_json(r#"{"schemaVersion":2,"anonymousId":"a"}"#), Err(ProfileError::Version(_))));
+    assert!(matches!(Profile::from_json(r#"{"anonymousId":"a"}"#), Err(ProfileError::Version(_))));
+    assert!(matches!(Profile::from_json("{"), Err(ProfileError::Json(_))));
     assert!(Profile::from_json(r#"{"schemaVersion":1}"#).is_err());
     // Damaged parts start empty; the rest is kept.
     let text = r#"{"schemaVersion":1,"anonymousId":"a","lastSeen":5,"events":{"page_view":{"count":4}},
@@ -335,41 +221,22 @@ fn stays_within_64_kb_dropping_oldest_detail_first() {
     for o in 0..MAX_OFFERS {
         for i in 0..MAX_SHOWN {
             let props = format!(r#"{{"offerId":"{long}{o}"}}"#);
-            track(
-                &mut p,
-                "offer_impression",
-                &props,
-                T0 + (o * MAX_SHOWN + i) as f64,
-            );
+            track(&mut p, "offer_impression", &props, T0 + (o * MAX_SHOWN + i) as f64);
         }
     }
     for i in 0..40 {
-        track(
-            &mut p,
-            "product_view",
-            &format!(r#"{{"sku":"{long}{i}","category":"{long}{i}"}}"#),
-            T0 + 1e6 + i as f64,
-        );
+        track(&mut p, "product_view", &format!(r#"{{"sku":"{long}{i}","category":"{long}{i}"}}"#), T0 + 1e6 + i as f64);
     }
     p.set_assignment("keep-me", 1, 1);
     let text = p.to_json();
     assert!(text.len() <= MAX_PROFILE_BYTES, "{} bytes", text.len());
     let (approx, exact) = (p.approx_bytes(), p.to_json_unbounded().len());
-    assert!(
-        approx.abs_diff(exact) < exact / 5,
-        "estimate {approx}, exact {exact}"
-    );
+    assert!(approx.abs_diff(exact) < exact / 5, "estimate {approx}, exact {exact}");
     let s = Profile::from_json(&text).unwrap().to_value();
     // The newest impressions and the sticky assignments survive.
     let newest = format!("offers.{long}{}.shown", MAX_OFFERS - 1);
     let shown = at(&s, &newest).as_array().unwrap();
-    assert_eq!(
-        shown.last().unwrap().as_f64(),
-        Some(T0 + (MAX_OFFERS * MAX_SHOWN - 1) as f64)
-    );
+    assert_eq!(shown.last().unwrap().as_f64(), Some(T0 + (MAX_OFFERS * MAX_SHOWN - 1) as f64));
     assert_eq!(at(&s, "experiments.keep-me.variation").as_f64(), Some(1.0));
-    assert_eq!(
-        at(&s, "events.offer_impression.count").as_f64(),
-        Some((MAX_OFFERS * MAX_SHOWN) as f64)
-    );
+    assert_eq!(at(&s, "events.offer_impression.count").as_f64(), Some((MAX_OFFERS * MAX_SHOWN) as f64));
 }
