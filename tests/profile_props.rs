@@ -111,7 +111,7 @@ proptest! {
         }
         // Scores only fall as time passes.
         let later = p.snapshot(t + 3_600_000.0);
-        for (cat, _) in &categories {
+        for cat in categories.keys() {
             let path = format!("categories.{cat}");
             prop_assert!(num(&later, &path) <= num(&s, &path));
         }
