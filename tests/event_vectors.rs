@@ -6,11 +6,7 @@ use tailor::engine::event::{Event, EventMeta, MAX_EVENT_BYTES};
 use tailor::engine::json::Value;
 
 fn vectors() -> Vec<Value> {
-    let text = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/vectors/events.json"
-    ))
-    .unwrap();
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/vectors/events.json")).unwrap();
     match Value::parse(&text).unwrap() {
         Value::Array(v) => v,
         _ => panic!("events.json must be an array"),
@@ -32,18 +28,8 @@ fn every_vector_gives_the_expected_result() {
             (Ok(e), true) => {
                 assert!(e.to_json().len() <= MAX_EVENT_BYTES, "{}", name(v));
                 // The wire form reads back to the same event.
-                assert_eq!(
-                    Event::from_json(&e.to_json()).as_ref(),
-                    Ok(&e),
-                    "{}",
-                    name(v)
-                );
-                assert_eq!(
-                    Value::parse(&e.to_json()).unwrap(),
-                    e.to_value(),
-                    "{}",
-                    name(v)
-                );
+                assert_eq!(Event::from_json(&e.to_json()).as_ref(), Ok(&e), "{}", name(v));
+                assert_eq!(Value::parse(&e.to_json()).unwrap(), e.to_value(), "{}", name(v));
                 assert_eq!(e.id(), event.get("id").and_then(Value::as_str).unwrap());
             }
             (Err(err), false) => {
@@ -80,9 +66,7 @@ fn event_new_agrees_with_the_wire_form_on_type_and_props() {
             continue;
         };
         let error = v.get("error").and_then(Value::as_str).unwrap_or("");
-        let about_props = error.starts_with("props")
-            || error.starts_with("type:")
-            || error.starts_with("event: is");
+        let about_props = error.starts_with("props") || error.starts_with("type:") || error.starts_with("event: is");
         if !(v.get("valid") == Some(&Value::Bool(true)) || about_props) {
             continue;
         }

@@ -38,10 +38,7 @@ pub struct RawContext {
 /// does not say: `"mobile"` (< 768 px), `"tablet"` (< 1024 px) or `"desktop"`.
 pub fn device_class(user_agent: Option<&str>, screen_width: Option<f64>) -> Option<&'static str> {
     if let Some(ua) = user_agent {
-        if ua.contains("iPad")
-            || ua.contains("Tablet")
-            || (ua.contains("Android") && !ua.contains("Mobile"))
-        {
+        if ua.contains("iPad") || ua.contains("Tablet") || (ua.contains("Android") && !ua.contains("Mobile")) {
             return Some("tablet");
         }
         if ua.contains("Mobi") || ua.contains("iPhone") || ua.contains("iPod") {
@@ -64,11 +61,7 @@ pub fn device_class(user_agent: Option<&str>, screen_width: Option<f64>) -> Opti
 /// Returns None for text that is not `scheme://...`.
 pub fn split_url(url: &str) -> Option<(&str, &str, &str)> {
     let (scheme, rest) = url.split_once("://")?;
-    if scheme.is_empty()
-        || !scheme
-            .bytes()
-            .all(|c| c.is_ascii_alphanumeric() || b"+-.".contains(&c))
-    {
+    if scheme.is_empty() || !scheme.bytes().all(|c| c.is_ascii_alphanumeric() || b"+-.".contains(&c)) {
         return None;
     }
     let rest = rest.split('#').next().unwrap_or("");
@@ -156,26 +149,15 @@ pub fn capture(raw: &RawContext, now_ms: f64) -> Value {
     if let Some(r) = raw.referrer.as_deref().filter(|r| !r.is_empty()) {
         m.insert("referrer", Value::from(cut(r, MAX_URL_CHARS)));
         if let Some((host, _, _)) = split_url(r) {
-            m.insert(
-                "referrerHost",
-                Value::from(cut(&host.to_ascii_lowercase(), 255)),
-            );
+            m.insert("referrerHost", Value::from(cut(&host.to_ascii_lowercase(), 255)));
         }
     }
-    if let Some(lang) = raw
-        .language
-        .as_deref()
-        .filter(|l| !l.is_empty() && l.len() <= 35)
-    {
+    if let Some(lang) = raw.language.as_deref().filter(|l| !l.is_empty() && l.len() <= 35) {
         m.insert("locale", Value::from(lang));
         let primary = lang.split(['-', '_']).next().unwrap_or(lang);
         m.insert("language", Value::from(primary.to_ascii_lowercase()));
     }
-    if let Some(tz) = raw
-        .time_zone
-        .as_deref()
-        .filter(|t| !t.is_empty() && t.len() <= 64)
-    {
+    if let Some(tz) = raw.time_zone.as_deref().filter(|t| !t.is_empty() && t.len() <= 64) {
         m.insert("timeZone", Value::from(tz));
     }
     if let Some(device) = device_class(raw.user_agent.as_deref(), raw.screen_width) {
@@ -184,10 +166,7 @@ pub fn capture(raw: &RawContext, now_ms: f64) -> Value {
     if let Some(w) = raw.screen_width.filter(|w| w.is_finite() && *w > 0.0) {
         m.insert("screenWidth", Value::Number(w.round()));
     }
-    if let Some(offset) = raw
-        .tz_offset_minutes
-        .filter(|o| o.is_finite() && o.abs() <= 24.0 * 60.0)
-    {
+    if let Some(offset) = raw.tz_offset_minutes.filter(|o| o.is_finite() && o.abs() <= 24.0 * 60.0) {
         if now_ms.is_finite() {
             let local = now_ms - offset * 60_000.0;
             let hours = (local / 3_600_000.0).floor();
@@ -205,8 +184,10 @@ mod tests {
     use super::*;
 
     const IPHONE: &str = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1";
-    const ANDROID_TABLET: &str = "Mozilla/5.0 (Linux; Android 13; SM-X700) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36";
-    const DESKTOP: &str = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36";
+    const ANDROID_TABLET: &str =
+        "Mozilla/5.0 (Linux; Android 13; SM-X700) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36";
+    const DESKTOP: &str =
+        "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36";
 
     #[test]
     fn captures_url_utm_locale_device_and_local_time() {
@@ -230,19 +211,13 @@ mod tests {
     #[test]
     fn only_what_was_collected() {
         assert_eq!(capture(&RawContext::default(), 0.0).to_json(), "{}");
-        let raw = RawContext {
-            url: Some("not a url".into()),
-            ..Default::default()
-        };
+        let raw = RawContext { url: Some("not a url".into()), ..Default::default() };
         assert_eq!(capture(&raw, 0.0).to_json(), r#"{"url":"not a url"}"#);
     }
 
     #[test]
     fn device_classes() {
-        assert_eq!(
-            device_class(Some(ANDROID_TABLET), Some(1280.0)),
-            Some("tablet")
-        );
+        assert_eq!(device_class(Some(ANDROID_TABLET), Some(1280.0)), Some("tablet"));
         assert_eq!(device_class(Some(DESKTOP), Some(1920.0)), Some("desktop"));
         assert_eq!(device_class(Some(DESKTOP), Some(700.0)), Some("mobile"));
         assert_eq!(device_class(None, Some(800.0)), Some("tablet"));
@@ -252,10 +227,7 @@ mod tests {
     #[test]
     fn urls_and_escapes() {
         assert_eq!(split_url("http://a.b"), Some(("a.b", "/", "")));
-        assert_eq!(
-            split_url("https://u:p@h:8080/p?q=1"),
-            Some(("h:8080", "/p", "q=1"))
-        );
+        assert_eq!(split_url("https://u:p@h:8080/p?q=1"), Some(("h:8080", "/p", "q=1")));
         assert_eq!(decode_component("a%2"), "a%2");
         assert_eq!(decode_component("%C3%A9%ZZ+%ff"), "é%ZZ \u{FFFD}");
     }

@@ -115,11 +115,7 @@ pub struct EventError {
 
 impl EventError {
     fn new(kind: EventErrorKind, field: &str, reason: impl Into<String>) -> EventError {
-        EventError {
-            kind,
-            field: field.to_string(),
-            reason: reason.into(),
-        }
+        EventError { kind, field: field.to_string(), reason: reason.into() }
     }
     fn missing(field: &str) -> EventError {
         EventError::new(EventErrorKind::Missing, field, "is required")
@@ -174,13 +170,7 @@ impl Event {
         let props = match props {
             Value::Null => Map::new(),
             Value::Object(m) => m,
-            _ => {
-                return Err(EventError::new(
-                    EventErrorKind::WrongType,
-                    "props",
-                    "expected an object",
-                ))
-            }
+            _ => return Err(EventError::new(EventErrorKind::WrongType, "props", "expected an object")),
         };
         if !(meta.now_ms.is_finite() && meta.now_ms >= 0.0 && meta.now_ms <= MAX_UNIX_MS as f64) {
             return Err(EventError::new(
@@ -193,13 +183,7 @@ impl Event {
         let context = match meta.context {
             None | Some(Value::Null) => None,
             Some(Value::Object(m)) => Some(m),
-            Some(_) => {
-                return Err(EventError::new(
-                    EventErrorKind::WrongType,
-                    "context",
-                    "expected an object",
-                ))
-            }
+            Some(_) => return Err(EventError::new(EventErrorKind::WrongType, "context", "expected an object")),
         };
         let event = Event {
             id: Uuid::v7(ms, meta.random).to_hyphenated(),
@@ -220,19 +204,13 @@ impl Event {
     /// `ts` (whole ms, 0 to 2^48 - 1). Optional fields may be absent or `null`; unknown
     /// top-level fields are ignored and not kept.
     pub fn from_value(value: &Value) -> Result<Event, EventError> {
-        let obj = value.as_object().ok_or_else(|| {
-            EventError::new(EventErrorKind::WrongType, "event", "expected an object")
-        })?;
+        let obj = value
+            .as_object()
+            .ok_or_else(|| EventError::new(EventErrorKind::WrongType, "event", "expected an object"))?;
         let id = match obj.get("id") {
             None | Some(Value::Null) => return Err(EventError::missing("id")),
             Some(Value::String(s)) => s,
-            Some(_) => {
-                return Err(EventError::new(
-                    EventErrorKind::WrongType,
-                    "id",
-                    "expected a string",
-                ))
-            }
+            Some(_) => return Err(EventError::new(EventErrorKind::WrongType, "id", "expected a string")),
         };
         if let Err(e) = Uuid::parse_v7(id) {
             return Err(EventError::new(EventErrorKind::Invalid, "id", e.reason()));
@@ -240,13 +218,7 @@ impl Event {
         let event_type = match obj.get("type") {
             None | Some(Value::Null) => return Err(EventError::missing("type")),
             Some(Value::String(s)) => parse_type(s)?,
-            Some(_) => {
-                return Err(EventError::new(
-                    EventErrorKind::WrongType,
-                    "type",
-                    "expected a string",
-                ))
-            }
+            Some(_) => return Err(EventError::new(EventErrorKind::WrongType, "type", "expected a string")),
         };
         let ts = match obj.get("ts") {
             None | Some(Value::Null) => return Err(EventError::missing("ts")),
@@ -262,48 +234,21 @@ impl Event {
         let props = match obj.get("props") {
             None | Some(Value::Null) => Map::new(),
             Some(Value::Object(m)) => m.clone(),
-            Some(_) => {
-                return Err(EventError::new(
-                    EventErrorKind::WrongType,
-                    "props",
-                    "expected an object",
-                ))
-            }
+            Some(_) => return Err(EventError::new(EventErrorKind::WrongType, "props", "expected an object")),
         };
         let anonymous_id = match obj.get("anonymousId") {
             None | Some(Value::Null) => return Err(EventError::missing("anonymousId")),
             Some(Value::String(s)) => s.clone(),
-            Some(_) => {
-                return Err(EventError::new(
-                    EventErrorKind::WrongType,
-                    "anonymousId",
-                    "expected a string",
-                ))
-            }
+            Some(_) => return Err(EventError::new(EventErrorKind::WrongType, "anonymousId", "expected a string")),
         };
         let user_id = optional_string(obj, "userId")?;
         let session_id = optional_string(obj, "sessionId")?;
         let context = match obj.get("context") {
             None | Some(Value::Null) => None,
             Some(Value::Object(m)) => Some(m.clone()),
-            Some(_) => {
-                return Err(EventError::new(
-                    EventErrorKind::WrongType,
-                    "context",
-                    "expected an object",
-                ))
-            }
+            Some(_) => return Err(EventError::new(EventErrorKind::WrongType, "context", "expected an object")),
         };
-        let event = Event {
-            id: id.clone(),
-            event_type,
-            ts,
-            props,
-            anonymous_id,
-            user_id,
-            session_id,
-            context,
-        };
+        let event = Event { id: id.clone(), event_type, ts, props, anonymous_id, user_id, session_id, context };
         event.validate()?;
         Ok(event)
     }
@@ -313,8 +258,8 @@ impl Event {
         if text.len() > MAX_EVENT_BYTES * 2 {
             return Err(too_large(text.len()));
         }
-        let value = Value::parse(text)
-            .map_err(|e| EventError::new(EventErrorKind::WrongType, "event", e.to_string()))?;
+        let value =
+            Value::parse(text).map_err(|e| EventError::new(EventErrorKind::WrongType, "event", e.to_string()))?;
         Event::from_value(&value)
     }
 
@@ -475,11 +420,7 @@ fn optional_string(obj: &Map, key: &str) -> R<Option<String>> {
     match obj.get(key) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => Ok(Some(s.clone())),
-        Some(_) => Err(EventError::new(
-            EventErrorKind::WrongType,
-            key,
-            "expected a string",
-        )),
+        Some(_) => Err(EventError::new(EventErrorKind::WrongType, key, "expected a string")),
     }
 }
 
@@ -495,8 +436,7 @@ pub fn is_valid_custom_name(name: &str) -> bool {
     !b.is_empty()
         && b.len() <= MAX_NAME_CHARS
         && b[0].is_ascii_alphabetic()
-        && b.iter()
-            .all(|c| c.is_ascii_alphanumeric() || *c == b'_' || *c == b'-')
+        && b.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'_' || *c == b'-')
 }
 
 fn is_valid_id(s: &str) -> bool {
@@ -548,12 +488,8 @@ impl Rule {
             Rule::Count => "expected a whole number >= 0",
             Rule::Quantity => "expected a whole number >= 1",
             Rule::Currency => "expected an ISO 4217 currency code (3 uppercase letters)",
-            Rule::Category => {
-                "expected a category (a string or an array of 1 to 8 strings, root first)"
-            }
-            Rule::Name => {
-                "expected a name of 1 to 64 characters: a letter, then letters, digits, _ or -"
-            }
+            Rule::Category => "expected a category (a string or an array of 1 to 8 strings, root first)",
+            Rule::Name => "expected a name of 1 to 64 characters: a letter, then letters, digits, _ or -",
             Rule::Items => "expected an array of at most 200 items",
         }
     }
@@ -568,15 +504,11 @@ impl Rule {
     fn value_ok(self, v: &Value) -> bool {
         match (self, v) {
             (Rule::Id, Value::String(s)) => is_valid_id(s),
-            (Rule::Text, Value::String(s)) => {
-                s.len() <= MAX_TEXT_CHARS || s.chars().count() <= MAX_TEXT_CHARS
-            }
+            (Rule::Text, Value::String(s)) => s.len() <= MAX_TEXT_CHARS || s.chars().count() <= MAX_TEXT_CHARS,
             (Rule::NonNegative, Value::Number(n)) => n.is_finite() && *n >= 0.0,
             (Rule::Count, Value::Number(n)) => is_whole(*n),
             (Rule::Quantity, Value::Number(n)) => is_whole(*n) && *n >= 1.0,
-            (Rule::Currency, Value::String(s)) => {
-                s.len() == 3 && s.bytes().all(|c| c.is_ascii_uppercase())
-            }
+            (Rule::Currency, Value::String(s)) => s.len() == 3 && s.bytes().all(|c| c.is_ascii_uppercase()),
             (Rule::Category, Value::String(s)) => is_valid_id(s),
             (Rule::Category, Value::Array(a)) => {
                 (1..=8).contains(&a.len()) && a.iter().all(|c| c.as_str().is_some_and(is_valid_id))
@@ -593,12 +525,9 @@ impl Rule {
 fn rules(t: EventType) -> &'static [(&'static str, bool, Rule)] {
     use Rule::*;
     match t {
-        EventType::PageView => &[
-            ("url", false, Text),
-            ("path", false, Text),
-            ("title", false, Text),
-            ("referrer", false, Text),
-        ],
+        EventType::PageView => {
+            &[("url", false, Text), ("path", false, Text), ("title", false, Text), ("referrer", false, Text)]
+        }
         EventType::CategoryView => &[("category", true, Category)],
         EventType::ProductView => &[
             ("sku", true, Id),
@@ -618,27 +547,21 @@ fn rules(t: EventType) -> &'static [(&'static str, bool, Rule)] {
             ("category", false, Category),
             ("brand", false, Id),
         ],
-        EventType::CheckoutStart => &[
-            ("value", false, NonNegative),
-            ("currency", false, Currency),
-            ("items", false, Items),
-        ],
+        EventType::CheckoutStart => {
+            &[("value", false, NonNegative), ("currency", false, Currency), ("items", false, Items)]
+        }
         EventType::Purchase => &[
             ("orderId", true, Id),
             ("revenue", true, NonNegative),
             ("currency", true, Currency),
             ("items", true, Items),
         ],
-        EventType::OfferImpression | EventType::OfferClick => &[
-            ("offerId", true, Id),
-            ("placement", false, Id),
-            ("variant", false, Id),
-        ],
-        EventType::ExperimentExposure => &[
-            ("experimentKey", true, Id),
-            ("variation", true, Count),
-            ("bucketVersion", false, Count),
-        ],
+        EventType::OfferImpression | EventType::OfferClick => {
+            &[("offerId", true, Id), ("placement", false, Id), ("variant", false, Id)]
+        }
+        EventType::ExperimentExposure => {
+            &[("experimentKey", true, Id), ("variation", true, Count), ("bucketVersion", false, Count)]
+        }
         EventType::Custom => &[("name", true, Name)],
     }
 }
@@ -665,25 +588,17 @@ fn check_fields(prefix: &str, obj: &Map, rules: &[(&str, bool, Rule)]) -> R<()> 
             None | Some(Value::Null) => return Err(EventError::missing(&join(prefix, key))),
             Some(v) => {
                 if !rule.type_ok(v) {
-                    return Err(EventError::new(
-                        EventErrorKind::WrongType,
-                        &join(prefix, key),
-                        rule.expected(),
-                    ));
+                    return Err(EventError::new(EventErrorKind::WrongType, &join(prefix, key), rule.expected()));
                 }
                 if !rule.value_ok(v) {
-                    return Err(EventError::new(
-                        EventErrorKind::Invalid,
-                        &join(prefix, key),
-                        rule.expected(),
-                    ));
+                    return Err(EventError::new(EventErrorKind::Invalid, &join(prefix, key), rule.expected()));
                 }
                 if let (Rule::Items, Value::Array(items)) = (rule, v) {
                     for (i, item) in items.iter().enumerate() {
                         let path = format!("{prefix}.{key}[{i}]");
-                        let obj = item.as_object().ok_or_else(|| {
-                            EventError::new(EventErrorKind::WrongType, &path, "expected an object")
-                        })?;
+                        let obj = item
+                            .as_object()
+                            .ok_or_else(|| EventError::new(EventErrorKind::WrongType, &path, "expected an object"))?;
                         check_fields(&path, obj, ITEM_RULES)?;
                     }
                 }
@@ -722,10 +637,7 @@ mod tests {
     fn new_sets_id_and_ts_once_and_round_trips() {
         let e = Event::new("product_view", props(r#"{"sku":"A1","price":9.5}"#), meta()).unwrap();
         assert_eq!(e.ts(), 1_700_000_000_123.0);
-        assert_eq!(
-            Uuid::parse_v7(e.id()).unwrap().timestamp_ms(),
-            1_700_000_000_123
-        );
+        assert_eq!(Uuid::parse_v7(e.id()).unwrap().timestamp_ms(), 1_700_000_000_123);
         let again = Event::from_json(&e.to_json()).unwrap();
         assert_eq!(again, e);
         assert_eq!(Value::parse(&e.to_json()).unwrap(), e.to_value());
@@ -733,14 +645,17 @@ mod tests {
 
     #[test]
     fn errors_name_the_field() {
-        let err =
-            Event::new("product_view", props(r#"{"sku":"A1","price":-1}"#), meta()).unwrap_err();
+        let err = Event::new("product_view", props(r#"{"sku":"A1","price":-1}"#), meta()).unwrap_err();
         assert_eq!(err.to_string(), "props.price: expected a number >= 0");
         assert_eq!(err.kind, EventErrorKind::Invalid);
-        let err =
-            Event::new("product_view", props(r#"{"sku":"A1","price":"9"}"#), meta()).unwrap_err();
+        let err = Event::new("product_view", props(r#"{"sku":"A1","price":"9"}"#), meta()).unwrap_err();
         assert_eq!(err.kind, EventErrorKind::WrongType);
-        let err = Event::new("purchase", props(r#"{"orderId":"o","revenue":1,"currency":"EUR","items":[{"sku":"a"},{"quantity":1}]}"#), meta()).unwrap_err();
+        let err = Event::new(
+            "purchase",
+            props(r#"{"orderId":"o","revenue":1,"currency":"EUR","items":[{"sku":"a"},{"quantity":1}]}"#),
+            meta(),
+        )
+        .unwrap_err();
         assert_eq!(err.to_string(), "props.items[1].sku: is required");
         let err = Event::new("Page_View", Value::Null, meta()).unwrap_err();
         assert_eq!(err.field, "type");

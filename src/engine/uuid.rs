@@ -30,9 +30,7 @@ impl UuidError {
     /// A short reason for error messages.
     pub fn reason(self) -> &'static str {
         match self {
-            UuidError::Format => {
-                "expected a UUID in canonical form (36 lowercase hex characters and hyphens)"
-            }
+            UuidError::Format => "expected a UUID in canonical form (36 lowercase hex characters and hyphens)",
             UuidError::Version => "expected a version 7 UUID",
             UuidError::Variant => "expected a UUID with the RFC 9562 variant",
         }
@@ -189,18 +187,9 @@ mod tests {
         assert!(is_uuid_v7(ok));
         assert_eq!(Uuid::parse_v7(&ok.to_uppercase()), Err(UuidError::Format));
         assert_eq!(Uuid::parse_v7(&ok.replace('-', "")), Err(UuidError::Format));
-        assert_eq!(
-            Uuid::parse_v7("017f22e2-79b0-4cc3-98c4-dc0c0c07398f"),
-            Err(UuidError::Version)
-        );
-        assert_eq!(
-            Uuid::parse_v7("017f22e2-79b0-7cc3-c8c4-dc0c0c07398f"),
-            Err(UuidError::Variant)
-        );
-        assert_eq!(
-            Uuid::parse_v7("017f22e2-79b0-7cc3-98c4-dc0c0c07398é"),
-            Err(UuidError::Format)
-        );
+        assert_eq!(Uuid::parse_v7("017f22e2-79b0-4cc3-98c4-dc0c0c07398f"), Err(UuidError::Version));
+        assert_eq!(Uuid::parse_v7("017f22e2-79b0-7cc3-c8c4-dc0c0c07398f"), Err(UuidError::Variant));
+        assert_eq!(Uuid::parse_v7("017f22e2-79b0-7cc3-98c4-dc0c0c07398é"), Err(UuidError::Format));
         assert_eq!(Uuid::parse_v7(""), Err(UuidError::Format));
     }
 
