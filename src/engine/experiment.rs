@@ -1,7 +1,8 @@
 //! Running one experiment for one shopper: forced variations, holdouts, audiences, sticky
 //! assignments, namespaces, coverage and weights, in GrowthBook's order.
 //!
-//! Order: inactive → forced (URL/QA, bypasses everything else) → global holdout →
+//! Order: forced (URL/QA; bypasses everything else, even `active: false`, as GrowthBook's
+//! URL overrides do) → inactive → global holdout →
 //! audiences and condition → sticky assignment (kept while the bucket version matches,
 //! whatever the weights, coverage or hash attribute say now) → hash attribute (with
 //! fallback) → namespace → experiment holdout → bucket in the variations' ranges.
@@ -219,11 +220,11 @@ pub fn run(
         return ExperimentResult::out(ix, ExperimentReason::Inactive);
     };
     let n = x.variations.len();
-    if !x.active {
-        return ExperimentResult::out(ix, ExperimentReason::Inactive);
-    }
     if let Some(v) = forced.get(&x.key).filter(|v| *v < n) {
         return ExperimentResult { variation: v, ..ExperimentResult::out(ix, ExperimentReason::Forced) };
+    }
+    if !x.active {
+        return ExperimentResult::out(ix, ExperimentReason::Inactive);
     }
     if global_holdout {
         return ExperimentResult::out(ix, ExperimentReason::GlobalHoldout);
