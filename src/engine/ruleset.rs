@@ -184,24 +184,13 @@ impl Ruleset {
     pub fn parse(text: &str, regex: &dyn RegexCompiler) -> Result<Ruleset, Vec<ValidationError>> {
         match Value::parse(text) {
             Ok(v) => Ruleset::compile(&v, regex),
-            Err(e) => Err(vec![ValidationError {
-                path: String::new(),
-                reason: e.to_string(),
-            }]),
+            Err(e) => Err(vec![ValidationError { path: String::new(), reason: e.to_string() }]),
         }
     }
 
     /// Validates and compiles a parsed ruleset; every problem is reported.
-    pub fn compile(
-        doc: &Value,
-        regex: &dyn RegexCompiler,
-    ) -> Result<Ruleset, Vec<ValidationError>> {
-        let mut l = Loader {
-            regex,
-            errors: Vec::new(),
-            warnings: Vec::new(),
-            groups: &NULL,
-        };
+    pub fn compile(doc: &Value, regex: &dyn RegexCompiler) -> Result<Ruleset, Vec<ValidationError>> {
+        let mut l = Loader { regex, errors: Vec::new(), warnings: Vec::new(), groups: &NULL };
         let rs = l.ruleset(doc);
         if l.errors.is_empty() {
             let mut rs = rs;
@@ -228,11 +217,7 @@ impl Ruleset {
             self.offers.len(),
             self.experiments.len(),
             self.audiences.len(),
-            if self.holdout.is_some() {
-                ", global holdout"
-            } else {
-                ""
-            }
+            if self.holdout.is_some() { ", global holdout" } else { "" }
         )
     }
 }
@@ -241,10 +226,7 @@ static NULL: Value = Value::Null;
 
 /// `path.key`, or `path["key"]` when the key is not a plain identifier.
 fn join(path: &str, key: &str) -> String {
-    let plain = !key.is_empty()
-        && key
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'$');
+    let plain = !key.is_empty() && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'$');
     if plain {
         if path.is_empty() {
             key.to_string()
@@ -271,10 +253,7 @@ struct Loader<'a> {
 
 impl<'a> Loader<'a> {
     fn err(&mut self, path: impl Into<String>, reason: impl Into<String>) {
-        self.errors.push(ValidationError {
-            path: path.into(),
-            reason: reason.into(),
-        });
+        self.errors.push(ValidationError { path: path.into(), reason: reason.into() });
     }
 
     fn object<'v>(&mut self, v: &'v Value, path: &str, allowed: &[&str]) -> Option<&'v Map> {
@@ -282,19 +261,13 @@ impl<'a> Loader<'a> {
             Value::Object(m) => {
                 for k in m.keys() {
                     if !allowed.contains(&k) {
-                        self.err(
-                            join(path, k),
-                            format!("unknown field (expected one of {})", allowed.join(", ")),
-                        );
+                        self.err(join(path, k), format!("unknown field (expected one of {})", allowed.join(", ")));
                     }
                 }
                 Some(m)
             }
             other => {
-                self.err(
-                    path,
-                    format!("expected an object, found {}", other.type_name()),
-                );
+                self.err(path, format!("expected an object, found {}", other.type_name()));
                 None
             }
         }
@@ -308,10 +281,7 @@ impl<'a> Loader<'a> {
                 None
             }
             Some(other) => {
-                self.err(
-                    join(path, key),
-                    format!("expected a string, found {}", other.type_name()),
-                );
+                self.err(join(path, key), format!("expected a string, found {}", other.type_name()));
                 None
             }
             None if required => {
@@ -327,17 +297,11 @@ impl<'a> Loader<'a> {
             None => None,
             Some(Value::Number(n)) if *n >= min && *n <= max => Some(*n),
             Some(Value::Number(_)) => {
-                self.err(
-                    join(path, key),
-                    format!("expected a number from {min} to {max}"),
-                );
+                self.err(join(path, key), format!("expected a number from {min} to {max}"));
                 None
             }
             Some(other) => {
-                self.err(
-                    join(path, key),
-                    format!("expected a number, found {}", other.type_name()),
-                );
+                self.err(join(path, key), format!("expected a number, found {}", other.type_name()));
                 None
             }
         }
@@ -346,16 +310,9 @@ impl<'a> Loader<'a> {
     fn integer(&mut self, m: &Map, key: &str, path: &str, min: u32) -> Option<u32> {
         match m.get(key) {
             None => None,
-            Some(Value::Number(n))
-                if n.fract() == 0.0 && *n >= min as f64 && *n <= u32::MAX as f64 =>
-            {
-                Some(*n as u32)
-            }
+            Some(Value::Number(n)) if n.fract() == 0.0 && *n >= min as f64 && *n <= u32::MAX as f64 => Some(*n as u32),
             Some(_) => {
-                self.err(
-                    join(path, key),
-                    format!("expected a whole number of at least {min}"),
-                );
+                self.err(join(path, key), format!("expected a whole number of at least {min}"));
                 None
             }
         }
@@ -366,10 +323,7 @@ impl<'a> Loader<'a> {
             None => None,
             Some(Value::Bool(b)) => Some(*b),
             Some(other) => {
-                self.err(
-                    join(path, key),
-                    format!("expected true or false, found {}", other.type_name()),
-                );
+                self.err(join(path, key), format!("expected true or false, found {}", other.type_name()));
                 None
             }
         }
@@ -377,18 +331,12 @@ impl<'a> Loader<'a> {
 
     fn condition(&mut self, v: &Value, path: &str) -> Option<Condition> {
         if !matches!(v, Value::Object(_)) {
-            self.err(
-                path,
-                format!("expected a condition object, found {}", v.type_name()),
-            );
+            self.err(path, format!("expected a condition object, found {}", v.type_name()));
             return None;
         }
         let (c, issues) = Condition::compile_checked(v, self.groups, self.regex);
         for i in issues {
-            let e = ValidationError {
-                path: format!("{path}{}", i.path),
-                reason: i.reason,
-            };
+            let e = ValidationError { path: format!("{path}{}", i.path), reason: i.reason };
             if i.error {
                 self.errors.push(e);
             } else {
@@ -416,33 +364,21 @@ impl<'a> Loader<'a> {
             (Some(v), None) => vec![(join(path, "audience"), v)],
             (None, Some(Value::Array(a))) => {
                 let p = join(path, "audiences");
-                a.iter()
-                    .enumerate()
-                    .map(|(i, v)| (index(&p, i), v))
-                    .collect()
+                a.iter().enumerate().map(|(i, v)| (index(&p, i), v)).collect()
             }
             (None, Some(_)) => {
-                self.err(
-                    join(path, "audiences"),
-                    "expected an array of audience names",
-                );
+                self.err(join(path, "audiences"), "expected an array of audience names");
                 return Vec::new();
             }
             (Some(_), Some(_)) => {
-                self.err(
-                    join(path, "audience"),
-                    "use either audience or audiences, not both",
-                );
+                self.err(join(path, "audience"), "use either audience or audiences, not both");
                 return Vec::new();
             }
             (None, None) => return Vec::new(),
         };
         let mut out = Vec::new();
         for (p, v) in names {
-            match v
-                .as_str()
-                .and_then(|n| audiences.iter().position(|a| a.name == n))
-            {
+            match v.as_str().and_then(|n| audiences.iter().position(|a| a.name == n)) {
                 Some(i) => out.push(i),
                 None => self.err(p, format!("unknown audience {}", v.to_json())),
             }
@@ -476,10 +412,7 @@ impl<'a> Loader<'a> {
         };
         match m.get("version") {
             Some(Value::Number(n)) if *n == FORMAT_VERSION => {}
-            Some(_) => self.err(
-                "version",
-                "unsupported version (this engine reads version 1)",
-            ),
+            Some(_) => self.err("version", "unsupported version (this engine reads version 1)"),
             None => self.err("version", "is required (1)"),
         }
         rs.id = self.string(m, "id", "", false);
@@ -498,20 +431,13 @@ impl<'a> Loader<'a> {
             Some(Value::Object(am)) => {
                 for (name, c) in am.iter() {
                     if let Some(condition) = self.condition(c, &join("audiences", name)) {
-                        rs.audiences.push(Audience {
-                            name: name.to_string(),
-                            condition,
-                        });
+                        rs.audiences.push(Audience { name: name.to_string(), condition });
                     }
                 }
             }
-            Some(other) => self.err(
-                "audiences",
-                format!(
-                    "expected an object of named conditions, found {}",
-                    other.type_name()
-                ),
-            ),
+            Some(other) => {
+                self.err("audiences", format!("expected an object of named conditions, found {}", other.type_name()))
+            }
         }
         if let Some(h) = m.get("holdout") {
             rs.holdout = self.holdout(h);
@@ -524,19 +450,12 @@ impl<'a> Loader<'a> {
                         continue;
                     };
                     let limit = self.integer(pm, "limit", &path, 1).unwrap_or(1) as usize;
-                    rs.placements.push(Placement {
-                        id: id.to_string(),
-                        limit,
-                    });
+                    rs.placements.push(Placement { id: id.to_string(), limit });
                 }
             }
-            Some(other) => self.err(
-                "placements",
-                format!(
-                    "expected an object of placements, found {}",
-                    other.type_name()
-                ),
-            ),
+            Some(other) => {
+                self.err("placements", format!("expected an object of placements, found {}", other.type_name()))
+            }
             None => self.err("placements", "is required"),
         }
         // Offers are read in two passes: ids first, so exclusions and experiments can
@@ -544,25 +463,16 @@ impl<'a> Loader<'a> {
         let offers: &[Value] = match m.get("offers") {
             Some(Value::Array(a)) => a,
             Some(other) => {
-                self.err(
-                    "offers",
-                    format!("expected an array, found {}", other.type_name()),
-                );
+                self.err("offers", format!("expected an array, found {}", other.type_name()));
                 &[]
             }
             None => &[],
         };
-        let ids: Vec<Option<&str>> = offers
-            .iter()
-            .map(|o| o.get("id").and_then(Value::as_str))
-            .collect();
+        let ids: Vec<Option<&str>> = offers.iter().map(|o| o.get("id").and_then(Value::as_str)).collect();
         for (i, id) in ids.iter().enumerate() {
             if let Some(id) = id {
                 if ids[..i].contains(&Some(id)) {
-                    self.err(
-                        format!("offers[{i}].id"),
-                        format!("duplicate offer id \"{id}\""),
-                    );
+                    self.err(format!("offers[{i}].id"), format!("duplicate offer id \"{id}\""));
                 }
             }
         }
@@ -572,12 +482,8 @@ impl<'a> Loader<'a> {
             }
         }
         // Exclusions are symmetric.
-        let pairs: Vec<(usize, usize)> = rs
-            .offers
-            .iter()
-            .enumerate()
-            .flat_map(|(i, o)| o.excludes.iter().map(move |&j| (i, j)))
-            .collect();
+        let pairs: Vec<(usize, usize)> =
+            rs.offers.iter().enumerate().flat_map(|(i, o)| o.excludes.iter().map(move |&j| (i, j))).collect();
         for (i, j) in pairs {
             if let Some(o) = rs.offers.get_mut(j) {
                 if !o.excludes.contains(&i) {
@@ -591,19 +497,13 @@ impl<'a> Loader<'a> {
                     let path = index("experiments", i);
                     if let Some(x) = self.experiment(e, &path, &rs) {
                         if rs.experiments.iter().any(|y| y.key == x.key) {
-                            self.err(
-                                join(&path, "key"),
-                                format!("duplicate experiment key \"{}\"", x.key),
-                            );
+                            self.err(join(&path, "key"), format!("duplicate experiment key \"{}\"", x.key));
                         }
                         rs.experiments.push(x);
                     }
                 }
             }
-            Some(other) => self.err(
-                "experiments",
-                format!("expected an array, found {}", other.type_name()),
-            ),
+            Some(other) => self.err("experiments", format!("expected an array, found {}", other.type_name())),
             None => {}
         }
         rs
@@ -614,28 +514,20 @@ impl<'a> Loader<'a> {
             Value::Object(m) => {
                 for (id, v) in m.iter() {
                     if !matches!(v, Value::Array(_) | Value::Object(_)) {
-                        self.err(
-                            join("savedGroups", id),
-                            "expected a list of values or a condition",
-                        );
+                        self.err(join("savedGroups", id), "expected a list of values or a condition");
                     }
                 }
             }
             Value::Array(a) => {
                 for (i, v) in a.iter().enumerate() {
                     let path = index("savedGroups", i);
-                    let Some(m) =
-                        self.object(v, &path, &["id", "values", "condition", "description"])
-                    else {
+                    let Some(m) = self.object(v, &path, &["id", "values", "condition", "description"]) else {
                         continue;
                     };
                     self.string(m, "id", &path, true);
                     match (m.get("values"), m.get("condition")) {
                         (Some(Value::Array(_)), None) | (None, Some(Value::Object(_))) => {}
-                        _ => self.err(
-                            path,
-                            "expected either values (an array) or condition (an object)",
-                        ),
+                        _ => self.err(path, "expected either values (an array) or condition (an object)"),
                     }
                 }
             }
@@ -645,30 +537,14 @@ impl<'a> Loader<'a> {
 
     fn holdout(&mut self, h: &Value) -> Option<Holdout> {
         let path = "holdout";
-        let m = self.object(
-            h,
-            path,
-            &[
-                "percent",
-                "seed",
-                "hashAttribute",
-                "fallbackAttribute",
-                "hashVersion",
-            ],
-        )?;
+        let m = self.object(h, path, &["percent", "seed", "hashAttribute", "fallbackAttribute", "hashVersion"])?;
         let percent = self.number(m, "percent", path, 0.0, 1.0);
         if percent.is_none() && !m.contains_key("percent") {
             self.err(join(path, "percent"), "is required (a share from 0 to 1)");
         }
-        let seed = self
-            .string(m, "seed", path, false)
-            .unwrap_or_else(|| "tailor-holdout".to_string());
-        let hash_attribute = self
-            .string(m, "hashAttribute", path, false)
-            .unwrap_or_else(|| "id".to_string());
-        let fallback = self
-            .string(m, "fallbackAttribute", path, false)
-            .or_else(|| Some("anonymousId".to_string()));
+        let seed = self.string(m, "seed", path, false).unwrap_or_else(|| "tailor-holdout".to_string());
+        let hash_attribute = self.string(m, "hashAttribute", path, false).unwrap_or_else(|| "id".to_string());
+        let fallback = self.string(m, "fallbackAttribute", path, false).or_else(|| Some("anonymousId".to_string()));
         let hash_version = self.hash_version(m, path);
         Some(Holdout {
             seed,
@@ -680,13 +556,7 @@ impl<'a> Loader<'a> {
         })
     }
 
-    fn offer(
-        &mut self,
-        o: &Value,
-        path: &str,
-        rs: &Ruleset,
-        ids: &[Option<&str>],
-    ) -> Option<Offer> {
+    fn offer(&mut self, o: &Value, path: &str, rs: &Ruleset, ids: &[Option<&str>]) -> Option<Offer> {
         const FIELDS: [&str; 14] = [
             "id",
             "description",
@@ -711,17 +581,13 @@ impl<'a> Loader<'a> {
                 for (i, p) in a.iter().enumerate() {
                     match p.as_str().and_then(|p| rs.placement_index(p)) {
                         Some(ix) => placements.push(ix),
-                        None => self.err(
-                            index(&join(path, "placements"), i),
-                            format!("unknown placement {}", p.to_json()),
-                        ),
+                        None => {
+                            self.err(index(&join(path, "placements"), i), format!("unknown placement {}", p.to_json()))
+                        }
                     }
                 }
             }
-            _ => self.err(
-                join(path, "placements"),
-                "expected a non-empty array of placement ids",
-            ),
+            _ => self.err(join(path, "placements"), "expected a non-empty array of placement ids"),
         }
         let content = match m.get("content") {
             Some(c @ Value::Object(cm)) => {
@@ -730,10 +596,7 @@ impl<'a> Loader<'a> {
                 c.clone()
             }
             Some(_) => {
-                self.err(
-                    join(path, "content"),
-                    "expected an object {title, body, image?, cta, url}",
-                );
+                self.err(join(path, "content"), "expected an object {title, body, image?, cta, url}");
                 Value::Null
             }
             None => {
@@ -742,12 +605,8 @@ impl<'a> Loader<'a> {
             }
         };
         let audiences = self.audience_refs(m, path, &rs.audiences);
-        let condition = m
-            .get("condition")
-            .and_then(|c| self.condition(c, &join(path, "condition")));
-        let priority = self
-            .number(m, "priority", path, f64::MIN, f64::MAX)
-            .unwrap_or(0.0);
+        let condition = m.get("condition").and_then(|c| self.condition(c, &join(path, "condition")));
+        let priority = self.number(m, "priority", path, f64::MIN, f64::MAX).unwrap_or(0.0);
         let score = self.score(m.get("score"), &join(path, "score"));
         let (start, end) = match m.get("window") {
             None => (None, None),
@@ -757,10 +616,7 @@ impl<'a> Loader<'a> {
             None => Vec::new(),
             Some(Value::Array(a)) => {
                 let p = join(path, "cap");
-                a.iter()
-                    .enumerate()
-                    .filter_map(|(i, c)| self.cap(c, &index(&p, i)))
-                    .collect()
+                a.iter().enumerate().filter_map(|(i, c)| self.cap(c, &index(&p, i))).collect()
             }
             Some(c) => self.cap(c, &join(path, "cap")).into_iter().collect(),
         };
@@ -771,13 +627,8 @@ impl<'a> Loader<'a> {
             Some(Value::Array(a)) => {
                 for (i, x) in a.iter().enumerate() {
                     let p = index(&join(path, "excludes"), i);
-                    match x
-                        .as_str()
-                        .and_then(|x| ids.iter().position(|id| *id == Some(x)))
-                    {
-                        Some(_) if x.as_str() == id.as_deref() => {
-                            self.err(p, "an offer cannot exclude itself")
-                        }
+                    match x.as_str().and_then(|x| ids.iter().position(|id| *id == Some(x))) {
+                        Some(_) if x.as_str() == id.as_deref() => self.err(p, "an offer cannot exclude itself"),
                         Some(j) => excludes.push(j),
                         None => self.err(p, format!("unknown offer {}", x.to_json())),
                     }
@@ -823,10 +674,7 @@ impl<'a> Loader<'a> {
             let m = l.object(t, p, &["path", "weight"])?;
             let attr = l.string(m, "path", p, true)?;
             let weight = l.number(m, "weight", p, f64::MIN, f64::MAX).unwrap_or(1.0);
-            Some(ScoreTerm {
-                path: Path::parse(&attr),
-                weight,
-            })
+            Some(ScoreTerm { path: Path::parse(&attr), weight })
         };
         match v {
             None => {}
@@ -852,15 +700,15 @@ impl<'a> Loader<'a> {
             Some(Value::String(s)) => match parse_iso_time(s) {
                 Some(t) => Some(t),
                 None => {
-                    l.err(join(path, key), "expected milliseconds since the epoch or an ISO 8601 time such as 2026-12-01T00:00:00Z");
+                    l.err(
+                        join(path, key),
+                        "expected milliseconds since the epoch or an ISO 8601 time such as 2026-12-01T00:00:00Z",
+                    );
                     None
                 }
             },
             Some(_) => {
-                l.err(
-                    join(path, key),
-                    "expected milliseconds since the epoch or an ISO 8601 time",
-                );
+                l.err(join(path, key), "expected milliseconds since the epoch or an ISO 8601 time");
                 None
             }
         };
@@ -886,17 +734,11 @@ impl<'a> Loader<'a> {
             Some("week") => Some(Period::Week),
             Some("session") => Some(Period::Session),
             _ => {
-                self.err(
-                    join(path, "per"),
-                    "expected one of \"hour\", \"day\", \"week\", \"session\"",
-                );
+                self.err(join(path, "per"), "expected one of \"hour\", \"day\", \"week\", \"session\"");
                 None
             }
         };
-        Some(Cap {
-            max: max?,
-            per: per?,
-        })
+        Some(Cap { max: max?, per: per? })
     }
 
     fn experiment(&mut self, e: &Value, path: &str, rs: &Ruleset) -> Option<Experiment> {
@@ -921,19 +763,11 @@ impl<'a> Loader<'a> {
         ];
         let m = self.object(e, path, &FIELDS)?;
         let key = self.string(m, "key", path, true);
-        let seed = self
-            .string(m, "seed", path, false)
-            .or_else(|| key.clone())
-            .unwrap_or_default();
-        let hash_attribute = self
-            .string(m, "hashAttribute", path, false)
-            .unwrap_or_else(|| "id".to_string());
+        let seed = self.string(m, "seed", path, false).or_else(|| key.clone()).unwrap_or_default();
+        let hash_attribute = self.string(m, "hashAttribute", path, false).unwrap_or_else(|| "id".to_string());
         let fallback_attribute = match m.get("fallbackAttribute") {
             Some(Value::Null) => None,
-            _ => Some(
-                self.string(m, "fallbackAttribute", path, false)
-                    .unwrap_or_else(|| "anonymousId".to_string()),
-            ),
+            _ => Some(self.string(m, "fallbackAttribute", path, false).unwrap_or_else(|| "anonymousId".to_string())),
         };
         let hash_version = self.hash_version(m, path);
         let coverage = self.number(m, "coverage", path, 0.0, 1.0).unwrap_or(1.0);
@@ -941,35 +775,21 @@ impl<'a> Loader<'a> {
         match m.get("variations") {
             Some(Value::Array(a)) if a.len() >= 2 => {
                 for (i, v) in a.iter().enumerate() {
-                    if let Some(v) = self.variation(v, &index(&join(path, "variations"), i), i, rs)
-                    {
+                    if let Some(v) = self.variation(v, &index(&join(path, "variations"), i), i, rs) {
                         variations.push(v);
                     }
                 }
             }
-            _ => self.err(
-                join(path, "variations"),
-                "expected an array of at least 2 variations",
-            ),
+            _ => self.err(join(path, "variations"), "expected an array of at least 2 variations"),
         }
-        let n = m
-            .get("variations")
-            .and_then(Value::as_array)
-            .map_or(0, Vec::len);
+        let n = m.get("variations").and_then(Value::as_array).map_or(0, Vec::len);
         let weights = match m.get("weights") {
             None => super::hash::equal_weights(n),
             Some(Value::Array(a)) => {
-                let w: Vec<f64> = a
-                    .iter()
-                    .filter_map(Value::as_f64)
-                    .filter(|w| *w >= 0.0)
-                    .collect();
+                let w: Vec<f64> = a.iter().filter_map(Value::as_f64).filter(|w| *w >= 0.0).collect();
                 let total: f64 = w.iter().sum();
                 if w.len() != a.len() || a.len() != n {
-                    self.err(
-                        join(path, "weights"),
-                        format!("expected {n} non-negative numbers, one per variation"),
-                    );
+                    self.err(join(path, "weights"), format!("expected {n} non-negative numbers, one per variation"));
                 } else if !(0.99..=1.01).contains(&total) {
                     self.err(join(path, "weights"), "must add up to 1");
                 }
@@ -981,9 +801,7 @@ impl<'a> Loader<'a> {
             }
         };
         let audiences = self.audience_refs(m, path, &rs.audiences);
-        let condition = m
-            .get("condition")
-            .and_then(|c| self.condition(c, &join(path, "condition")));
+        let condition = m.get("condition").and_then(|c| self.condition(c, &join(path, "condition")));
         let namespace = match m.get("namespace") {
             None => None,
             Some(Value::Array(a)) => match (
@@ -992,22 +810,12 @@ impl<'a> Loader<'a> {
                 a.get(2).and_then(Value::as_f64),
             ) {
                 (Some(id), Some(s), Some(e))
-                    if a.len() == 3
-                        && (0.0..=1.0).contains(&s)
-                        && (0.0..=1.0).contains(&e)
-                        && s < e =>
+                    if a.len() == 3 && (0.0..=1.0).contains(&s) && (0.0..=1.0).contains(&e) && s < e =>
                 {
-                    Some(Namespace {
-                        id: id.to_string(),
-                        start: s,
-                        end: e,
-                    })
+                    Some(Namespace { id: id.to_string(), start: s, end: e })
                 }
                 _ => {
-                    self.err(
-                        join(path, "namespace"),
-                        "expected [id, start, end] with 0 <= start < end <= 1",
-                    );
+                    self.err(join(path, "namespace"), "expected [id, start, end] with 0 <= start < end <= 1");
                     None
                 }
             },
@@ -1043,9 +851,7 @@ impl<'a> Loader<'a> {
 
     fn variation(&mut self, v: &Value, path: &str, i: usize, rs: &Ruleset) -> Option<Variation> {
         let m = self.object(v, path, &["key", "name", "value", "offers"])?;
-        let key = self
-            .string(m, "key", path, false)
-            .unwrap_or_else(|| i.to_string());
+        let key = self.string(m, "key", path, false).unwrap_or_else(|| i.to_string());
         let value = m.get("value").cloned().unwrap_or(Value::Null);
         let mut offers = Vec::new();
         match m.get("offers") {
@@ -1066,10 +872,7 @@ impl<'a> Loader<'a> {
                     }
                 }
             }
-            Some(_) => self.err(
-                join(path, "offers"),
-                "expected an object {offerId: content fields}",
-            ),
+            Some(_) => self.err(join(path, "offers"), "expected an object {offerId: content fields}"),
         }
         Some(Variation { key, value, offers })
     }
@@ -1086,11 +889,7 @@ pub fn parse_iso_time(s: &str) -> Option<f64> {
         std::str::from_utf8(part).ok()?.parse().ok()
     };
     let (y, mo, d) = (num(0, 4)?, num(5, 2)?, num(8, 2)?);
-    if b.get(4) != Some(&b'-')
-        || b.get(7) != Some(&b'-')
-        || !(1..=12).contains(&mo)
-        || !(1..=31).contains(&d)
-    {
+    if b.get(4) != Some(&b'-') || b.get(7) != Some(&b'-') || !(1..=12).contains(&mo) || !(1..=31).contains(&d) {
         return None;
     }
     let days = days_from_civil(y, mo, d);
@@ -1134,9 +933,7 @@ pub fn parse_iso_time(s: &str) -> Option<f64> {
         }
         _ => return None,
     };
-    let t = days as f64 * 86_400_000.0
-        + ((h * 60 + mi - offset_min) * 60) as f64 * 1000.0
-        + secs * 1000.0;
+    let t = days as f64 * 86_400_000.0 + ((h * 60 + mi - offset_min) * 60) as f64 * 1000.0 + secs * 1000.0;
     Some(t.round())
 }
 
@@ -1159,14 +956,8 @@ mod tests {
     #[test]
     fn iso_times() {
         assert_eq!(parse_iso_time("1970-01-01T00:00:00Z"), Some(0.0));
-        assert_eq!(
-            parse_iso_time("2026-12-01T00:00:00Z"),
-            Some(1_796_083_200_000.0)
-        );
-        assert_eq!(
-            parse_iso_time("2026-12-01T01:00:00+01:00"),
-            Some(1_796_083_200_000.0)
-        );
+        assert_eq!(parse_iso_time("2026-12-01T00:00:00Z"), Some(1_796_083_200_000.0));
+        assert_eq!(parse_iso_time("2026-12-01T01:00:00+01:00"), Some(1_796_083_200_000.0));
         assert_eq!(parse_iso_time("2026-12-01"), Some(1_796_083_200_000.0));
         assert_eq!(parse_iso_time("2026-13-01"), None);
         assert_eq!(parse_iso_time("2026-12-01T00:00:00"), None);
@@ -1180,29 +971,32 @@ mod tests {
         let errors = Ruleset::parse(text, &NoRegex).err().unwrap();
         let lines: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
         assert!(
-            lines.contains(
-                &r#"offers[0].cap.per: expected one of "hour", "day", "week", "session""#
-                    .to_string()
-            ),
+            lines.contains(&r#"offers[0].cap.per: expected one of "hour", "day", "week", "session""#.to_string()),
             "{lines:?}"
         );
-        assert!(
-            lines
-                .iter()
-                .any(|l| l.starts_with("offers[1].id: duplicate")),
-            "{lines:?}"
-        );
-        assert!(
-            lines
-                .iter()
-                .any(|l| l.starts_with("offers[1].placements[0]: unknown placement")),
-            "{lines:?}"
-        );
-        assert!(
-            lines
-                .iter()
-                .any(|l| l.starts_with("offers[1].priorty: unknown field")),
-            "{lines:?}"
-        );
+        assert!(lines.iter().any(|l| l.starts_with("offers[1].id: duplicate")), "{lines:?}");
+        assert!(lines.iter().any(|l| l.starts_with("offers[1].placements[0]: unknown placement")), "{lines:?}");
+        assert!(lines.iter().any(|l| l.starts_with("offers[1].priorty: unknown field")), "{lines:?}");
     }
+}
+
+/// The fuzz entry point shared by `fuzz/` and the native fuzz smoke test: parses `data` as
+/// a ruleset and as a condition, compiles both and evaluates them. Must never panic.
+#[doc(hidden)]
+pub fn fuzz_one(data: &[u8], regex: &dyn RegexCompiler) {
+    let Ok(text) = std::str::from_utf8(data) else { return };
+    let Ok(doc) = Value::parse(text) else { return };
+    if let Ok(rs) = Ruleset::compile(&doc, regex) {
+        let attributes = Value::parse(
+            r#"{"id":"u1","profile":{"orders":{"count":1},"offers":{"a":{"shown":[1,2],"clicks":1}},"session":{"start":1},"experiments":{"x":{"variation":1,"bucketVersion":0}}},"context":{"url":"/"}}"#,
+        )
+        .unwrap_or_default();
+        let options = super::decision::DecideOptions { now: 5.0, ..Default::default() };
+        let _ = rs.decide(&attributes, &options).to_value().to_json();
+    }
+    let groups = doc.get("savedGroups").unwrap_or(&NULL);
+    let condition = doc.get("condition").unwrap_or(&doc);
+    let c = Condition::compile(condition, groups, regex);
+    let _ = c.eval(&doc);
+    let _ = c.eval(doc.get("attributes").unwrap_or(&NULL));
 }
