@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 mod cli;
-mod serve;
+use tailor_server::serve;
 
 const USAGE: &str = "usage: tailor <command> [options]
 

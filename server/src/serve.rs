@@ -3,13 +3,36 @@
 use std::net::SocketAddr;
 use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use axum::body::Body;
-use axum::extract::State;
-use axum::http::{header, HeaderValue, Request, StatusCode};
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderValue, Method, StatusCode};
+use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
+
+use crate::api::{self, AppState, Shared};
+use crate::ratelimit::RateLimiter;
+use crate::signing::{Keypair, DEFAULT_TTL_MS};
+use crate::store::{DbUrl, Store};
+
+const USAGE: &str = "usage: tailor serve [options]
+  --addr HOST:PORT       listen address (default 127.0.0.1:8080)
+  --port PORT            listen port (0 picks a free one)
+  --www DIR              demo storefront served at / (default www)
+  --pkg DIR              npm package served at /pkg/ (default pkg)
+  --db URL               sqlite:PATH (default sqlite:.tailor/tailor.db) or postgres://...
+  --site NAME            default site for requests that name none (default 'default')
+  --ruleset FILE         publish FILE for the default site at start (unless unchanged)
+  --key FILE             Ed25519 signing key (created if absent; default beside the DB)
+  --admin-token TOKEN    enables the admin API (or env TAILOR_ADMIN_TOKEN)
+  --cors-origin ORIGIN   allow this browser origin (repeatable; '*' for any)
+  --rate-limit N         events per second per site in this process (default 1000; 0 = off)
+  --request-timeout S    seconds before a request is answered 503 (default 10)
+  --ruleset-ttl S        seconds a signed ruleset stays valid (default 2592000 = 30 days)
+";
 
 /// What the server needs to know, from the command line.
 #[derive(Clone, Debug)]
@@ -19,6 +42,15 @@ pub struct Config {
     pub www: PathBuf,
     /// The built npm package, served at `/pkg/`.
     pub pkg: PathBuf,
+    pub db: DbUrl,
+    pub site: String,
+    pub ruleset: Option<PathBuf>,
+    pub key: Option<PathBuf>,
+    pub admin_token: Option<String>,
+    pub cors_origins: Vec<String>,
+    pub rate_limit: u32,
+    pub request_timeout: Duration,
+    pub ruleset_ttl_ms: i64,
 }
 
 impl Config {
@@ -27,6 +59,15 @@ impl Config {
             addr: "127.0.0.1:8080".parse().expect("literal address"),
             www: PathBuf::from("www"),
             pkg: PathBuf::from("pkg"),
+            db: DbUrl::Sqlite(PathBuf::from(".tailor/tailor.db")),
+            site: "default".to_string(),
+            ruleset: None,
+            key: None,
+            admin_token: std::env::var("TAILOR_ADMIN_TOKEN").ok().filter(|t| !t.is_empty()),
+            cors_origins: Vec::new(),
+            rate_limit: 1000,
+            request_timeout: Duration::from_secs(10),
+            ruleset_ttl_ms: DEFAULT_TTL_MS,
         };
         let mut it = args.iter();
         while let Some(flag) = it.next() {
@@ -34,7 +75,8 @@ impl Config {
             match flag.as_str() {
                 "--addr" => {
                     let v = value("--addr")?;
-                    config.addr = v.parse().map_err(|_| format!("--addr: '{v}' is not an address like 127.0.0.1:8080"))?;
+                    config.addr =
+                        v.parse().map_err(|_| format!("--addr: '{v}' is not an address like 127.0.0.1:8080"))?;
                 }
                 "--port" => {
                     let v = value("--port")?;
@@ -43,7 +85,49 @@ impl Config {
                 }
                 "--www" => config.www = value("--www")?.into(),
                 "--pkg" => config.pkg = value("--pkg")?.into(),
-                other => return Err(format!("serve: unknown option '{other}'")),
+                "--db" => config.db = DbUrl::parse(&value("--db")?)?,
+                "--site" => {
+                    let v = value("--site")?;
+                    if !tailor::engine::wire::is_valid_name(&v) {
+                        return Err(format!("--site: '{v}' must be 1-64 of A-Z a-z 0-9 . _ -"));
+                    }
+                    config.site = v;
+                }
+                "--ruleset" => config.ruleset = Some(value("--ruleset")?.into()),
+                "--key" => config.key = Some(value("--key")?.into()),
+                "--admin-token" => {
+                    let v = value("--admin-token")?;
+                    if v.len() < 8 {
+                        return Err("--admin-token: use at least 8 characters".into());
+                    }
+                    config.admin_token = Some(v);
+                }
+                "--cors-origin" => config.cors_origins.push(value("--cors-origin")?.trim_end_matches('/').to_string()),
+                "--rate-limit" => {
+                    let v = value("--rate-limit")?;
+                    config.rate_limit =
+                        v.parse().map_err(|_| format!("--rate-limit: '{v}' is not a number of events per second"))?;
+                }
+                "--request-timeout" => {
+                    let v = value("--request-timeout")?;
+                    let s: f64 = v
+                        .parse()
+                        .ok()
+                        .filter(|s: &f64| *s > 0.0 && s.is_finite())
+                        .ok_or_else(|| format!("--request-timeout: '{v}' is not a number of seconds"))?;
+                    config.request_timeout = Duration::from_secs_f64(s);
+                }
+                "--ruleset-ttl" => {
+                    let v = value("--ruleset-ttl")?;
+                    let s: i64 = v
+                        .parse()
+                        .ok()
+                        .filter(|s| *s > 0)
+                        .ok_or_else(|| format!("--ruleset-ttl: '{v}' is not a number of seconds"))?;
+                    config.ruleset_ttl_ms = s.saturating_mul(1000);
+                }
+                "--help" | "-h" => return Err(USAGE.to_string()),
+                other => return Err(format!("serve: unknown option '{other}'\n\n{USAGE}")),
             }
         }
         Ok(config)
@@ -60,30 +144,168 @@ pub fn main(args: &[String]) -> Result<(), String> {
         let listener = tokio::net::TcpListener::bind(config.addr)
             .await
             .map_err(|e| format!("cannot listen on {}: {e}", config.addr))?;
-        eprintln!("tailor {} listening on http://{}", tailor::VERSION, listener.local_addr().map_err(|e| e.to_string())?);
-        axum::serve(listener, router(config))
-            .with_graceful_shutdown(async {
-                let _ = tokio::signal::ctrl_c().await;
-            })
+        let local = listener.local_addr().map_err(|e| e.to_string())?;
+        let state = start(config).await?;
+        eprintln!(
+            "tailor {} listening on http://{local} (db {}, key {})",
+            tailor::VERSION,
+            state.config.db.display(),
+            state.key.key_id()
+        );
+        axum::serve(listener, router(state))
+            .with_graceful_shutdown(shutdown())
             .await
             .map_err(|e| format!("server error: {e}"))
     })
 }
 
-pub fn router(config: Config) -> Router {
-    let state = Arc::new(config);
+async fn shutdown() {
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(_) => return std::future::pending().await,
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+/// Opens the database and the key, publishes `--ruleset`: the state every request shares.
+pub async fn start(config: Config) -> Result<Shared, String> {
+    let store = Store::open(&config.db).await.map_err(|e| format!("cannot open the database: {e}"))?;
+    let key_path = config.key.clone().unwrap_or_else(|| config.db.default_key_path());
+    let (key, created) = Keypair::load_or_create(&key_path)?;
+    if created {
+        log_info(&format!("created signing key {} in {}", key.key_id(), key_path.display()));
+    }
+    let state = Arc::new(AppState { limiter: RateLimiter::new(config.rate_limit), config, store, key });
+    if let Some(path) = state.config.ruleset.clone() {
+        let text = std::fs::read_to_string(&path).map_err(|e| format!("--ruleset {}: {e}", path.display()))?;
+        let ruleset =
+            tailor::engine::json::Value::parse(&text).map_err(|e| format!("--ruleset {}: {e}", path.display()))?;
+        let site = state.config.site.clone();
+        let (envelope, new) = api::publish(&state, &site, ruleset, true).await.map_err(|e| match e {
+            api::rulesets::PublishError::Invalid(errors) => {
+                format!("--ruleset {}: {}", path.display(), errors.join("; "))
+            }
+            api::rulesets::PublishError::Store(e) => format!("--ruleset: {e}"),
+        })?;
+        log_info(&format!(
+            "ruleset for site '{site}' at version {}{}",
+            envelope.version,
+            if new { " (published)" } else { " (unchanged)" }
+        ));
+    }
+    Ok(state)
+}
+
+pub fn router(state: Shared) -> Router {
     Router::new()
         .route("/healthz", get(health))
+        .merge(api::routes())
         .fallback(get(static_file))
+        .layer(middleware::from_fn_with_state(state.clone(), time_limit))
+        .layer(middleware::from_fn_with_state(state.clone(), cors))
+        .layer(middleware::from_fn(access_log))
         .with_state(state)
 }
 
-async fn health() -> Json<serde_json::Value> {
-    Json(serde_json::json!({ "status": "ok", "version": tailor::VERSION }))
+async fn health(State(state): State<Shared>) -> Json<serde_json::Value> {
+    Json(serde_json::json!({ "status": "ok", "version": tailor::VERSION, "db": state.store.kind() }))
+}
+
+/// One JSON line on stderr.
+fn log_line(value: serde_json::Value) {
+    eprintln!("{value}");
+}
+
+pub fn log_info(message: &str) {
+    log_line(serde_json::json!({ "ts": crate::signing::now_ms(), "level": "info", "msg": message }));
+}
+
+pub fn log_error(message: &str) {
+    log_line(serde_json::json!({ "ts": crate::signing::now_ms(), "level": "error", "msg": message }));
+}
+
+/// Logs every request as one JSON line: method, path, status, duration.
+async fn access_log(request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = request.method().to_string();
+    let path = request.uri().path().to_string();
+    let origin = request.headers().get(header::ORIGIN).and_then(|v| v.to_str().ok()).map(String::from);
+    let response = next.run(request).await;
+    log_line(serde_json::json!({
+        "ts": crate::signing::now_ms(),
+        "level": "info",
+        "msg": "request",
+        "method": method,
+        "path": path,
+        "status": response.status().as_u16(),
+        "durationMs": (started.elapsed().as_secs_f64() * 1000.0 * 1000.0).round() / 1000.0,
+        "origin": origin,
+    }));
+    response
+}
+
+/// Answers 503 when a request takes longer than `--request-timeout`.
+async fn time_limit(State(state): State<Shared>, request: Request, next: Next) -> Response {
+    match tokio::time::timeout(state.config.request_timeout, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => api::error(StatusCode::SERVICE_UNAVAILABLE, "timeout", "the request took too long"),
+    }
+}
+
+/// CORS for the configured origins: preflights answered here, `Access-Control-Allow-Origin`
+/// added to responses for allowed origins, nothing for others.
+async fn cors(State(state): State<Shared>, request: Request, next: Next) -> Response {
+    let origin = request.headers().get(header::ORIGIN).and_then(|v| v.to_str().ok()).map(String::from);
+    let Some(origin) = origin else {
+        return next.run(request).await;
+    };
+    let allowed = state.config.cors_origins.iter().any(|o| o == "*" || *o == origin);
+    let preflight =
+        request.method() == Method::OPTIONS && request.headers().contains_key(header::ACCESS_CONTROL_REQUEST_METHOD);
+    if preflight {
+        if !allowed {
+            return api::error(StatusCode::FORBIDDEN, "origin_not_allowed", format!("origin {origin} is not allowed"));
+        }
+        let mut response = StatusCode::NO_CONTENT.into_response();
+        let h = response.headers_mut();
+        h.insert(header::ACCESS_CONTROL_ALLOW_METHODS, HeaderValue::from_static("GET, POST, DELETE, OPTIONS"));
+        h.insert(
+            header::ACCESS_CONTROL_ALLOW_HEADERS,
+            HeaderValue::from_static("content-type, authorization, if-none-match"),
+        );
+        h.insert(header::ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static("600"));
+        allow_origin(&mut response, &origin);
+        return response;
+    }
+    let mut response = next.run(request).await;
+    if allowed {
+        allow_origin(&mut response, &origin);
+        response
+            .headers_mut()
+            .insert(header::ACCESS_CONTROL_EXPOSE_HEADERS, HeaderValue::from_static("etag, retry-after"));
+    }
+    response
+}
+
+fn allow_origin(response: &mut Response, origin: &str) {
+    if let Ok(v) = HeaderValue::from_str(origin) {
+        let h = response.headers_mut();
+        h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, v);
+        h.insert(header::VARY, HeaderValue::from_static("origin"));
+    }
 }
 
 /// Serves `/pkg/...` from the package directory and everything else from the storefront.
-async fn static_file(State(config): State<Arc<Config>>, request: Request<Body>) -> Response {
+async fn static_file(State(state): State<Shared>, request: Request<Body>) -> Response {
+    let config = &state.config;
     let path = request.uri().path();
     let (root, rel) = match path.strip_prefix("/pkg/") {
         Some(rest) => (&config.pkg, rest),

@@ -1,0 +1,97 @@
+//! The admin API (bearer token): publish a ruleset, read experiment results.
+
+use std::collections::HashMap;
+
+use axum::body::Body;
+use axum::extract::{Path, Query, Request, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use tailor::engine::json::Value;
+use tailor::engine::wire::is_valid_name;
+
+use super::rulesets::PublishError;
+use super::{error, json, read_body, require_admin, store_error, Shared};
+
+/// The largest ruleset accepted for publishing.
+pub const MAX_RULESET_BYTES: usize = 4 * 1024 * 1024;
+
+/// `POST /v1/admin/rulesets/{site}` with the ruleset as the body: 201 and the new envelope.
+pub async fn publish_ruleset(
+    State(state): State<Shared>,
+    Path(site): Path<String>,
+    request: Request<Body>,
+) -> Response {
+    if let Err(refused) = require_admin(&state, request.headers()) {
+        return refused;
+    }
+    if !is_valid_name(&site) {
+        return error(StatusCode::BAD_REQUEST, "invalid_site", "site must be 1-64 of A-Z a-z 0-9 . _ -");
+    }
+    let body = match read_body(request.into_body(), MAX_RULESET_BYTES).await {
+        Ok(b) => b,
+        Err(response) => return response,
+    };
+    let ruleset = match std::str::from_utf8(&body)
+        .map_err(|e| e.to_string())
+        .and_then(|t| Value::parse(t).map_err(|e| e.to_string()))
+    {
+        Ok(v) => v,
+        Err(e) => return error(StatusCode::BAD_REQUEST, "malformed_json", e),
+    };
+    match super::publish(&state, &site, ruleset, false).await {
+        Ok((envelope, _)) => json(StatusCode::CREATED, envelope.to_value().to_json()),
+        Err(PublishError::Invalid(errors)) => json(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            serde_json::json!({
+                "error": "invalid_ruleset",
+                "message": format!("the ruleset has {} error(s)", errors.len()),
+                "errors": errors,
+            })
+            .to_string(),
+        ),
+        Err(PublishError::Store(e)) => store_error(e),
+    }
+}
+
+/// `GET /v1/admin/results/{site}[?experiment=KEY]`: exposures, shoppers and conversions
+/// per variation.
+pub async fn results(
+    State(state): State<Shared>,
+    Path(site): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+    request: Request<Body>,
+) -> Response {
+    if let Err(refused) = require_admin(&state, request.headers()) {
+        return refused;
+    }
+    let rows = match state.store.results(&site, query.get("experiment").map(String::as_str)).await {
+        Ok(rows) => rows,
+        Err(e) => return store_error(e),
+    };
+    let mut experiments: Vec<serde_json::Value> = Vec::new();
+    let mut current: Option<(String, Vec<serde_json::Value>)> = None;
+    for row in rows {
+        if current.as_ref().is_none_or(|(key, _)| *key != row.experiment_key) {
+            if let Some((key, variations)) = current.take() {
+                experiments.push(serde_json::json!({ "experimentKey": key, "variations": variations }));
+            }
+            current = Some((row.experiment_key.clone(), Vec::new()));
+        }
+        let variation: serde_json::Value =
+            serde_json::from_str(&row.variation).unwrap_or(serde_json::Value::String(row.variation.clone()));
+        let rate = if row.shoppers > 0 { row.conversions as f64 / row.shoppers as f64 } else { 0.0 };
+        if let Some((_, variations)) = current.as_mut() {
+            variations.push(serde_json::json!({
+                "variation": variation,
+                "exposures": row.exposures,
+                "shoppers": row.shoppers,
+                "conversions": row.conversions,
+                "conversionRate": rate,
+            }));
+        }
+    }
+    if let Some((key, variations)) = current.take() {
+        experiments.push(serde_json::json!({ "experimentKey": key, "variations": variations }));
+    }
+    json(StatusCode::OK, serde_json::json!({ "site": site, "experiments": experiments }).to_string())
+}

@@ -1,0 +1,11 @@
+//! Tailor's reference backend: the HTTP API, storage on SQLite or PostgreSQL, ruleset signing.
+//!
+//! The `tailor` binary (`main.rs`) is a thin command-line front over this library; the
+//! ingest benchmark and the fuzz target use the library directly.
+
+pub mod api;
+pub mod ingest;
+pub mod ratelimit;
+pub mod serve;
+pub mod signing;
+pub mod store;

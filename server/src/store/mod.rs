@@ -1,0 +1,491 @@
+//! Storage: one schema and one set of queries over SQLite (embedded, the default) or
+//! PostgreSQL (shared by several stateless servers).
+//!
+//! Queries are written once with `$1` placeholders and run on either backend through
+//! [`Store::query`] / [`Store::exec`]; only the hot path, inserting a batch of events, has
+//! a backend-specific form.
+
+mod postgres;
+mod sqlite;
+
+use std::path::PathBuf;
+
+use tailor::engine::json::{Map, Value};
+use tailor::engine::wire::ServerProfile;
+
+/// The tables. Statements are separated by `;` and idempotent, so every server runs them at
+/// start. Event ids stay as long as their events (there is no expiry): the dedupe window is
+/// unbounded, so at least the 7 days the API promises.
+pub const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS events (
+  site TEXT NOT NULL,
+  id TEXT NOT NULL,
+  type TEXT NOT NULL,
+  anonymous_id TEXT NOT NULL,
+  user_id TEXT,
+  session_id TEXT,
+  client_ts BIGINT NOT NULL,
+  ts BIGINT NOT NULL,
+  received_at BIGINT NOT NULL,
+  flags TEXT,
+  exp_key TEXT,
+  exp_variation TEXT,
+  body TEXT NOT NULL,
+  PRIMARY KEY (site, id)
+);
+CREATE INDEX IF NOT EXISTS events_by_anonymous_id ON events (site, anonymous_id);
+CREATE INDEX IF NOT EXISTS events_by_user_id ON events (site, user_id);
+CREATE TABLE IF NOT EXISTS identities (
+  site TEXT NOT NULL,
+  anonymous_id TEXT NOT NULL,
+  user_id TEXT NOT NULL,
+  linked_at BIGINT NOT NULL,
+  PRIMARY KEY (site, anonymous_id)
+);
+CREATE INDEX IF NOT EXISTS identities_by_user_id ON identities (site, user_id);
+CREATE TABLE IF NOT EXISTS users (
+  site TEXT NOT NULL,
+  user_id TEXT NOT NULL,
+  traits TEXT NOT NULL,
+  updated_at BIGINT NOT NULL,
+  PRIMARY KEY (site, user_id)
+);
+CREATE TABLE IF NOT EXISTS rulesets (
+  site TEXT NOT NULL,
+  version BIGINT NOT NULL,
+  envelope TEXT NOT NULL,
+  published_at BIGINT NOT NULL,
+  PRIMARY KEY (site, version)
+)";
+
+/// One validated event, ready to store.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NewEvent {
+    pub id: String,
+    pub event_type: String,
+    pub anonymous_id: String,
+    pub user_id: Option<String>,
+    pub session_id: Option<String>,
+    /// The client's timestamp as sent.
+    pub client_ts: i64,
+    /// The server's timestamp: skew-corrected and clamped.
+    pub ts: i64,
+    pub received_at: i64,
+    /// Comma-separated flags (e.g. `clamped_future`), if any.
+    pub flags: Option<String>,
+    /// `props.experimentKey` / `props.variation` of `experiment_exposure` events.
+    pub exp_key: Option<String>,
+    pub exp_variation: Option<String>,
+    /// The wire event (with the server's `ts`) as JSON text.
+    pub body: String,
+}
+
+/// A query parameter.
+#[derive(Clone, Debug)]
+pub enum Param {
+    Text(String),
+    Int(i64),
+    NullText,
+}
+
+impl From<&str> for Param {
+    fn from(s: &str) -> Param {
+        Param::Text(s.to_string())
+    }
+}
+impl From<String> for Param {
+    fn from(s: String) -> Param {
+        Param::Text(s)
+    }
+}
+impl From<i64> for Param {
+    fn from(n: i64) -> Param {
+        Param::Int(n)
+    }
+}
+impl From<Option<String>> for Param {
+    fn from(s: Option<String>) -> Param {
+        s.map_or(Param::NullText, Param::Text)
+    }
+}
+
+/// A result cell.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Cell {
+    Null,
+    Int(i64),
+    Text(String),
+}
+
+impl Cell {
+    pub fn int(&self) -> i64 {
+        match self {
+            Cell::Int(n) => *n,
+            Cell::Text(s) => s.parse().unwrap_or(0),
+            Cell::Null => 0,
+        }
+    }
+    pub fn text(&self) -> Option<&str> {
+        match self {
+            Cell::Text(s) => Some(s),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct StoreError(pub String);
+
+impl std::fmt::Display for StoreError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for StoreError {}
+
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+/// Where the data lives, from `--db`.
+#[derive(Clone, Debug, PartialEq)]
+pub enum DbUrl {
+    Sqlite(PathBuf),
+    Postgres(String),
+}
+
+impl DbUrl {
+    pub fn parse(text: &str) -> std::result::Result<DbUrl, String> {
+        if let Some(path) = text.strip_prefix("sqlite:") {
+            let path = path.trim_start_matches("//");
+            if path.is_empty() {
+                return Err("--db sqlite: needs a file path, as sqlite:.tailor/tailor.db".into());
+            }
+            Ok(DbUrl::Sqlite(PathBuf::from(path)))
+        } else if text.starts_with("postgres://") || text.starts_with("postgresql://") {
+            Ok(DbUrl::Postgres(text.to_string()))
+        } else {
+            Err(format!("--db: '{text}' is neither sqlite:PATH nor postgres://..."))
+        }
+    }
+
+    /// Where the signing key goes when `--key` is not given: beside the SQLite file, or in
+    /// `.tailor/` of the working directory for PostgreSQL.
+    pub fn default_key_path(&self) -> PathBuf {
+        match self {
+            DbUrl::Sqlite(path) => {
+                path.parent().map(|d| d.join("signing.key")).unwrap_or_else(|| PathBuf::from("signing.key"))
+            }
+            DbUrl::Postgres(_) => PathBuf::from(".tailor/signing.key"),
+        }
+    }
+
+    /// The URL with any password hidden, for logs.
+    pub fn display(&self) -> String {
+        match self {
+            DbUrl::Sqlite(path) => format!("sqlite:{}", path.display()),
+            DbUrl::Postgres(url) => match (url.find("://"), url.rfind('@')) {
+                (Some(s), Some(at)) if url[s + 3..at].contains(':') => {
+                    let user_end = s + 3 + url[s + 3..at].find(':').unwrap_or(0);
+                    format!("{}:***{}", &url[..user_end], &url[at..])
+                }
+                _ => url.clone(),
+            },
+        }
+    }
+}
+
+enum Backend {
+    Sqlite(sqlite::Sqlite),
+    Postgres(postgres::Postgres),
+}
+
+/// The database, shared by all requests.
+pub struct Store {
+    backend: Backend,
+}
+
+/// One row of experiment results.
+#[derive(Clone, Debug, PartialEq)]
+pub struct VariantResult {
+    pub experiment_key: String,
+    pub variation: String,
+    /// Exposure events.
+    pub exposures: i64,
+    /// Distinct shoppers exposed.
+    pub shoppers: i64,
+    /// Shoppers exposed who sent a `purchase` at or after their first exposure.
+    pub conversions: i64,
+}
+
+/// What `DELETE /v1/profiles/{id}` erased.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Deleted {
+    pub events: u64,
+    pub identities: u64,
+    pub users: u64,
+}
+
+/// The most events of a shopper returned by identify.
+pub const PROFILE_EVENTS: i64 = 200;
+
+impl Store {
+    /// Opens (creating if needed) the database and its tables.
+    pub async fn open(url: &DbUrl) -> Result<Store> {
+        let backend = match url {
+            DbUrl::Sqlite(path) => Backend::Sqlite(sqlite::Sqlite::open(path).await?),
+            DbUrl::Postgres(url) => Backend::Postgres(postgres::Postgres::open(url).await?),
+        };
+        Ok(Store { backend })
+    }
+
+    pub fn kind(&self) -> &'static str {
+        match self.backend {
+            Backend::Sqlite(_) => "sqlite",
+            Backend::Postgres(_) => "postgres",
+        }
+    }
+
+    pub async fn query(&self, sql: &str, params: Vec<Param>) -> Result<Vec<Vec<Cell>>> {
+        match &self.backend {
+            Backend::Sqlite(db) => db.query(sql, params).await,
+            Backend::Postgres(db) => db.query(sql, params).await,
+        }
+    }
+
+    pub async fn exec(&self, sql: &str, params: Vec<Param>) -> Result<u64> {
+        match &self.backend {
+            Backend::Sqlite(db) => db.exec(sql, params).await,
+            Backend::Postgres(db) => db.exec(sql, params).await,
+        }
+    }
+
+    /// Stores events of `site`; `true` where the event is new, `false` where its id was
+    /// already stored. Ids must be distinct within one call.
+    pub async fn insert_events(&self, site: &str, events: Vec<NewEvent>) -> Result<Vec<bool>> {
+        if events.is_empty() {
+            return Ok(Vec::new());
+        }
+        match &self.backend {
+            Backend::Sqlite(db) => db.insert_events(site, events).await,
+            Backend::Postgres(db) => db.insert_events(site, events).await,
+        }
+    }
+
+    /// The newest published envelope of `site`: its version and JSON text.
+    pub async fn latest_ruleset(&self, site: &str) -> Result<Option<(u64, String)>> {
+        let rows = self
+            .query(
+                "SELECT version, envelope FROM rulesets WHERE site = $1 ORDER BY version DESC LIMIT 1",
+                vec![site.into()],
+            )
+            .await?;
+        Ok(rows.into_iter().next().map(|r| (r[0].int() as u64, r[1].text().unwrap_or_default().to_string())))
+    }
+
+    /// Stores a new version; `false` when another server published that version first.
+    pub async fn insert_ruleset(&self, site: &str, version: u64, envelope: &str, now: i64) -> Result<bool> {
+        let n = self
+            .exec(
+                "INSERT INTO rulesets (site, version, envelope, published_at) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (site, version) DO NOTHING",
+                vec![site.into(), (version as i64).into(), envelope.into(), now.into()],
+            )
+            .await?;
+        Ok(n == 1)
+    }
+
+    /// Replaces the envelope of an existing version (re-signed with a later expiry).
+    pub async fn replace_ruleset(&self, site: &str, version: u64, envelope: &str) -> Result<()> {
+        self.exec(
+            "UPDATE rulesets SET envelope = $3 WHERE site = $1 AND version = $2",
+            vec![site.into(), (version as i64).into(), envelope.into()],
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Links `anonymous_id` to `user_id` (re-linking it if it was someone else's) and merges
+    /// `traits` into the user's (a shallow merge; `null` removes a trait).
+    pub async fn identify(&self, site: &str, anonymous_id: &str, user_id: &str, traits: &Map, now: i64) -> Result<()> {
+        self.exec(
+            "INSERT INTO identities (site, anonymous_id, user_id, linked_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (site, anonymous_id) DO UPDATE SET user_id = excluded.user_id, linked_at = excluded.linked_at",
+            vec![site.into(), anonymous_id.into(), user_id.into(), now.into()],
+        )
+        .await?;
+        let mut merged = self.traits(site, user_id).await?;
+        for (k, v) in traits.iter() {
+            if v.is_null() {
+                merged.remove(k);
+            } else {
+                merged.insert(k, v.clone());
+            }
+        }
+        self.exec(
+            "INSERT INTO users (site, user_id, traits, updated_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (site, user_id) DO UPDATE SET traits = excluded.traits, updated_at = excluded.updated_at",
+            vec![site.into(), user_id.into(), Value::Object(merged).to_json().into(), now.into()],
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn traits(&self, site: &str, user_id: &str) -> Result<Map> {
+        let rows = self
+            .query("SELECT traits FROM users WHERE site = $1 AND user_id = $2", vec![site.into(), user_id.into()])
+            .await?;
+        Ok(rows
+            .first()
+            .and_then(|r| r[0].text())
+            .and_then(|t| Value::parse(t).ok())
+            .and_then(|v| v.as_object().cloned())
+            .unwrap_or_default())
+    }
+
+    /// Everything stored about `user_id` and the anonymous ids linked to it.
+    pub async fn profile(&self, site: &str, user_id: &str) -> Result<ServerProfile> {
+        const SHOPPER: &str = "site = $1 AND (user_id = $2 OR anonymous_id IN \
+             (SELECT anonymous_id FROM identities WHERE site = $1 AND user_id = $2))";
+        let anonymous_ids = self
+            .query(
+                "SELECT anonymous_id FROM identities WHERE site = $1 AND user_id = $2 ORDER BY linked_at, anonymous_id",
+                vec![site.into(), user_id.into()],
+            )
+            .await?
+            .into_iter()
+            .filter_map(|r| r[0].text().map(String::from))
+            .collect();
+        let counts = self
+            .query(
+                &format!(
+                    "SELECT type, COUNT(*), MIN(ts), MAX(ts) FROM events WHERE {SHOPPER} GROUP BY type ORDER BY type"
+                ),
+                vec![site.into(), user_id.into()],
+            )
+            .await?;
+        let events = self
+            .query(
+                &format!("SELECT body FROM events WHERE {SHOPPER} ORDER BY ts DESC, id DESC LIMIT {PROFILE_EVENTS}"),
+                vec![site.into(), user_id.into()],
+            )
+            .await?
+            .into_iter()
+            .filter_map(|r| r[0].text().and_then(|t| Value::parse(t).ok()))
+            .collect();
+        Ok(ServerProfile {
+            user_id: user_id.to_string(),
+            anonymous_ids,
+            traits: self.traits(site, user_id).await?,
+            counters: counts.iter().map(|r| (r[0].text().unwrap_or_default().to_string(), r[1].int() as u64)).collect(),
+            first_seen: counts.iter().map(|r| r[2].int()).min(),
+            last_seen: counts.iter().map(|r| r[3].int()).max(),
+            events,
+        })
+    }
+
+    /// Erases a shopper: `id` as an anonymous id, the user it is linked to and every other
+    /// anonymous id of that user; with `as_user_id` also `id` taken as a user id.
+    pub async fn delete_profile(&self, site: &str, id: &str, as_user_id: bool) -> Result<Deleted> {
+        let mut users: Vec<String> = self
+            .query("SELECT user_id FROM identities WHERE site = $1 AND anonymous_id = $2", vec![site.into(), id.into()])
+            .await?
+            .into_iter()
+            .filter_map(|r| r[0].text().map(String::from))
+            .collect();
+        if as_user_id && !users.iter().any(|u| u == id) {
+            users.push(id.to_string());
+        }
+        let mut anonymous = vec![id.to_string()];
+        for user in &users {
+            for row in self
+                .query(
+                    "SELECT anonymous_id FROM identities WHERE site = $1 AND user_id = $2",
+                    vec![site.into(), user.as_str().into()],
+                )
+                .await?
+            {
+                if let Some(a) = row[0].text() {
+                    if !anonymous.iter().any(|x| x == a) {
+                        anonymous.push(a.to_string());
+                    }
+                }
+            }
+        }
+        let mut deleted = Deleted::default();
+        for a in &anonymous {
+            let p = || vec![Param::from(site), Param::from(a.as_str())];
+            deleted.events += self.exec("DELETE FROM events WHERE site = $1 AND anonymous_id = $2", p()).await?;
+            deleted.identities +=
+                self.exec("DELETE FROM identities WHERE site = $1 AND anonymous_id = $2", p()).await?;
+        }
+        for u in &users {
+            let p = || vec![Param::from(site), Param::from(u.as_str())];
+            deleted.events += self.exec("DELETE FROM events WHERE site = $1 AND user_id = $2", p()).await?;
+            deleted.identities += self.exec("DELETE FROM identities WHERE site = $1 AND user_id = $2", p()).await?;
+            deleted.users += self.exec("DELETE FROM users WHERE site = $1 AND user_id = $2", p()).await?;
+        }
+        Ok(deleted)
+    }
+
+    /// Exposures and conversions per variation of every experiment of `site` (or only
+    /// `experiment`). A shopper is the user an anonymous id is linked to, else the
+    /// anonymous id.
+    pub async fn results(&self, site: &str, experiment: Option<&str>) -> Result<Vec<VariantResult>> {
+        let filter = if experiment.is_some() { "AND exp_key = $2" } else { "" };
+        let sql = format!(
+            "WITH shopper_events AS (
+               SELECT COALESCE(i.user_id, e.user_id, e.anonymous_id) AS shopper, e.type, e.ts,
+                      e.exp_key, e.exp_variation
+               FROM events e LEFT JOIN identities i ON i.site = e.site AND i.anonymous_id = e.anonymous_id
+               WHERE e.site = $1),
+             exposed AS (
+               SELECT exp_key, exp_variation, shopper, COUNT(*) AS n, MIN(ts) AS first_ts
+               FROM shopper_events
+               WHERE type = 'experiment_exposure' AND exp_key IS NOT NULL {filter}
+               GROUP BY exp_key, exp_variation, shopper),
+             purchases AS (
+               SELECT shopper, MAX(ts) AS last_ts FROM shopper_events WHERE type = 'purchase' GROUP BY shopper)
+             SELECT x.exp_key, x.exp_variation, CAST(SUM(x.n) AS BIGINT), COUNT(*),
+                    CAST(SUM(CASE WHEN p.last_ts >= x.first_ts THEN 1 ELSE 0 END) AS BIGINT)
+             FROM exposed x LEFT JOIN purchases p ON p.shopper = x.shopper
+             GROUP BY x.exp_key, x.exp_variation
+             ORDER BY x.exp_key, x.exp_variation"
+        );
+        let mut params = vec![Param::from(site)];
+        if let Some(e) = experiment {
+            params.push(e.into());
+        }
+        Ok(self
+            .query(&sql, params)
+            .await?
+            .into_iter()
+            .map(|r| VariantResult {
+                experiment_key: r[0].text().unwrap_or_default().to_string(),
+                variation: r[1].text().unwrap_or_default().to_string(),
+                exposures: r[2].int(),
+                shoppers: r[3].int(),
+                conversions: r[4].int(),
+            })
+            .collect())
+    }
+}
+
+/// `$1` placeholders as SQLite's `?1`.
+fn sqlite_placeholders(sql: &str) -> String {
+    sql.replace('$', "?")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn db_urls() {
+        assert_eq!(DbUrl::parse("sqlite:a/b.db").unwrap(), DbUrl::Sqlite(PathBuf::from("a/b.db")));
+        assert!(matches!(DbUrl::parse("postgres://u@h/d").unwrap(), DbUrl::Postgres(_)));
+        assert!(DbUrl::parse("mysql://x").is_err());
+        assert!(DbUrl::parse("sqlite:").is_err());
+        assert_eq!(DbUrl::parse("sqlite:a/b.db").unwrap().default_key_path(), PathBuf::from("a/signing.key"));
+        assert_eq!(DbUrl::parse("postgres://u:secret@h:5/d").unwrap().display(), "postgres://u:***@h:5/d");
+    }
+}

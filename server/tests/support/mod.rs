@@ -1,0 +1,225 @@
+//! Test harness: real `tailor serve` processes on 127.0.0.1, on a fresh SQLite file or a
+//! fresh PostgreSQL database (when `TAILOR_TEST_PG_URL` is set), and a real HTTP client.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use tailor::engine::uuid::Uuid;
+
+pub const TOKEN: &str = "test-admin-token-123";
+
+static COUNTER: AtomicU32 = AtomicU32::new(0);
+
+/// A database to run a test on, with a directory for keys and files.
+pub struct Backend {
+    pub name: &'static str,
+    pub db: String,
+    pub dir: tempfile::TempDir,
+}
+
+impl Backend {
+    pub fn key(&self) -> PathBuf {
+        self.dir.path().join("signing.key")
+    }
+
+    /// Starts a server on this database with the shared key and admin token.
+    pub fn serve(&self, extra: &[&str]) -> Server {
+        let key = self.key();
+        let mut args = vec!["--db", &self.db, "--key", key.to_str().unwrap(), "--admin-token", TOKEN];
+        args.extend_from_slice(extra);
+        Server::start(&args, self.dir.path())
+    }
+
+    /// How many rows hold this event id.
+    pub fn count_events(&self, id: &str) -> i64 {
+        self.query_i64("SELECT COUNT(*) FROM events WHERE id = $1", id)
+    }
+
+    pub fn query_i64(&self, sql: &str, param: &str) -> i64 {
+        if let Some(path) = self.db.strip_prefix("sqlite:") {
+            let conn = rusqlite::Connection::open(path).unwrap();
+            conn.query_row(&sql.replace('$', "?"), [param], |r| r.get(0)).unwrap()
+        } else {
+            let db = self.db.clone();
+            let (sql, param) = (sql.to_string(), param.to_string());
+            runtime().block_on(async move {
+                let (client, conn) = tokio_postgres::connect(&db, tokio_postgres::NoTls).await.unwrap();
+                tokio::spawn(conn);
+                client.query_one(&sql, &[&param]).await.unwrap().get(0)
+            })
+        }
+    }
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
+}
+
+/// SQLite always; PostgreSQL too when `TAILOR_TEST_PG_URL` is set (a fresh database each).
+pub fn backends() -> Vec<Backend> {
+    let mut out = vec![sqlite()];
+    match std::env::var("TAILOR_TEST_PG_URL") {
+        Ok(url) if !url.is_empty() => out.push(postgres(&url)),
+        _ => eprintln!(
+            "NOTE: TAILOR_TEST_PG_URL is not set: running on SQLite only \
+             (export TAILOR_TEST_PG_URL=$(scripts/pg.sh start) to run on PostgreSQL too)"
+        ),
+    }
+    out
+}
+
+pub fn sqlite() -> Backend {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite:{}", dir.path().join("db/tailor.db").display());
+    Backend { name: "sqlite", db, dir }
+}
+
+pub fn pg_url() -> Option<String> {
+    std::env::var("TAILOR_TEST_PG_URL").ok().filter(|u| !u.is_empty())
+}
+
+/// A new, empty database in the cluster at `base`.
+pub fn postgres(base: &str) -> Backend {
+    let name = format!(
+        "tailor_test_{}_{}_{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed),
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos()
+    );
+    let base_owned = base.to_string();
+    let create = name.clone();
+    runtime().block_on(async move {
+        let (client, conn) = tokio_postgres::connect(&base_owned, tokio_postgres::NoTls)
+            .await
+            .expect("TAILOR_TEST_PG_URL: cannot connect");
+        tokio::spawn(conn);
+        client.batch_execute(&format!("CREATE DATABASE {create}")).await.unwrap();
+    });
+    let (prefix, rest) = base.rsplit_once('/').expect("a postgres:// URL with a database");
+    let query = rest.find('?').map(|i| &rest[i..]).unwrap_or("");
+    Backend { name: "postgres", db: format!("{prefix}/{name}{query}"), dir: tempfile::tempdir().unwrap() }
+}
+
+/// A running `tailor serve`; killed on drop. Its stderr lines are collected.
+pub struct Server {
+    child: Child,
+    pub base: String,
+    pub logs: Arc<Mutex<Vec<String>>>,
+}
+
+impl Server {
+    pub fn start(args: &[&str], cwd: &Path) -> Server {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_tailor"))
+            .arg("serve")
+            .args(["--port", "0"])
+            .args(args)
+            .current_dir(cwd)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn tailor serve");
+        let stderr = child.stderr.take().unwrap();
+        let logs = Arc::new(Mutex::new(Vec::new()));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let sink = logs.clone();
+        std::thread::spawn(move || {
+            let mut tx = Some(tx);
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Some(rest) = line.split("listening on ").nth(1) {
+                    if let Some(tx) = tx.take() {
+                        let _ = tx.send(rest.split_whitespace().next().unwrap_or("").to_string());
+                    }
+                }
+                sink.lock().unwrap().push(line);
+            }
+        });
+        let base = match rx.recv_timeout(Duration::from_secs(30)) {
+            Ok(base) => base,
+            Err(_) => {
+                let _ = child.kill();
+                panic!("tailor serve did not start: {:?}", logs.lock().unwrap());
+            }
+        };
+        Server { child, base, logs }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub fn logs(&self) -> Vec<String> {
+        self.logs.lock().unwrap().clone()
+    }
+
+    /// Waits until a log line satisfies `f` (logs are written after the response).
+    pub fn wait_for_log(&self, f: impl Fn(&str) -> bool) -> Option<String> {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if let Some(line) = self.logs().into_iter().find(|l| f(l)) {
+                return Some(line);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn client() -> reqwest::blocking::Client {
+    reqwest::blocking::Client::builder().timeout(Duration::from_secs(30)).build().unwrap()
+}
+
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64
+}
+
+/// A fresh UUIDv7 event id.
+pub fn new_id() -> String {
+    let mut random = [0u8; 10];
+    getrandom::fill(&mut random).unwrap();
+    Uuid::v7(now_ms() as u64, random).to_hyphenated()
+}
+
+pub fn page_view(id: &str, anon: &str, ts: i64) -> serde_json::Value {
+    serde_json::json!({"id": id, "type": "page_view", "ts": ts, "props": {"path": "/"}, "anonymousId": anon})
+}
+
+pub fn exposure(anon: &str, ts: i64, experiment: &str, variation: u32) -> serde_json::Value {
+    serde_json::json!({"id": new_id(), "type": "experiment_exposure", "ts": ts,
+        "props": {"experimentKey": experiment, "variation": variation}, "anonymousId": anon})
+}
+
+pub fn purchase(anon: &str, ts: i64) -> serde_json::Value {
+    serde_json::json!({"id": new_id(), "type": "purchase", "ts": ts,
+        "props": {"orderId": format!("o-{}", new_id()), "revenue": 42.5, "currency": "EUR", "items": [{"sku": "A1"}]},
+        "anonymousId": anon})
+}
+
+/// Posts a batch; returns the status and the JSON body.
+pub fn post_batch(server: &Server, batch: &serde_json::Value) -> (u16, serde_json::Value) {
+    let response = client().post(server.url("/v1/events")).json(batch).send().unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().unwrap_or(serde_json::Value::Null))
+}
+
+pub fn statuses(body: &serde_json::Value) -> Vec<String> {
+    body["results"].as_array().unwrap().iter().map(|r| r["status"].as_str().unwrap().to_string()).collect()
+}
+
+pub fn write_ruleset(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path
+}
