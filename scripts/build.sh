@@ -16,10 +16,11 @@ source .tailor/toolchain.env
 opt=1
 [ "${1:-}" = "--no-opt" ] && opt=0
 
-say "cargo build --release (wasm32, $TAILOR_WASM_MODE)"
-env ${TAILOR_WASM_ENV[@]+"${TAILOR_WASM_ENV[@]}"} CARGO_TARGET_DIR="$TAILOR_WASM_TARGET_DIR" \
-  cargo build --quiet --release --lib --target wasm32-unknown-unknown ${TAILOR_WASM_CARGO_FLAGS[@]+"${TAILOR_WASM_CARGO_FLAGS[@]}"}
-raw="$TAILOR_WASM_TARGET_DIR/wasm32-unknown-unknown/release/tailor.wasm"
+say "cargo build --release (wasm32, $TAILOR_RELEASE_MODE)"
+env ${TAILOR_RELEASE_ENV[@]+"${TAILOR_RELEASE_ENV[@]}"} CARGO_TARGET_DIR="$TAILOR_RELEASE_TARGET_DIR" \
+  RUSTFLAGS="$TAILOR_RELEASE_RUSTFLAGS" \
+  cargo build --quiet --release --lib --target wasm32-unknown-unknown ${TAILOR_RELEASE_FLAGS[@]+"${TAILOR_RELEASE_FLAGS[@]}"}
+raw="$TAILOR_RELEASE_TARGET_DIR/wasm32-unknown-unknown/release/tailor.wasm"
 
 say "wasm-bindgen"
 rm -rf pkg

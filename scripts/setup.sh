@@ -24,7 +24,10 @@ command -v node >/dev/null || want nodejs
 command -v npm >/dev/null || want npm
 command -v cargo >/dev/null || want cargo-web
 
-# wasm32: rustup's target when it is (or can quickly be) installed, else Debian's recipe.
+# wasm32. Tests and lint use rustup's target when it is (or can quickly be) installed. The
+# release build prefers Debian's rustc-web with the standard library built from source
+# (rust-web-src), because only that allows -Cpanic=immediate-abort, which drops every panic
+# message and its formatting code from the module shoppers download.
 wasm_mode=""
 if command -v rustup >/dev/null && rustup target list --installed 2>/dev/null | grep -q '^wasm32-unknown-unknown$'; then
   wasm_mode=rustup
@@ -34,6 +37,8 @@ elif command -v rustup >/dev/null && [ ! -f .tailor/rustup-target-failed ] \
 else
   touch .tailor/rustup-target-failed # don't wait a minute for rustup on every run
   wasm_mode=debian
+fi
+if command -v apt-get >/dev/null; then
   for p in rustc-web rust-web-src lld-16; do want "$p"; done
 fi
 
@@ -47,23 +52,39 @@ else
 fi
 command -v cargo >/dev/null || { [ -x /usr/bin/cargo ] && export PATH="/usr/bin:$PATH"; }
 
-if [ "$wasm_mode" = rustup ]; then
-  cat > .tailor/toolchain.env <<EOF
-# written by scripts/setup.sh: wasm32 through rustup's target
-export TAILOR_WASM_MODE=rustup
-export TAILOR_WASM_TARGET_DIR="$root/target"
-TAILOR_WASM_CARGO_FLAGS=()
-EOF
-else
-  cat > .tailor/toolchain.env <<EOF
-# written by scripts/setup.sh: wasm32 through Debian's rustc-web and a std built from source
-export TAILOR_WASM_MODE=debian
-export TAILOR_WASM_TARGET_DIR="$root/target-wasm"
-TAILOR_WASM_ENV=(RUSTC=/usr/bin/rustc RUSTDOC=/usr/bin/rustdoc RUSTC_BOOTSTRAP=1 CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_LINKER=wasm-ld-16)
-TAILOR_WASM_CARGO_FLAGS=(-Zbuild-std=std,panic_abort)
-EOF
+debian_env='(RUSTC=/usr/bin/rustc RUSTDOC=/usr/bin/rustdoc RUSTC_BOOTSTRAP=1 CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_LINKER=wasm-ld-16)'
+release_mode=rustup
+if [ -x /usr/bin/rustc ] && [ -d /usr/lib/rustlib/src/rust/library ] && command -v wasm-ld-16 >/dev/null; then
+  release_mode=debian
 fi
-say "wasm32 build: $wasm_mode"
+{
+  echo "# written by scripts/setup.sh"
+  echo "# tests and lint: $wasm_mode"
+  echo "export TAILOR_WASM_MODE=$wasm_mode"
+  if [ "$wasm_mode" = rustup ]; then
+    echo "export TAILOR_WASM_TARGET_DIR=\"$root/target\""
+    echo "TAILOR_WASM_ENV=()"
+    echo "TAILOR_WASM_CARGO_FLAGS=()"
+  else
+    echo "export TAILOR_WASM_TARGET_DIR=\"$root/target-wasm\""
+    echo "TAILOR_WASM_ENV=$debian_env"
+    echo "TAILOR_WASM_CARGO_FLAGS=(-Zbuild-std=std,panic_abort)"
+  fi
+  echo "# release build of the SDK: $release_mode"
+  echo "export TAILOR_RELEASE_MODE=$release_mode"
+  if [ "$release_mode" = debian ]; then
+    echo "export TAILOR_RELEASE_TARGET_DIR=\"$root/target-wasm\""
+    echo "TAILOR_RELEASE_ENV=$debian_env"
+    echo "TAILOR_RELEASE_FLAGS=(-Zbuild-std=std,panic_abort)"
+    echo "TAILOR_RELEASE_RUSTFLAGS='-Zunstable-options -Cpanic=immediate-abort'"
+  else
+    echo "export TAILOR_RELEASE_TARGET_DIR=\"$root/target\""
+    echo "TAILOR_RELEASE_ENV=()"
+    echo "TAILOR_RELEASE_FLAGS=()"
+    echo "TAILOR_RELEASE_RUSTFLAGS="
+  fi
+} > .tailor/toolchain.env
+say "wasm32: tests with $wasm_mode, release build with $release_mode"
 
 # --- wasm-bindgen CLI, exactly the version pinned in Cargo.toml ------------------------------
 wb_version=$(sed -n 's/^wasm-bindgen = "=\([0-9.]*\)".*/\1/p' Cargo.toml)

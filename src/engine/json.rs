@@ -224,25 +224,133 @@ impl From<Vec<Value>> for Value {
     }
 }
 
-/// Writes a number as JavaScript would: integers without a fraction, non-finite as `null`.
+/// Writes a number as JavaScript's `String(n)` / `JSON.stringify` would: integers without a
+/// fraction, exponent notation outside [1e-6, 1e21), non-finite as `null`.
 pub fn write_number(n: f64, out: &mut String) {
     if !n.is_finite() {
         out.push_str("null");
-    } else if n == n.trunc() && n.abs() < 1e21 {
+    } else if n == n.trunc() && n.abs() < 9.007_199_254_740_992e15 {
         if n == 0.0 {
             out.push('0');
-        } else if n.abs() < 9.007_199_254_740_992e15 {
-            let _ = write!(out, "{}", n as i64);
         } else {
-            let _ = write!(out, "{}", n);
+            let _ = write!(out, "{}", n as i64);
         }
     } else {
+        platform::write_float(n, out);
+    }
+}
+
+/// Reads a decimal number (`-12.5e3`; no hex, no `Infinity`); `None` when `text` is not one.
+/// Every engine module reads numbers from text through here, so that the browser build uses
+/// one float parser (see [`platform`]).
+pub fn parse_number(text: &str) -> Option<f64> {
+    let b = text.as_bytes();
+    let mut i = usize::from(b.first() == Some(&b'-') || b.first() == Some(&b'+'));
+    let digits = |i: &mut usize| {
+        let s = *i;
+        while b.get(*i).is_some_and(u8::is_ascii_digit) {
+            *i += 1;
+        }
+        *i - s
+    };
+    let mut n = digits(&mut i);
+    if b.get(i) == Some(&b'.') {
+        i += 1;
+        n += digits(&mut i);
+    }
+    if n == 0 {
+        return None;
+    }
+    if matches!(b.get(i), Some(b'e' | b'E')) {
+        i += 1;
+        if matches!(b.get(i), Some(b'+' | b'-')) {
+            i += 1;
+        }
+        if digits(&mut i) == 0 {
+            return None;
+        }
+    }
+    if i != b.len() {
+        return None;
+    }
+    Some(fast_decimal(b).unwrap_or_else(|| platform::parse_float(text)))
+}
+
+/// Exact conversion when the digits fit in 2^53 and the power of ten is exactly
+/// representable (|e| <= 22): one correctly rounded multiply or divide (Clinger's fast path).
+/// Covers prices, counts and timestamps; everything else goes to the platform's parser.
+fn fast_decimal(b: &[u8]) -> Option<f64> {
+    const POW10: [f64; 23] = [
+        1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19,
+        1e20, 1e21, 1e22,
+    ];
+    let (neg, b) = match b.first() {
+        Some(b'-') => (true, &b[1..]),
+        Some(b'+') => (false, &b[1..]),
+        _ => (false, b),
+    };
+    let mut mantissa: u64 = 0;
+    let mut exp: i32 = 0;
+    let mut i = 0;
+    let mut seen_dot = false;
+    while let Some(&c) = b.get(i) {
+        match c {
+            b'0'..=b'9' => {
+                mantissa = mantissa.checked_mul(10)?.checked_add(u64::from(c - b'0'))?;
+                if seen_dot {
+                    exp -= 1;
+                }
+            }
+            b'.' => seen_dot = true,
+            _ => break,
+        }
+        i += 1;
+    }
+    if i < b.len() {
+        // exponent part: 'e' [sign] digits
+        let mut j = i + 1;
+        let eneg = b.get(j) == Some(&b'-');
+        if matches!(b.get(j), Some(b'+' | b'-')) {
+            j += 1;
+        }
+        let mut e: i32 = 0;
+        for &c in &b[j..] {
+            e = e.checked_mul(10)?.checked_add(i32::from(c - b'0'))?;
+        }
+        exp = exp.checked_add(if eneg { -e } else { e })?;
+    }
+    if mantissa > (1u64 << 53) {
+        return None;
+    }
+    let m = mantissa as f64;
+    let v = match exp {
+        0 => m,
+        1..=22 => m * POW10[exp as usize],
+        -22..=-1 => m / POW10[(-exp) as usize],
+        _ if mantissa == 0 => 0.0,
+        _ => return None,
+    };
+    Some(if neg { -v } else { v })
+}
+
+/// Float parsing and shortest round-trip formatting. Natively these are Rust's own. In the
+/// browser they are JavaScript's `Number(text)` and `String(n)`, installed by the web layer at
+/// start-up: both are correctly rounded and shortest round-trip too, so every answer is the
+/// same, and some 20 KB of float code stay out of the module shoppers download.
+pub mod platform {
+    #[cfg(not(target_arch = "wasm32"))]
+    pub(crate) fn parse_float(text: &str) -> f64 {
+        text.parse().unwrap_or(f64::NAN)
+    }
+
+    #[cfg(not(target_arch = "wasm32"))]
+    pub(crate) fn write_float(n: f64, out: &mut String) {
+        use std::fmt::Write as _;
         let abs = n.abs();
         if (1e-6..1e21).contains(&abs) {
-            let _ = write!(out, "{}", n);
+            let _ = write!(out, "{n}");
         } else {
-            // JavaScript switches to exponent notation outside [1e-6, 1e21).
-            let s = format!("{:e}", n);
+            let s = format!("{n:e}");
             match s.split_once('e') {
                 Some((m, e)) if !e.starts_with('-') => {
                     out.push_str(m);
@@ -251,6 +359,39 @@ pub fn write_number(n: f64, out: &mut String) {
                 }
                 _ => out.push_str(&s),
             }
+        }
+    }
+
+    #[cfg(target_arch = "wasm32")]
+    mod hooks {
+        use std::cell::Cell;
+
+        pub type Parse = fn(&str) -> f64;
+        pub type Write = fn(f64, &mut String);
+        thread_local! {
+            pub static PARSE: Cell<Option<Parse>> = const { Cell::new(None) };
+            pub static WRITE: Cell<Option<Write>> = const { Cell::new(None) };
+        }
+    }
+
+    /// Installs the browser's float parser and formatter (called once by the web layer).
+    #[cfg(target_arch = "wasm32")]
+    pub fn install(parse: fn(&str) -> f64, write: fn(f64, &mut String)) {
+        hooks::PARSE.with(|p| p.set(Some(parse)));
+        hooks::WRITE.with(|w| w.set(Some(write)));
+    }
+
+    #[cfg(target_arch = "wasm32")]
+    pub(crate) fn parse_float(text: &str) -> f64 {
+        hooks::PARSE.with(|p| p.get()).map_or(f64::NAN, |f| f(text))
+    }
+
+    #[cfg(target_arch = "wasm32")]
+    pub(crate) fn write_float(n: f64, out: &mut String) {
+        if let Some(f) = hooks::WRITE.with(|w| w.get()) {
+            f(n, out)
+        } else {
+            out.push_str("null")
         }
     }
 }
@@ -412,9 +553,9 @@ impl Parser<'_> {
                 return Err(self.err("expected a digit in the exponent"));
             }
         }
-        // The slice is ASCII digits and signs only, so it is valid UTF-8 and a valid float.
+        // The slice is ASCII digits and signs only, so it is valid UTF-8 and a valid number.
         let text = std::str::from_utf8(&self.s[start..self.i]).map_err(|_| self.err("bad number"))?;
-        text.parse::<f64>().map(Value::Number).map_err(|_| self.err("bad number"))
+        parse_number(text).map(Value::Number).ok_or_else(|| self.err("bad number"))
     }
     fn hex4(&mut self) -> Result<u32, ParseError> {
         let mut v = 0u32;
@@ -520,6 +661,29 @@ mod tests {
             assert_eq!(Value::Number(n).to_json(), s);
         }
         assert_eq!(Value::Number(f64::NAN).to_json(), "null");
+    }
+
+    #[test]
+    fn numbers_parse_exactly() {
+        for text in [
+            "0",
+            "-0",
+            "49.99",
+            "1e3",
+            "-12.5e-3",
+            "0.1",
+            "123456789012345678901234567890",
+            "1e-400",
+            "1.7976931348623157e308",
+            "4.9e-324",
+            "9007199254740993",
+            "0.30000000000000004",
+        ] {
+            assert_eq!(parse_number(text), Some(text.parse::<f64>().unwrap()), "{text}");
+        }
+        for text in ["", "-", ".", "1e", "1e+", "abc", "1.2.3", "0x10", "Infinity", " 1"] {
+            assert_eq!(parse_number(text), None, "{text:?}");
+        }
     }
 
     #[test]

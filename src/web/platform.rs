@@ -13,6 +13,17 @@ extern "C" {
     fn get_random_values(buf: &mut [u8]) -> Result<(), JsValue>;
     #[wasm_bindgen(js_namespace = Math, js_name = random)]
     fn math_random() -> f64;
+    #[wasm_bindgen(js_name = Number)]
+    fn js_number(text: &str) -> f64;
+    #[wasm_bindgen(js_name = String)]
+    fn js_string(n: f64) -> String;
+}
+
+/// Runs when the module is instantiated: the engine reads and writes floats with
+/// JavaScript's own routines (same answers as Rust's, and no float code in the module).
+#[wasm_bindgen(start)]
+fn start() {
+    crate::engine::json::platform::install(js_number, |n, out| out.push_str(&js_string(n)));
 }
 
 /// Milliseconds since the Unix epoch.
