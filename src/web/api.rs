@@ -65,6 +65,7 @@ const ANONYMOUS_ID: &str = "anonymousId";
 impl TailorCore {
     /// Validates `config`, opens storage (only with consent) and restores the shopper's ids.
     pub async fn init(config: JsValue) -> Result<TailorCore, JsValue> {
+        super::platform::start();
         let value = to_value(&config)
             .map_err(|e| JsValue::from(TypeError::new(&(String::from("Tailor.init: config ") + &e))))?
             .unwrap_or_default();

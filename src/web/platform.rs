@@ -21,8 +21,9 @@ extern "C" {
 
 /// Runs when the module is instantiated: the engine reads and writes floats with
 /// JavaScript's own routines (same answers as Rust's, and no float code in the module).
+/// Also called by `TailorCore::init`, for hosts that do not run start functions.
 #[wasm_bindgen(start)]
-fn start() {
+pub fn start() {
     crate::engine::json::platform::install(js_number, |n, out| out.push_str(&js_string(n)));
 }
 
