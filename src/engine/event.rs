@@ -374,13 +374,47 @@ impl Event {
             check_id("sessionId", s)?;
         }
         validate_props(self.event_type, &self.props)?;
-        let mut out = String::with_capacity(256);
+        // Most events are far below the limit: an upper bound, without writing, settles it.
+        if self.max_json_len() <= MAX_EVENT_BYTES {
+            return Ok(());
+        }
+        let mut out = String::with_capacity(MAX_EVENT_BYTES);
         self.write_json(&mut out);
         if out.len() > MAX_EVENT_BYTES {
             return Err(too_large(out.len()));
         }
         Ok(())
     }
+
+    /// An upper bound of the serialised length (every string character escaped as `\uXXXX`,
+    /// every number at its longest).
+    fn max_json_len(&self) -> usize {
+        let ids = self.id.len()
+            + self.anonymous_id.len()
+            + self.user_id.as_ref().map_or(0, String::len)
+            + self.session_id.as_ref().map_or(0, String::len);
+        let mut n = 120 + 6 * ids + map_max_len(&self.props);
+        if let Some(c) = &self.context {
+            n += map_max_len(c);
+        }
+        n
+    }
+}
+
+/// Upper bound of a value's JSON length: a UTF-8 byte becomes at most 6 bytes (`\u001f`),
+/// a number at most 32 (the longest is 25: `-0.0000012345678901234567`).
+fn max_len(v: &Value) -> usize {
+    match v {
+        Value::Null | Value::Bool(_) => 5,
+        Value::Number(_) => 32,
+        Value::String(s) => 2 + 6 * s.len(),
+        Value::Array(a) => 2 + a.iter().map(|x| max_len(x) + 1).sum::<usize>(),
+        Value::Object(m) => map_max_len(m),
+    }
+}
+
+fn map_max_len(m: &Map) -> usize {
+    2 + m.iter().map(|(k, v)| 4 + 6 * k.len() + max_len(v)).sum::<usize>()
 }
 
 fn write_map(m: &Map, out: &mut String) {
@@ -681,5 +715,16 @@ mod tests {
         let err = Event::new("custom", Value::Object(m), meta()).unwrap_err();
         assert_eq!(err.kind, EventErrorKind::TooLarge);
         assert_eq!(err.field, "event");
+        // Escapes count: 5,500 control characters are 33,000 bytes of JSON.
+        for (n, fits) in [(5_300, true), (5_500, false)] {
+            let mut m = Map::new();
+            m.insert("name", Value::from("ctl"));
+            m.insert("blob", Value::from("\u{1}".repeat(n)));
+            let result = Event::new("custom", Value::Object(m), meta());
+            assert_eq!(result.is_ok(), fits, "{n}");
+            if let Ok(e) = result {
+                assert!(e.to_json().len() <= MAX_EVENT_BYTES);
+            }
+        }
     }
 }

@@ -14,7 +14,7 @@ use super::{
     MAX_SHOWN, MAX_TRAITS_BYTES, ROLLING_DAYS,
 };
 use crate::engine::event::EventType;
-use crate::engine::json::{Map, ParseError, Value};
+use crate::engine::json::{write_number, Map, ParseError, Value};
 
 /// The version of the stored form written by [`Profile::to_json`].
 ///
@@ -245,20 +245,28 @@ impl Profile {
     }
 
     pub(crate) fn to_json_unbounded(&self) -> String {
-        let mut m = Map::new();
-        m.insert("schemaVersion", num(SCHEMA_VERSION as f64));
-        if let Value::Object(snapshot) = self.to_value() {
-            for (k, v) in snapshot.iter() {
-                m.insert(k, v.clone());
+        // The snapshot's object with `schemaVersion` first and `daily` last, spliced as text
+        // rather than by copying the value tree.
+        let body = self.to_value().to_json();
+        let mut out = String::with_capacity(body.len() + 40 + self.days.len() * 48);
+        out.push_str("{\"schemaVersion\":");
+        write_number(SCHEMA_VERSION as f64, &mut out);
+        out.push(',');
+        out.push_str(body.strip_prefix('{').and_then(|b| b.strip_suffix('}')).unwrap_or(""));
+        out.push_str(",\"daily\":[");
+        for (i, d) in self.days.iter().enumerate() {
+            out.push_str(if i == 0 { "[" } else { ",[" });
+            write_number(d.day as f64, &mut out);
+            out.push(',');
+            write_number(d.revenue, &mut out);
+            for c in d.counts {
+                out.push(',');
+                write_number(c as f64, &mut out);
             }
+            out.push(']');
         }
-        let daily = self.days.iter().map(|d| {
-            let mut row = vec![num(d.day as f64), num(d.revenue)];
-            row.extend(d.counts.iter().map(|c| num(*c as f64)));
-            Value::Array(row)
-        });
-        m.insert("daily", Value::Array(daily.collect()));
-        Value::Object(m).to_json()
+        out.push_str("]}");
+        out
     }
 
     /// Reads a stored profile (any version up to [`SCHEMA_VERSION`], migrated on the way).
