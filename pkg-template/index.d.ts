@@ -1,4 +1,4 @@
-import type { Decision, EventProps, EventType, TailorConfig, TailorStatus } from "./types.js";
+import type { Consent, Decision, DecideOptions, EventProps, EventType, ProfileSnapshot, TailorConfig, TailorStatus } from "./types.js";
 export type * from "./types.js";
 
 export declare class Tailor {
@@ -12,8 +12,21 @@ export declare class Tailor {
   static init(config: TailorConfig): Promise<Tailor>;
   /** Records a touchpoint; resolves to its id once stored (null when the SDK is off). */
   track<T extends EventType>(type: T, props?: EventProps[T]): Promise<string | null>;
+  /** Links the shopper to a known user id, with traits (`user.*` in conditions). */
+  identify(userId: string, traits?: Record<string, unknown>): Promise<void>;
+  /** A read-only snapshot of the shopper's profile (null when the SDK is off). */
+  profile(): ProfileSnapshot | null;
+  /** Sets consent. "denied" drops held events and erases what was stored. */
+  consent(state: Consent): Promise<void>;
+  /** Erases everything kept about the shopper on this device and asks the server to erase it too. */
+  forget(): Promise<void>;
+  /** Listens for profile or status changes; returns a function that unsubscribes. */
+  on(event: "profile", callback: (profile: ProfileSnapshot) => void): () => void;
+  on(event: "status", callback: (status: TailorStatus) => void): () => void;
   /** Where things stand. */
   readonly status: TailorStatus;
-  /** Offers per placement and experiment variants for the page. */
-  decide(context?: Record<string, unknown>): Decision;
+  /** Offers per placement and experiment variations for the page, with reasons. */
+  decide(context?: Record<string, unknown>, options?: DecideOptions): Decision;
+  /** Replaces the ruleset; throws a RangeError listing each problem with its path. */
+  setRuleset(ruleset: object): void;
 }

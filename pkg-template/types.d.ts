@@ -20,6 +20,8 @@ export interface TailorConfig {
   publicKey?: string;
   /** Events held in memory while consent is pending, 0 to 1000. Default 100. */
   pendingLimit?: number;
+  /** A ruleset given inline (see docs/ruleset.md), used until the server sends a newer one. */
+  ruleset?: object;
 }
 
 export interface Item {
@@ -64,12 +66,50 @@ export interface TailorStatus {
   storage: "indexeddb" | "localstorage" | "memory" | "none";
   consent: Consent;
   anonymousId?: string;
+  userId?: string | null;
+  /** Whether events may leave the device (consent, endpoint, Global Privacy Control). */
+  sending: boolean;
+  /** navigator.globalPrivacyControl was set. */
+  gpc?: boolean;
+  /** Published version of the ruleset in use; null when there is none. */
+  rulesetVersion?: number | null;
   /** What went wrong so far (storage refused, quota exceeded, ...), newest last. */
   problems: string[];
 }
 
+export interface OfferContent {
+  title?: string;
+  body?: string;
+  image?: string;
+  cta?: string;
+  url?: string;
+  [k: string]: unknown;
+}
+
+export interface ChosenOffer {
+  offerId: string;
+  content: OfferContent;
+  priority: number;
+  score: number;
+  rank: number;
+  reason: string;
+  [k: string]: unknown;
+}
+
 export interface Decision {
-  placements: Record<string, unknown[]>;
-  experiments: Record<string, unknown>;
-  reasons: unknown[];
+  placements: Record<string, { offers: ChosenOffer[]; [k: string]: unknown } | unknown[]>;
+  experiments: Record<string, { variation?: number; value?: unknown; inExperiment?: boolean; reason?: string; [k: string]: unknown }>;
+  [k: string]: unknown;
+}
+
+export interface DecideOptions {
+  /** Only these placements (default: all of the ruleset's). */
+  placements?: string[];
+  /** false: preview, without recording impressions and exposures. Default true. */
+  record?: boolean;
+}
+
+/** The profile snapshot; every attribute is documented in docs/profile.md. */
+export interface ProfileSnapshot {
+  [attribute: string]: unknown;
 }

@@ -72,19 +72,64 @@ export class Tailor {
     }
   }
 
-  /** Records a touchpoint. Resolves to the event id once stored (null when the SDK is off). */
+  /** Records a touchpoint. Resolves to the event id once stored (null when nothing is kept). */
   track(type, props) {
     return this.#call((c) => c.track(type, props), Promise.resolve(null));
   }
 
-  /** Where things stand: storage in use, consent, problems met. */
+  /** Links the shopper to a known user id, with traits (`user.*` in conditions). */
+  identify(userId, traits) {
+    return this.#call((c) => c.identify(userId, traits), Promise.resolve());
+  }
+
+  /** A read-only snapshot of the shopper's profile (null when the SDK is off). */
+  profile() {
+    return this.#call((c) => c.profile(), null);
+  }
+
+  /** Sets consent: "granted", "denied" or "pending". */
+  consent(state) {
+    return this.#call((c) => c.consent(state), Promise.resolve());
+  }
+
+  /** Erases everything this SDK keeps about the shopper, here and on the server. */
+  forget() {
+    return this.#call((c) => c.forget(), Promise.resolve());
+  }
+
+  /**
+   * Calls `callback` on "profile" (the profile changed; gets the snapshot) or "status"
+   * (storage, consent or problems changed; gets the status). Returns a function that unsubscribes.
+   */
+  on(event, callback) {
+    if (event !== "profile" && event !== "status") throw new TypeError('Tailor.on: event must be "profile" or "status"');
+    if (typeof callback !== "function") throw new TypeError("Tailor.on: callback must be a function");
+    if (!this.#listeners) {
+      this.#listeners = { profile: new Set(), status: new Set() };
+      this.#call((c) => c.setListener((what) => this.#listeners[what].forEach((f) => f(what === "profile" ? this.profile() : this.status))), null);
+    }
+    this.#listeners[event].add(callback);
+    return () => this.#listeners[event].delete(callback);
+  }
+  #listeners;
+
+  /** Where things stand: storage in use, consent, sending, problems met. */
   get status() {
-    const fallback = { ready: false, storage: "none", consent: "pending", problems: this.#error ? [String(this.#error.message || this.#error)] : [] };
+    const fallback = { ready: false, storage: "none", consent: "pending", sending: false, problems: this.#error ? [String(this.#error.message || this.#error)] : [] };
     return this.#call((c) => c.status(), fallback);
   }
 
-  /** The decision for the page: offers per placement and experiment variants. */
-  decide(context) {
-    return this.#call((c) => (c.decide ? c.decide(context) : EMPTY_DECISION), EMPTY_DECISION);
+  /**
+   * Offers per placement and experiment variations for this page, with reasons.
+   * `context` adds page attributes; `options.placements` limits the placements;
+   * `options.record === false` previews without recording impressions and exposures.
+   */
+  decide(context, options) {
+    return this.#call((c) => c.decide(context, options), EMPTY_DECISION);
+  }
+
+  /** Replaces the ruleset; throws a RangeError listing each problem with its path. */
+  setRuleset(ruleset) {
+    return this.#call((c) => c.setRuleset(ruleset), undefined);
   }
 }

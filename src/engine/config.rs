@@ -59,6 +59,8 @@ pub struct Config {
     pub public_key: Option<String>,
     /// Events kept in memory while consent is pending.
     pub pending_limit: u32,
+    /// A ruleset given inline (a JSON object), used until a newer one arrives from the server.
+    pub ruleset: Option<Value>,
 }
 
 /// A problem with one option.
@@ -82,7 +84,7 @@ impl std::fmt::Display for ConfigError {
     }
 }
 
-const OPTIONS: &str = "site, endpoint, consent, respectGpc, storage, flushInterval, publicKey, pendingLimit";
+const OPTIONS: &str = "site, endpoint, consent, respectGpc, storage, flushInterval, publicKey, pendingLimit, ruleset";
 
 fn type_err(field: &str, expected: &str, got: &Value) -> ConfigError {
     ConfigError {
@@ -195,7 +197,22 @@ impl Config {
                 "must be the base64 of a 32-byte Ed25519 public key (44 characters, as `tailor keys generate` prints)",
             )),
         };
-        Ok(Config { site, endpoint, consent, respect_gpc, storage, flush_interval_ms, public_key, pending_limit })
+        let ruleset = match obj.get("ruleset") {
+            None | Some(Value::Null) => None,
+            Some(v @ Value::Object(_)) => Some(v.clone()),
+            Some(other) => return Err(type_err("ruleset", "a ruleset object", other)),
+        };
+        Ok(Config {
+            site,
+            endpoint,
+            consent,
+            respect_gpc,
+            storage,
+            flush_interval_ms,
+            public_key,
+            pending_limit,
+            ruleset,
+        })
     }
 }
 
@@ -230,6 +247,7 @@ mod tests {
             (r#"{"site":"a","sitee":"b"}"#, ErrorKind::Type, "config.sitee is not an option"),
             (r#"{"site":"a","respectGpc":"no"}"#, ErrorKind::Type, "config.respectGpc must be a boolean"),
             (r#"{"site":"a","publicKey":"abc"}"#, ErrorKind::Range, "config.publicKey must be"),
+            (r#"{"site":"a","ruleset":"{}"}"#, ErrorKind::Type, "config.ruleset must be a ruleset object, got string"),
         ];
         for (json, kind, text) in cases {
             let err = parse(json).unwrap_err();

@@ -1,32 +1,33 @@
 //! `TailorCore`: the class the JavaScript package wraps. One instance per site and page.
 //!
 //! Methods that touch storage return promises; validation errors reject them with a
-//! `TypeError` (wrong or missing type) or `RangeError` (value not allowed) that names the field.
+//! `TypeError` (wrong or missing type) or `RangeError` (value not allowed) that names the
+//! field. Storage failures never reach the page: the runtime falls back to memory and says
+//! so in `status().problems`.
 
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use js_sys::{Object, Promise, RangeError, Reflect, TypeError};
+use js_sys::{Function, Object, Promise, RangeError, Reflect, TypeError};
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::future_to_promise;
+use wasm_bindgen_futures::{future_to_promise, spawn_local};
 
-use super::platform::{now_ms, random_bytes, to_value};
+use super::page;
+use super::platform::{from_value, now_ms, random_bytes, to_value};
+use super::state::{Shared, State};
 use super::storage::{self, Store};
 use crate::engine::config::{Config, ConfigError, Consent, ErrorKind, StorageKind};
-use crate::engine::event::{Event, EventError, EventErrorKind, EventMeta};
+use crate::engine::decision::{DecideOptions, Exposure};
+use crate::engine::event::{EventError, EventErrorKind};
+use crate::engine::experiment::ForcedVariations;
+use crate::engine::json::{Map, Value};
+use crate::engine::profile::Profile;
+use crate::engine::ruleset::Ruleset;
 use crate::engine::uuid::Uuid;
-
-struct State {
-    config: Config,
-    store: Store,
-    consent: Consent,
-    anonymous_id: String,
-    problems: Vec<String>,
-}
 
 #[wasm_bindgen]
 pub struct TailorCore {
-    state: Rc<RefCell<State>>,
+    pub(crate) state: Shared,
 }
 
 /// The SDK version.
@@ -42,12 +43,16 @@ fn config_error(e: ConfigError) -> JsValue {
     }
 }
 
-fn event_error(method: &str, e: EventError) -> JsValue {
+pub(crate) fn event_error(method: &str, e: EventError) -> JsValue {
     let message = String::from("Tailor.") + method + ": " + &e.to_string();
     match e.kind {
         EventErrorKind::Missing | EventErrorKind::WrongType => TypeError::new(&message).into(),
         EventErrorKind::Invalid | EventErrorKind::TooLarge => RangeError::new(&message).into(),
     }
+}
+
+fn type_error(message: String) -> JsValue {
+    TypeError::new(&message).into()
 }
 
 fn storage_kind(kind: StorageKind) -> &'static str {
@@ -59,70 +64,381 @@ fn storage_kind(kind: StorageKind) -> &'static str {
     }
 }
 
-const ANONYMOUS_ID: &str = "anonymousId";
+/// Key of the profile in the state store.
+const PROFILE: &str = "profile";
+
+fn db_name(config: &Config) -> String {
+    String::from("tailor:") + &config.site
+}
+
+fn new_profile() -> Profile {
+    let now = now_ms();
+    Profile::new(&Uuid::v7_from_ms(now, random_bytes()).to_hyphenated(), now)
+}
+
+/// Opens persistent storage and loads the saved profile, or starts a new one.
+async fn open_persistent(config: &Config) -> (Store, Profile, Vec<String>) {
+    let (store, mut problems) = storage::open(&db_name(config), storage_kind(config.storage)).await;
+    let profile = match store.read(storage::STATE, PROFILE).await {
+        Ok(Some(text)) => match Profile::from_json(&text) {
+            Ok(p) => p,
+            Err(e) => {
+                problems.push(String::from("the saved profile was unreadable and was reset: ") + &e.to_string());
+                new_profile()
+            }
+        },
+        Ok(None) => new_profile(),
+        Err(e) => {
+            problems.push(e);
+            new_profile()
+        }
+    };
+    (store, profile, problems)
+}
+
+/// Writes the profile soon, once per burst of changes; never blocks the caller.
+fn schedule_save(shared: &Shared) {
+    {
+        let mut s = shared.borrow_mut();
+        if s.save_scheduled || !s.storing_allowed() {
+            return;
+        }
+        s.save_scheduled = true;
+    }
+    let shared = shared.clone();
+    page::later(Closure::once_into_js(move || spawn_local(save_now(shared))).unchecked_into());
+}
+
+async fn save_now(shared: Shared) {
+    let (store, json, generation) = {
+        let mut s = shared.borrow_mut();
+        s.save_scheduled = false;
+        if !s.storing_allowed() {
+            return;
+        }
+        (s.store.clone(), s.profile.to_json(), s.generation)
+    };
+    if let Err(e) = store.write(storage::STATE, PROFILE, &json).await {
+        let mut s = shared.borrow_mut();
+        if s.generation == generation {
+            degrade(&mut s, String::from("the profile could not be saved: ") + &e);
+        }
+    }
+}
+
+/// Storage refused a write (quota, blocked, private mode): carry on in memory and say so.
+fn degrade(s: &mut State, problem: String) {
+    if s.store.kind() != "memory" {
+        s.store = storage::memory_store();
+    }
+    s.report(problem);
+}
+
+fn sending_allowed(config: &Config, consent: Consent, gpc: bool) -> bool {
+    consent == Consent::Granted && config.endpoint.is_some() && !(gpc && config.respect_gpc)
+}
+
+/// The context of this page view, from what the browser reports.
+fn capture_context(now: f64) -> Value {
+    let raw = page::raw_context();
+    let get = |k: &str| Reflect::get(&raw, &k.into()).ok();
+    let text = |k: &str| get(k).and_then(|v| v.as_string());
+    let num = |k: &str| get(k).and_then(|v| v.as_f64());
+    let raw = crate::engine::context::RawContext {
+        url: text("url"),
+        referrer: text("referrer"),
+        language: text("language"),
+        time_zone: text("timeZone"),
+        screen_width: num("screenWidth"),
+        user_agent: text("userAgent"),
+        tz_offset_minutes: num("tzOffset"),
+    };
+    crate::engine::context::capture(&raw, now)
+}
+
+/// Tracks an event into the profile and the outbox. Shared by `track` and the exposures
+/// that decisions record.
+async fn track_event(shared: Shared, event_type: &str, props: Value) -> Result<String, JsValue> {
+    let (event, store, consent, limit) = {
+        let mut s = shared.borrow_mut();
+        if s.consent == Consent::Denied {
+            // Nothing is kept: the page still gets an answer.
+            return Ok(String::new());
+        }
+        let now = now_ms();
+        let context = capture_context(now);
+        let event = s
+            .profile
+            .track(event_type, props, now, random_bytes(), Some(context))
+            .map_err(|e| event_error("track", e))?;
+        (event, s.store.clone(), s.consent, s.config.pending_limit)
+    };
+    let id = event.id().to_string();
+    if consent == Consent::Pending {
+        // Held in memory with its original id and time until consent is given; bounded.
+        let _ = store.write(storage::OUTBOX, &id, &event.to_json()).await;
+        if let Ok(n) = store.len(storage::OUTBOX).await {
+            if n > limit {
+                let oldest = store.read_keys(storage::OUTBOX, n - limit).await.unwrap_or_default();
+                let _ = store.remove(storage::OUTBOX, &oldest).await;
+            }
+        }
+    } else if let Err(e) = store.write(storage::OUTBOX, &id, &event.to_json()).await {
+        let memory = {
+            let mut s = shared.borrow_mut();
+            degrade(&mut s, String::from("an event could not be stored: ") + &e);
+            s.store.clone()
+        };
+        let _ = memory.write(storage::OUTBOX, &id, &event.to_json()).await;
+    }
+    shared.borrow().emit("profile");
+    schedule_save(&shared);
+    super::sync::event_committed(&shared);
+    Ok(id)
+}
+
+/// A JS-`RegExp`-backed compiler for `$regex` conditions: exactly the browser's semantics.
+struct JsRegex;
+
+struct JsPattern(JsValue);
+
+impl crate::engine::regex::Pattern for JsPattern {
+    fn is_match(&self, haystack: &str) -> bool {
+        page::regexp_test(&self.0, haystack)
+    }
+}
+
+impl crate::engine::regex::RegexCompiler for JsRegex {
+    fn compile(&self, pattern: &str, case_insensitive: bool) -> Option<Box<dyn crate::engine::regex::Pattern>> {
+        let re = page::make_regexp(pattern, if case_insensitive { "i" } else { "" });
+        if re.is_null() {
+            None
+        } else {
+            Some(Box::new(JsPattern(re)))
+        }
+    }
+}
+
+/// Compiles a ruleset document; errors are listed with their paths.
+pub(crate) fn compile_ruleset(doc: &Value) -> Result<Ruleset, String> {
+    Ruleset::compile(doc, &JsRegex).map_err(|errors| {
+        let mut out = String::from("invalid ruleset: ");
+        for (i, e) in errors.iter().take(10).enumerate() {
+            if i > 0 {
+                out.push_str("; ");
+            }
+            out.push_str(&e.to_string());
+        }
+        out
+    })
+}
 
 #[wasm_bindgen]
 impl TailorCore {
-    /// Validates `config`, opens storage (only with consent) and restores the shopper's ids.
+    /// Validates `config`, opens storage (only with consent) and restores the profile.
     pub async fn init(config: JsValue) -> Result<TailorCore, JsValue> {
         super::platform::start();
-        let value = to_value(&config)
-            .map_err(|e| JsValue::from(TypeError::new(&(String::from("Tailor.init: config ") + &e))))?
-            .unwrap_or_default();
+        let value =
+            to_value(&config).map_err(|e| type_error(String::from("Tailor.init: config ") + &e))?.unwrap_or_default();
         let config = Config::from_value(&value).map_err(config_error)?;
+        let ruleset =
+            match &config.ruleset {
+                Some(doc) => Some(Rc::new(compile_ruleset(doc).map_err(|e| {
+                    JsValue::from(RangeError::new(&(String::from("Tailor.init: config.ruleset: ") + &e)))
+                })?)),
+                None => None,
+            };
         let consent = config.consent;
-        let (store, problems) = if consent == Consent::Granted {
-            storage::open(&(String::from("tailor:") + &config.site), storage_kind(config.storage)).await
+        let (store, profile, problems) = if consent == Consent::Granted {
+            open_persistent(&config).await
         } else {
-            (storage::memory_store(), Vec::new())
+            (storage::memory_store(), new_profile(), Vec::new())
         };
-        let mut state = State { config, store, consent, anonymous_id: String::new(), problems };
-        state.anonymous_id = match state.store.read(storage::STATE, ANONYMOUS_ID).await {
-            Ok(Some(id)) if crate::engine::uuid::is_uuid_v7(&id) => id,
-            _ => {
-                let id = Uuid::v7_from_ms(now_ms(), random_bytes()).to_hyphenated();
-                if let Err(e) = state.store.write(storage::STATE, ANONYMOUS_ID, &id).await {
-                    state.problems.push(e);
-                }
-                id
-            }
+        let gpc = page::gpc();
+        let state = State {
+            sending_allowed: sending_allowed(&config, consent, gpc),
+            gpc,
+            anonymous_id: profile.anonymous_id().to_string(),
+            ruleset_version: 0.0,
+            ruleset,
+            config,
+            store,
+            consent,
+            profile,
+            problems,
+            listener: None,
+            save_scheduled: false,
+            generation: 0,
         };
-        Ok(TailorCore { state: Rc::new(RefCell::new(state)) })
+        let shared = Rc::new(RefCell::new(state));
+        super::sync::start(&shared);
+        Ok(TailorCore { state: shared })
     }
 
-    /// Records a touchpoint: validated, given an id and timestamp, and committed to the
-    /// outbox before the promise resolves (to the event id).
+    /// Records a touchpoint: validated, given an id, timestamp and context, applied to the
+    /// profile, and committed to the outbox before the promise resolves (to the event id).
     pub fn track(&self, event_type: JsValue, props: JsValue) -> Promise {
-        let state = self.state.clone();
+        let shared = self.state.clone();
         future_to_promise(async move {
             let Some(event_type) = event_type.as_string() else {
-                return Err(TypeError::new("Tailor.track: type must be a string such as \"product_view\"").into());
+                return Err(type_error("Tailor.track: type must be a string such as \"product_view\"".into()));
             };
             let props = to_value(&props)
-                .map_err(|e| JsValue::from(TypeError::new(&(String::from("Tailor.track: props ") + &e))))?
+                .map_err(|e| type_error(String::from("Tailor.track: props ") + &e))?
                 .unwrap_or_default();
-            let (event, store) = {
-                let s = state.borrow();
-                let meta = EventMeta {
-                    now_ms: now_ms(),
-                    random: random_bytes(),
-                    anonymous_id: s.anonymous_id.clone(),
-                    ..EventMeta::default()
-                };
-                (Event::new(&event_type, props, meta).map_err(|e| event_error("track", e))?, s.store.clone())
-            };
-            let id = event.id().to_string();
-            if let Err(e) = store.write(storage::OUTBOX, &id, &event.to_json()).await {
-                state.borrow_mut().problems.push(e.clone());
-                return Err(
-                    js_sys::Error::new(&(String::from("Tailor.track: the event could not be stored: ") + &e)).into()
-                );
-            }
-            Ok(JsValue::from_str(&id))
+            let id = track_event(shared, &event_type, props).await?;
+            Ok(if id.is_empty() { JsValue::NULL } else { JsValue::from_str(&id) })
         })
     }
 
-    /// Where things stand: `{ ready, storage, consent, anonymousId, problems }`.
+    /// Links this browser's shopper to a known user id, with traits (`user.*` in conditions).
+    pub fn identify(&self, user_id: JsValue, traits: JsValue) -> Promise {
+        let shared = self.state.clone();
+        future_to_promise(async move {
+            let Some(user_id) = user_id.as_string() else {
+                return Err(type_error("Tailor.identify: userId must be a string".into()));
+            };
+            let traits = to_value(&traits)
+                .map_err(|e| type_error(String::from("Tailor.identify: traits ") + &e))?
+                .unwrap_or_default();
+            {
+                let mut s = shared.borrow_mut();
+                if s.consent == Consent::Denied {
+                    return Ok(JsValue::UNDEFINED);
+                }
+                s.profile.identify(&user_id, traits, now_ms()).map_err(|e| {
+                    JsValue::from(RangeError::new(&(String::from("Tailor.identify: ") + &e.to_string())))
+                })?;
+                s.emit("profile");
+            }
+            schedule_save(&shared);
+            super::sync::identified(&shared, &user_id).await;
+            Ok(JsValue::UNDEFINED)
+        })
+    }
+
+    /// A read-only snapshot of the profile (see docs/profile.md).
+    pub fn profile(&self) -> JsValue {
+        from_value(&self.state.borrow().profile.snapshot(now_ms()))
+    }
+
+    /// Sets consent: "granted" stores what was held and starts sending; "denied" drops
+    /// held events and erases what was stored; "pending" stops storing.
+    pub fn consent(&self, value: JsValue) -> Promise {
+        let shared = self.state.clone();
+        future_to_promise(async move {
+            let Some(consent) = value.as_string().as_deref().and_then(Consent::parse) else {
+                return Err(RangeError::new(
+                    "Tailor.consent: state must be one of \"granted\", \"denied\", \"pending\"",
+                )
+                .into());
+            };
+            set_consent(&shared, consent).await;
+            Ok(JsValue::UNDEFINED)
+        })
+    }
+
+    /// Erases the profile, outbox, ids and caches on this device (and asks the server to
+    /// erase the shopper's data); afterwards consent is "pending" with a new anonymous id.
+    pub fn forget(&self) -> Promise {
+        let shared = self.state.clone();
+        future_to_promise(async move {
+            let (store, old_ids) = {
+                let mut s = shared.borrow_mut();
+                s.generation += 1;
+                let ids = (s.profile.anonymous_id().to_string(), s.profile.user_id().map(String::from));
+                (std::mem::replace(&mut s.store, storage::memory_store()), ids)
+            };
+            let erased = store.erase().await;
+            {
+                let mut s = shared.borrow_mut();
+                s.profile = new_profile();
+                s.anonymous_id = s.profile.anonymous_id().to_string();
+                s.consent = Consent::Pending;
+                s.sending_allowed = false;
+                if let Err(e) = erased {
+                    s.report(String::from("forget: the local database could not be deleted: ") + &e);
+                }
+                s.emit("profile");
+                s.emit("status");
+            }
+            super::sync::forgotten(&shared, old_ids.0, old_ids.1).await;
+            Ok(JsValue::UNDEFINED)
+        })
+    }
+
+    /// Registers the function the JS wrapper calls listeners from: `f("profile" | "status")`.
+    #[wasm_bindgen(js_name = setListener)]
+    pub fn set_listener(&self, f: Option<Function>) {
+        self.state.borrow_mut().listener = f;
+    }
+
+    /// Decides offers per placement and experiment variations for this page.
+    /// `context` adds page attributes (`context.*`); `options.placements` limits the
+    /// placements, `options.record === false` previews without recording exposures.
+    pub fn decide(&self, context: JsValue, options: JsValue) -> Result<JsValue, JsValue> {
+        let extra = to_value(&context).map_err(|e| type_error(String::from("Tailor.decide: context ") + &e))?;
+        let options = to_value(&options).map_err(|e| type_error(String::from("Tailor.decide: options ") + &e))?;
+        let record = options.as_ref().and_then(|o| o.get("record")).and_then(Value::as_bool).unwrap_or(true);
+        let placements = options
+            .as_ref()
+            .and_then(|o| o.get("placements"))
+            .and_then(Value::as_array)
+            .map(|a| a.iter().filter_map(Value::as_str).map(String::from).collect::<Vec<_>>());
+        let now = now_ms();
+        let (ruleset, attributes) = {
+            let s = self.state.borrow();
+            let Some(ruleset) = s.ruleset.clone() else {
+                let mut empty = Map::new();
+                empty.insert("placements", Value::Object(Map::new()));
+                empty.insert("experiments", Value::Object(Map::new()));
+                empty.insert("reasons", Value::Array(vec![Value::from("no ruleset loaded yet")]));
+                return Ok(from_value(&Value::Object(empty)));
+            };
+            (ruleset, attributes(&s, now, extra))
+        };
+        let decision = ruleset.decide(
+            &attributes,
+            &DecideOptions { now, placements, forced: ForcedVariations::parse(&page::force_param()) },
+        );
+        let out = from_value(&decision.to_value());
+        if record {
+            let mut events = Vec::new();
+            {
+                let mut s = self.state.borrow_mut();
+                for (i, sticky) in &decision.sticky {
+                    if let Some(x) = ruleset.experiments.get(*i) {
+                        s.profile.set_assignment(&x.key, sticky.variation as u32, sticky.bucket_version);
+                    }
+                }
+                for e in &decision.exposures {
+                    events.push(exposure_event(&ruleset, e));
+                }
+            }
+            let shared = self.state.clone();
+            spawn_local(async move {
+                for (t, props) in events {
+                    let _ = track_event(shared.clone(), t, props).await;
+                }
+            });
+        }
+        Ok(out)
+    }
+
+    /// Replaces the ruleset (a JSON object); rejects with the paths of every problem.
+    #[wasm_bindgen(js_name = setRuleset)]
+    pub fn set_ruleset(&self, doc: JsValue) -> Result<(), JsValue> {
+        let doc = to_value(&doc).map_err(|e| type_error(String::from("Tailor.setRuleset: ") + &e))?.unwrap_or_default();
+        let rs = compile_ruleset(&doc)
+            .map_err(|e| JsValue::from(RangeError::new(&(String::from("Tailor.setRuleset: ") + &e))))?;
+        let mut s = self.state.borrow_mut();
+        s.ruleset_version = 0.0;
+        s.ruleset = Some(Rc::new(rs));
+        Ok(())
+    }
+
+    /// Where things stand: `{ ready, site, storage, consent, sending, gpc, anonymousId,
+    /// userId, rulesetVersion, problems }`.
     pub fn status(&self) -> JsValue {
         let s = self.state.borrow();
         let o = Object::new();
@@ -133,8 +449,126 @@ impl TailorCore {
         set("site", s.config.site.as_str().into());
         set("storage", s.store.kind().into());
         set("consent", s.consent.as_str().into());
-        set("anonymousId", s.anonymous_id.as_str().into());
+        set("sending", s.sending_allowed.into());
+        set("gpc", s.gpc.into());
+        set("anonymousId", s.profile.anonymous_id().into());
+        set("userId", s.profile.user_id().map_or(JsValue::NULL, JsValue::from));
+        set("rulesetVersion", if s.ruleset.is_some() { JsValue::from(s.ruleset_version) } else { JsValue::NULL });
         set("problems", s.problems.iter().map(|p| JsValue::from_str(p)).collect::<js_sys::Array>().into());
         o.into()
+    }
+}
+
+/// The attributes conditions read: `profile.*`, `context.*`, `user.*`, `id`, `anonymousId`.
+fn attributes(s: &State, now: f64, extra: Option<Value>) -> Value {
+    let mut context = capture_context(now);
+    if let (Some(ctx), Some(Value::Object(extra))) = (context.as_object_mut(), extra) {
+        for (k, v) in extra.iter() {
+            ctx.insert(k, v.clone());
+        }
+    }
+    let mut user = s.profile.traits().clone();
+    if let Some(id) = s.profile.user_id() {
+        user.insert("id", Value::from(id));
+    }
+    let mut m = Map::new();
+    m.insert("id", Value::from(s.profile.user_id().unwrap_or(s.profile.anonymous_id())));
+    m.insert("anonymousId", Value::from(s.profile.anonymous_id()));
+    m.insert("profile", s.profile.snapshot(now));
+    m.insert("context", context);
+    m.insert("user", Value::Object(user));
+    Value::Object(m)
+}
+
+fn exposure_event(rs: &Ruleset, e: &Exposure) -> (&'static str, Value) {
+    let mut props = Map::new();
+    match e {
+        Exposure::Experiment { experiment, variation } => {
+            let x = rs.experiments.get(*experiment);
+            props.insert("experimentKey", Value::from(x.map_or("", |x| x.key.as_str())));
+            props.insert("variation", Value::Number(*variation as f64));
+            if let Some(x) = x {
+                props.insert("bucketVersion", Value::Number(x.bucket_version as f64));
+            }
+            ("experiment_exposure", Value::Object(props))
+        }
+        Exposure::OfferImpression { offer, placement, experiment } => {
+            props.insert("offerId", Value::from(rs.offers.get(*offer).map_or("", |o| o.id.as_str())));
+            props.insert("placement", Value::from(rs.placements.get(*placement).map_or("", |p| p.id.as_str())));
+            if let Some((x, v)) = experiment {
+                let key = rs.experiments.get(*x).map_or("", |x| x.key.as_str());
+                props.insert("variant", Value::from(String::from(key) + ":" + &v.to_string()));
+            }
+            ("offer_impression", Value::Object(props))
+        }
+    }
+}
+
+/// Moves between consent states (see `TailorCore::consent`).
+async fn set_consent(shared: &Shared, consent: Consent) {
+    let previous = shared.borrow().consent;
+    if previous == consent {
+        return;
+    }
+    match consent {
+        Consent::Granted => {
+            let config = shared.borrow().config.clone();
+            let (store, mut problems) = storage::open(&db_name(&config), storage_kind(config.storage)).await;
+            // Keep a profile saved on an earlier visit; apply what happened while pending to it.
+            let held_store = shared.borrow().store.clone();
+            let held = held_store.read_all(storage::OUTBOX, 0).await.unwrap_or_default();
+            let saved = match store.read(storage::STATE, PROFILE).await {
+                Ok(Some(text)) => Profile::from_json(&text).ok(),
+                _ => None,
+            };
+            let mut keys = Vec::with_capacity(held.len());
+            {
+                let mut s = shared.borrow_mut();
+                if let Some(mut saved) = saved {
+                    for text in &held {
+                        if let Ok(e) = crate::engine::event::Event::from_json(text) {
+                            saved.record(&e, now_ms());
+                        }
+                    }
+                    s.profile = saved;
+                    s.anonymous_id = s.profile.anonymous_id().to_string();
+                }
+                s.store = store.clone();
+                s.consent = Consent::Granted;
+                s.sending_allowed = sending_allowed(&s.config, Consent::Granted, s.gpc);
+            }
+            for text in &held {
+                if let Ok(e) = crate::engine::event::Event::from_json(text) {
+                    keys.push(e.id().to_string());
+                }
+            }
+            if let Err(e) = store.write_many(storage::OUTBOX, &keys, &held).await {
+                problems.push(e);
+            }
+            let _ = held_store.erase().await;
+            let mut s = shared.borrow_mut();
+            for p in problems {
+                s.report(p);
+            }
+            s.emit("status");
+        }
+        Consent::Denied | Consent::Pending => {
+            let old = {
+                let mut s = shared.borrow_mut();
+                s.generation += 1;
+                s.consent = consent;
+                s.sending_allowed = false;
+                std::mem::replace(&mut s.store, storage::memory_store())
+            };
+            // Withdrawn consent: what was stored goes. Pending keeps nothing new either way.
+            if consent == Consent::Denied || previous == Consent::Pending {
+                let _ = old.erase().await;
+            }
+            shared.borrow().emit("status");
+        }
+    }
+    if shared.borrow().consent == Consent::Granted {
+        schedule_save(shared);
+        super::sync::event_committed(shared);
     }
 }

@@ -5,7 +5,10 @@
 //! switches the SDK to its fail-open defaults for the rest of the page.
 
 mod api;
+mod page;
 mod platform;
+mod state;
 mod storage;
+mod sync;
 
 pub use api::{version, TailorCore};

@@ -54,3 +54,8 @@ pub fn to_value(v: &JsValue) -> Result<Option<Value>, String> {
     let text: String = text.into();
     Value::parse(&text).map(Some).map_err(|e| e.to_string())
 }
+
+/// Converts engine JSON to a plain JavaScript value.
+pub fn from_value(v: &Value) -> JsValue {
+    JSON::parse(&v.to_json()).unwrap_or(JsValue::NULL)
+}

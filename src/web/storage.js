@@ -42,6 +42,9 @@ class IdbStore {
   getAll(store, limit) {
     return this.run(store, "readonly", (s) => s.getAll(null, limit || undefined));
   }
+  getKeys(store, limit) {
+    return this.run(store, "readonly", (s) => s.getAllKeys(null, limit || undefined));
+  }
   count(store) {
     return this.run(store, "readonly", (s) => s.count());
   }
@@ -83,6 +86,11 @@ class LocalStore {
     const ks = this.keys(store);
     return (limit ? ks.slice(0, limit) : ks).map((k) => this.ls.getItem(k));
   }
+  async getKeys(store, limit) {
+    const n = this.prefix.length + store.length + 1;
+    const ks = this.keys(store).map((k) => k.slice(n));
+    return limit ? ks.slice(0, limit) : ks;
+  }
   async count(store) {
     return this.keys(store).length;
   }
@@ -117,6 +125,10 @@ class MemoryStore {
   async getAll(store, limit) {
     const ks = this.sorted(store);
     return (limit ? ks.slice(0, limit) : ks).map((k) => this.maps[store].get(k));
+  }
+  async getKeys(store, limit) {
+    const ks = this.sorted(store);
+    return limit ? ks.slice(0, limit) : ks;
   }
   async count(store) {
     return this.maps[store].size;

@@ -23,6 +23,10 @@ extern "C" {
     fn put(this: &Store, store: &str, key: &str, value: &str) -> Promise;
     #[wasm_bindgen(method, js_name = getAll)]
     fn get_all(this: &Store, store: &str, limit: u32) -> Promise;
+    #[wasm_bindgen(method, js_name = getKeys)]
+    fn get_keys(this: &Store, store: &str, limit: u32) -> Promise;
+    #[wasm_bindgen(method, js_name = putMany)]
+    fn put_many(this: &Store, store: &str, keys: Array, values: Array) -> Promise;
     #[wasm_bindgen(method, js_name = deleteKeys)]
     fn delete_keys(this: &Store, store: &str, keys: Array) -> Promise;
     #[wasm_bindgen(method)]
@@ -63,6 +67,17 @@ impl Store {
     pub async fn read_all(&self, store: &str, limit: u32) -> Result<Vec<String>, String> {
         let v = JsFuture::from(self.get_all(store, limit)).await.map_err(|e| describe(&e))?;
         Ok(Array::from(&v).iter().filter_map(|s| s.as_string()).collect())
+    }
+    /// The first `limit` keys in key order (0: all).
+    pub async fn read_keys(&self, store: &str, limit: u32) -> Result<Vec<String>, String> {
+        let v = JsFuture::from(self.get_keys(store, limit)).await.map_err(|e| describe(&e))?;
+        Ok(Array::from(&v).iter().filter_map(|s| s.as_string()).collect())
+    }
+    /// Writes several records in one transaction.
+    pub async fn write_many(&self, store: &str, keys: &[String], values: &[String]) -> Result<(), String> {
+        let k: Array = keys.iter().map(|k| JsValue::from_str(k)).collect();
+        let v: Array = values.iter().map(|v| JsValue::from_str(v)).collect();
+        JsFuture::from(self.put_many(store, k, v)).await.map(|_| ()).map_err(|e| describe(&e))
     }
     pub async fn remove(&self, store: &str, keys: &[String]) -> Result<(), String> {
         let arr: Array = keys.iter().map(|k| JsValue::from_str(k)).collect();

@@ -1,0 +1,48 @@
+// What the runtime reads from the page. Each function answers with plain values and never
+// throws (a field the browser does not have is left undefined).
+
+const safe = (f) => {
+  try {
+    return f();
+  } catch {
+    return undefined;
+  }
+};
+
+// Raw inputs of the context (see engine::context::RawContext).
+export function rawContext() {
+  const g = globalThis;
+  return {
+    url: safe(() => g.location.href),
+    referrer: safe(() => g.document.referrer),
+    language: safe(() => g.navigator.language),
+    timeZone: safe(() => Intl.DateTimeFormat().resolvedOptions().timeZone),
+    screenWidth: safe(() => g.screen.width),
+    userAgent: safe(() => g.navigator.userAgent),
+    tzOffset: safe(() => new Date().getTimezoneOffset()),
+  };
+}
+
+// Global Privacy Control: true when the browser sends the opt-out signal.
+export function gpc() {
+  return safe(() => globalThis.navigator.globalPrivacyControl === true) === true;
+}
+
+// The page URL's `tailor_force` parameter (forced variations for QA), or "".
+export function forceParam() {
+  return safe(() => new URLSearchParams(globalThis.location.search).get("tailor_force")) || "";
+}
+
+// `new RegExp(source, flags)`, or null for an invalid pattern.
+export function makeRegExp(source, flags) {
+  return safe(() => new RegExp(source, flags)) || null;
+}
+
+// Runs `f` on a later task: coalesces profile writes so that `track` never waits for them.
+export function later(f) {
+  setTimeout(f, 0);
+}
+
+export function regexpTest(re, s) {
+  return re.test(s);
+}

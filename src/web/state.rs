@@ -1,0 +1,65 @@
+//! The state of one `TailorCore`, shared by the API methods, the sync loop and timers.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use js_sys::Function;
+use wasm_bindgen::JsValue;
+
+use super::storage::Store;
+use crate::engine::config::{Config, Consent};
+use crate::engine::profile::Profile;
+use crate::engine::ruleset::Ruleset;
+
+pub type Shared = Rc<RefCell<State>>;
+
+/// Problems kept for `status.problems` (oldest dropped first).
+const MAX_PROBLEMS: usize = 20;
+
+pub struct State {
+    pub config: Config,
+    /// Where records go: the persistent store with consent, a memory store without.
+    pub store: Store,
+    pub consent: Consent,
+    /// Whether events may leave the device: consent granted, an endpoint configured, and no
+    /// Global Privacy Control opt-out (unless the site overrides it).
+    pub sending_allowed: bool,
+    /// `navigator.globalPrivacyControl` was set when the SDK started.
+    pub gpc: bool,
+    pub anonymous_id: String,
+    pub profile: Profile,
+    /// The compiled ruleset decisions use (from config, cache or server).
+    pub ruleset: Option<Rc<Ruleset>>,
+    /// Published version of `ruleset` (from its signed envelope; 0 when given inline).
+    pub ruleset_version: f64,
+    pub problems: Vec<String>,
+    /// Called with "profile" or "status" when those change (set by the JS wrapper).
+    pub listener: Option<Function>,
+    /// A profile write is scheduled (writes are coalesced and never block `track`).
+    pub save_scheduled: bool,
+    /// Bumped by `forget()`: async work started before it must not write afterwards.
+    pub generation: u32,
+}
+
+impl State {
+    /// Records a problem for `status.problems` and tells the page.
+    pub fn report(&mut self, problem: String) {
+        if self.problems.len() >= MAX_PROBLEMS {
+            self.problems.remove(0);
+        }
+        self.problems.push(problem);
+        self.emit("status");
+    }
+
+    /// Calls the page's listener; its exceptions stay on its side.
+    pub fn emit(&self, what: &str) {
+        if let Some(f) = &self.listener {
+            let _ = f.call1(&JsValue::NULL, &JsValue::from_str(what));
+        }
+    }
+
+    /// Whether records may be written to persistent storage.
+    pub fn storing_allowed(&self) -> bool {
+        self.consent == Consent::Granted
+    }
+}
