@@ -8,6 +8,8 @@ use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
 use ed25519_dalek::{Signature, Signer as _, SigningKey, VerifyingKey};
 use tailor::engine::json::Value;
+use tailor::engine::regex::NativeRegex;
+use tailor::engine::ruleset::Ruleset;
 use tailor::engine::wire::RulesetEnvelope;
 
 /// How long a signed envelope stays valid unless told otherwise: 30 days.
@@ -148,17 +150,12 @@ pub fn verify(envelope: &RulesetEnvelope, key: &VerifyingKey, now_ms: Option<i64
     Ok(())
 }
 
-/// Checks a ruleset before it is signed. Until the decision engine's validator lands this
-/// only requires a JSON object with a numeric `version`.
+/// Checks a ruleset before it is signed, with the decision engine's validator (the same one
+/// the SDK runs): every error with its JSON path.
 pub fn validate_ruleset(ruleset: &Value) -> Result<(), Vec<String>> {
-    let Some(m) = ruleset.as_object() else {
-        return Err(vec!["the ruleset must be a JSON object".to_string()]);
-    };
-    match m.get("version") {
-        Some(Value::Number(_)) => Ok(()),
-        Some(_) => Err(vec!["version: must be a number".to_string()]),
-        None => Err(vec!["version: missing".to_string()]),
-    }
+    Ruleset::compile(ruleset, &NativeRegex)
+        .map(|_| ())
+        .map_err(|errors| errors.iter().map(ToString::to_string).collect())
 }
 
 /// Milliseconds since the Unix epoch.
@@ -198,9 +195,12 @@ mod tests {
     }
 
     #[test]
-    fn rulesets_need_an_object_with_a_numeric_version() {
-        assert!(validate_ruleset(&Value::parse(r#"{"version":1}"#).unwrap()).is_ok());
-        assert!(validate_ruleset(&Value::parse(r#"{"version":"1"}"#).unwrap()).is_err());
+    fn rulesets_are_checked_by_the_engine_validator() {
+        assert!(validate_ruleset(&Value::parse(r#"{"version":1,"placements":{}}"#).unwrap()).is_ok());
+        let demo = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../www/ruleset.json")).unwrap();
+        assert!(validate_ruleset(&Value::parse(&demo).unwrap()).is_ok());
+        let errors = validate_ruleset(&Value::parse(r#"{"version":1,"offers":[{"id":"o"}]}"#).unwrap()).unwrap_err();
+        assert!(errors.iter().any(|e| e.contains("offers")), "{errors:?}");
         assert!(validate_ruleset(&Value::parse(r#"[]"#).unwrap()).is_err());
     }
 }

@@ -8,7 +8,8 @@ use support::*;
 use tailor::engine::wire::RulesetEnvelope;
 use tailor_server::signing;
 
-const RULESET: &str = r#"{"version": 1, "offers": [], "experiments": []}"#;
+const RULESET: &str = r#"{"version": 1, "placements": {}, "offers": [], "experiments": []}"#;
+const RULESET_B: &str = r#"{"version": 1, "id": "b", "placements": {"home": {"limit": 1}}}"#;
 
 #[test]
 fn health_and_static_files_still_served() {
@@ -164,7 +165,7 @@ fn rulesets_are_signed_and_served_with_etag_and_304() {
         let server = b.serve(&["--site", "shop", "--ruleset", file.to_str().unwrap()]);
         let (etag, envelope) = get_envelope(&server, "shop");
         assert_eq!((envelope.site.as_str(), envelope.version), ("shop", 1), "{}", b.name);
-        assert_eq!(envelope.ruleset.to_json(), r#"{"version":1,"offers":[],"experiments":[]}"#);
+        assert_eq!(envelope.ruleset.to_json(), r#"{"version":1,"placements":{},"offers":[],"experiments":[]}"#);
         assert!(envelope.expires_at > envelope.issued_at);
         signing::verify(&envelope, &public_key(&server), Some(now_ms())).unwrap();
         let response = client().get(server.url("/v1/rulesets/shop")).header("if-none-match", &etag).send().unwrap();
@@ -198,8 +199,7 @@ fn admin_api_refuses_without_token_and_publishes_with_it() {
         let first = RulesetEnvelope::parse(&first.text().unwrap()).unwrap();
         let (etag1, served) = get_envelope(&server, "shop");
         assert_eq!(served.version, 1);
-        let second =
-            client().post(&url).bearer_auth(TOKEN).body(r#"{"version": 1, "offers": [{"id": "o"}]}"#).send().unwrap();
+        let second = client().post(&url).bearer_auth(TOKEN).body(RULESET_B).send().unwrap();
         assert_eq!(second.status().as_u16(), 201);
         let second = RulesetEnvelope::parse(&second.text().unwrap()).unwrap();
         assert_eq!((first.version, second.version), (1, 2), "{}", b.name);
@@ -456,12 +456,8 @@ fn two_servers_share_one_postgres() {
     assert_eq!(b.count_events(&id), 1);
     // A ruleset published through one is served by the other.
     assert_eq!(get_envelope(&two, "default").1.version, 1);
-    let published = client()
-        .post(one.url("/v1/admin/rulesets/default"))
-        .bearer_auth(TOKEN)
-        .body(r#"{"version": 2}"#)
-        .send()
-        .unwrap();
+    let published =
+        client().post(one.url("/v1/admin/rulesets/default")).bearer_auth(TOKEN).body(RULESET_B).send().unwrap();
     assert_eq!(published.status().as_u16(), 201);
     assert_eq!(get_envelope(&two, "default").1.version, 2);
 }

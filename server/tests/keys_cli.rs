@@ -30,7 +30,7 @@ fn generated_keys_sign_envelopes_that_verify_and_tampering_fails() {
     let inline = ok(&tailor(&["keys", "generate"]));
     assert!(inline["secretKey"].is_string());
 
-    let ruleset = write_ruleset(dir.path(), "r.json", r#"{"version": 1, "offers": []}"#);
+    let ruleset = write_ruleset(dir.path(), "r.json", r#"{"version": 1, "placements": {}, "offers": []}"#);
     let signed =
         tailor(&["ruleset", "sign", "--key", key, "--site", "shop", "--version", "7", ruleset.to_str().unwrap()]);
     let envelope = ok(&signed);
@@ -79,7 +79,7 @@ fn generated_keys_sign_envelopes_that_verify_and_tampering_fails() {
 fn publish_sends_the_ruleset_to_a_running_server() {
     let b = sqlite();
     let server = b.serve(&[]);
-    let ruleset = write_ruleset(b.dir.path(), "r.json", r#"{"version": 3}"#);
+    let ruleset = write_ruleset(b.dir.path(), "r.json", r#"{"version": 1, "placements": {}}"#);
     let args = ["ruleset", "publish", "--server", &server.base, "--site", "shop", ruleset.to_str().unwrap()];
     let refused = tailor(&[&args[..], &["--token", "wrong-token-0"]].concat());
     assert!(!refused.status.success());
