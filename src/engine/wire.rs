@@ -26,10 +26,7 @@ pub struct WireError {
 
 impl WireError {
     fn new(field: &str, reason: impl Into<String>) -> WireError {
-        WireError {
-            field: field.to_string(),
-            reason: reason.into(),
-        }
+        WireError { field: field.to_string(), reason: reason.into() }
     }
 }
 
@@ -50,9 +47,7 @@ impl std::error::Error for WireError {}
 pub fn is_valid_name(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= 64
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
 }
 
 /// A millisecond timestamp read from JSON: a finite number within ±2^53, truncated.
@@ -66,9 +61,7 @@ fn required<'a>(m: &'a Map, key: &str) -> Result<&'a Value, WireError> {
 }
 
 fn required_str<'a>(m: &'a Map, key: &str) -> Result<&'a str, WireError> {
-    required(m, key)?
-        .as_str()
-        .ok_or_else(|| WireError::new(key, "must be a string"))
+    required(m, key)?.as_str().ok_or_else(|| WireError::new(key, "must be a string"))
 }
 
 fn required_millis(m: &Map, key: &str) -> Result<i64, WireError> {
@@ -119,14 +112,7 @@ impl RulesetEnvelope {
     /// written as JavaScript writes them. A verifier parses the envelope, re-serialises its
     /// `ruleset` the same way and checks the signature over these bytes.
     pub fn signing_payload(&self) -> String {
-        signing_payload(
-            &self.site,
-            self.version,
-            self.issued_at,
-            self.expires_at,
-            &self.key_id,
-            &self.ruleset,
-        )
+        signing_payload(&self.site, self.version, self.issued_at, self.expires_at, &self.key_id, &self.ruleset)
     }
 
     /// Whether the envelope is inside its validity window at `now_ms`.
@@ -147,9 +133,7 @@ impl RulesetEnvelope {
     }
 
     pub fn from_value(v: &Value) -> Result<RulesetEnvelope, WireError> {
-        let m = v
-            .as_object()
-            .ok_or_else(|| WireError::new("", "the envelope must be a JSON object"))?;
+        let m = v.as_object().ok_or_else(|| WireError::new("", "the envelope must be a JSON object"))?;
         let site = required_str(m, "site")?;
         if !is_valid_name(site) {
             return Err(WireError::new("site", "must be 1-64 of A-Z a-z 0-9 . _ -"));
@@ -194,13 +178,9 @@ pub fn signing_payload(
 ) -> String {
     let mut out = String::with_capacity(128);
     out.push_str(SIGNATURE_CONTEXT);
-    for line in [
-        site.to_string(),
-        version.to_string(),
-        issued_at.to_string(),
-        expires_at.to_string(),
-        key_id.to_string(),
-    ] {
+    for line in
+        [site.to_string(), version.to_string(), issued_at.to_string(), expires_at.to_string(), key_id.to_string()]
+    {
         out.push('\n');
         out.push_str(&line);
     }
@@ -230,9 +210,7 @@ pub struct EventBatch {
 
 impl EventBatch {
     pub fn from_value(v: &Value) -> Result<EventBatch, WireError> {
-        let m = v
-            .as_object()
-            .ok_or_else(|| WireError::new("", "the batch must be a JSON object"))?;
+        let m = v.as_object().ok_or_else(|| WireError::new("", "the batch must be a JSON object"))?;
         let site = match m.get("site") {
             None | Some(Value::Null) => None,
             Some(Value::String(s)) if is_valid_name(s) => Some(s.clone()),
@@ -240,28 +218,16 @@ impl EventBatch {
         };
         let sent_at = match m.get("sentAt") {
             None | Some(Value::Null) => None,
-            Some(v) => Some(
-                millis(v)
-                    .ok_or_else(|| WireError::new("sentAt", "must be a number of milliseconds"))?,
-            ),
+            Some(v) => Some(millis(v).ok_or_else(|| WireError::new("sentAt", "must be a number of milliseconds"))?),
         };
-        let events = required(m, "events")?
-            .as_array()
-            .ok_or_else(|| WireError::new("events", "must be an array"))?;
+        let events = required(m, "events")?.as_array().ok_or_else(|| WireError::new("events", "must be an array"))?;
         if events.len() > MAX_BATCH_EVENTS {
             return Err(WireError::new(
                 "events",
-                format!(
-                    "{} events, more than the {MAX_BATCH_EVENTS} a batch may carry",
-                    events.len()
-                ),
+                format!("{} events, more than the {MAX_BATCH_EVENTS} a batch may carry", events.len()),
             ));
         }
-        Ok(EventBatch {
-            site,
-            sent_at,
-            events: events.clone(),
-        })
+        Ok(EventBatch { site, sent_at, events: events.clone() })
     }
 
     pub fn to_value(&self) -> Value {
@@ -335,18 +301,13 @@ impl EventResult {
             m.insert("ts", Value::Number(ts as f64));
         }
         if !self.flags.is_empty() {
-            m.insert(
-                "flags",
-                Value::Array(self.flags.iter().map(|f| Value::from(f.as_str())).collect()),
-            );
+            m.insert("flags", Value::Array(self.flags.iter().map(|f| Value::from(f.as_str())).collect()));
         }
         Value::Object(m)
     }
 
     pub fn from_value(v: &Value) -> Result<EventResult, WireError> {
-        let m = v
-            .as_object()
-            .ok_or_else(|| WireError::new("results", "each result must be an object"))?;
+        let m = v.as_object().ok_or_else(|| WireError::new("results", "each result must be an object"))?;
         let status = EventStatus::parse(required_str(m, "status")?)
             .ok_or_else(|| WireError::new("status", "must be accepted, duplicate or rejected"))?;
         Ok(EventResult {
@@ -357,12 +318,7 @@ impl EventResult {
             flags: m
                 .get("flags")
                 .and_then(Value::as_array)
-                .map(|a| {
-                    a.iter()
-                        .filter_map(Value::as_str)
-                        .map(String::from)
-                        .collect()
-                })
+                .map(|a| a.iter().filter_map(Value::as_str).map(String::from).collect())
                 .unwrap_or_default(),
         })
     }
@@ -384,39 +340,22 @@ impl BatchResponse {
     pub fn to_value(&self) -> Value {
         let mut m = Map::new();
         m.insert("receivedAt", Value::Number(self.received_at as f64));
-        m.insert(
-            "accepted",
-            Value::Number(self.count(EventStatus::Accepted) as f64),
-        );
-        m.insert(
-            "duplicates",
-            Value::Number(self.count(EventStatus::Duplicate) as f64),
-        );
-        m.insert(
-            "rejected",
-            Value::Number(self.count(EventStatus::Rejected) as f64),
-        );
-        m.insert(
-            "results",
-            Value::Array(self.results.iter().map(EventResult::to_value).collect()),
-        );
+        m.insert("accepted", Value::Number(self.count(EventStatus::Accepted) as f64));
+        m.insert("duplicates", Value::Number(self.count(EventStatus::Duplicate) as f64));
+        m.insert("rejected", Value::Number(self.count(EventStatus::Rejected) as f64));
+        m.insert("results", Value::Array(self.results.iter().map(EventResult::to_value).collect()));
         Value::Object(m)
     }
 
     pub fn from_value(v: &Value) -> Result<BatchResponse, WireError> {
-        let m = v
-            .as_object()
-            .ok_or_else(|| WireError::new("", "the response must be a JSON object"))?;
+        let m = v.as_object().ok_or_else(|| WireError::new("", "the response must be a JSON object"))?;
         let results = required(m, "results")?
             .as_array()
             .ok_or_else(|| WireError::new("results", "must be an array"))?
             .iter()
             .map(EventResult::from_value)
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(BatchResponse {
-            received_at: required_millis(m, "receivedAt")?,
-            results,
-        })
+        Ok(BatchResponse { received_at: required_millis(m, "receivedAt")?, results })
     }
 }
 
@@ -446,24 +385,11 @@ impl ServerProfile {
     pub fn to_value(&self) -> Value {
         let mut m = Map::new();
         m.insert("userId", Value::from(self.user_id.as_str()));
-        m.insert(
-            "anonymousIds",
-            Value::Array(
-                self.anonymous_ids
-                    .iter()
-                    .map(|s| Value::from(s.as_str()))
-                    .collect(),
-            ),
-        );
+        m.insert("anonymousIds", Value::Array(self.anonymous_ids.iter().map(|s| Value::from(s.as_str())).collect()));
         m.insert("traits", Value::Object(self.traits.clone()));
         m.insert(
             "counters",
-            Value::Object(
-                self.counters
-                    .iter()
-                    .map(|(k, n)| (k.clone(), Value::Number(*n as f64)))
-                    .collect(),
-            ),
+            Value::Object(self.counters.iter().map(|(k, n)| (k.clone(), Value::Number(*n as f64))).collect()),
         );
         if let Some(t) = self.first_seen {
             m.insert("firstSeen", Value::Number(t as f64));
@@ -476,44 +402,25 @@ impl ServerProfile {
     }
 
     pub fn from_value(v: &Value) -> Result<ServerProfile, WireError> {
-        let m = v
-            .as_object()
-            .ok_or_else(|| WireError::new("", "the profile must be a JSON object"))?;
+        let m = v.as_object().ok_or_else(|| WireError::new("", "the profile must be a JSON object"))?;
         let strings = |key: &str| -> Vec<String> {
             m.get(key)
                 .and_then(Value::as_array)
-                .map(|a| {
-                    a.iter()
-                        .filter_map(Value::as_str)
-                        .map(String::from)
-                        .collect()
-                })
+                .map(|a| a.iter().filter_map(Value::as_str).map(String::from).collect())
                 .unwrap_or_default()
         };
         Ok(ServerProfile {
             user_id: required_str(m, "userId")?.to_string(),
             anonymous_ids: strings("anonymousIds"),
-            traits: m
-                .get("traits")
-                .and_then(Value::as_object)
-                .cloned()
-                .unwrap_or_default(),
+            traits: m.get("traits").and_then(Value::as_object).cloned().unwrap_or_default(),
             counters: m
                 .get("counters")
                 .and_then(Value::as_object)
-                .map(|c| {
-                    c.iter()
-                        .filter_map(|(k, v)| Some((k.to_string(), v.as_f64()? as u64)))
-                        .collect()
-                })
+                .map(|c| c.iter().filter_map(|(k, v)| Some((k.to_string(), v.as_f64()? as u64))).collect())
                 .unwrap_or_default(),
             first_seen: m.get("firstSeen").and_then(millis),
             last_seen: m.get("lastSeen").and_then(millis),
-            events: m
-                .get("events")
-                .and_then(Value::as_array)
-                .cloned()
-                .unwrap_or_default(),
+            events: m.get("events").and_then(Value::as_array).cloned().unwrap_or_default(),
         })
     }
 }
@@ -529,8 +436,7 @@ mod tests {
             issued_at: 1_700_000_000_000,
             expires_at: 1_702_592_000_000,
             key_id: "k1".into(),
-            ruleset: Value::parse(r#"{"version": 1, "b": [1.5, "é\n"], "a": {"x": 1e21}}"#)
-                .unwrap(),
+            ruleset: Value::parse(r#"{"version": 1, "b": [1.5, "é\n"], "a": {"x": 1e21}}"#).unwrap(),
             signature: "c2ln".into(),
         }
     }
@@ -556,24 +462,14 @@ mod tests {
     #[test]
     fn envelope_fields_are_checked() {
         let mut v = envelope().to_value();
-        v.as_object_mut()
-            .unwrap()
-            .insert("site", Value::from("a/b"));
+        v.as_object_mut().unwrap().insert("site", Value::from("a/b"));
         assert_eq!(RulesetEnvelope::from_value(&v).unwrap_err().field, "site");
         let mut v = envelope().to_value();
         v.as_object_mut().unwrap().remove("signature");
-        assert_eq!(
-            RulesetEnvelope::from_value(&v).unwrap_err().field,
-            "signature"
-        );
+        assert_eq!(RulesetEnvelope::from_value(&v).unwrap_err().field, "signature");
         let mut v = envelope().to_value();
-        v.as_object_mut()
-            .unwrap()
-            .insert("version", Value::Number(1.5));
-        assert_eq!(
-            RulesetEnvelope::from_value(&v).unwrap_err().field,
-            "version"
-        );
+        v.as_object_mut().unwrap().insert("version", Value::Number(1.5));
+        assert_eq!(RulesetEnvelope::from_value(&v).unwrap_err().field, "version");
     }
 
     #[test]
@@ -588,10 +484,7 @@ mod tests {
     fn batch_reads_site_sent_at_and_events() {
         let v = Value::parse(r#"{"site":"s","sentAt":12.7,"events":[{},1]}"#).unwrap();
         let b = EventBatch::from_value(&v).unwrap();
-        assert_eq!(
-            (b.site.as_deref(), b.sent_at, b.events.len()),
-            (Some("s"), Some(12), 2)
-        );
+        assert_eq!((b.site.as_deref(), b.sent_at, b.events.len()), (Some("s"), Some(12), 2));
         assert_eq!(EventBatch::from_value(&b.to_value()).unwrap(), b);
         for (text, field) in [
             (r#"{"events":{}}"#, "events"),
@@ -637,9 +530,7 @@ mod tests {
         let p = ServerProfile {
             user_id: "u1".into(),
             anonymous_ids: vec!["a1".into()],
-            traits: [("plan".to_string(), Value::from("gold"))]
-                .into_iter()
-                .collect(),
+            traits: [("plan".to_string(), Value::from("gold"))].into_iter().collect(),
             counters: vec![("page_view".into(), 3)],
             first_seen: Some(1),
             last_seen: Some(2),
