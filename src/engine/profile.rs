@@ -109,6 +109,8 @@ pub struct Profile {
     audiences: Vec<(String, f64)>,
     offers: Vec<(String, OfferStats)>,
     experiments: Vec<(String, Assignment)>,
+    /// Bumped by every change (not stored), so callers can cache the snapshot.
+    revision: u64,
 }
 
 impl Profile {
@@ -142,6 +144,7 @@ impl Profile {
             audiences: Vec::new(),
             offers: Vec::new(),
             experiments: Vec::new(),
+            revision: 0,
         }
     }
 
@@ -151,9 +154,18 @@ impl Profile {
 
     /// Changes the tunables; a new half-life applies to decay from now on.
     pub fn set_config(&mut self, config: ProfileConfig) {
+        self.revision += 1;
         self.config = config;
         let max = self.config.max_recently_viewed;
         self.recently_viewed.truncate(max);
+    }
+
+    /// A number that changes whenever the profile changes (it is not stored). The snapshot
+    /// costs tens of microseconds: cache it, and rebuild it when this moves on, rather than
+    /// building it for every decision. (Between changes the snapshot drifts only with time:
+    /// decay, `session.active`, the rolling windows.)
+    pub fn revision(&self) -> u64 {
+        self.revision
     }
 
     pub fn anonymous_id(&self) -> &str {
@@ -206,6 +218,7 @@ impl Profile {
     /// Applies one event. The event's own `ts` is the time of the touchpoint; `now_ms` is
     /// the current time, used to drop per-day counts older than the rolling windows.
     pub fn record(&mut self, event: &Event, now_ms: f64) {
+        self.revision += 1;
         let t = event.ts();
         let now = if now_ms.is_finite() { now_ms.max(t) } else { t };
         self.first_seen = self.first_seen.min(t);
@@ -293,6 +306,7 @@ impl Profile {
             return Err(ProfileError::invalid("traits", "expected at most 8192 bytes of JSON after merging"));
         }
         self.traits = merged;
+        self.revision += 1;
         self.user_id = Some(user_id.to_string());
         if now_ms.is_finite() {
             self.last_seen = self.last_seen.max(now_ms);
@@ -313,6 +327,7 @@ impl Profile {
             return false;
         }
         let a = Assignment { variation, bucket_version };
+        self.revision += 1;
         if let Some(i) = self.experiments.iter().position(|(k, _)| k == experiment_key) {
             // Most recently set last, so eviction drops the oldest.
             let mut entry = self.experiments.remove(i);
@@ -330,6 +345,7 @@ impl Profile {
     /// Sets audience membership to exactly `names`: audiences already entered keep their
     /// entered-at time, new ones get `now_ms`, the rest are left.
     pub fn set_audiences<'a>(&mut self, names: impl IntoIterator<Item = &'a str>, now_ms: f64) {
+        self.revision += 1;
         let now = finite_or_zero(now_ms);
         let mut next: Vec<(String, f64)> = Vec::new();
         for name in names {
@@ -351,6 +367,7 @@ impl Profile {
             self.audiences.remove(0);
         }
         self.audiences.push((name.to_string(), finite_or_zero(now_ms)));
+        self.revision += 1;
         true
     }
 
@@ -358,7 +375,11 @@ impl Profile {
     pub fn leave_audience(&mut self, name: &str) -> bool {
         let before = self.audiences.len();
         self.audiences.retain(|(n, _)| n != name);
-        self.audiences.len() != before
+        if self.audiences.len() == before {
+            return false;
+        }
+        self.revision += 1;
+        true
     }
 
     // --- Updates by event -----------------------------------------------------------------

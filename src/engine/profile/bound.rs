@@ -42,6 +42,7 @@ impl Profile {
     /// Drops the oldest detail until the stored form fits in [`MAX_PROFILE_BYTES`] (see the
     /// module docs for the order). Does nothing to a profile that fits.
     pub fn compact(&mut self) {
+        self.revision += 1;
         self.compact_to(MAX_PROFILE_BYTES);
     }
 

@@ -172,9 +172,12 @@ fn a_bad_event_changes_nothing() {
     let mut p = p();
     track(&mut p, "page_view", "{}", T0);
     let before = p.clone();
+    assert_eq!(p.revision(), 1);
     let err = p.track("product_view", Value::parse(r#"{"price":1}"#).unwrap(), T0, [0; 10], None);
     assert_eq!(err.unwrap_err().to_string(), "props.sku: is required");
     assert_eq!(p, before);
+    track(&mut p, "page_view", "{}", T0);
+    assert_eq!(p.revision(), 2);
 }
 
 #[test]
