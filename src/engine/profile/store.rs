@@ -279,16 +279,7 @@ impl Profile {
 
     /// As [`Profile::from_json`], from a parsed value.
     pub fn from_value(value: Value) -> Result<Profile, ProfileError> {
-        let Value::Object(mut doc) = value else {
-            return Err(ProfileError::invalid("profile", "expected an object"));
-        };
-        let version = doc.get("schemaVersion").and_then(Value::as_f64).unwrap_or(f64::NAN);
-        if !(version >= 1.0 && version <= SCHEMA_VERSION as f64 && version.fract() == 0.0) {
-            return Err(ProfileError::Version(version));
-        }
-        for migrate in &MIGRATIONS[(version as usize - 1)..] {
-            migrate(&mut doc);
-        }
+        let doc = migrate(value, SCHEMA_VERSION, MIGRATIONS)?;
         let anonymous_id = match doc.get("anonymousId") {
             Some(Value::String(s)) if !s.is_empty() => s.clone(),
             _ => return Err(ProfileError::invalid("anonymousId", "expected a non-empty string")),
@@ -404,6 +395,24 @@ impl Profile {
     }
 }
 
+/// Checks `schemaVersion` and brings the document up to version `current` by running
+/// `migrations[v - 1..]` in order (`migrations[i]` turns version `i + 1` into `i + 2`).
+fn migrate(value: Value, current: u32, migrations: &[fn(&mut Map)]) -> Result<Map, ProfileError> {
+    debug_assert_eq!(migrations.len() + 1, current as usize);
+    let Value::Object(mut doc) = value else {
+        return Err(ProfileError::invalid("profile", "expected an object"));
+    };
+    let version = doc.get("schemaVersion").and_then(Value::as_f64).unwrap_or(f64::NAN);
+    if !(version >= 1.0 && version <= current as f64 && version.fract() == 0.0) {
+        return Err(ProfileError::Version(version));
+    }
+    for step in migrations.iter().skip(version as usize - 1) {
+        step(&mut doc);
+    }
+    doc.insert("schemaVersion", Value::Number(current as f64));
+    Ok(doc)
+}
+
 /// A finite number.
 fn time(v: Option<&Value>) -> Option<f64> {
     v.and_then(Value::as_f64).filter(|n| n.is_finite())
@@ -449,4 +458,48 @@ fn day(row: &Value) -> Option<Day> {
         *c = u32::try_from(whole(Some(v))?).ok()?;
     }
     Some(Day { day: day as i64, counts, revenue })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A made-up history, to check the mechanism: version 2 renamed `searches` to
+    /// `queries`, version 3 moved it under `recent`.
+    fn v1_to_v2(doc: &mut Map) {
+        if let Some(v) = doc.remove("searches") {
+            doc.insert("queries", v);
+        }
+    }
+    fn v2_to_v3(doc: &mut Map) {
+        if let Some(v) = doc.remove("queries") {
+            doc.insert("recent", Value::Object([("queries".to_string(), v)].into_iter().collect()));
+        }
+    }
+    const HISTORY: &[fn(&mut Map)] = &[v1_to_v2, v2_to_v3];
+
+    fn doc(version: f64, key: &str) -> Value {
+        let mut m = Map::new();
+        m.insert("schemaVersion", Value::Number(version));
+        m.insert(key, Value::Array(vec![Value::from("red")]));
+        Value::Object(m)
+    }
+
+    #[test]
+    fn migrations_run_from_the_stored_version_up() {
+        let want = r#"{"schemaVersion":3,"recent":{"queries":["red"]}}"#;
+        assert_eq!(Value::Object(migrate(doc(1.0, "searches"), 3, HISTORY).unwrap()).to_json(), want);
+        assert_eq!(Value::Object(migrate(doc(2.0, "queries"), 3, HISTORY).unwrap()).to_json(), want);
+        let current = migrate(doc(3.0, "recent"), 3, HISTORY).unwrap();
+        assert_eq!(Value::Object(current).to_json(), r#"{"schemaVersion":3,"recent":["red"]}"#);
+    }
+
+    #[test]
+    fn unknown_versions_are_refused() {
+        for v in [0.0, 4.0, 1.5, -1.0, f64::NAN] {
+            assert!(matches!(migrate(doc(v, "x"), 3, HISTORY), Err(ProfileError::Version(_))), "{v}");
+        }
+        assert!(migrate(Value::Array(vec![]), 3, HISTORY).is_err());
+        assert_eq!(ProfileError::Version(4.0).to_string(), "schemaVersion: 4 is not supported (this SDK reads 1 to 1)");
+    }
 }
