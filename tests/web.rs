@@ -26,12 +26,68 @@ export function readStore(db, store) {
   });
 }
 export function uniqueSite() { return "t" + Math.random().toString(36).slice(2, 10); }
+export function sleep(ms) { return new Promise((r) => setTimeout(r, ms)); }
+let idbDescriptor;
+export function hideIndexedDb(hidden) {
+  if (hidden) {
+    idbDescriptor = Object.getOwnPropertyDescriptor(globalThis, "indexedDB");
+    Object.defineProperty(globalThis, "indexedDB", { value: undefined, configurable: true });
+  } else {
+    delete globalThis.indexedDB;
+    if (idbDescriptor) Object.defineProperty(globalThis, "indexedDB", idbDescriptor);
+  }
+}
+export function localKeys(prefix) {
+  const out = [];
+  for (let i = 0; i < localStorage.length; i++) if (localStorage.key(i).startsWith(prefix)) out.push(localStorage.key(i));
+  return out;
+}
+// Fills localStorage until the browser refuses (a real QuotaExceededError); returns the keys used.
+export function fillLocalStorage() {
+  const chunk = "x".repeat(256 * 1024);
+  const keys = [];
+  for (let i = 0; i < 100; i++) {
+    try { localStorage.setItem("filler" + i, chunk); keys.push("filler" + i); } catch { break; }
+  }
+  for (let size = 16384; size >= 16; size /= 2) {
+    for (let j = 0; j < 64; j++) {
+      try { localStorage.setItem("filler-s" + size + "-" + j, "x".repeat(size)); keys.push("filler-s" + size + "-" + j); } catch { break; }
+    }
+  }
+  return keys;
+}
+export function clearKeys(keys) { keys.forEach((k) => localStorage.removeItem(k)); }
+export async function databaseNames() { return (await indexedDB.databases()).map((d) => d.name); }
 "#)]
 extern "C" {
     #[wasm_bindgen(js_name = readStore)]
     fn read_store(db: &str, store: &str) -> Promise;
     #[wasm_bindgen(js_name = uniqueSite)]
     fn unique_site() -> String;
+    fn sleep(ms: u32) -> Promise;
+    #[wasm_bindgen(js_name = hideIndexedDb)]
+    fn hide_indexed_db(hidden: bool);
+    #[wasm_bindgen(js_name = localKeys)]
+    fn local_keys(prefix: &str) -> Array;
+    #[wasm_bindgen(js_name = fillLocalStorage)]
+    fn fill_local_storage() -> Array;
+    #[wasm_bindgen(js_name = clearKeys)]
+    fn clear_keys(keys: &Array);
+    #[wasm_bindgen(js_name = databaseNames)]
+    fn database_names() -> Promise;
+}
+
+fn get(v: &JsValue, path: &str) -> JsValue {
+    path.split('.').fold(v.clone(), |v, k| js_sys::Reflect::get(&v, &k.into()).unwrap_or(JsValue::UNDEFINED))
+}
+
+async fn track(t: &TailorCore, kind: &str, props: &str) -> JsValue {
+    JsFuture::from(t.track(kind.into(), json(props))).await.expect("track resolves")
+}
+
+async fn outbox(site: &str) -> Vec<JsValue> {
+    let stored = JsFuture::from(read_store(&format!("tailor:{site}"), "outbox")).await.unwrap();
+    Array::from(&stored).iter().map(|s| JSON::parse(&s.as_string().unwrap()).unwrap()).collect()
 }
 
 fn json(text: &str) -> JsValue {
@@ -128,4 +184,136 @@ async fn without_consent_nothing_is_written() {
     JsFuture::from(tailor.track("page_view".into(), JsValue::UNDEFINED)).await.unwrap();
     let stored = JsFuture::from(read_store(&format!("tailor:{site}"), "outbox")).await.unwrap();
     assert_eq!(Array::from(&stored).length(), 0);
+}
+
+#[wasm_bindgen_test]
+async fn the_profile_survives_a_reload() {
+    let site = unique_site();
+    let config = format!(r#"{{"site": "{site}", "consent": "granted"}}"#);
+    let first = TailorCore::init(json(&config)).await.unwrap();
+    track(&first, "product_view", r#"{"sku": "SKU-1", "category": "shoes", "brand": "acme", "price": 90}"#).await;
+    track(&first, "product_view", r#"{"sku": "SKU-2", "category": "shoes", "price": 60}"#).await;
+    let anonymous = get(&first.status(), "anonymousId").as_string().unwrap();
+    JsFuture::from(sleep(50)).await.unwrap(); // the profile is written behind the changes
+    drop(first);
+
+    let second = TailorCore::init(json(&config)).await.unwrap();
+    assert_eq!(get(&second.status(), "anonymousId").as_string(), Some(anonymous));
+    let profile = second.profile();
+    assert_eq!(get(&profile, "events.product_view.count").as_f64(), Some(2.0), "{:?}", JSON::stringify(&profile));
+    assert!(get(&profile, "categories.shoes").as_f64().unwrap_or(0.0) > 0.0, "{:?}", JSON::stringify(&profile));
+}
+
+#[wasm_bindgen_test]
+async fn without_indexeddb_it_falls_back_to_localstorage() {
+    let site = unique_site();
+    hide_indexed_db(true);
+    let t = TailorCore::init(json(&format!(r#"{{"site": "{site}", "consent": "granted"}}"#))).await;
+    hide_indexed_db(false);
+    let t = t.unwrap();
+    let status = t.status();
+    assert_eq!(get(&status, "storage").as_string().as_deref(), Some("localstorage"));
+    assert!(Array::from(&get(&status, "problems")).iter().any(|p| p.as_string().unwrap().contains("indexeddb")));
+    let id = track(&t, "search", r#"{"query": "boots"}"#).await.as_string().unwrap();
+    let keys = local_keys(&format!("tailor:{site}:outbox:"));
+    assert_eq!(keys.length(), 1);
+    assert!(keys.get(0).as_string().unwrap().ends_with(&id));
+}
+
+#[wasm_bindgen_test]
+async fn a_full_quota_degrades_to_memory_without_exceptions() {
+    let site = unique_site();
+    let t =
+        TailorCore::init(json(&format!(r#"{{"site": "{site}", "consent": "granted", "storage": "localstorage"}}"#)))
+            .await
+            .unwrap();
+    let filler = fill_local_storage();
+    let big = format!(r#"{{"sku": "SKU-1", "name": "{}"}}"#, "n".repeat(2000));
+    let mut ids = Vec::new();
+    for _ in 0..5 {
+        ids.push(track(&t, "product_view", &big).await);
+    }
+    JsFuture::from(sleep(20)).await.unwrap();
+    let status = t.status();
+    clear_keys(&filler);
+    assert!(ids.iter().all(|id| id.as_string().is_some()), "every track resolved with an id");
+    assert_eq!(get(&status, "storage").as_string().as_deref(), Some("memory"));
+    let problems: Vec<String> = Array::from(&get(&status, "problems")).iter().filter_map(|p| p.as_string()).collect();
+    assert!(
+        problems.iter().any(|p| p.contains("could not be stored") || p.contains("could not be saved")),
+        "{problems:?}"
+    );
+    // still answering
+    assert_eq!(get(&t.profile(), "events.product_view.count").as_f64(), Some(5.0));
+}
+
+#[wasm_bindgen_test]
+async fn consent_granted_later_keeps_held_events_with_their_times() {
+    let site = unique_site();
+    let t = TailorCore::init(json(&format!(r#"{{"site": "{site}"}}"#))).await.unwrap();
+    let id = track(&t, "page_view", "{}").await.as_string().unwrap();
+    assert!(outbox(&site).await.is_empty(), "nothing stored while pending");
+    JsFuture::from(sleep(5)).await.unwrap();
+    JsFuture::from(t.consent("granted".into())).await.unwrap();
+    let stored = outbox(&site).await;
+    assert_eq!(stored.len(), 1, "{:?}", JSON::stringify(&t.status()));
+    assert_eq!(get(&stored[0], "id").as_string(), Some(id.clone()));
+    // the id is a UUIDv7 whose time is the event's original time
+    let ts = get(&stored[0], "ts").as_f64().unwrap();
+    assert!(ts < js_sys::Date::now() - 4.0, "original timestamp kept");
+    assert_eq!(get(&t.status(), "consent").as_string().as_deref(), Some("granted"));
+}
+
+#[wasm_bindgen_test]
+async fn consent_denied_drops_held_events_and_erases_storage() {
+    let site = unique_site();
+    let t = TailorCore::init(json(&format!(r#"{{"site": "{site}"}}"#))).await.unwrap();
+    track(&t, "page_view", "{}").await;
+    JsFuture::from(t.consent("denied".into())).await.unwrap();
+    JsFuture::from(t.consent("granted".into())).await.unwrap();
+    assert!(outbox(&site).await.is_empty(), "held events were dropped on denial");
+
+    track(&t, "page_view", "{}").await;
+    assert_eq!(outbox(&site).await.len(), 1);
+    JsFuture::from(t.consent("denied".into())).await.unwrap();
+    assert!(outbox(&site).await.is_empty(), "withdrawn consent erases what was stored");
+    assert!(track(&t, "page_view", "{}").await.is_null(), "nothing is kept while denied");
+    let err = JsFuture::from(t.consent("maybe".into())).await.unwrap_err();
+    assert!(err.is_instance_of::<RangeError>());
+}
+
+#[wasm_bindgen_test]
+async fn pending_events_are_bounded() {
+    let site = unique_site();
+    let t = TailorCore::init(json(&format!(r#"{{"site": "{site}", "pendingLimit": 3}}"#))).await.unwrap();
+    let mut ids = Vec::new();
+    for i in 0..5 {
+        ids.push(track(&t, "search", &format!(r#"{{"query": "q{i}"}}"#)).await.as_string().unwrap());
+    }
+    JsFuture::from(t.consent("granted".into())).await.unwrap();
+    let kept: Vec<String> = outbox(&site).await.iter().map(|e| get(e, "id").as_string().unwrap()).collect();
+    assert_eq!(kept, ids[2..].to_vec(), "the newest 3 are kept, the oldest dropped");
+}
+
+#[wasm_bindgen_test]
+async fn forget_leaves_storage_empty() {
+    let site = unique_site();
+    let t = TailorCore::init(json(&format!(r#"{{"site": "{site}", "consent": "granted"}}"#))).await.unwrap();
+    track(&t, "product_view", r#"{"sku": "A"}"#).await;
+    JsFuture::from(t.identify("user-1".into(), json(r#"{"plan": "gold"}"#))).await.unwrap();
+    JsFuture::from(sleep(20)).await.unwrap();
+    let before = get(&t.status(), "anonymousId").as_string();
+    let names = Array::from(&JsFuture::from(database_names()).await.unwrap());
+    assert!(names.iter().any(|n| n.as_string() == Some(format!("tailor:{site}"))));
+
+    JsFuture::from(t.forget()).await.unwrap();
+    JsFuture::from(sleep(20)).await.unwrap();
+    let names = Array::from(&JsFuture::from(database_names()).await.unwrap());
+    assert!(!names.iter().any(|n| n.as_string() == Some(format!("tailor:{site}"))), "database deleted");
+    assert_eq!(local_keys(&format!("tailor:{site}")).length(), 0);
+    let status = t.status();
+    assert_ne!(get(&status, "anonymousId").as_string(), before, "a new anonymous id");
+    assert!(get(&status, "userId").is_null());
+    assert_eq!(get(&status, "consent").as_string().as_deref(), Some("pending"));
+    assert_eq!(get(&t.profile(), "events.product_view.count").as_f64().unwrap_or(0.0), 0.0);
 }

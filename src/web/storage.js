@@ -141,7 +141,7 @@ class MemoryStore {
   }
 }
 
-function openIdb(name, timeoutMs) {
+function openIdb(name, timeoutMs, version) {
   return new Promise((ok, fail) => {
     let settled = false;
     const finish = (f, v) => {
@@ -155,7 +155,7 @@ function openIdb(name, timeoutMs) {
     const timer = setTimeout(() => finish(fail, new DOMException("IndexedDB did not open in time", "TimeoutError")), timeoutMs);
     let r;
     try {
-      r = indexedDB.open(name, 1);
+      r = version ? indexedDB.open(name, version) : indexedDB.open(name);
     } catch (e) {
       clearTimeout(timer);
       return finish(fail, e);
@@ -164,16 +164,21 @@ function openIdb(name, timeoutMs) {
     r.onsuccess = () => {
       clearTimeout(timer);
       const db = r.result;
+      if (settled) return db.close();
+      if (!STORES.every((s) => db.objectStoreNames.contains(s))) {
+        // Created by someone else without our stores: upgrade once to add them.
+        db.close();
+        if (version) return finish(fail, new DOMException("object stores missing after upgrade", "NotFoundError"));
+        return openIdb(name, timeoutMs, db.version + 1).then((s) => finish(ok, s), (e) => finish(fail, e));
+      }
       // Another tab deleting or upgrading the database (forget(), a new SDK version) asks us to close.
       db.onversionchange = () => db.close();
-      if (settled) db.close();
       finish(ok, new IdbStore(db, name));
     };
     r.onerror = () => {
       clearTimeout(timer);
       finish(fail, r.error);
     };
-    r.onblocked = () => {};
   });
 }
 
