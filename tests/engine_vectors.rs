@@ -61,7 +61,7 @@ fn condition_vectors() {
     assert!(list.len() > 100);
     for c in list {
         let groups = c.get("savedGroups").unwrap_or(&Value::Null);
-        let cond = Condition::compile(&c.get("condition").unwrap(), groups, &Re);
+        let cond = Condition::compile(c.get("condition").unwrap(), groups, &Re);
         let got = cond.eval(c.get("attributes").unwrap());
         if Some(got) != c.get("expected").and_then(Value::as_bool) {
             failures.push(format!("{}: got {got}", s(c, "name")));

@@ -948,6 +948,27 @@ fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
     era * 146_097 + doe - 719_468
 }
 
+/// The fuzz entry point shared by `fuzz/` and the native fuzz smoke test: parses `data` as
+/// a ruleset and as a condition, compiles both and evaluates them. Must never panic.
+#[doc(hidden)]
+pub fn fuzz_one(data: &[u8], regex: &dyn RegexCompiler) {
+    let Ok(text) = std::str::from_utf8(data) else { return };
+    let Ok(doc) = Value::parse(text) else { return };
+    if let Ok(rs) = Ruleset::compile(&doc, regex) {
+        let attributes = Value::parse(
+            r#"{"id":"u1","profile":{"orders":{"count":1},"offers":{"a":{"shown":[1,2],"clicks":1}},"session":{"start":1},"experiments":{"x":{"variation":1,"bucketVersion":0}}},"context":{"url":"/"}}"#,
+        )
+        .unwrap_or_default();
+        let options = super::decision::DecideOptions { now: 5.0, ..Default::default() };
+        let _ = rs.decide(&attributes, &options).to_value().to_json();
+    }
+    let groups = doc.get("savedGroups").unwrap_or(&NULL);
+    let condition = doc.get("condition").unwrap_or(&doc);
+    let c = Condition::compile(condition, groups, regex);
+    let _ = c.eval(&doc);
+    let _ = c.eval(doc.get("attributes").unwrap_or(&NULL));
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -978,25 +999,4 @@ mod tests {
         assert!(lines.iter().any(|l| l.starts_with("offers[1].placements[0]: unknown placement")), "{lines:?}");
         assert!(lines.iter().any(|l| l.starts_with("offers[1].priorty: unknown field")), "{lines:?}");
     }
-}
-
-/// The fuzz entry point shared by `fuzz/` and the native fuzz smoke test: parses `data` as
-/// a ruleset and as a condition, compiles both and evaluates them. Must never panic.
-#[doc(hidden)]
-pub fn fuzz_one(data: &[u8], regex: &dyn RegexCompiler) {
-    let Ok(text) = std::str::from_utf8(data) else { return };
-    let Ok(doc) = Value::parse(text) else { return };
-    if let Ok(rs) = Ruleset::compile(&doc, regex) {
-        let attributes = Value::parse(
-            r#"{"id":"u1","profile":{"orders":{"count":1},"offers":{"a":{"shown":[1,2],"clicks":1}},"session":{"start":1},"experiments":{"x":{"variation":1,"bucketVersion":0}}},"context":{"url":"/"}}"#,
-        )
-        .unwrap_or_default();
-        let options = super::decision::DecideOptions { now: 5.0, ..Default::default() };
-        let _ = rs.decide(&attributes, &options).to_value().to_json();
-    }
-    let groups = doc.get("savedGroups").unwrap_or(&NULL);
-    let condition = doc.get("condition").unwrap_or(&doc);
-    let c = Condition::compile(condition, groups, regex);
-    let _ = c.eval(&doc);
-    let _ = c.eval(doc.get("attributes").unwrap_or(&NULL));
 }
