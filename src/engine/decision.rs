@@ -109,13 +109,14 @@ pub fn decide<'r>(rs: &'r Ruleset, attributes: &Value, options: &DecideOptions) 
     let mut skipped = Vec::new();
     let mut exposures = Vec::new();
     let mut candidates: Vec<(usize, f64)> = Vec::new();
+    let mut cx = offer::Ctx::new(rs, attributes, now, holdout);
     for &p in &wanted {
         candidates.clear();
         for (i, o) in rs.offers.iter().enumerate() {
             if !o.placements.contains(&p) {
                 continue;
             }
-            let result = checked[i].get_or_insert_with(|| offer::check(rs, i, attributes, now, holdout));
+            let result = checked[i].get_or_insert_with(|| offer::check(rs, i, &mut cx));
             match result {
                 Ok(score) => candidates.push((i, *score)),
                 Err(skip) => skipped.push(SkippedOffer { offer: i, placement: p, reason: skip.clone() }),

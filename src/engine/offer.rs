@@ -63,26 +63,23 @@ fn time_text(ms: f64) -> String {
 
 /// Counts impressions of an offer within a cap's period.
 pub fn impressions(profile: &Value, offer_id: &str, per: Period, now: f64) -> u32 {
-    let Some(shown) =
-        profile.get("offers").and_then(|o| o.get(offer_id)).and_then(|o| o.get("shown")).and_then(Value::as_array)
-    else {
-        return 0;
-    };
+    let history = profile.get("offers").and_then(|o| o.get(offer_id));
+    let session_start = profile.get("session").and_then(|s| s.get("start")).and_then(Value::as_f64);
+    impressions_in(history, session_start, per, now)
+}
+
+/// Counts the impressions in one offer's history (`profile.offers["<id>"]`).
+fn impressions_in(history: Option<&Value>, session_start: Option<f64>, per: Period, now: f64) -> u32 {
+    let Some(shown) = history.and_then(|o| o.get("shown")).and_then(Value::as_array) else { return 0 };
     let since = match per.millis() {
         Some(ms) => now - ms,
-        None => match profile.get("session").and_then(|s| s.get("start")).and_then(Value::as_f64) {
+        // No session yet: nothing was shown in it.
+        None => match session_start {
             Some(start) => start,
-            // No session yet: nothing was shown in it.
             None => return 0,
         },
     };
-    let in_window = |t: f64| {
-        if per == Period::Session {
-            t >= since
-        } else {
-            t > since && t <= now
-        }
-    };
+    let in_window = |t: f64| if per == Period::Session { t >= since } else { t > since && t <= now };
     // Ascending by contract, so count from the end and stop at the first older impression.
     let mut n = 0;
     for t in shown.iter().rev() {
@@ -95,51 +92,76 @@ pub fn impressions(profile: &Value, offer_id: &str, per: Period, now: f64) -> u3
     n
 }
 
+/// What the checks of one decision share: the shopper, the time, and audience answers
+/// (each audience is evaluated at most once per decision).
+pub struct Ctx<'a> {
+    pub attributes: &'a Value,
+    pub now: f64,
+    pub global_holdout: bool,
+    profile: &'a Value,
+    session_start: Option<f64>,
+    audiences: Vec<Option<bool>>,
+}
+
+impl<'a> Ctx<'a> {
+    pub fn new(rs: &Ruleset, attributes: &'a Value, now: f64, global_holdout: bool) -> Self {
+        let profile = attributes.get("profile").unwrap_or(&Value::Null);
+        let session_start = profile.get("session").and_then(|s| s.get("start")).and_then(Value::as_f64);
+        Ctx { attributes, now, global_holdout, profile, session_start, audiences: vec![None; rs.audiences.len()] }
+    }
+
+    fn in_audience(&mut self, rs: &Ruleset, a: usize) -> bool {
+        match self.audiences.get(a).copied().flatten() {
+            Some(b) => b,
+            None => {
+                let b = rs.audiences.get(a).is_some_and(|x| x.condition.eval(self.attributes));
+                if let Some(slot) = self.audiences.get_mut(a) {
+                    *slot = Some(b);
+                }
+                b
+            }
+        }
+    }
+}
+
 /// Whether offer `ix` may be shown at all on this page (before ranking), with its score.
-pub fn check(rs: &Ruleset, ix: usize, attributes: &Value, now: f64, global_holdout: bool) -> Result<f64, Skip> {
-    let Some(o) = rs.offers.get(ix) else {
-        return Err(Skip::ConditionFailed);
-    };
-    if global_holdout && !o.holdout_exempt {
+pub fn check(rs: &Ruleset, ix: usize, cx: &mut Ctx<'_>) -> Result<f64, Skip> {
+    let Some(o) = rs.offers.get(ix) else { return Err(Skip::ConditionFailed) };
+    if cx.global_holdout && !o.holdout_exempt {
         return Err(Skip::GlobalHoldout);
     }
     if let Some(start) = o.start {
-        if now < start {
+        if cx.now < start {
             return Err(Skip::NotStarted { start });
         }
     }
     if let Some(end) = o.end {
-        if now >= end {
+        if cx.now >= end {
             return Err(Skip::Ended { end });
         }
     }
-    if !o.audiences.is_empty()
-        && !o.audiences.iter().any(|a| rs.audiences.get(*a).is_some_and(|a| a.condition.eval(attributes)))
-    {
+    if !o.caps.is_empty() || o.max_clicks.is_some() {
+        let history = cx.profile.get("offers").and_then(|p| p.get(&o.id));
+        for cap in &o.caps {
+            let count = impressions_in(history, cx.session_start, cap.per, cx.now);
+            if count >= cap.max {
+                return Err(Skip::Capped { cap: *cap, count });
+            }
+        }
+        if let Some(max) = o.max_clicks {
+            let clicks = history.and_then(|p| p.get("clicks")).and_then(Value::as_f64).unwrap_or(0.0);
+            if clicks >= max as f64 {
+                return Err(Skip::Clicked { max, clicks: clicks as u32 });
+            }
+        }
+    }
+    if !o.audiences.is_empty() && !o.audiences.iter().any(|a| cx.in_audience(rs, *a)) {
         return Err(Skip::NotInAudience);
     }
-    if o.condition.as_ref().is_some_and(|c| !c.eval(attributes)) {
+    if o.condition.as_ref().is_some_and(|c| !c.eval(cx.attributes)) {
         return Err(Skip::ConditionFailed);
     }
-    let profile = attributes.get("profile").unwrap_or(&Value::Null);
-    for cap in &o.caps {
-        let count = impressions(profile, &o.id, cap.per, now);
-        if count >= cap.max {
-            return Err(Skip::Capped { cap: *cap, count });
-        }
-    }
-    if let Some(max) = o.max_clicks {
-        let clicks = profile
-            .get("offers")
-            .and_then(|p| p.get(&o.id))
-            .and_then(|p| p.get("clicks"))
-            .and_then(Value::as_f64)
-            .unwrap_or(0.0);
-        if clicks >= max as f64 {
-            return Err(Skip::Clicked { max, clicks: clicks as u32 });
-        }
-    }
-    Ok(score(o, attributes))
+    Ok(score(o, cx.attributes))
 }
 
 /// Σ weight × the number at each score path (missing or non-numeric counts 0).
