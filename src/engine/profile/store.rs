@@ -75,6 +75,12 @@ impl Profile {
     /// `now_ms`, rolling windows and recency counted back from it. Every attribute is listed
     /// in `docs/profile.md`.
     pub fn snapshot(&self, now_ms: f64) -> Value {
+        self.build(now_ms, false)
+    }
+
+    /// The snapshot, or (`stored`) the stored form's body, which keeps the last session as
+    /// it was rather than the session starting at `now_ms`.
+    fn build(&self, now_ms: f64, stored: bool) -> Value {
         let now = if now_ms.is_finite() { now_ms } else { self.last_seen };
         let today = day_of(now);
         let window = |days: i64, i: usize| -> u64 {
@@ -186,11 +192,10 @@ impl Profile {
         let searches = self.searches.iter().map(|s| Value::from(s.as_str()));
         m.insert("searches", Value::Array(searches.collect()));
 
-        if let Some(s) = &self.session {
-            let active = now - s.last < self.config.session_timeout_ms;
-            m.insert(
-                "session",
-                obj(vec![
+        let timeout = self.config.session_timeout_ms;
+        match &self.session {
+            Some(s) if stored || now - s.last < timeout => {
+                let session = obj(vec![
                     ("id", Value::from(s.id.as_str())),
                     ("start", num(s.start)),
                     ("last", num(s.last)),
@@ -198,9 +203,25 @@ impl Profile {
                     ("pages", num(s.pages as f64)),
                     ("events", num(s.events as f64)),
                     ("count", num(self.session_count as f64)),
-                    ("active", Value::Bool(active)),
-                ]),
-            );
+                    ("active", Value::Bool(now - s.last < timeout)),
+                ]);
+                m.insert("session", session);
+            }
+            // No session yet, or the last one has ended: at `now` the shopper is starting a
+            // new one, empty so far, which gets its id from its first event. (So caps per
+            // session count nothing from the last visit, and `count` includes this one.)
+            _ if !stored => {
+                let session = obj(vec![
+                    ("start", num(now)),
+                    ("length", num(0.0)),
+                    ("pages", num(0.0)),
+                    ("events", num(0.0)),
+                    ("count", num((self.session_count + 1) as f64)),
+                    ("active", Value::Bool(false)),
+                ]);
+                m.insert("session", session);
+            }
+            _ => {}
         }
 
         m.insert("traits", Value::Object(self.traits.clone()));
@@ -247,7 +268,7 @@ impl Profile {
     pub(crate) fn to_json_unbounded(&self) -> String {
         // The snapshot's object with `schemaVersion` first and `daily` last, spliced as text
         // rather than by copying the value tree.
-        let body = self.to_value().to_json();
+        let body = self.build(self.last_seen, true).to_json();
         let mut out = String::with_capacity(body.len() + 40 + self.days.len() * 48);
         out.push_str("{\"schemaVersion\":");
         write_number(SCHEMA_VERSION as f64, &mut out);

@@ -63,7 +63,16 @@ fn sessions_end_after_30_minutes_of_inactivity() {
     assert_eq!(at(&s, "session.events").as_f64(), Some(3.0));
     assert_eq!(at(&s, "session.length").as_f64(), Some(58.0 * MIN));
     assert_eq!(at(&s, "session.active"), &Value::Bool(true));
-    assert_eq!(at(&p.snapshot(T0 + 88.0 * MIN), "session.active"), &Value::Bool(false));
+    // Once it has ended, the snapshot shows the session starting now: empty, no id yet.
+    let s = p.snapshot(T0 + 88.0 * MIN);
+    assert_eq!(at(&s, "session.active"), &Value::Bool(false));
+    assert_eq!(at(&s, "session.start").as_f64(), Some(T0 + 88.0 * MIN));
+    assert_eq!(at(&s, "session.pages").as_f64(), Some(0.0));
+    assert_eq!(at(&s, "session.count").as_f64(), Some(2.0));
+    assert!(s.pointer_dotted("session.id").is_none());
+    // The stored form keeps the last session itself.
+    let stored = Value::parse(&p.to_json()).unwrap();
+    assert_eq!(at(&stored, "session.id").as_str(), Some(a.id()));
 
     let c = track(&mut p, "page_view", "{}", T0 + 88.0 * MIN);
     assert_eq!(c.session_id(), Some(c.id()));
