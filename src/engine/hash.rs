@@ -159,14 +159,8 @@ mod tests {
 
     #[test]
     fn ranges_fall_back_to_equal_weights() {
-        assert_eq!(
-            bucket_ranges(2, 1.0, Some(&[0.4, 0.4])),
-            vec![(0.0, 0.5), (0.5, 1.0)]
-        );
-        assert_eq!(
-            bucket_ranges(2, 0.5, Some(&[0.4, 0.6])),
-            vec![(0.0, 0.2), (0.4, 0.7)]
-        );
+        assert_eq!(bucket_ranges(2, 1.0, Some(&[0.4, 0.4])), vec![(0.0, 0.5), (0.5, 1.0)]);
+        assert_eq!(bucket_ranges(2, 0.5, Some(&[0.4, 0.6])), vec![(0.0, 0.2), (0.4, 0.7)]);
         assert_eq!(choose_variation(0.3, &[(0.0, 0.2), (0.4, 0.7)]), None);
     }
 }

@@ -61,10 +61,7 @@ mod tests {
 
     #[test]
     fn pads_like_growthbook() {
-        assert_eq!(
-            padded_version_str("v1.2.3-rc.1+build.5"),
-            "    1-    2-    3-rc-    1"
-        );
+        assert_eq!(padded_version_str("v1.2.3-rc.1+build.5"), "    1-    2-    3-rc-    1");
         assert_eq!(padded_version_str("1.0.0"), "    1-    0-    0-~");
         assert!(padded_version_str("1.0.0") > padded_version_str("1.0.0-beta"));
         assert!(padded_version_str("1.10.0") > padded_version_str("1.9.0"));

@@ -21,18 +21,8 @@ pub fn main(args: &[String]) -> Result<(), String> {
     while let Some(a) = it.next() {
         match a.as_str() {
             "--ruleset" => file = it.next(),
-            "--now" => {
-                now = Some(
-                    it.next()
-                        .and_then(|n| n.parse::<f64>().ok())
-                        .ok_or("--now expects milliseconds")?,
-                )
-            }
-            other => {
-                return Err(format!(
-                    "unknown option '{other}'\nusage: tailor decide --ruleset FILE [--now MS]"
-                ))
-            }
+            "--now" => now = Some(it.next().and_then(|n| n.parse::<f64>().ok()).ok_or("--now expects milliseconds")?),
+            other => return Err(format!("unknown option '{other}'\nusage: tailor decide --ruleset FILE [--now MS]")),
         }
     }
     let file = file.ok_or("usage: tailor decide --ruleset FILE [--now MS]")?;
@@ -56,22 +46,15 @@ pub fn main(args: &[String]) -> Result<(), String> {
                 Value::Object(m).to_json()
             }
         };
-        writeln!(out, "{answer}")
-            .and_then(|_| out.flush())
-            .map_err(|e| format!("writing stdout: {e}"))?;
+        writeln!(out, "{answer}").and_then(|_| out.flush()).map_err(|e| format!("writing stdout: {e}"))?;
     }
     Ok(())
 }
 
 fn decide_line(rs: &Ruleset, line: &str, now: Option<f64>) -> Result<String, String> {
     let mut input = Value::parse(line).map_err(|e| e.to_string())?;
-    let m = input
-        .as_object_mut()
-        .ok_or("expected an object {profile, context, ...}")?;
-    let mut options = DecideOptions {
-        now: now.unwrap_or_else(clock),
-        ..DecideOptions::default()
-    };
+    let m = input.as_object_mut().ok_or("expected an object {profile, context, ...}")?;
+    let mut options = DecideOptions { now: now.unwrap_or_else(clock), ..DecideOptions::default() };
     match m.remove("now") {
         Some(Value::Number(n)) => options.now = n,
         Some(_) => return Err("\"now\" must be milliseconds since the epoch".into()),
@@ -84,11 +67,7 @@ fn decide_line(rs: &Ruleset, line: &str, now: Option<f64>) -> Result<String, Str
     }
     match m.remove("placements") {
         Some(Value::Array(a)) => {
-            options.placements = Some(
-                a.iter()
-                    .filter_map(|p| p.as_str().map(str::to_string))
-                    .collect(),
-            )
+            options.placements = Some(a.iter().filter_map(|p| p.as_str().map(str::to_string)).collect())
         }
         Some(_) => return Err("\"placements\" must be an array of placement ids".into()),
         None => {}
@@ -97,7 +76,5 @@ fn decide_line(rs: &Ruleset, line: &str, now: Option<f64>) -> Result<String, Str
 }
 
 fn clock() -> f64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0.0, |d| d.as_millis() as f64)
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0.0, |d| d.as_millis() as f64)
 }

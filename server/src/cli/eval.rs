@@ -13,9 +13,7 @@ use tailor::engine::regex::NativeRegex;
 
 pub fn main(args: &[String]) -> Result<(), String> {
     if let Some(a) = args.first() {
-        return Err(format!(
-            "tailor eval takes no arguments (got '{a}'); it reads JSON Lines on stdin"
-        ));
+        return Err(format!("tailor eval takes no arguments (got '{a}'); it reads JSON Lines on stdin"));
     }
     let stdin = std::io::stdin().lock();
     let mut out = std::io::stdout().lock();
@@ -29,9 +27,7 @@ pub fn main(args: &[String]) -> Result<(), String> {
             Ok(false) => "false".to_string(),
             Err(e) => format!("error: {e}"),
         };
-        writeln!(out, "{answer}")
-            .and_then(|_| out.flush())
-            .map_err(|e| format!("writing stdout: {e}"))?;
+        writeln!(out, "{answer}").and_then(|_| out.flush()).map_err(|e| format!("writing stdout: {e}"))?;
     }
     Ok(())
 }

@@ -10,9 +10,7 @@ use tailor::engine::json::Value;
 
 pub fn main(args: &[String]) -> Result<(), String> {
     if let Some(a) = args.first() {
-        return Err(format!(
-            "tailor hash takes no arguments (got '{a}'); it reads JSON Lines on stdin"
-        ));
+        return Err(format!("tailor hash takes no arguments (got '{a}'); it reads JSON Lines on stdin"));
     }
     let stdin = std::io::stdin().lock();
     let mut out = std::io::stdout().lock();
@@ -26,9 +24,7 @@ pub fn main(args: &[String]) -> Result<(), String> {
             Ok(None) => "null".to_string(),
             Err(e) => format!("error: {e}"),
         };
-        writeln!(out, "{answer}")
-            .and_then(|_| out.flush())
-            .map_err(|e| format!("writing stdout: {e}"))?;
+        writeln!(out, "{answer}").and_then(|_| out.flush()).map_err(|e| format!("writing stdout: {e}"))?;
     }
     Ok(())
 }

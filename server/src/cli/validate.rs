@@ -13,10 +13,7 @@ pub fn main(args: &[String]) -> Result<(), String> {
         Ok(rs) => {
             println!(
                 "{file}: valid ruleset{}: {}",
-                rs.id
-                    .as_deref()
-                    .map(|id| format!(" \"{id}\""))
-                    .unwrap_or_default(),
+                rs.id.as_deref().map(|id| format!(" \"{id}\"")).unwrap_or_default(),
                 rs.summary()
             );
             for w in &rs.warnings {
@@ -28,11 +25,7 @@ pub fn main(args: &[String]) -> Result<(), String> {
             for e in &errors {
                 println!("error: {e}");
             }
-            Err(format!(
-                "{file}: {} error{} in the ruleset",
-                errors.len(),
-                if errors.len() == 1 { "" } else { "s" }
-            ))
+            Err(format!("{file}: {} error{} in the ruleset", errors.len(), if errors.len() == 1 { "" } else { "s" }))
         }
     }
 }

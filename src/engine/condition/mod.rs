@@ -54,11 +54,7 @@ impl std::fmt::Debug for Condition {
 
 impl Condition {
     /// Compiles `condition`; problems make the affected parts false.
-    pub fn compile(
-        condition: &Value,
-        saved_groups: &Value,
-        regex: &dyn RegexCompiler,
-    ) -> Condition {
+    pub fn compile(condition: &Value, saved_groups: &Value, regex: &dyn RegexCompiler) -> Condition {
         Self::compile_checked(condition, saved_groups, regex).0
     }
 
@@ -68,22 +64,14 @@ impl Condition {
         saved_groups: &Value,
         regex: &dyn RegexCompiler,
     ) -> (Condition, Vec<Issue>) {
-        let mut c = Compiler {
-            regex,
-            groups: saved_groups,
-            issues: Vec::new(),
-            path: String::new(),
-            depth: 0,
-        };
+        let mut c = Compiler { regex, groups: saved_groups, issues: Vec::new(), path: String::new(), depth: 0 };
         let root = c.cond(condition);
         (Condition { root }, c.issues)
     }
 
     /// A condition that always holds.
     pub fn always() -> Condition {
-        Condition {
-            root: Cond::Const(true),
-        }
+        Condition { root: Cond::Const(true) }
     }
 
     /// Whether `attributes` satisfy the condition.
@@ -93,12 +81,7 @@ impl Condition {
 }
 
 /// Compiles and evaluates in one go (for one-off checks and the CLI).
-pub fn eval_condition(
-    attributes: &Value,
-    condition: &Value,
-    saved_groups: &Value,
-    regex: &dyn RegexCompiler,
-) -> bool {
+pub fn eval_condition(attributes: &Value, condition: &Value, saved_groups: &Value, regex: &dyn RegexCompiler) -> bool {
     Condition::compile(condition, saved_groups, regex).eval(attributes)
 }
 
@@ -152,15 +135,8 @@ impl Path {
             .split('.')
             .map(|k| {
                 let canonical = k == "0" || (!k.starts_with('0') && !k.is_empty() && k.len() < 10);
-                let index = if canonical && k.bytes().all(|b| b.is_ascii_digit()) {
-                    k.parse().ok()
-                } else {
-                    None
-                };
-                Seg {
-                    key: k.into(),
-                    index,
-                }
+                let index = if canonical && k.bytes().all(|b| b.is_ascii_digit()) { k.parse().ok() } else { None };
+                Seg { key: k.into(), index }
             })
             .collect();
         Path { segs }
@@ -323,17 +299,10 @@ struct InSet {
 
 impl InSet {
     fn new(list: &[Value], fold: bool) -> InSet {
-        let mut set = InSet {
-            fold,
-            ..InSet::default()
-        };
+        let mut set = InSet { fold, ..InSet::default() };
         for v in list {
             match v {
-                Value::String(s) => set.strings.push(if fold {
-                    js::lower(s).into()
-                } else {
-                    s.as_str().into()
-                }),
+                Value::String(s) => set.strings.push(if fold { js::lower(s).into() } else { s.as_str().into() }),
                 Value::Number(n) => set.numbers.push(*n),
                 Value::Bool(true) => set.has_true = true,
                 Value::Bool(false) => set.has_false = true,
@@ -350,17 +319,10 @@ impl InSet {
     fn contains(&self, v: &Value) -> bool {
         match v {
             Value::String(s) => {
-                let s = if self.fold {
-                    js::lower(s)
-                } else {
-                    Cow::Borrowed(s.as_str())
-                };
+                let s = if self.fold { js::lower(s) } else { Cow::Borrowed(s.as_str()) };
                 self.strings.binary_search_by(|x| (**x).cmp(&*s)).is_ok()
             }
-            Value::Number(n) => self
-                .numbers
-                .binary_search_by(|x| x.partial_cmp(n).unwrap_or(Ordering::Less))
-                .is_ok(),
+            Value::Number(n) => self.numbers.binary_search_by(|x| x.partial_cmp(n).unwrap_or(Ordering::Less)).is_ok(),
             Value::Bool(true) => self.has_true,
             Value::Bool(false) => self.has_false,
             Value::Null => self.has_null,
@@ -389,11 +351,7 @@ const TYPES: [&str; 6] = ["null", "array", "string", "number", "boolean", "objec
 
 impl Compiler<'_> {
     fn issue(&mut self, reason: impl Into<String>, error: bool) {
-        self.issues.push(Issue {
-            path: self.path.clone(),
-            reason: reason.into(),
-            error,
-        });
+        self.issues.push(Issue { path: self.path.clone(), reason: reason.into(), error });
     }
 
     fn with<T>(&mut self, seg: &str, f: impl FnOnce(&mut Self) -> T) -> T {
@@ -418,29 +376,17 @@ impl Compiler<'_> {
     /// `evalCondition`: a condition over an object.
     fn cond(&mut self, c: &Value) -> Cond {
         let mut parts = match c {
-            Value::Object(m) => m
-                .iter()
-                .map(|(k, v)| self.with(k, |s| s.entry(k, v)))
-                .collect::<Vec<_>>(),
+            Value::Object(m) => m.iter().map(|(k, v)| self.with(k, |s| s.entry(k, v))).collect::<Vec<_>>(),
             // `Object.entries` of an array or a string yields index keys.
             Value::Array(a) => a
                 .iter()
                 .enumerate()
-                .map(|(i, v)| {
-                    self.with_index(i, |s| {
-                        Cond::Field(Path::parse(&i.to_string()), s.value(v, false))
-                    })
-                })
+                .map(|(i, v)| self.with_index(i, |s| Cond::Field(Path::parse(&i.to_string()), s.value(v, false))))
                 .collect(),
             Value::String(st) => st
                 .chars()
                 .enumerate()
-                .map(|(i, ch)| {
-                    Cond::Field(
-                        Path::parse(&i.to_string()),
-                        ValueCond::Str(ch.to_string().into()),
-                    )
-                })
+                .map(|(i, ch)| Cond::Field(Path::parse(&i.to_string()), ValueCond::Str(ch.to_string().into())))
                 .collect(),
             Value::Number(_) | Value::Bool(_) => Vec::new(),
             Value::Null => {
@@ -457,17 +403,8 @@ impl Compiler<'_> {
 
     fn list(&mut self, v: &Value) -> Option<Vec<Cond>> {
         match v {
-            Value::Array(a) => Some(
-                a.iter()
-                    .enumerate()
-                    .map(|(i, c)| self.with_index(i, |s| s.cond(c)))
-                    .collect(),
-            ),
-            Value::String(st) => Some(
-                st.chars()
-                    .map(|ch| self.cond(&Value::String(ch.to_string())))
-                    .collect(),
-            ),
+            Value::Array(a) => Some(a.iter().enumerate().map(|(i, c)| self.with_index(i, |s| s.cond(c))).collect()),
+            Value::String(st) => Some(st.chars().map(|ch| self.cond(&Value::String(ch.to_string()))).collect()),
             Value::Null => {
                 self.issue("expected an array of conditions", true);
                 None
@@ -482,9 +419,7 @@ impl Compiler<'_> {
     fn entry(&mut self, k: &str, v: &Value) -> Cond {
         match k {
             "$or" => self.list(v).map_or(Cond::Const(false), Cond::Any),
-            "$nor" => self
-                .list(v)
-                .map_or(Cond::Const(false), |l| Cond::Not(Box::new(Cond::Any(l)))),
+            "$nor" => self.list(v).map_or(Cond::Const(false), |l| Cond::Not(Box::new(Cond::Any(l)))),
             "$and" => self.list(v).map_or(Cond::Const(false), Cond::All),
             "$not" => Cond::Not(Box::new(self.cond(v))),
             "$savedGroup" => self.saved_condition(v),
@@ -495,19 +430,14 @@ impl Compiler<'_> {
     fn saved_condition(&mut self, v: &Value) -> Cond {
         let ids: Vec<&str> = match v {
             Value::String(s) => vec![s.as_str()],
-            Value::Array(a) if a.iter().all(|x| x.as_str().is_some()) => {
-                a.iter().filter_map(Value::as_str).collect()
-            }
+            Value::Array(a) if a.iter().all(|x| x.as_str().is_some()) => a.iter().filter_map(Value::as_str).collect(),
             _ => {
                 self.issue("expected a saved group id or a list of ids", true);
                 return Cond::Const(false);
             }
         };
         if self.depth >= MAX_GROUP_DEPTH {
-            self.issue(
-                "saved groups nest too deeply (do they refer to each other?)",
-                true,
-            );
+            self.issue("saved groups nest too deeply (do they refer to each other?)", true);
             return Cond::Const(false);
         }
         let mut all = Vec::new();
@@ -519,10 +449,7 @@ impl Compiler<'_> {
                     self.depth -= 1;
                 }
                 Some(_) => {
-                    self.issue(
-                        format!("saved group \"{id}\" is a list of values: use $inGroup"),
-                        true,
-                    );
+                    self.issue(format!("saved group \"{id}\" is a list of values: use $inGroup"), true);
                     return Cond::Const(false);
                 }
                 None => {
@@ -542,11 +469,9 @@ impl Compiler<'_> {
             Value::Number(n) => ValueCond::Num(*n),
             Value::Bool(b) => ValueCond::Bool(*b),
             Value::Null => ValueCond::Null,
-            Value::Object(m) if is_operator_object(c) => ValueCond::Ops(
-                m.iter()
-                    .map(|(op, arg)| self.with(op, |s| s.op(op, arg)))
-                    .collect(),
-            ),
+            Value::Object(m) if is_operator_object(c) => {
+                ValueCond::Ops(m.iter().map(|(op, arg)| self.with(op, |s| s.op(op, arg))).collect())
+            }
             _ => ValueCond::Json(c.clone()),
         }
     }
@@ -561,9 +486,7 @@ impl Compiler<'_> {
             _ => Cmp::Gte,
         };
         match op {
-            "$veq" | "$vne" | "$vgt" | "$vgte" | "$vlt" | "$vlte" => {
-                Op::Version(cmp(&op[2..]), padded_version(arg))
-            }
+            "$veq" | "$vne" | "$vgt" | "$vgte" | "$vlt" | "$vlte" => Op::Version(cmp(&op[2..]), padded_version(arg)),
             "$eq" => match arg {
                 Value::Array(_) | Value::Object(_) => Op::Const(false),
                 _ => Op::Eq(arg.clone()),
@@ -573,9 +496,7 @@ impl Compiler<'_> {
                 _ => Op::Ne(arg.clone()),
             },
             "$lt" | "$lte" | "$gt" | "$gte" => match js::to_primitive(arg) {
-                js::Prim::Str(s) => {
-                    Op::Rel(cmp(&op[1..]), Some((*s).into()), js::string_to_number(&s))
-                }
+                js::Prim::Str(s) => Op::Rel(cmp(&op[1..]), Some((*s).into()), js::string_to_number(&s)),
                 js::Prim::Num(n) => Op::Rel(cmp(&op[1..]), None, n),
             },
             "$exists" => Op::Exists(js::truthy(arg)),
@@ -596,10 +517,7 @@ impl Compiler<'_> {
                         Op::Const(negate)
                     }
                     Some(_) => {
-                        self.issue(
-                            format!("saved group \"{id}\" is a condition: use $savedGroup"),
-                            true,
-                        );
+                        self.issue(format!("saved group \"{id}\" is a condition: use $savedGroup"), true);
                         Op::Const(false)
                     }
                 }
@@ -618,10 +536,7 @@ impl Compiler<'_> {
                 Value::Array(a) => {
                     let insensitive = op == "$alli";
                     Op::All(
-                        a.iter()
-                            .enumerate()
-                            .map(|(i, c)| self.with_index(i, |s| s.value(c, insensitive)))
-                            .collect(),
+                        a.iter().enumerate().map(|(i, c)| self.with_index(i, |s| s.value(c, insensitive))).collect(),
                     )
                 }
                 _ => {
@@ -633,10 +548,7 @@ impl Compiler<'_> {
                 Value::String(p) => match self.regex.compile(p, op == "$regexi") {
                     Some(re) => Op::Regex(re),
                     None => {
-                        self.issue(
-                            "this regular expression does not compile here (it is false)",
-                            false,
-                        );
+                        self.issue("this regular expression does not compile here (it is false)", false);
                         Op::Const(false)
                     }
                 },
@@ -694,9 +606,6 @@ mod tests {
         assert!(check(r#"{"$or":{}}"#, r#"{}"#));
         assert!(!check(r#"{"$or":null}"#, r#"{}"#));
         assert!(check(r#"{"v":{"$vgt":"1.9.0"}}"#, r#"{"v":"1.10.0"}"#));
-        assert!(!check(
-            r#"{"a":{"$elemMatch":{"$gte":0}}}"#,
-            r#"{"a":[0,false]}"#
-        ));
+        assert!(!check(r#"{"a":{"$elemMatch":{"$gte":0}}}"#, r#"{"a":[0,false]}"#));
     }
 }
