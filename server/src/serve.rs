@@ -32,6 +32,8 @@ const USAGE: &str = "usage: tailor serve [options]
   --rate-limit N         events per second per site in this process (default 1000; 0 = off)
   --request-timeout S    seconds before a request is answered 503 (default 10)
   --ruleset-ttl S        seconds a signed ruleset stays valid (default 2592000 = 30 days)
+  --fail-rate F          TESTING ONLY: answer 503 to this fraction (0 to 1) of POST /v1/events
+                         before storing anything (default 0), to exercise client retries
 ";
 
 /// What the server needs to know, from the command line.
@@ -51,6 +53,8 @@ pub struct Config {
     pub rate_limit: u32,
     pub request_timeout: Duration,
     pub ruleset_ttl_ms: i64,
+    /// Testing only (`--fail-rate`): the fraction of event batches answered 503 unstored.
+    pub fail_rate: f64,
 }
 
 impl Config {
@@ -68,6 +72,7 @@ impl Config {
             rate_limit: 1000,
             request_timeout: Duration::from_secs(10),
             ruleset_ttl_ms: DEFAULT_TTL_MS,
+            fail_rate: 0.0,
         };
         let mut it = args.iter();
         while let Some(flag) = it.next() {
@@ -125,6 +130,14 @@ impl Config {
                         .filter(|s| *s > 0)
                         .ok_or_else(|| format!("--ruleset-ttl: '{v}' is not a number of seconds"))?;
                     config.ruleset_ttl_ms = s.saturating_mul(1000);
+                }
+                "--fail-rate" => {
+                    let v = value("--fail-rate")?;
+                    config.fail_rate = v
+                        .parse()
+                        .ok()
+                        .filter(|f: &f64| (0.0..=1.0).contains(f))
+                        .ok_or_else(|| format!("--fail-rate: '{v}' is not a fraction from 0 to 1"))?;
                 }
                 "--help" | "-h" => return Err(USAGE.to_string()),
                 other => return Err(format!("serve: unknown option '{other}'\n\n{USAGE}")),

@@ -18,6 +18,9 @@ pub async fn ingest(
     Query(query): Query<HashMap<String, String>>,
     request: Request<Body>,
 ) -> Response {
+    if state.config.fail_rate > 0.0 && injected_failure(state.config.fail_rate) {
+        return error(StatusCode::SERVICE_UNAVAILABLE, "injected_failure", "--fail-rate: a test failure");
+    }
     let default_site = match site_param(&state, &query) {
         Ok(site) => site,
         Err(response) => return response,
@@ -56,6 +59,12 @@ pub async fn ingest(
     }
     let response = BatchResponse { received_at, results: ingest.results };
     json(StatusCode::OK, response.to_value().to_json())
+}
+
+/// `--fail-rate` (testing only): true for about `rate` of the calls.
+fn injected_failure(rate: f64) -> bool {
+    let mut b = [0u8; 4];
+    getrandom::fill(&mut b).is_ok() && f64::from(u32::from_le_bytes(b)) / 4_294_967_296.0 < rate
 }
 
 fn batch_error(e: BatchError) -> Response {
