@@ -269,6 +269,7 @@ impl TailorCore {
             listener: None,
             save_scheduled: false,
             generation: 0,
+            sync: Default::default(),
         };
         let shared = Rc::new(RefCell::new(state));
         super::sync::start(&shared);

@@ -10,5 +10,7 @@ mod platform;
 mod state;
 mod storage;
 mod sync;
+mod sync_identity;
+mod sync_rules;
 
 pub use api::{version, TailorCore};

@@ -39,6 +39,8 @@ pub struct State {
     pub save_scheduled: bool,
     /// Bumped by `forget()`: async work started before it must not write afterwards.
     pub generation: u32,
+    /// The sync loop: backoff, sender lock, timers, beacon cache, ruleset ETag (see sync.rs).
+    pub sync: super::sync::SyncState,
 }
 
 impl State {

@@ -1,0 +1,171 @@
+//! `identify()` on the server (link ids, merge the server's profile into the local one) and
+//! `forget()`'s erasure request, queued in localStorage until the server confirms it.
+
+use wasm_bindgen_futures::JsFuture;
+
+use super::platform::now_ms;
+use super::state::Shared;
+use super::storage;
+use super::sync::{http, ls_get, ls_remove, ls_set, random, sleep, url};
+use crate::engine::event::{Event, EventType};
+use crate::engine::json::{Map, Value};
+use crate::engine::outbox::{backoff_delay, classify, Outcome};
+use crate::engine::wire::ServerProfile;
+
+/// State-store key of the ids of server events already replayed into the profile.
+const MERGED: &str = "merged";
+/// How many replayed ids are remembered (the server sends at most 200 per identify).
+const MAX_MERGED: usize = 400;
+
+pub async fn identified(shared: &Shared, user_id: &str) {
+    let body = {
+        let s = shared.borrow();
+        if !s.sending_allowed {
+            return;
+        }
+        let mut m = Map::new();
+        m.insert("site", Value::from(s.config.site.as_str()));
+        m.insert("anonymousId", Value::from(s.profile.anonymous_id()));
+        m.insert("userId", Value::from(user_id));
+        m.insert("traits", Value::Object(s.profile.traits().clone()));
+        Value::Object(m).to_json()
+    };
+    let Some(url) = url(shared, "/v1/identify") else {
+        return;
+    };
+    let generation = shared.borrow().generation;
+    let answer = http("POST", &url, Some(body), None).await;
+    if answer.status != 200 {
+        let why = if answer.status == 0 { answer.body } else { String::from("HTTP ") + &answer.status.to_string() };
+        shared.borrow_mut().report(String::from("identify: the server could not be told: ") + &why);
+        return;
+    }
+    let Some(server) = Value::parse(&answer.body).ok().and_then(|v| ServerProfile::from_value(&v).ok()) else {
+        shared.borrow_mut().report("identify: the server's profile was unreadable".into());
+        return;
+    };
+    if shared.borrow().generation != generation || shared.borrow().profile.user_id() != Some(user_id) {
+        return;
+    }
+    merge(shared, &server).await;
+}
+
+/// Merges the server's view: its traits (it already merged ours), and the events of the
+/// user's other anonymous ids that this profile has not seen. Sticky experiment
+/// assignments made here win over replayed exposures, so variants do not change when the
+/// shopper logs in.
+async fn merge(shared: &Shared, server: &ServerProfile) {
+    let store = shared.borrow().store.clone();
+    let mut merged: Vec<String> = match store.read(storage::STATE, MERGED).await {
+        Ok(Some(text)) => Value::parse(&text)
+            .ok()
+            .and_then(|v| v.as_array().map(|a| a.iter().filter_map(|x| x.as_str().map(String::from)).collect()))
+            .unwrap_or_default(),
+        _ => Vec::new(),
+    };
+    let (profile_json, storing) = {
+        let mut s = shared.borrow_mut();
+        let now = now_ms();
+        let _ = s.profile.identify(&server.user_id, Value::Object(server.traits.clone()), now);
+        let own = s.profile.anonymous_id().to_string();
+        // Oldest first, as they happened.
+        for v in server.events.iter().rev() {
+            let Ok(e) = Event::from_value(v) else { continue };
+            if e.anonymous_id() == own || merged.iter().any(|m| m == e.id()) {
+                continue;
+            }
+            if e.event_type() == EventType::ExperimentExposure {
+                if let Some(key) = e.prop_str("experimentKey") {
+                    if s.profile.get_assignment(key).is_some() {
+                        merged.push(e.id().to_string());
+                        continue;
+                    }
+                }
+            }
+            s.profile.record(&e, now);
+            merged.push(e.id().to_string());
+        }
+        s.emit("profile");
+        (s.profile.to_json(), s.storing_allowed())
+    };
+    if storing {
+        let start = merged.len().saturating_sub(MAX_MERGED);
+        let list = Value::Array(merged[start..].iter().map(|m| Value::from(m.as_str())).collect()).to_json();
+        let _ = store.write(storage::STATE, MERGED, &list).await;
+        let _ = store.write(storage::STATE, "profile", &profile_json).await;
+    }
+}
+
+fn queue_key(shared: &Shared) -> String {
+    String::from("tailor:") + &shared.borrow().config.site + ":erase"
+}
+
+fn read_queue(key: &str) -> Vec<String> {
+    ls_get(key)
+        .and_then(|t| Value::parse(&t).ok())
+        .and_then(|v| v.as_array().map(|a| a.iter().filter_map(|x| x.as_str().map(String::from)).collect()))
+        .unwrap_or_default()
+}
+
+fn write_queue(key: &str, ids: &[String]) {
+    if ids.is_empty() {
+        ls_remove(key);
+    } else {
+        ls_set(key, &Value::Array(ids.iter().map(|m| Value::from(m.as_str())).collect()).to_json());
+    }
+}
+
+/// Queues the erasure of `anonymous_id` (the server erases the linked user with it) and
+/// tries to send it now. The queue lives in localStorage: IndexedDB was just deleted.
+pub async fn forgotten(shared: &Shared, anonymous_id: String, user_id: Option<String>) {
+    let _ = user_id; // Erasing the anonymous id also erases the user it is linked to.
+    if shared.borrow().config.endpoint.is_none() {
+        return;
+    }
+    let key = queue_key(shared);
+    let mut queue = read_queue(&key);
+    if !queue.contains(&anonymous_id) {
+        queue.push(anonymous_id);
+    }
+    write_queue(&key, &queue);
+    drain_erasures(shared).await;
+}
+
+/// Sends the queued erasure requests; what fails for lack of an answer stays queued and is
+/// retried with backoff a few times now, then on the next page.
+pub async fn drain_erasures(shared: &Shared) {
+    let key = queue_key(shared);
+    for attempt in 1..=4u32 {
+        let queue = read_queue(&key);
+        if queue.is_empty() {
+            return;
+        }
+        let site = shared.borrow().config.site.clone();
+        let mut retry = false;
+        for id in &queue {
+            let Some(url) = url(shared, &(String::from("/v1/profiles/") + id + "?site=" + &site)) else {
+                return;
+            };
+            let answer = http("DELETE", &url, None, None).await;
+            match classify(answer.status) {
+                Outcome::Retry => retry = true,
+                outcome => {
+                    if outcome == Outcome::DeadLetter {
+                        let msg = String::from("forget: the server refused the erasure with HTTP ")
+                            + &answer.status.to_string();
+                        shared.borrow_mut().report(msg);
+                    }
+                    // Re-read: another call may have queued more meanwhile.
+                    let rest: Vec<String> = read_queue(&key).into_iter().filter(|q| q != id).collect();
+                    write_queue(&key, &rest);
+                }
+            }
+        }
+        if !retry {
+            return;
+        }
+        let wait = backoff_delay(attempt, random(), None);
+        let _ = JsFuture::from(sleep(wait)).await;
+    }
+    shared.borrow_mut().report("forget: the server could not be reached; the erasure request stays queued".into());
+}
