@@ -29,4 +29,30 @@ export declare class Tailor {
   decide(context?: Record<string, unknown>, options?: DecideOptions): Decision;
   /** Replaces the ruleset; throws a RangeError listing each problem with its path. */
   setRuleset(ruleset: object): void;
+  /** Sends the outbox now (when this tab is the sender); never rejects. */
+  flush(): Promise<FlushReport>;
+  /** Sync counts since start. */
+  readonly syncStats: FlushReport;
+  /** Fetches the signed ruleset now; a missing, tampered, expired or older one keeps the last good. */
+  refreshRuleset(): Promise<RulesetRefresh>;
+}
+
+/** What a flush did: events confirmed, failed requests, dropped events, what is left. */
+export interface FlushReport {
+  sent: number;
+  failed: number;
+  deadLettered: number;
+  givenUp: number;
+  pending: number;
+  /** Whether this tab is the one that sends for the origin. */
+  sender: boolean;
+}
+
+export interface RulesetRefresh {
+  /** Version of the ruleset in use (null: none). */
+  version: number | null;
+  /** Whether a new ruleset was taken. */
+  changed: boolean;
+  /** Why the server's ruleset was not taken, if it was not. */
+  error: string | null;
 }

@@ -19,7 +19,7 @@ if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 # --- Debian packages -------------------------------------------------------------------------
 need_pkgs=()
 want() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed" || need_pkgs+=("$1"); }
-for p in chromium chromium-driver postgresql pkg-config gcc; do want "$p"; done
+for p in chromium chromium-driver postgresql sqlite3 pkg-config gcc; do want "$p"; done
 command -v node >/dev/null || want nodejs
 command -v npm >/dev/null || want npm
 command -v cargo >/dev/null || want cargo-web

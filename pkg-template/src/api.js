@@ -132,4 +132,23 @@ export class Tailor {
   setRuleset(ruleset) {
     return this.#call((c) => c.setRuleset(ruleset), undefined);
   }
+
+  /**
+   * Sends the outbox now (when this tab is the sender). Resolves to
+   * `{ sent, failed, deadLettered, givenUp, pending, sender }`; never rejects.
+   */
+  flush() {
+    const none = { sent: 0, failed: 0, deadLettered: 0, givenUp: 0, pending: 0, sender: false };
+    return this.#call((c) => c.flush(), Promise.resolve(none));
+  }
+
+  /** Counts since start, same shape as `flush()`'s report. */
+  get syncStats() {
+    return this.#call((c) => c.syncStats(), { sent: 0, failed: 0, deadLettered: 0, givenUp: 0, pending: 0, sender: false });
+  }
+
+  /** Fetches the signed ruleset now. Resolves to `{ version, changed, error }`; never rejects. */
+  refreshRuleset() {
+    return this.#call((c) => c.refreshRuleset(), Promise.resolve({ version: null, changed: false, error: "the SDK is off" }));
+  }
 }

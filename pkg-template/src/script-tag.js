@@ -1,6 +1,7 @@
 // The script-tag build (pkg/dist/tailor.js). The page's inline snippet defines
-// `window.tailor(...)`, which only queues calls; this file loads the Wasm module from beside
-// itself, replaces `window.tailor` with the real dispatcher and runs the queued calls in order.
+// `window.tailor(...)`, which queues each call with the resolvers of the promise it returned;
+// this file loads the Wasm module from beside itself, replaces `window.tailor` with the real
+// dispatcher, runs the queued calls in order and settles their promises.
 //
 //   tailor("init", { site: "my-shop", consent: "granted" });
 //   tailor("track", "product_view", { sku: "SKU-1", price: 49 });
@@ -41,6 +42,10 @@ function tailor(command, ...args) {
 tailor.loaded = true;
 window.tailor = tailor;
 window.Tailor = Tailor;
-for (const args of queued) {
-  tailor(...args).catch((e) => console.warn("[tailor] " + args[0] + ": " + e.message));
+for (const item of queued) {
+  // [arguments, resolve, reject] from the snippet; a bare arguments object from older snippets.
+  const [args, ok, fail] = Array.isArray(item) ? item : [item];
+  const result = tailor(...args);
+  if (ok) result.then(ok, fail);
+  else result.catch((e) => console.warn("[tailor] " + args[0] + ": " + e.message));
 }

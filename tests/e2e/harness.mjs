@@ -1,7 +1,7 @@
 // Shared pieces of the end-to-end tests: the real `tailor serve` on 127.0.0.1 and headless
 // Chromium driven by playwright-core. Everything started here is stopped by `stop()`.
-import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { execFileSync, spawn } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { chromium } from "playwright-core";
@@ -92,4 +92,26 @@ export function readStore(page, db, store) {
       }),
     [db, store],
   );
+}
+
+/** Events the server stored (its default SQLite file in the scratch directory): [{id, type, body}]. */
+export function serverEvents(server) {
+  const db = join(server.dir, ".tailor/tailor.db");
+  if (!existsSync(db)) return [];
+  const out = execFileSync("sqlite3", ["-json", db, "SELECT id, type, body FROM events ORDER BY id"], { encoding: "utf8" });
+  return out.trim() ? JSON.parse(out).map((r) => ({ ...JSON.parse(r.body), id: r.id, type: r.type })) : [];
+}
+
+/** Waits until `find(events)` is true for the events in the page's outbox plus the server's. */
+export async function waitForEvents(page, server, db, find, timeoutMs = 10000) {
+  const deadline = Date.now() + timeoutMs;
+  let events = [];
+  while (Date.now() < deadline) {
+    // An event in flight is in both places: count it once.
+    const byId = new Map([...(await readStore(page, db, "outbox")), ...serverEvents(server)].map((e) => [e.id, e]));
+    events = [...byId.values()];
+    if (find(events)) return events;
+    await page.waitForTimeout(100);
+  }
+  return events;
 }

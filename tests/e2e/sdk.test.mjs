@@ -1,7 +1,7 @@
 // End-to-end: the built SDK on real pages served by the real `tailor serve`, in headless Chromium.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { launchBrowser, newPage, readStore, startServer } from "./harness.mjs";
+import { launchBrowser, newPage, readStore, startServer, waitForEvents } from "./harness.mjs";
 
 let server;
 let browser;
@@ -21,7 +21,8 @@ describe("script tag", () => {
     // The snippet queued init + page_view before tailor.js arrived (it is async).
     await page.waitForFunction(() => window.tailor && window.tailor.loaded === true);
     await page.waitForFunction(() => document.getElementById("sdk-status").textContent.startsWith("Tailor "));
-    const events = await readStore(page, "tailor:demo", "outbox");
+    // Stored in the outbox, or already delivered to the server by the sync loop.
+    const events = await waitForEvents(page, server, "tailor:demo", (es) => es.some((e) => e.type === "page_view"));
     const views = events.filter((e) => e.type === "page_view");
     assert.equal(views.length, 1, JSON.stringify(events));
     assert.equal(views[0].props.path, "/");
@@ -40,7 +41,7 @@ describe("script tag", () => {
     assert.match(id, /^[0-9a-f-]{36}$/);
     const err = await page.evaluate(() => tailor("track", "search", {}).then(() => "resolved", (e) => e.constructor.name + ": " + e.message));
     assert.match(err, /^TypeError: Tailor.track: props.query/);
-    const events = await readStore(page, "tailor:demo", "outbox");
+    const events = await waitForEvents(page, server, "tailor:demo", (es) => es.some((e) => e.id === id));
     assert.ok(events.some((e) => e.id === id && e.props.query === "boots"));
     assert.deepEqual(page.problems, []);
     await page.context().close();
