@@ -16,11 +16,15 @@ bash scripts/setup.sh
 # shellcheck disable=SC1091
 source .tailor/toolchain.env
 
+# The browser tests: tests/web*.rs (every other test file is native-only).
+web_tests=$(for f in tests/web*.rs; do printf -- '--test %s ' "$(basename "$f" .rs)"; done)
+
 step "format and lint"
 cargo fmt --all -- --check
 cargo clippy --quiet --workspace --all-targets -- -D warnings
 if [ "$TAILOR_WASM_MODE" = rustup ]; then
-  cargo clippy --quiet --lib --tests --target wasm32-unknown-unknown -- -D warnings
+  # shellcheck disable=SC2086
+  cargo clippy --quiet --lib $web_tests --target wasm32-unknown-unknown -- -D warnings
 fi
 
 step "PostgreSQL for the server tests"
@@ -41,9 +45,10 @@ step "build the SDK"
 bash scripts/build.sh
 
 step "browser tests (wasm-bindgen-test in headless Chromium)"
+# shellcheck disable=SC2086
 env ${TAILOR_WASM_ENV[@]+"${TAILOR_WASM_ENV[@]}"} CARGO_TARGET_DIR="$TAILOR_WASM_TARGET_DIR" \
   CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner CHROMEDRIVER=/usr/bin/chromedriver \
-  cargo test --target wasm32-unknown-unknown ${TAILOR_WASM_CARGO_FLAGS[@]+"${TAILOR_WASM_CARGO_FLAGS[@]}"} --test web
+  cargo test --target wasm32-unknown-unknown ${TAILOR_WASM_CARGO_FLAGS[@]+"${TAILOR_WASM_CARGO_FLAGS[@]}"} $web_tests
 
 step "TypeScript declarations (tsc --noEmit on a consumer)"
 node_modules/.bin/tsc -p tests/types/tsconfig.json

@@ -112,6 +112,6 @@ fn decide_prints_one_decision_per_line() {
     assert_eq!(hero["offerId"], "welcome-10");
     assert_eq!(hero["content"]["title"], "Welcome! 10 EUR off your first order");
     assert!(hero["reason"].as_str().unwrap().contains("experiment \"hero-copy\" variation 1"));
-    assert_eq!(lines[0]["experiments"][0]["reason"].as_str().unwrap().contains("forced"), true);
+    assert!(lines[0]["experiments"][0]["reason"].as_str().unwrap().contains("forced"));
     assert!(lines[1]["error"].as_str().unwrap().contains("now"));
 }
