@@ -122,7 +122,7 @@ pub fn decide<'r>(rs: &'r Ruleset, attributes: &Value, options: &DecideOptions) 
                 Err(skip) => skipped.push(SkippedOffer { offer: i, placement: p, reason: skip.clone() }),
             }
         }
-        candidates.sort_by(|a, b| {
+        crate::engine::sort::sort_by(&mut candidates, |a, b| {
             let (pa, pb) = (rs.offers[a.0].priority, rs.offers[b.0].priority);
             pb.total_cmp(&pa).then(b.1.total_cmp(&a.1)).then(a.0.cmp(&b.0))
         });

@@ -14,6 +14,7 @@ pub mod hash;
 pub mod offer;
 pub mod regex;
 pub mod ruleset;
+pub mod sort;
 pub mod version;
 
 // Touchpoints and the shopper's profile.

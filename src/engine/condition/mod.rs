@@ -24,6 +24,7 @@ use std::cmp::Ordering;
 
 use super::json::Value;
 use super::regex::{Pattern, RegexCompiler};
+use super::sort::sort_by;
 use super::version::padded_version;
 
 static NULL: Value = Value::Null;
@@ -310,9 +311,10 @@ impl InSet {
                 _ => {}
             }
         }
-        set.strings.sort_unstable();
+        // Equal elements are identical here, so the engine's one stable sort does.
+        sort_by(&mut set.strings, |a, b| a.cmp(b));
         set.strings.dedup();
-        set.numbers.sort_unstable_by(f64::total_cmp);
+        sort_by(&mut set.numbers, |a, b| a.total_cmp(b));
         set
     }
 

@@ -92,7 +92,7 @@ impl Profile {
                 dropped
             }
             3 => {
-                self.custom.sort_by(|a, b| a.1.last.total_cmp(&b.1.last));
+                crate::engine::sort::sort_by(&mut self.custom, |a, b| a.1.last.total_cmp(&b.1.last));
                 halve(&mut self.custom, false)
             }
             4 => {
@@ -102,11 +102,13 @@ impl Profile {
             }
             5 => halve(&mut self.cart, false),
             6 => {
-                self.offers.sort_by(|a, b| a.1.last_activity().total_cmp(&b.1.last_activity()));
+                crate::engine::sort::sort_by(&mut self.offers, |a, b| {
+                    a.1.last_activity().total_cmp(&b.1.last_activity())
+                });
                 halve(&mut self.offers, false)
             }
             7 => {
-                self.audiences.sort_by(|a, b| a.1.total_cmp(&b.1));
+                crate::engine::sort::sort_by(&mut self.audiences, |a, b| a.1.total_cmp(&b.1));
                 halve(&mut self.audiences, false)
             }
             8 => halve(&mut self.experiments, false),

@@ -86,7 +86,7 @@ impl Affinity {
     }
 
     pub fn sort(&mut self) {
-        self.scores.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        crate::engine::sort::sort_by(&mut self.scores, |a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
     }
 
     /// The scores as of `now` (no decay if `now` is before the reference time).

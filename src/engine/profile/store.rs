@@ -406,7 +406,7 @@ impl Profile {
             }
         }
         let mut days: Vec<Day> = array(&doc, "daily").filter_map(day).collect();
-        days.sort_by_key(|d| d.day);
+        crate::engine::sort::sort_by(&mut days, |a, b| a.day.cmp(&b.day));
         days.dedup_by_key(|d| d.day);
         if let Some(last) = days.last().map(|d| d.day) {
             days.retain(|d| d.day > last - ROLLING_DAYS);
