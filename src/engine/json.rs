@@ -368,17 +368,37 @@ pub mod platform {
 
         pub type Parse = fn(&str) -> f64;
         pub type Write = fn(f64, &mut String);
+        pub type Lower = fn(&str) -> String;
         thread_local! {
             pub static PARSE: Cell<Option<Parse>> = const { Cell::new(None) };
             pub static WRITE: Cell<Option<Write>> = const { Cell::new(None) };
+            pub static LOWER: Cell<Option<Lower>> = const { Cell::new(None) };
         }
     }
 
-    /// Installs the browser's float parser and formatter (called once by the web layer).
+    /// Installs the browser's float parser and formatter and `String.prototype.toLowerCase`
+    /// (called once by the web layer).
     #[cfg(target_arch = "wasm32")]
-    pub fn install(parse: fn(&str) -> f64, write: fn(f64, &mut String)) {
+    pub fn install(parse: fn(&str) -> f64, write: fn(f64, &mut String), lower: fn(&str) -> String) {
         hooks::PARSE.with(|p| p.set(Some(parse)));
         hooks::WRITE.with(|w| w.set(Some(write)));
+        hooks::LOWER.with(|l| l.set(Some(lower)));
+    }
+
+    /// Full Unicode lower-casing. Natively Rust's `str::to_lowercase`; in the browser
+    /// JavaScript's `toLowerCase`, which it reproduces (final sigma included): Rust's case
+    /// tables alone are some 10 KB of Wasm. Without the hook (never in practice), ASCII only.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub(crate) fn lower(s: &str) -> String {
+        s.to_lowercase()
+    }
+
+    #[cfg(target_arch = "wasm32")]
+    pub(crate) fn lower(s: &str) -> String {
+        match hooks::LOWER.with(|l| l.get()) {
+            Some(f) => f(s),
+            None => s.to_ascii_lowercase(),
+        }
     }
 
     #[cfg(target_arch = "wasm32")]

@@ -17,14 +17,17 @@ extern "C" {
     fn js_number(text: &str) -> f64;
     #[wasm_bindgen(js_name = String)]
     fn js_string(n: f64) -> String;
+    #[wasm_bindgen(js_namespace = ["String", "prototype", "toLowerCase"], js_name = call)]
+    fn js_lower(s: &str) -> String;
 }
 
-/// Runs when the module is instantiated: the engine reads and writes floats with
-/// JavaScript's own routines (same answers as Rust's, and no float code in the module).
+/// Runs when the module is instantiated: the engine reads and writes floats and lower-cases
+/// text with JavaScript's own routines (same answers as Rust's, and no float code or
+/// Unicode case tables in the module).
 /// Also called by `TailorCore::init`, for hosts that do not run start functions.
 #[wasm_bindgen(start)]
 pub fn start() {
-    crate::engine::json::platform::install(js_number, |n, out| out.push_str(&js_string(n)));
+    crate::engine::json::platform::install(js_number, |n, out| out.push_str(&js_string(n)), js_lower);
 }
 
 /// Milliseconds since the Unix epoch.

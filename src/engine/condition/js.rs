@@ -199,7 +199,7 @@ pub fn strict_eq(a: &Value, b: &Value) -> bool {
 /// `String.prototype.toLowerCase`.
 pub fn lower(s: &str) -> Cow<'_, str> {
     if s.bytes().any(|b| b.is_ascii_uppercase() || b >= 0x80) {
-        Cow::Owned(s.to_lowercase())
+        Cow::Owned(crate::engine::json::platform::lower(s))
     } else {
         Cow::Borrowed(s)
     }
