@@ -2,7 +2,7 @@
 //!
 //! The engine carries no regex engine of its own: in the browser the lead's runtime wraps
 //! JavaScript's `RegExp` (free, and exactly GrowthBook's semantics); natively
-//! [`NativeRegex`] wraps `regex-lite` (feature `native-regex`). Patterns are compiled once,
+//! [`NativeRegex`] wraps `regex-lite` (native builds only). Patterns are compiled once,
 //! when a condition or ruleset is compiled, never per evaluation.
 //!
 //! Where `regex-lite` differs from JavaScript's `RegExp` (without flags other than `i`):
@@ -49,11 +49,11 @@ impl RegexCompiler for NoRegex {
 }
 
 /// `regex-lite`, for the server, the CLI and native tests.
-#[cfg(feature = "native-regex")]
+#[cfg(not(target_arch = "wasm32"))]
 #[derive(Clone, Copy, Debug, Default)]
 pub struct NativeRegex;
 
-#[cfg(feature = "native-regex")]
+#[cfg(not(target_arch = "wasm32"))]
 impl Pattern for regex_lite::Regex {
     fn is_match(&self, haystack: &str) -> bool {
         regex_lite::Regex::is_match(self, haystack)
@@ -62,13 +62,13 @@ impl Pattern for regex_lite::Regex {
 
 /// A pattern that is only literal alternatives (`iphone|android`), the common case in
 /// rulesets: a substring search gives the same answer as the regex, many times faster.
-#[cfg(feature = "native-regex")]
+#[cfg(not(target_arch = "wasm32"))]
 struct Literals {
     words: Vec<String>,
     case_insensitive: bool,
 }
 
-#[cfg(feature = "native-regex")]
+#[cfg(not(target_arch = "wasm32"))]
 impl Literals {
     fn new(pattern: &str, case_insensitive: bool) -> Option<Literals> {
         let plain = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b' ' | b'-' | b'_' | b'/' | b'=' | b',' | b':');
@@ -81,7 +81,7 @@ impl Literals {
     }
 }
 
-#[cfg(feature = "native-regex")]
+#[cfg(not(target_arch = "wasm32"))]
 impl Pattern for Literals {
     fn is_match(&self, haystack: &str) -> bool {
         if self.case_insensitive {
@@ -93,7 +93,7 @@ impl Pattern for Literals {
     }
 }
 
-#[cfg(feature = "native-regex")]
+#[cfg(not(target_arch = "wasm32"))]
 impl RegexCompiler for NativeRegex {
     fn compile(&self, pattern: &str, case_insensitive: bool) -> Option<Box<dyn Pattern>> {
         if let Some(l) = Literals::new(pattern, case_insensitive) {
@@ -109,7 +109,7 @@ impl RegexCompiler for NativeRegex {
     }
 }
 
-#[cfg(all(test, feature = "native-regex"))]
+#[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     use super::*;
 
