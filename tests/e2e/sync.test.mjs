@@ -1,0 +1,283 @@
+// End-to-end sync: the built SDK in headless Chromium against the real `tailor serve`.
+// Counts come from the server's SQLite file (sqlite3 CLI), not from what the SDK says.
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { join } from "node:path";
+import { launchBrowser, newPage, startServer } from "./harness.mjs";
+
+const PAGES = join(import.meta.dirname, "pages");
+const TOKEN = "sync-test-token";
+
+let browser;
+before(async () => {
+  browser = await launchBrowser();
+});
+after(async () => {
+  await browser?.close();
+});
+
+/** Ids of the events stored for `site` in the server's database. */
+function storedIds(server, site) {
+  const out = execFileSync("sqlite3", ["-readonly", join(server.dir, ".tailor/tailor.db"), `SELECT id FROM events WHERE site = '${site}'`], {
+    encoding: "utf8",
+  });
+  return out.split("\n").filter(Boolean);
+}
+
+async function open(page, server, params) {
+  await page.goto(server.url + "/sync.html?" + new URLSearchParams(params));
+  await ready(page);
+}
+
+async function ready(page) {
+  try {
+    await page.waitForFunction(() => window.ready === true, null, { timeout: 20000 });
+  } catch (e) {
+    const text = await page.evaluate(() => document.body.innerText).catch((e) => String(e));
+    throw new Error("the page did not get ready: " + text + "\n" + page.problems.join("\n"));
+  }
+}
+
+/** Tracks `n` page views in the page; resolves to their ids. */
+function trackMany(page, n, from = 0) {
+  return page.evaluate(
+    async ([n, from]) => {
+      const ids = [];
+      for (let i = 0; i < n; i += 100) {
+        const chunk = [];
+        for (let j = i; j < Math.min(n, i + 100); j++) chunk.push(T.track("page_view", { path: "/p/" + (from + j) }));
+        ids.push(...(await Promise.all(chunk)));
+      }
+      return ids;
+    },
+    [n, from],
+  );
+}
+
+/** Polls until `f()` is true or `ms` ran out; returns the last value. */
+async function until(f, ms, step = 250) {
+  const end = Date.now() + ms;
+  let v = await f();
+  while (!v && Date.now() < end) {
+    await new Promise((r) => setTimeout(r, step));
+    v = await f();
+  }
+  return v;
+}
+
+describe("outbox flush", () => {
+  test("10,000 events through random 503s, an offline spell and a reload: stored exactly once each", { timeout: 150000 }, async () => {
+    const server = await startServer(["--fail-rate", "0.2", "--rate-limit", "0"], { www: PAGES });
+    try {
+      const page = await newPage(browser);
+      const params = { site: "load", flush: 1000 };
+      await open(page, server, params);
+      const ids = [];
+      ids.push(...(await trackMany(page, 3000, 0)));
+      // Offline for a while: requests fail, nothing is lost, sending resumes on `online`.
+      await page.context().setOffline(true);
+      ids.push(...(await trackMany(page, 2000, 3000)));
+      await new Promise((r) => setTimeout(r, 2500));
+      await page.context().setOffline(false);
+      // Reload while batches are in flight.
+      await until(() => storedIds(server, "load").length > 1000, 20000, 50);
+      await page.reload();
+      await ready(page);
+      ids.push(...(await trackMany(page, 5000, 5000)));
+      assert.equal(new Set(ids).size, 10000);
+
+      await until(() => storedIds(server, "load").length >= 10000, 110000, 500);
+      const stored = storedIds(server, "load");
+      assert.equal(stored.length, 10000, "stored " + stored.length + " events");
+      assert.deepEqual(new Set(stored), new Set(ids));
+      const failures = server.logs.join("").match(/"status":503/g) || [];
+      assert.ok(failures.length > 0, "the server injected some 503s");
+      const report = await page.evaluate(() => T.flush());
+      assert.equal(report.pending, 0);
+      // The browser logs failed requests (503, offline) itself; nothing else may appear.
+      assert.deepEqual(page.problems.filter((p) => !/Failed to load resource/.test(p)), []);
+      await page.context().close();
+    } finally {
+      await server.stop();
+    }
+  });
+
+  test("five tabs at once: one sends, the others only write, nothing is lost", { timeout: 90000 }, async () => {
+    const server = await startServer(["--rate-limit", "0"], { www: PAGES });
+    try {
+      const context = await browser.newContext();
+      const senders = new Set();
+      const pages = [];
+      for (let i = 0; i < 5; i++) {
+        const page = await context.newPage();
+        page.on("request", (r) => {
+          if (r.method() === "POST" && r.url().endsWith("/v1/events")) senders.add(i);
+        });
+        await open(page, server, { site: "tabs", flush: 1000 });
+        pages.push(page);
+      }
+      const ids = (await Promise.all(pages.map((p, i) => trackMany(p, 300, i * 1000)))).flat();
+      const all = await until(() => storedIds(server, "tabs").length >= ids.length, 60000);
+      assert.ok(all, "stored " + storedIds(server, "tabs").length + " of " + ids.length);
+      assert.deepEqual(new Set(storedIds(server, "tabs")), new Set(ids));
+      assert.equal(senders.size, 1, "tabs that posted events: " + [...senders]);
+      const flags = await Promise.all(pages.map((p) => p.evaluate(() => T.syncStats.sender)));
+      assert.equal(flags.filter(Boolean).length, 1, JSON.stringify(flags));
+      await context.close();
+    } finally {
+      await server.stop();
+    }
+  });
+
+  test("a rejected event is dead-lettered and the rest are stored", { timeout: 60000 }, async () => {
+    const server = await startServer([], { www: PAGES });
+    try {
+      const page = await newPage(browser);
+      await open(page, server, { site: "dead", flush: 600000 });
+      const ids = await trackMany(page, 3);
+      // An event the server refuses (a bad id), written straight into the outbox.
+      await page.evaluate(
+        () =>
+          new Promise((ok, fail) => {
+            const r = indexedDB.open("tailor:dead");
+            r.onsuccess = () => {
+              const t = r.result.transaction("outbox", "readwrite");
+              const bad = { id: "not-a-uuid", type: "page_view", ts: Date.now(), props: {}, anonymousId: "x" };
+              t.objectStore("outbox").put(JSON.stringify(bad), bad.id);
+              t.oncomplete = () => ok(r.result.close());
+              t.onerror = () => fail(t.error);
+            };
+          }),
+      );
+      const report = await page.evaluate(() => T.flush());
+      assert.deepEqual(
+        { sent: report.sent, deadLettered: report.deadLettered, pending: report.pending, sender: report.sender },
+        { sent: 3, deadLettered: 1, pending: 0, sender: true },
+      );
+      assert.deepEqual(new Set(storedIds(server, "dead")), new Set(ids));
+      await page.context().close();
+    } finally {
+      await server.stop();
+    }
+  });
+});
+
+describe("signed rulesets", () => {
+  test("verified, cached for the next page, and a tampered, expired or older one is refused", { timeout: 60000 }, async () => {
+    const server = await startServer(["--admin-token", TOKEN], { www: PAGES });
+    try {
+      const publish = async (ruleset) => {
+        const r = await fetch(server.url + "/v1/admin/rulesets/rs", {
+          method: "POST",
+          headers: { authorization: "Bearer " + TOKEN, "content-type": "application/json" },
+          body: JSON.stringify(ruleset),
+        });
+        const text = await r.text();
+        assert.equal(r.status, 201, text);
+        return JSON.parse(text);
+      };
+      const key = (await (await fetch(server.url + "/v1/keys")).json()).keys[0].publicKey;
+      const v1 = await publish({ version: 1, id: "first", placements: {}, offers: [] });
+      assert.equal(v1.version, 1);
+
+      const page = await newPage(browser);
+      await open(page, server, { site: "rs", key });
+      // Start fetched version 1 by itself.
+      await page.waitForFunction(() => T.status.rulesetVersion === 1, null, { timeout: 10000 });
+      let r = await page.evaluate(() => T.refreshRuleset());
+      assert.deepEqual(r, { version: 1, changed: false, error: null }, "304 Not Modified");
+
+      // Tampered on the way: the signature no longer matches; version 1 stays.
+      await publish({ version: 1, id: "second", placements: {}, offers: [] });
+      const tamper = (edit) => async (route) => {
+        const response = await route.fetch();
+        const env = JSON.parse(await response.text());
+        edit(env);
+        await route.fulfill({ response, body: JSON.stringify(env) });
+      };
+      await page.route("**/v1/rulesets/rs", tamper((env) => (env.ruleset.id = "evil")));
+      r = await page.evaluate(() => T.refreshRuleset());
+      assert.equal(r.version, 1);
+      assert.match(r.error, /refused version 2: the signature does not match/);
+      await page.unroute("**/v1/rulesets/rs");
+      await page.route("**/v1/rulesets/rs", tamper((env) => (env.expiresAt = Date.now() - 1000)));
+      r = await page.evaluate(() => T.refreshRuleset());
+      assert.match(r.error, /refused version 2: outside its validity window/);
+      await page.unroute("**/v1/rulesets/rs");
+
+      // The genuine version 2 is taken; then version 1 replayed is refused as older.
+      r = await page.evaluate(() => T.refreshRuleset());
+      assert.deepEqual(r, { version: 2, changed: true, error: null });
+      await page.route("**/v1/rulesets/rs", (route) => route.fulfill({ status: 200, contentType: "application/json", body: JSON.stringify(v1) }));
+      r = await page.evaluate(() => T.refreshRuleset());
+      assert.equal(r.version, 2);
+      assert.match(r.error, /refused version 1, older than version 2/);
+
+      // Next page with the server unreachable: the cached version 2 is used at once.
+      await page.unroute("**/v1/rulesets/rs");
+      await page.route("**/v1/rulesets/rs", (route) => route.abort());
+      await page.reload();
+      await page.waitForFunction(() => window.ready === true);
+      assert.equal(await page.evaluate(() => T.status.rulesetVersion), 2);
+      // Without a pinned key nothing from the server is used.
+      await page.unroute("**/v1/rulesets/rs");
+      const other = await newPage(browser);
+      await open(other, server, { site: "rs" });
+      r = await other.evaluate(() => T.refreshRuleset());
+      assert.equal(r.version, null);
+      assert.match(r.error, /publicKey is not set/);
+      await other.context().close();
+      await page.context().close();
+    } finally {
+      await server.stop();
+    }
+  });
+});
+
+describe("identity", () => {
+  test("identify merges the other device's history; forget erases on the server, queued while offline", { timeout: 60000 }, async () => {
+    const server = await startServer([], { www: PAGES });
+    try {
+      // Device A: a purchase, sent, then identify.
+      const a = await newPage(browser);
+      await open(a, server, { site: "id", flush: 600000 });
+      await a.evaluate(() => T.track("purchase", { orderId: "o-1", revenue: 120, currency: "EUR", items: [] }));
+      assert.equal((await a.evaluate(() => T.flush())).sent, 1);
+      await a.evaluate(() => T.identify("user-7", { plan: "gold" }));
+
+      // Device B: knows nothing, identifies as the same user and gets A's purchase and traits.
+      const b = await newPage(browser);
+      await open(b, server, { site: "id", flush: 600000 });
+      await b.evaluate(() => T.track("page_view", { path: "/" }));
+      await b.evaluate(() => T.flush());
+      assert.equal(await b.evaluate(() => T.profile().orders.count), 0);
+      await b.evaluate(() => T.identify("user-7"));
+      const p = await b.evaluate(() => T.profile());
+      assert.equal(p.orders.count, 1);
+      assert.equal(p.orders.revenue, 120);
+      assert.equal(await b.evaluate(() => T.status.userId), "user-7");
+      // Identifying again does not count the purchase twice.
+      await b.evaluate(() => T.identify("user-7"));
+      assert.equal(await b.evaluate(() => T.profile().orders.count), 1);
+
+      // Forget on B while offline: queued; the next page sends it; the server erases both devices' events.
+      assert.equal(storedIds(server, "id").length, 2);
+      await b.context().setOffline(true);
+      await b.evaluate(() => T.forget());
+      assert.equal(storedIds(server, "id").length, 2);
+      const queued = await b.evaluate(() => localStorage.getItem("tailor:id:erase"));
+      assert.match(queued, /^\["[0-9a-f-]{36}"\]$/);
+      await b.context().setOffline(false);
+      await b.reload();
+      await b.waitForFunction(() => window.ready === true);
+      const erased = await until(() => storedIds(server, "id").length === 0, 15000);
+      assert.ok(erased, "events left: " + storedIds(server, "id").length);
+      assert.equal(await b.evaluate(() => localStorage.getItem("tailor:id:erase")), null);
+      await a.context().close();
+      await b.context().close();
+    } finally {
+      await server.stop();
+    }
+  });
+});
