@@ -8,6 +8,8 @@ import { launchBrowser, newPage, startServer } from "./harness.mjs";
 
 const PAGES = join(import.meta.dirname, "pages");
 const TOKEN = "sync-test-token";
+// TAILOR_PKG serves another build of the package (e.g. a copy while pkg/ is being rebuilt).
+const PKG = process.env.TAILOR_PKG ? ["--pkg", process.env.TAILOR_PKG] : [];
 
 let browser;
 before(async () => {
@@ -68,7 +70,7 @@ async function until(f, ms, step = 250) {
 
 describe("outbox flush", () => {
   test("10,000 events through random 503s, an offline spell and a reload: stored exactly once each", { timeout: 150000 }, async () => {
-    const server = await startServer(["--fail-rate", "0.2", "--rate-limit", "0"], { www: PAGES });
+    const server = await startServer([...PKG, "--fail-rate", "0.2", "--rate-limit", "0"], { www: PAGES });
     try {
       const page = await newPage(browser);
       const params = { site: "load", flush: 1000 };
@@ -104,7 +106,7 @@ describe("outbox flush", () => {
   });
 
   test("five tabs at once: one sends, the others only write, nothing is lost", { timeout: 90000 }, async () => {
-    const server = await startServer(["--rate-limit", "0"], { www: PAGES });
+    const server = await startServer([...PKG, "--rate-limit", "0"], { www: PAGES });
     try {
       const context = await browser.newContext();
       const senders = new Set();
@@ -131,7 +133,7 @@ describe("outbox flush", () => {
   });
 
   test("a rejected event is dead-lettered and the rest are stored", { timeout: 60000 }, async () => {
-    const server = await startServer([], { www: PAGES });
+    const server = await startServer(PKG, { www: PAGES });
     try {
       const page = await newPage(browser);
       await open(page, server, { site: "dead", flush: 600000 });
@@ -165,7 +167,7 @@ describe("outbox flush", () => {
 
 describe("signed rulesets", () => {
   test("verified, cached for the next page, and a tampered, expired or older one is refused", { timeout: 60000 }, async () => {
-    const server = await startServer(["--admin-token", TOKEN], { www: PAGES });
+    const server = await startServer([...PKG, "--admin-token", TOKEN], { www: PAGES });
     try {
       const publish = async (ruleset) => {
         const r = await fetch(server.url + "/v1/admin/rulesets/rs", {
@@ -237,7 +239,7 @@ describe("signed rulesets", () => {
 
 describe("identity", () => {
   test("identify merges the other device's history; forget erases on the server, queued while offline", { timeout: 60000 }, async () => {
-    const server = await startServer([], { www: PAGES });
+    const server = await startServer(PKG, { www: PAGES });
     try {
       // Device A: a purchase, sent, then identify.
       const a = await newPage(browser);
