@@ -96,6 +96,13 @@ pub(super) async fn http(method: &str, url: &str, body: Option<String>, etag: Op
     Answer { status: status as u16, body: text("body"), retry_after: text("retryAfter"), etag: text("etag") }
 }
 
+/// A number as JavaScript writes it (no Rust number formatting in the module).
+pub(super) fn num(n: f64) -> String {
+    let mut out = String::new();
+    crate::engine::json::write_number(n, &mut out);
+    out
+}
+
 /// The server URL for `path` (the endpoint has no trailing slash; "" is this origin).
 pub(super) fn url(shared: &Shared, path: &str) -> Option<String> {
     shared.borrow().config.endpoint.as_ref().map(|e| e.clone() + path)
@@ -290,7 +297,7 @@ async fn send_batch(shared: &Shared, store: &Store, generation: u32, report: &mu
         report.given_up += drop.len() as u32;
         forget_cached(shared, &drop);
         let mut s = shared.borrow_mut();
-        let n = drop.len().to_string();
+        let n = num(drop.len() as f64);
         s.report(String::from("sync: gave up ") + &n + " events older than 24 h or unreadable");
     }
     if plan.send.is_empty() {
@@ -320,7 +327,7 @@ async fn send_batch(shared: &Shared, store: &Store, generation: u32, report: &mu
             report.dead_lettered += settled.rejected.len() as u32;
             shared.borrow_mut().sync.backoff.succeeded();
             if !settled.rejected.is_empty() {
-                let n = settled.rejected.len().to_string();
+                let n = num(settled.rejected.len() as f64);
                 shared.borrow_mut().report(String::from("sync: the server rejected ") + &n + " events");
             }
             if !settled.unanswered.is_empty() || texts.len() < MAX_BATCH_EVENTS && plan.send.len() == texts.len() {
@@ -343,9 +350,9 @@ async fn send_batch(shared: &Shared, store: &Store, generation: u32, report: &mu
             let mut s = shared.borrow_mut();
             s.sync.backoff.succeeded();
             let msg = String::from("sync: the server refused a batch of ")
-                + &gone.len().to_string()
+                + &num(gone.len() as f64)
                 + " events with HTTP "
-                + &answer.status.to_string()
+                + &num(f64::from(answer.status))
                 + ": "
                 + answer.body.get(..200).unwrap_or(&answer.body);
             s.report(msg);

@@ -6,7 +6,7 @@ use wasm_bindgen_futures::JsFuture;
 use super::platform::now_ms;
 use super::state::Shared;
 use super::storage;
-use super::sync::{http, ls_get, ls_remove, ls_set, random, sleep, url};
+use super::sync::{http, ls_get, ls_remove, ls_set, num, random, sleep, url};
 use crate::engine::event::{Event, EventType};
 use crate::engine::json::{Map, Value};
 use crate::engine::outbox::{backoff_delay, classify, Outcome};
@@ -36,7 +36,7 @@ pub async fn identified(shared: &Shared, user_id: &str) {
     let generation = shared.borrow().generation;
     let answer = http("POST", &url, Some(body), None).await;
     if answer.status != 200 {
-        let why = if answer.status == 0 { answer.body } else { String::from("HTTP ") + &answer.status.to_string() };
+        let why = if answer.status == 0 { answer.body } else { String::from("HTTP ") + &num(f64::from(answer.status)) };
         shared.borrow_mut().report(String::from("identify: the server could not be told: ") + &why);
         return;
     }
@@ -152,7 +152,7 @@ pub async fn drain_erasures(shared: &Shared) {
                 outcome => {
                     if outcome == Outcome::DeadLetter {
                         let msg = String::from("forget: the server refused the erasure with HTTP ")
-                            + &answer.status.to_string();
+                            + &num(f64::from(answer.status));
                         shared.borrow_mut().report(msg);
                     }
                     // Re-read: another call may have queued more meanwhile.

@@ -11,7 +11,7 @@ use wasm_bindgen_futures::JsFuture;
 
 use super::platform::now_ms;
 use super::state::Shared;
-use super::sync::{http, ls_get, ls_remove, ls_set, url, verify_ed25519};
+use super::sync::{http, ls_get, ls_remove, ls_set, num, url, verify_ed25519};
 use crate::engine::wire::RulesetEnvelope;
 
 fn cache_key(shared: &Shared) -> String {
@@ -83,22 +83,24 @@ async fn fetch_and_apply(shared: &Shared) -> Result<bool, String> {
         200 => {}
         404 => return Err(String::from("none is published for site ") + &site + "; keeping the last good one"),
         0 => return Err(String::from("the server did not answer: ") + &answer.body),
-        n => return Err(String::from("the server answered HTTP ") + &n.to_string() + "; keeping the last good one"),
+        n => {
+            return Err(String::from("the server answered HTTP ") + &num(f64::from(n)) + "; keeping the last good one")
+        }
     }
     let env = RulesetEnvelope::parse(&answer.body)
-        .map_err(|e| String::from("refused an unreadable envelope (") + &e.to_string() + ")")?;
+        .map_err(|e| String::from("refused an unreadable envelope (") + &e.field + " " + &e.reason + ")")?;
     if env.site != site {
         return Err(String::from("refused an envelope for another site (") + &env.site + ")");
     }
     if !env.is_current(now_ms() as i64) {
-        return Err(String::from("refused version ") + &env.version.to_string() + ": outside its validity window");
+        return Err(String::from("refused version ") + &num(env.version as f64) + ": outside its validity window");
     }
     let current = shared.borrow().ruleset_version;
     if (env.version as f64) < current {
         return Err(String::from("refused version ")
-            + &env.version.to_string()
+            + &num(env.version as f64)
             + ", older than version "
-            + &current.to_string()
+            + &num(current)
             + " in use");
     }
     let verdict = JsFuture::from(verify_ed25519(&key, &env.signature, &env.signing_payload()))
@@ -107,10 +109,10 @@ async fn fetch_and_apply(shared: &Shared) -> Result<bool, String> {
         .and_then(|v| v.as_string())
         .unwrap_or_else(|| "the signature could not be checked".into());
     if !verdict.is_empty() {
-        return Err(String::from("refused version ") + &env.version.to_string() + ": " + &verdict);
+        return Err(String::from("refused version ") + &num(env.version as f64) + ": " + &verdict);
     }
     let rs = super::api::compile_ruleset(&env.ruleset)
-        .map_err(|e| String::from("refused version ") + &env.version.to_string() + ": " + &e)?;
+        .map_err(|e| String::from("refused version ") + &num(env.version as f64) + ": " + &e)?;
     let cache = {
         let mut s = shared.borrow_mut();
         s.ruleset = Some(Rc::new(rs));
