@@ -34,7 +34,7 @@ impl ForcedVariations {
             if k.is_empty() || v.is_empty() || !v.bytes().all(|b| b.is_ascii_digit()) {
                 continue;
             }
-            if let Ok(i) = v.parse::<usize>() {
+            if let Some(i) = crate::engine::json::parse_digits(v) {
                 out.push((k.to_string(), i));
             }
         }

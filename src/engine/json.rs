@@ -276,6 +276,62 @@ pub fn parse_number(text: &str) -> Option<f64> {
     Some(fast_decimal(b).unwrap_or_else(|| platform::parse_float(text)))
 }
 
+/// An unsigned decimal of ASCII digits only (`"042"`); `None` when empty, when anything else
+/// appears or on overflow. The same answers as `str::parse::<usize>` on digit strings,
+/// without its generic code in the module.
+pub fn parse_digits(text: &str) -> Option<usize> {
+    if text.is_empty() {
+        return None;
+    }
+    text.bytes().try_fold(0usize, |n, c| {
+        if c.is_ascii_digit() {
+            n.checked_mul(10)?.checked_add(usize::from(c - b'0'))
+        } else {
+            None
+        }
+    })
+}
+
+/// `n` as Rust's `Display` writes it (`{n}`: every digit, no exponent; `-0`, `inf`, `NaN`),
+/// built from [`write_number`]'s shortest digits, so that messages that always said `{n}`
+/// keep their text without pulling core's float formatting into the browser build.
+pub fn write_plain_number(n: f64, out: &mut String) {
+    if n.is_nan() {
+        return out.push_str("NaN");
+    }
+    if n.is_sign_negative() {
+        out.push('-');
+    }
+    if n.is_infinite() {
+        return out.push_str("inf");
+    }
+    let mut js = String::new();
+    write_number(n.abs(), &mut js);
+    let (mantissa, exp) = match js.split_once('e') {
+        Some((m, e)) => {
+            let e10 = parse_digits(e.trim_start_matches(['+', '-'])).unwrap_or(0) as i64;
+            (m, if e.starts_with('-') { -e10 } else { e10 })
+        }
+        None => (js.as_str(), 0),
+    };
+    let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    let digits = [int, frac].concat();
+    // Position of the decimal point within `digits`.
+    let point = int.len() as i64 + exp;
+    if point <= 0 {
+        out.push_str("0.");
+        out.extend(std::iter::repeat_n('0', (-point) as usize));
+        out.push_str(&digits);
+    } else if point as usize >= digits.len() {
+        out.push_str(&digits);
+        out.extend(std::iter::repeat_n('0', point as usize - digits.len()));
+    } else {
+        out.push_str(&digits[..point as usize]);
+        out.push('.');
+        out.push_str(&digits[point as usize..]);
+    }
+}
+
 /// Exact conversion when the digits fit in 2^53 and the power of ten is exactly
 /// representable (|e| <= 22): one correctly rounded multiply or divide (Clinger's fast path).
 /// Covers prices, counts and timestamps; everything else goes to the platform's parser.
@@ -703,6 +759,50 @@ mod tests {
         }
         for text in ["", "-", ".", "1e", "1e+", "abc", "1.2.3", "0x10", "Infinity", " 1"] {
             assert_eq!(parse_number(text), None, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn plain_numbers_print_like_rust_display() {
+        let mut seed = 1u64;
+        let mut cases = vec![
+            0.0,
+            -0.0,
+            1.0,
+            0.1,
+            1e21,
+            1e22,
+            1.5e-7,
+            1e-6,
+            123.456,
+            f64::MIN,
+            f64::MAX,
+            f64::MIN_POSITIVE,
+            5e-324,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::NAN,
+            9007199254740993.0,
+            -2.5e300,
+        ];
+        for _ in 0..20_000 {
+            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            cases.push(f64::from_bits(seed));
+        }
+        for n in cases {
+            let mut s = String::new();
+            write_plain_number(n, &mut s);
+            assert_eq!(s, format!("{n}"), "{:x}", n.to_bits());
+        }
+    }
+
+    #[test]
+    fn digits_parse_like_usize() {
+        for text in ["0", "042", "18446744073709551615", "18446744073709551616", "", "+1", "1a", "99999999999999999999"]
+        {
+            let digits_only = text.bytes().all(|b| b.is_ascii_digit());
+            let expected = if digits_only { text.parse::<usize>().ok() } else { None };
+            assert_eq!(parse_digits(text), expected, "{text}");
         }
     }
 

@@ -11,7 +11,7 @@ use std::fmt;
 
 use super::condition::{Condition, Path};
 use super::hash::bucket_ranges;
-use super::json::{Map, Value};
+use super::json::{write_plain_number, Map, Value};
 use super::regex::RegexCompiler;
 
 /// The ruleset format version this engine reads.
@@ -297,7 +297,11 @@ impl<'a> Loader<'a> {
             None => None,
             Some(Value::Number(n)) if *n >= min && *n <= max => Some(*n),
             Some(Value::Number(_)) => {
-                self.err(join(path, key), format!("expected a number from {min} to {max}"));
+                let mut reason = String::from("expected a number from ");
+                write_plain_number(min, &mut reason);
+                reason.push_str(" to ");
+                write_plain_number(max, &mut reason);
+                self.err(join(path, key), reason);
                 None
             }
             Some(other) => {
@@ -886,7 +890,7 @@ pub fn parse_iso_time(s: &str) -> Option<f64> {
         if !part.iter().all(u8::is_ascii_digit) {
             return None;
         }
-        std::str::from_utf8(part).ok()?.parse().ok()
+        Some(part.iter().fold(0, |n, d| n * 10 + i64::from(d - b'0')))
     };
     let (y, mo, d) = (num(0, 4)?, num(5, 2)?, num(8, 2)?);
     if b.get(4) != Some(&b'-') || b.get(7) != Some(&b'-') || !(1..=12).contains(&mo) || !(1..=31).contains(&d) {
@@ -914,7 +918,7 @@ pub fn parse_iso_time(s: &str) -> Option<f64> {
             if j == start {
                 return None;
             }
-            secs += std::str::from_utf8(&b[i..j]).ok()?.parse::<f64>().ok()?;
+            secs += crate::engine::json::parse_number(std::str::from_utf8(&b[i..j]).ok()?)?;
             i = j;
         }
     }

@@ -8,7 +8,7 @@
 use std::borrow::Cow;
 use std::cmp::Ordering;
 
-use crate::engine::json::{write_number, Value};
+use crate::engine::json::{parse_number, write_number, Value};
 
 /// `String(n)`.
 pub fn number_to_string(n: f64) -> String {
@@ -115,7 +115,7 @@ pub fn string_to_number(s: &str) -> f64 {
     if !is_decimal_literal(body.as_bytes()) {
         return f64::NAN;
     }
-    body.parse::<f64>().map(|n| sign * n).unwrap_or(f64::NAN)
+    parse_number(body).map_or(f64::NAN, |n| sign * n)
 }
 
 /// `digits [. digits?] | . digits`, then an optional exponent.

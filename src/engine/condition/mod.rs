@@ -136,7 +136,11 @@ impl Path {
             .split('.')
             .map(|k| {
                 let canonical = k == "0" || (!k.starts_with('0') && !k.is_empty() && k.len() < 10);
-                let index = if canonical && k.bytes().all(|b| b.is_ascii_digit()) { k.parse().ok() } else { None };
+                let index = if canonical && k.bytes().all(|b| b.is_ascii_digit()) {
+                    super::json::parse_digits(k)
+                } else {
+                    None
+                };
                 Seg { key: k.into(), index }
             })
             .collect();

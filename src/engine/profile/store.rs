@@ -49,7 +49,9 @@ impl std::fmt::Display for ProfileError {
         match self {
             ProfileError::Json(e) => write!(f, "profile: {e}"),
             ProfileError::Version(v) => {
-                write!(f, "schemaVersion: {v} is not supported (this SDK reads 1 to {SCHEMA_VERSION})")
+                let mut n = String::new();
+                crate::engine::json::write_plain_number(*v, &mut n);
+                write!(f, "schemaVersion: {n} is not supported (this SDK reads 1 to {SCHEMA_VERSION})")
             }
             ProfileError::Invalid { field, reason } => write!(f, "{field}: {reason}"),
         }
