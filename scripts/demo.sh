@@ -9,6 +9,6 @@ export PATH="$HOME/.cargo/bin:$PATH"
 bash scripts/setup.sh
 bash scripts/build.sh
 cargo build --quiet --release -p tailor-server
-args=(serve --www www --pkg pkg "$@")
+args=(serve --www www --pkg pkg --site demo --ruleset www/ruleset.json "$@")
 echo "Demo storefront: http://127.0.0.1:8080/"
 exec target/release/tailor "${args[@]}"

@@ -97,6 +97,14 @@ else
   say "wasm-bindgen $wb_version present"
 fi
 
+# --- cargo-fuzz, for the short fuzzing run of the tests ------------------------------------
+if ! command -v cargo-fuzz >/dev/null; then
+  say "installing cargo-fuzz (a minute or two, once per machine)"
+  cargo install -q cargo-fuzz
+else
+  say "cargo-fuzz present"
+fi
+
 # --- Node packages (binaryen's wasm-opt, esbuild, playwright-core, typescript) --------------
 stamp=.tailor/npm.stamp
 lock_sum=$(sha256sum package.json package-lock.json 2>/dev/null | sha256sum | cut -c1-16)

@@ -14,3 +14,4 @@ mod sync_identity;
 mod sync_rules;
 
 pub use api::{version, TailorCore};
+pub use platform::start;
