@@ -3,6 +3,8 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { launchBrowser, newPage, startServer } from "./harness.mjs";
 
@@ -278,6 +280,53 @@ describe("identity", () => {
       assert.equal(await b.evaluate(() => localStorage.getItem("tailor:id:erase")), null);
       await a.context().close();
       await b.context().close();
+    } finally {
+      await server.stop();
+    }
+  });
+
+  test("an experiment variant stays the same when the shopper logs in", { timeout: 90000 }, async () => {
+    const ruleset = {
+      version: 1,
+      placements: {},
+      offers: [],
+      experiments: [
+        { key: "x", seed: "s", hashAttribute: "id", fallbackAttribute: "anonymousId", hashVersion: 2, weights: [0.5, 0.5], variations: [{ key: "a" }, { key: "b" }] },
+      ],
+    };
+    const file = join(mkdtempSync(join(tmpdir(), "tailor-rs-")), "ruleset.json");
+    writeFileSync(file, JSON.stringify(ruleset));
+    const server = await startServer([...PKG, "--site", "sticky", "--ruleset", file], { www: PAGES });
+    try {
+      const key = (await (await fetch(server.url + "/v1/keys")).json()).keys[0].publicKey;
+      const variant = (page) => page.evaluate(() => T.decide({}).experiments.find((e) => e.key === "x").variation);
+      const load = async (page) => {
+        await open(page, server, { site: "sticky", key, flush: 600000 });
+        await page.waitForFunction(() => T.status.rulesetVersion === 1, null, { timeout: 10000 });
+      };
+      const shopper = await newPage(browser);
+      await load(shopper);
+      const before = await variant(shopper);
+      // Find a user id whose own bucket is the other variant (what a fresh device would get).
+      let userId = null;
+      for (let i = 0; i < 20 && userId === null; i++) {
+        const fresh = await newPage(browser);
+        await load(fresh);
+        await fresh.evaluate((u) => T.identify(u), "user-" + i);
+        if ((await variant(fresh)) !== before) userId = "user-" + i;
+        // Its exposure reaches the server, so the shopper's identify replays it below.
+        await fresh.evaluate(() => new Promise((r) => setTimeout(r, 100)).then(() => T.flush()));
+        await fresh.context().close();
+      }
+      assert.ok(userId, "some user id buckets into the other variant");
+      await shopper.evaluate(() => T.flush());
+      await shopper.evaluate((u) => T.identify(u), userId);
+      assert.equal(await shopper.evaluate(() => T.status.userId), userId);
+      assert.equal(await variant(shopper), before, "the variant seen before logging in is kept");
+      await shopper.reload();
+      await shopper.waitForFunction(() => window.ready === true);
+      assert.equal(await variant(shopper), before, "and after a reload");
+      await shopper.context().close();
     } finally {
       await server.stop();
     }
