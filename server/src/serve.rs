@@ -220,12 +220,24 @@ pub async fn start(config: Config) -> Result<Shared, String> {
 pub fn router(state: Shared) -> Router {
     Router::new()
         .route("/healthz", get(health))
+        .route("/tailor-config.js", get(page_config))
         .merge(api::routes())
         .fallback(get(static_file))
         .layer(middleware::from_fn_with_state(state.clone(), time_limit))
         .layer(middleware::from_fn_with_state(state.clone(), cors))
         .layer(middleware::from_fn(access_log))
         .with_state(state)
+}
+
+/// `window.tailorConfig = { publicKey }`: lets pages served by this server pin its signing key
+/// (the demo storefront does; a shop embeds its key in its own pages instead).
+async fn page_config(State(state): State<Shared>) -> Response {
+    let config = serde_json::json!({ "publicKey": state.key.public_base64(), "keyId": state.key.key_id() });
+    let mut response = Response::new(Body::from(format!("window.tailorConfig = {config};\n")));
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/javascript; charset=utf-8"));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    response
 }
 
 async fn health(State(state): State<Shared>) -> Json<serde_json::Value> {
