@@ -109,7 +109,35 @@ export interface DecideOptions {
   record?: boolean;
 }
 
-/** The profile snapshot; every attribute is documented in docs/profile.md. */
+/** Counts of one event type. */
+export interface EventCounts {
+  count: number;
+  last7d: number;
+  last30d: number;
+  first?: number;
+  last?: number;
+}
+
+/** The profile snapshot (`profile.*` in conditions); every attribute is in docs/profile.md. Times are ms since 1970. */
 export interface ProfileSnapshot {
-  [attribute: string]: unknown;
+  anonymousId: string;
+  userId?: string;
+  firstSeen: number;
+  lastSeen: number;
+  events: Record<EventType, EventCounts>;
+  custom: Record<string, EventCounts>;
+  orders: { count: number; revenue: number; aov: number; last30d: number; revenue30d: number; first?: number; last?: number; currency?: string };
+  rfm: { recencyDays?: number; frequency: number; monetary: number };
+  categories: Record<string, number>;
+  brands: Record<string, number>;
+  topCategory?: string;
+  topBrand?: string;
+  recentlyViewed: { sku: string; category?: string; brand?: string; price?: number; ts: number }[];
+  searches: string[];
+  cart: { items: { sku: string; quantity: number; price?: number }[]; count: number; value: number; updatedAt?: number };
+  session: { id?: string; start: number; last?: number; length?: number; pages: number; events: number; count: number; active: boolean };
+  traits: Record<string, unknown>;
+  audiences: Record<string, { enteredAt: number }>;
+  offers: Record<string, { shown: number[]; clicks: number; lastClick?: number }>;
+  experiments: Record<string, { variation: number; bucketVersion: number }>;
 }

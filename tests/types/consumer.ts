@@ -12,6 +12,22 @@ export async function main(): Promise<void> {
   const status: TailorStatus = tailor.status;
   const version: string = Tailor.version;
   console.log(id, status.storage, version, tailor.decide().placements);
+  const profile = tailor.profile();
+  if (profile) {
+    const views: number = profile.events.product_view.count;
+    const top: string | undefined = profile.topCategory;
+    const cartValue: number = profile.cart.value;
+    console.log(views, top, cartValue, profile.offers["welcome-10"]?.shown.length);
+  }
+  const off = tailor.on("profile", (p) => console.log(p.session.count));
+  off();
+  await tailor.consent("granted");
+  await tailor.identify("user-1", { plan: "gold" });
+  await tailor.forget();
+  // @ts-expect-error: consent takes one of three words
+  await tailor.consent("yes");
+  // @ts-expect-error: listeners are for "profile" or "status"
+  tailor.on("click", () => {});
 
   // @ts-expect-error: product_view needs a sku
   await tailor.track("product_view", { price: 49 });
