@@ -171,12 +171,38 @@ pub fn capture(raw: &RawContext, now_ms: f64) -> Value {
             let local = now_ms - offset * 60_000.0;
             let hours = (local / 3_600_000.0).floor();
             let days = (local / 86_400_000.0).floor();
-            m.insert("localHour", Value::Number(hours.rem_euclid(24.0)));
+            m.insert("localHour", Value::Number(rem_whole(hours, 24)));
             // 1970-01-01 was a Thursday; 0 is Sunday, as Date.getDay().
-            m.insert("dayOfWeek", Value::Number((days + 4.0).rem_euclid(7.0)));
+            m.insert("dayOfWeek", Value::Number(rem_whole(days + 4.0, 7)));
         }
     }
     Value::Object(m)
+}
+
+/// `x.rem_euclid(m as f64)` for a finite whole `x`, exactly, in integer arithmetic: the
+/// same answers (a zero keeps the sign of `x`) without pulling `fmod` and 128-bit division
+/// into the browser build.
+fn rem_whole(x: f64, m: u64) -> f64 {
+    let a = x.abs();
+    let r = if a < 9.2e18 {
+        a as u64 % m
+    } else {
+        // a = mantissa * 2^shift with shift > 0: reduce the mantissa, then double `shift` times.
+        let bits = a.to_bits();
+        let shift = (bits >> 52) as i32 - 1075;
+        let mut r = ((bits & ((1 << 52) - 1)) | (1 << 52)) % m;
+        for _ in 0..shift {
+            r = r * 2 % m;
+        }
+        r
+    };
+    if r == 0 {
+        0.0f64.copysign(x)
+    } else if x < 0.0 {
+        (m - r) as f64
+    } else {
+        r as f64
+    }
 }
 
 #[cfg(test)]
@@ -188,6 +214,26 @@ mod tests {
         "Mozilla/5.0 (Linux; Android 13; SM-X700) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36";
     const DESKTOP: &str =
         "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36";
+
+    #[test]
+    fn rem_whole_is_rem_euclid() {
+        let mut seed = 3u64;
+        let mut cases = vec![0.0, -0.0, 24.0, -24.0, -1.0, 1.0, 23.0, -25.0, 9.2e18, -9.3e18, 1e300, -1e300, f64::MAX];
+        for _ in 0..20_000 {
+            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            let x = f64::from_bits(seed);
+            if x.is_finite() {
+                cases.push(x.floor());
+                cases.push(((seed >> 11) as f64 - 4.5e15).floor());
+            }
+        }
+        for x in cases {
+            for m in [24, 7] {
+                let (got, want) = (rem_whole(x, m), x.rem_euclid(m as f64));
+                assert_eq!(got.to_bits(), want.to_bits(), "{x} % {m}: {got} vs {want}");
+            }
+        }
+    }
 
     #[test]
     fn captures_url_utm_locale_device_and_local_time() {
