@@ -212,7 +212,7 @@ async fn tick(shared: Shared) {
 
 /// Takes the sender lock for this tab if it is free. Only the sender flushes.
 async fn become_sender(shared: &Shared) -> bool {
-    let lease = 3.0 * f64::from(shared.borrow().config.flush_interval_ms);
+    let lease = (3.0 * f64::from(shared.borrow().config.flush_interval_ms)).max(10_000.0);
     let got =
         JsFuture::from(acquire_sender(&lock_name(shared), lease)).await.ok().and_then(|v| v.as_bool()).unwrap_or(false);
     shared.borrow_mut().sync.sender = got;
@@ -244,7 +244,11 @@ async fn flush_batches(shared: &Shared, force: bool) -> FlushReport {
         (s.sending_allowed, s.store.clone(), s.generation)
     };
     if allowed && (force || shared.borrow().sync.backoff.ready(now_ms())) && become_sender(shared).await {
-        for _ in 0..MAX_BATCHES_PER_FLUSH {
+        for i in 0..MAX_BATCHES_PER_FLUSH {
+            // Renews the localStorage lease during a long flush (free with Web Locks).
+            if i > 0 && !become_sender(shared).await {
+                break;
+            }
             match send_batch(shared, &store, generation, &mut report).await {
                 Step::More => {}
                 Step::Stop => break,

@@ -107,10 +107,12 @@ describe("outbox flush", () => {
     }
   });
 
-  test("five tabs at once: one sends, the others only write, nothing is lost", { timeout: 90000 }, async () => {
+  for (const locks of ["Web Locks", "a localStorage lease (no Web Locks)"]) {
+  test("five tabs at once with " + locks + ": one sends, the others only write, nothing is lost", { timeout: 90000 }, async () => {
     const server = await startServer([...PKG, "--rate-limit", "0"], { www: PAGES });
     try {
       const context = await browser.newContext();
+      if (locks !== "Web Locks") await context.addInitScript(() => Object.defineProperty(Navigator.prototype, "locks", { get: () => undefined }));
       const senders = new Set();
       const pages = [];
       for (let i = 0; i < 5; i++) {
@@ -129,6 +131,25 @@ describe("outbox flush", () => {
       const flags = await Promise.all(pages.map((p) => p.evaluate(() => T.syncStats.sender)));
       assert.equal(flags.filter(Boolean).length, 1, JSON.stringify(flags));
       await context.close();
+    } finally {
+      await server.stop();
+    }
+  });
+  }
+
+  test("leaving the page sends what is unsent by beacon", { timeout: 60000 }, async () => {
+    const server = await startServer(PKG, { www: PAGES });
+    try {
+      const page = await newPage(browser);
+      await open(page, server, { site: "beacon", flush: 600000 });
+      await page.evaluate(() => T.flush());
+      const ids = await trackMany(page, 5);
+      await page.waitForTimeout(400);
+      assert.equal(storedIds(server, "beacon").length, 0, "the timer has not sent them");
+      await page.goto("about:blank");
+      assert.ok(await until(() => storedIds(server, "beacon").length === 5, 10000), "stored: " + storedIds(server, "beacon").length);
+      assert.deepEqual(new Set(storedIds(server, "beacon")), new Set(ids));
+      await page.context().close();
     } finally {
       await server.stop();
     }
