@@ -46,6 +46,8 @@ extern "C" {
     fn listen(f: &JsValue);
     #[wasm_bindgen(js_name = acquireSender)]
     fn acquire_sender(name: &str, lease_ms: f64) -> Promise;
+    #[wasm_bindgen(js_name = releaseSender)]
+    fn release_sender(name: &str);
     #[wasm_bindgen(js_name = verifyEd25519)]
     pub(super) fn verify_ed25519(key: &str, signature: &str, payload: &str) -> Promise;
     #[wasm_bindgen(js_name = lsGet)]
@@ -169,6 +171,13 @@ fn listen_lifecycle(shared: &Shared) {
             s.borrow_mut().sync.backoff = Backoff::default();
             schedule(&s, 0.0);
         }
+        "pagehide" => {
+            send_beacon(&s);
+            // A page holding a Web Lock cannot enter the back/forward cache: let go; the
+            // next tick (here after a back navigation, or in another tab) takes it again.
+            s.borrow_mut().sync.sender = false;
+            release_sender(&lock_name(&s));
+        }
         _ => send_beacon(&s),
     });
     listen(&f.into_js_value());
@@ -272,6 +281,9 @@ fn still_current(shared: &Shared, generation: u32) -> bool {
 
 /// Reads the oldest events, drops the expired ones, sends one batch and settles it.
 async fn send_batch(shared: &Shared, store: &Store, generation: u32, report: &mut FlushReport) -> Step {
+    if !still_current(shared, generation) {
+        return Step::Stop;
+    }
     let texts = match store.read_all(storage::OUTBOX, MAX_BATCH_EVENTS as u32).await {
         Ok(t) => t,
         Err(e) => {
@@ -279,7 +291,7 @@ async fn send_batch(shared: &Shared, store: &Store, generation: u32, report: &mu
             return Step::Stop;
         }
     };
-    if texts.is_empty() || !still_current(shared, generation) {
+    if texts.is_empty() {
         return Step::Stop;
     }
     let now = now_ms();
