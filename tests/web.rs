@@ -56,6 +56,10 @@ export function fillLocalStorage() {
   }
   return keys;
 }
+export function setGpc(on) {
+  if (on) Object.defineProperty(navigator, "globalPrivacyControl", { value: true, configurable: true });
+  else delete navigator.globalPrivacyControl;
+}
 export function clearKeys(keys) { keys.forEach((k) => localStorage.removeItem(k)); }
 export async function databaseNames() { return (await indexedDB.databases()).map((d) => d.name); }
 "#)]
@@ -71,6 +75,8 @@ extern "C" {
     fn local_keys(prefix: &str) -> Array;
     #[wasm_bindgen(js_name = fillLocalStorage)]
     fn fill_local_storage() -> Array;
+    #[wasm_bindgen(js_name = setGpc)]
+    fn set_gpc(on: bool);
     #[wasm_bindgen(js_name = clearKeys)]
     fn clear_keys(keys: &Array);
     #[wasm_bindgen(js_name = databaseNames)]
@@ -316,4 +322,25 @@ async fn forget_leaves_storage_empty() {
     assert!(get(&status, "userId").is_null());
     assert_eq!(get(&status, "consent").as_string().as_deref(), Some("pending"));
     assert_eq!(get(&t.profile(), "events.product_view.count").as_f64().unwrap_or(0.0), 0.0);
+}
+
+#[wasm_bindgen_test]
+async fn global_privacy_control_stops_sending_unless_the_site_overrides_it() {
+    let site = unique_site();
+    let config = |extra: &str| json(&format!(r#"{{"site": "{site}", "consent": "granted", "endpoint": "/"{extra}}}"#));
+    let before = TailorCore::init(config("")).await.unwrap();
+    assert_eq!(get(&before.status(), "sending").as_bool(), Some(true));
+    assert_eq!(get(&before.status(), "gpc").as_bool(), Some(false));
+
+    set_gpc(true);
+    let respecting = TailorCore::init(config("")).await;
+    let overriding = TailorCore::init(config(r#", "respectGpc": false"#)).await;
+    set_gpc(false);
+    let respecting = respecting.unwrap();
+    assert_eq!(get(&respecting.status(), "gpc").as_bool(), Some(true));
+    assert_eq!(get(&respecting.status(), "sending").as_bool(), Some(false), "GPC is an opt-out of sending");
+    // storing on the device still works with consent
+    let id = track(&respecting, "page_view", "{}").await;
+    assert!(id.as_string().is_some());
+    assert_eq!(get(&overriding.unwrap().status(), "sending").as_bool(), Some(true), "the site overrode GPC");
 }
