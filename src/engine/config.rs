@@ -3,7 +3,7 @@
 //! Every problem names the option and says what was expected, and says whether it is a
 //! wrong type (`TypeError` in JavaScript) or a value out of range (`RangeError`).
 
-use crate::engine::json::Value;
+use crate::engine::json::{write_plain_number, Value};
 
 /// Whether the shopper allowed storing and sending.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -137,7 +137,13 @@ impl Config {
             match obj.get(field) {
                 None | Some(Value::Null) => Ok(default),
                 Some(Value::Number(n)) if n.fract() == 0.0 && *n >= min && *n <= max => Ok(*n as u32),
-                Some(Value::Number(_)) => Err(range_err(field, &format!("must be a whole number from {min} to {max}"))),
+                Some(Value::Number(_)) => {
+                    let mut message = String::from("must be a whole number from ");
+                    write_plain_number(min, &mut message);
+                    message.push_str(" to ");
+                    write_plain_number(max, &mut message);
+                    Err(range_err(field, &message))
+                }
                 Some(other) => Err(type_err(field, "a number", other)),
             }
         };
