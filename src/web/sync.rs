@@ -125,6 +125,7 @@ pub fn start(shared: &Shared) {
     spawn_local(async move {
         super::sync_identity::drain_erasures(&s).await;
         super::sync_rules::refresh(&s).await;
+        super::sync_identity::link_if_needed(&s).await;
     });
     if shared.borrow().sending_allowed {
         peek_soon(shared);

@@ -14,8 +14,30 @@ use crate::engine::wire::ServerProfile;
 
 /// State-store key of the ids of server events already replayed into the profile.
 const MERGED: &str = "merged";
+/// State-store key of the last link the server confirmed: `<anonymousId>\n<userId>`.
+const LINKED: &str = "linked";
 /// How many replayed ids are remembered (the server sends at most 200 per identify).
 const MAX_MERGED: usize = 400;
+
+/// At start: tells the server about an identify it has not confirmed yet (made offline, or
+/// before consent allowed sending, on an earlier page).
+pub async fn link_if_needed(shared: &Shared) {
+    let (store, link) = {
+        let s = shared.borrow();
+        let Some(user_id) = s.profile.user_id().filter(|_| s.sending_allowed) else {
+            return;
+        };
+        (s.store.clone(), String::from(s.profile.anonymous_id()) + "\n" + user_id)
+    };
+    if let Ok(Some(done)) = store.read(storage::STATE, LINKED).await {
+        if done == link {
+            return;
+        }
+    }
+    if let Some((_, user_id)) = link.split_once('\n') {
+        identified(shared, user_id).await;
+    }
+}
 
 pub async fn identified(shared: &Shared, user_id: &str) {
     let body = {
@@ -93,6 +115,8 @@ async fn merge(shared: &Shared, server: &ServerProfile) {
         let list = Value::Array(merged[start..].iter().map(|m| Value::from(m.as_str())).collect()).to_json();
         let _ = store.write(storage::STATE, MERGED, &list).await;
         let _ = store.write(storage::STATE, "profile", &profile_json).await;
+        let link = String::from(shared.borrow().profile.anonymous_id()) + "\n" + &server.user_id;
+        let _ = store.write(storage::STATE, LINKED, &link).await;
     }
 }
 

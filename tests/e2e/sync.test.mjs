@@ -271,7 +271,8 @@ describe("identity", () => {
       const a = await newPage(browser);
       await open(a, server, { site: "id", flush: 600000 });
       await a.evaluate(() => T.track("purchase", { orderId: "o-1", revenue: 120, currency: "EUR", items: [] }));
-      assert.equal((await a.evaluate(() => T.flush())).sent, 1);
+      await a.evaluate(() => T.flush());
+      assert.equal(await a.evaluate(() => T.syncStats.sent), 1);
       await a.evaluate(() => T.identify("user-7", { plan: "gold" }));
 
       // Device B: knows nothing, identifies as the same user and gets A's purchase and traits.
@@ -304,6 +305,27 @@ describe("identity", () => {
       assert.equal(await b.evaluate(() => localStorage.getItem("tailor:id:erase")), null);
       await a.context().close();
       await b.context().close();
+    } finally {
+      await server.stop();
+    }
+  });
+
+  test("an identify made offline reaches the server on the next page", { timeout: 60000 }, async () => {
+    const server = await startServer(PKG, { www: PAGES });
+    try {
+      const page = await newPage(browser);
+      await open(page, server, { site: "later", flush: 600000 });
+      await page.context().setOffline(true);
+      await page.evaluate(() => T.identify("user-9", { plan: "silver" }));
+      assert.match((await page.evaluate(() => T.status.problems)).join("\n"), /identify: the server could not be told/);
+      const links = () =>
+        execFileSync("sqlite3", ["-readonly", join(server.dir, ".tailor/tailor.db"), "SELECT user_id FROM identities WHERE site = 'later'"], { encoding: "utf8" }).trim();
+      assert.equal(links(), "");
+      await page.context().setOffline(false);
+      await page.reload();
+      await ready(page);
+      assert.ok(await until(() => links() === "user-9", 10000), "linked: " + links());
+      await page.context().close();
     } finally {
       await server.stop();
     }
