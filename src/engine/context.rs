@@ -67,7 +67,7 @@ pub fn split_url(url: &str) -> Option<(&str, &str, &str)> {
     let rest = rest.split('#').next().unwrap_or("");
     let host_end = rest.find(['/', '?']).unwrap_or(rest.len());
     let authority = &rest[..host_end];
-    let host = authority.rsplit('@').next().unwrap_or(authority);
+    let host = authority.bytes().rposition(|c| c == b'@').map_or(authority, |at| &authority[at + 1..]);
     let after = &rest[host_end..];
     let (path, query) = after.split_once('?').unwrap_or((after, ""));
     Some((host, if path.is_empty() { "/" } else { path }, query))

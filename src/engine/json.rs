@@ -276,6 +276,18 @@ pub fn parse_number(text: &str) -> Option<f64> {
     Some(fast_decimal(b).unwrap_or_else(|| platform::parse_float(text)))
 }
 
+/// `items.join(sep)`, without alloc's generic `join` (close to 1 KB of Wasm).
+pub fn join_strs(items: &[&str], sep: &str) -> String {
+    let mut out = String::new();
+    for (i, s) in items.iter().enumerate() {
+        if i > 0 {
+            out.push_str(sep);
+        }
+        out.push_str(s);
+    }
+    out
+}
+
 /// An unsigned decimal of ASCII digits only (`"042"`); `None` when empty, when anything else
 /// appears or on overflow. The same answers as `str::parse::<usize>` on digit strings,
 /// without its generic code in the module.
@@ -315,7 +327,8 @@ pub fn write_plain_number(n: f64, out: &mut String) {
         None => (js.as_str(), 0),
     };
     let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
-    let digits = [int, frac].concat();
+    let mut digits = String::from(int);
+    digits.push_str(frac);
     // Position of the decimal point within `digits`.
     let point = int.len() as i64 + exp;
     if point <= 0 {

@@ -11,7 +11,7 @@ use std::fmt;
 
 use super::condition::{Condition, Path};
 use super::hash::bucket_ranges;
-use super::json::{write_plain_number, Map, Value};
+use super::json::{join_strs, write_plain_number, Map, Value};
 use super::regex::RegexCompiler;
 
 /// The ruleset format version this engine reads.
@@ -261,7 +261,10 @@ impl<'a> Loader<'a> {
             Value::Object(m) => {
                 for k in m.keys() {
                     if !allowed.contains(&k) {
-                        self.err(join(path, k), format!("unknown field (expected one of {})", allowed.join(", ")));
+                        self.err(
+                            join(path, k),
+                            format!("unknown field (expected one of {})", join_strs(allowed, ", ")),
+                        );
                     }
                 }
                 Some(m)

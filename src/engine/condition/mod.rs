@@ -566,7 +566,7 @@ impl Compiler<'_> {
             "$type" => match TYPES.iter().find(|t| arg.as_str() == Some(**t)) {
                 Some(t) => Op::Type(t),
                 None => {
-                    self.issue(format!("$type expects one of {}", TYPES.join(", ")), true);
+                    self.issue(format!("$type expects one of {}", super::json::join_strs(&TYPES, ", ")), true);
                     Op::Const(false)
                 }
             },
