@@ -28,7 +28,7 @@ pub enum Value {
 pub struct Map(Vec<(String, Value)>);
 
 impl Map {
-    pub fn new() -> Self {
+    pub const fn new() -> Self {
         Map(Vec::new())
     }
     pub fn get(&self, key: &str) -> Option<&Value> {
