@@ -1,12 +1,14 @@
 // End-to-end: the built SDK on real pages served by the real `tailor serve`, in headless Chromium.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { launchBrowser, newPage, readStore, startServer, waitForEvents } from "./harness.mjs";
+import { join } from "node:path";
+import { launchBrowser, newPage, readStore, ROOT, startServer, waitForEvents } from "./harness.mjs";
 
 let server;
 let browser;
 before(async () => {
-  server = await startServer();
+  // As the demo runs: the server publishes the demo ruleset that the pages fetch.
+  server = await startServer(["--site", "demo", "--ruleset", join(ROOT, "www/ruleset.json")]);
   browser = await launchBrowser();
 });
 after(async () => {

@@ -302,7 +302,8 @@ describe("identity", () => {
       await b.waitForFunction(() => window.ready === true);
       const erased = await until(() => storedIds(server, "id").length === 0, 15000);
       assert.ok(erased, "events left: " + storedIds(server, "id").length);
-      assert.equal(await b.evaluate(() => localStorage.getItem("tailor:id:erase")), null);
+      // The queue entry goes once the server's answer arrives, just after the rows go.
+      await b.waitForFunction(() => localStorage.getItem("tailor:id:erase") === null, null, { timeout: 10000 });
       await a.context().close();
       await b.context().close();
     } finally {
