@@ -49,6 +49,39 @@ describe("script tag", () => {
     await page.context().close();
   });
 
+  test("on() calls listeners with the profile and the status, and stops after unsubscribing", async () => {
+    const page = await newPage(browser);
+    await page.goto(server.url + "/");
+    await page.waitForFunction(() => window.tailor && window.tailor.loaded === true);
+    const seen = await page.evaluate(() =>
+      tailor("ready", async (t) => {
+        const profiles = [];
+        const statuses = [];
+        const off = t.on("profile", (p) => profiles.push(p.events.search.count));
+        t.on("status", (s) => statuses.push(s.consent));
+        await t.track("search", { query: "boots" });
+        await t.track("search", { query: "socks" });
+        off();
+        await t.track("search", { query: "hats" });
+        await t.consent("pending");
+        let error = null;
+        try {
+          t.on("click", () => {});
+        } catch (e) {
+          error = e.constructor.name;
+        }
+        return { profiles, statuses, error };
+      }),
+    );
+    // (the page's own exposures may call the listener too, with the same counts)
+    assert.ok(seen.profiles.includes(1) && seen.profiles.includes(2), JSON.stringify(seen.profiles));
+    assert.ok(!seen.profiles.includes(3), "no calls after unsubscribing: " + JSON.stringify(seen.profiles));
+    assert.ok(seen.statuses.includes("pending"), JSON.stringify(seen.statuses));
+    assert.equal(seen.error, "TypeError");
+    assert.deepEqual(page.problems, []);
+    await page.context().close();
+  });
+
   test("fails open: without WebAssembly the page works and the API answers with defaults", async () => {
     const page = await newPage(browser);
     await page.addInitScript(() => {
