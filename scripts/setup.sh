@@ -29,7 +29,9 @@ command -v cargo >/dev/null || want cargo-web
 # (rust-web-src), because only that allows -Cpanic=immediate-abort, which drops every panic
 # message and its formatting code from the module shoppers download.
 wasm_mode=""
-if command -v rustup >/dev/null && rustup target list --installed 2>/dev/null | grep -q '^wasm32-unknown-unknown$'; then
+if [ "${TAILOR_WASM_MODE:-}" = debian ]; then
+  wasm_mode=debian # forced: test the fallback a machine without rustup's target takes
+elif command -v rustup >/dev/null && rustup target list --installed 2>/dev/null | grep -q '^wasm32-unknown-unknown$'; then
   wasm_mode=rustup
 elif command -v rustup >/dev/null && [ ! -f .tailor/rustup-target-failed ] \
   && timeout 60 rustup target add wasm32-unknown-unknown >/dev/null 2>&1; then
