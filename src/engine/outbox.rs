@@ -161,7 +161,7 @@ pub fn parse_retry_after(header: &str, now_ms: f64) -> Option<f64> {
         return None;
     }
     if h.bytes().all(|b| b.is_ascii_digit()) {
-        return h.parse::<f64>().ok().map(|s| s * 1000.0);
+        return crate::engine::json::parse_number(h).map(|s| s * 1000.0);
     }
     let at = parse_http_date(h)?;
     Some((at - now_ms).max(0.0))

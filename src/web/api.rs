@@ -64,6 +64,38 @@ fn storage_kind(kind: StorageKind) -> &'static str {
     }
 }
 
+thread_local! {
+    /// The millisecond and random bits of the last event id made on this page.
+    static LAST_ID: std::cell::Cell<(u64, [u8; 10])> = const { std::cell::Cell::new((0, [0; 10])) };
+}
+
+/// Random bits for an event id that sort after the previous id of the same millisecond
+/// (RFC 9562's monotonic random): the outbox is read in id order, so ids must follow the
+/// order of `track` calls even within one millisecond.
+fn monotonic_random(now: f64) -> [u8; 10] {
+    let ms = crate::engine::uuid::ms_to_u64(now);
+    let (last_ms, last) = LAST_ID.with(|l| l.get());
+    let mut r = last;
+    if ms == last_ms {
+        // Add one to the 74 bits the id uses (bytes 9..3, then the low 6 bits of 2, 8 of 1, 4 of 0).
+        let limits = [0x0f, 0xff, 0x3f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff];
+        for i in (0..10).rev() {
+            if r[i] < limits[i] {
+                r[i] += 1;
+                break;
+            }
+            r[i] = 0;
+        }
+    } else {
+        r = random_bytes();
+        r[0] &= 0x0f;
+        r[2] &= 0x3f;
+        r[3] &= 0x7f; // leaves room to count up within the millisecond
+    }
+    LAST_ID.with(|l| l.set((ms, r)));
+    r
+}
+
 /// Key of the profile in the state store.
 const PROFILE: &str = "profile";
 
@@ -169,7 +201,7 @@ async fn track_event(shared: Shared, event_type: &str, props: Value) -> Result<S
         let context = capture_context(now);
         let event = s
             .profile
-            .track(event_type, props, now, random_bytes(), Some(context))
+            .track(event_type, props, now, monotonic_random(now), Some(context))
             .map_err(|e| event_error("track", e))?;
         (event, s.store.clone(), s.consent, s.config.pending_limit)
     };
