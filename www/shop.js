@@ -38,13 +38,17 @@ function personalise(pageType) {
   const els = [...document.querySelectorAll("[data-placement]")];
   if (!els.length) return;
   const decide = () => tailor("decide", { pageType }, { placements: els.map((e) => e.dataset.placement) });
+  // First visit: no cached ruleset yet. Ask for it (it may already be on its way) and decide again.
+  const load = (t) => (t.refreshRuleset ? t.refreshRuleset() : fetch("/ruleset.json").then((r) => r.json()).then((rs) => t.setRuleset(rs)));
+  const settle = (d, tries) =>
+    d.rulesetId || !d.reasons || tries === 0
+      ? d
+      : tailor("ready", load)
+          .then(() => new Promise((r) => setTimeout(r, tries < 3 ? 200 : 0)))
+          .then(decide)
+          .then((next) => settle(next, tries - 1));
   decide()
-    .then((d) =>
-      d.rulesetId || !d.reasons
-        ? d
-        : // First visit: no cached ruleset yet. Load it once, then decide.
-          tailor("ready", (t) => (t.refreshRuleset ? t.refreshRuleset() : fetch("/ruleset.json").then((r) => r.json()).then((rs) => t.setRuleset(rs)))).then(decide),
-    )
+    .then((d) => settle(d, 3))
     .then((d) => {
     for (const el of els) {
       const p = d.placements && d.placements[el.dataset.placement];
