@@ -5,26 +5,11 @@ use proptest::prelude::*;
 use tailor::engine::condition::Condition;
 use tailor::engine::hash::gb_hash;
 use tailor::engine::json::{Map, Value};
-use tailor::engine::regex::{NoRegex, Pattern, RegexCompiler};
+use tailor::engine::regex::NoRegex;
 use tailor::engine::ruleset::{fuzz_one, Ruleset};
 
-struct Re;
-struct Compiled(regex_lite::Regex);
-impl Pattern for Compiled {
-    fn is_match(&self, s: &str) -> bool {
-        self.0.is_match(s)
-    }
-}
-impl RegexCompiler for Re {
-    fn compile(&self, p: &str, i: bool) -> Option<Box<dyn Pattern>> {
-        regex_lite::RegexBuilder::new(p)
-            .case_insensitive(i)
-            .size_limit(1 << 20)
-            .build()
-            .ok()
-            .map(|r| Box::new(Compiled(r)) as Box<dyn Pattern>)
-    }
-}
+/// The native regex engine the server and the CLI use.
+use tailor::engine::regex::NativeRegex as Re;
 
 const OPS: [&str; 32] = [
     "$eq",

@@ -18,26 +18,11 @@ use tailor::engine::decision::DecideOptions;
 use tailor::engine::experiment::ForcedVariations;
 use tailor::engine::hash::{bucket_ranges, choose_variation, gb_hash, in_namespace, murmur_bucket};
 use tailor::engine::json::{Map, Value};
-use tailor::engine::regex::{Pattern, RegexCompiler};
 use tailor::engine::ruleset::Ruleset;
 
 /// regex-lite, as the server's `NativeRegex` (the feature is off in this crate's tests).
-struct Re;
-struct Compiled(regex_lite::Regex);
-impl Pattern for Compiled {
-    fn is_match(&self, s: &str) -> bool {
-        self.0.is_match(s)
-    }
-}
-impl RegexCompiler for Re {
-    fn compile(&self, p: &str, i: bool) -> Option<Box<dyn Pattern>> {
-        regex_lite::RegexBuilder::new(p)
-            .case_insensitive(i)
-            .build()
-            .ok()
-            .map(|r| Box::new(Compiled(r)) as Box<dyn Pattern>)
-    }
-}
+/// The native regex engine the server and the CLI use.
+use tailor::engine::regex::NativeRegex as Re;
 
 fn load(name: &str) -> Value {
     let path = format!("{}/tests/vectors/{name}", env!("CARGO_MANIFEST_DIR"));
