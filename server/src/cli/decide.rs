@@ -6,8 +6,6 @@
 //! (the `tailor_force` parameter, `expKey:variation,...`) and `placements` (ids to fill;
 //! default all). A line that cannot be read prints `{"error": "<reason>"}`.
 
-use std::io::{BufRead, Write};
-
 use tailor::engine::decision::DecideOptions;
 use tailor::engine::experiment::ForcedVariations;
 use tailor::engine::json::{Map, Value};
@@ -31,24 +29,14 @@ pub fn main(args: &[String]) -> Result<(), String> {
         let lines: Vec<String> = errors.iter().map(|e| format!("error: {e}")).collect();
         format!("{file} is not a valid ruleset:\n{}", lines.join("\n"))
     })?;
-    let stdin = std::io::stdin().lock();
-    let mut out = std::io::stdout().lock();
-    for line in stdin.lines() {
-        let line = line.map_err(|e| format!("reading stdin: {e}"))?;
-        if line.trim().is_empty() {
-            continue;
+    super::each_line(|line| match decide_line(&rs, line, now) {
+        Ok(v) => v,
+        Err(e) => {
+            let mut m = Map::new();
+            m.insert("error", Value::from(e));
+            Value::Object(m).to_json()
         }
-        let answer = match decide_line(&rs, &line, now) {
-            Ok(v) => v,
-            Err(e) => {
-                let mut m = Map::new();
-                m.insert("error", Value::from(e));
-                Value::Object(m).to_json()
-            }
-        };
-        writeln!(out, "{answer}").and_then(|_| out.flush()).map_err(|e| format!("writing stdout: {e}"))?;
-    }
-    Ok(())
+    })
 }
 
 fn decide_line(rs: &Ruleset, line: &str, now: Option<f64>) -> Result<String, String> {

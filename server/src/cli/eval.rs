@@ -5,8 +5,6 @@
 //! order. A line that cannot be read prints `error: <reason>` and processing continues.
 //! Blank lines are ignored.
 
-use std::io::{BufRead, Write};
-
 use tailor::engine::condition::Condition;
 use tailor::engine::json::Value;
 use tailor::engine::regex::NativeRegex;
@@ -15,21 +13,11 @@ pub fn main(args: &[String]) -> Result<(), String> {
     if let Some(a) = args.first() {
         return Err(format!("tailor eval takes no arguments (got '{a}'); it reads JSON Lines on stdin"));
     }
-    let stdin = std::io::stdin().lock();
-    let mut out = std::io::stdout().lock();
-    for line in stdin.lines() {
-        let line = line.map_err(|e| format!("reading stdin: {e}"))?;
-        if line.trim().is_empty() {
-            continue;
-        }
-        let answer = match eval_line(&line) {
-            Ok(true) => "true".to_string(),
-            Ok(false) => "false".to_string(),
-            Err(e) => format!("error: {e}"),
-        };
-        writeln!(out, "{answer}").and_then(|_| out.flush()).map_err(|e| format!("writing stdout: {e}"))?;
-    }
-    Ok(())
+    super::each_line(|line| match eval_line(line) {
+        Ok(true) => "true".to_string(),
+        Ok(false) => "false".to_string(),
+        Err(e) => format!("error: {e}"),
+    })
 }
 
 fn eval_line(line: &str) -> Result<bool, String> {

@@ -2,8 +2,6 @@
 //! on stdin; prints one number in [0, 1) per line (`null` for an unknown version), or
 //! `error: <reason>` for a line that cannot be read.
 
-use std::io::{BufRead, Write};
-
 use tailor::engine::condition::js;
 use tailor::engine::hash::gb_hash;
 use tailor::engine::json::Value;
@@ -12,21 +10,11 @@ pub fn main(args: &[String]) -> Result<(), String> {
     if let Some(a) = args.first() {
         return Err(format!("tailor hash takes no arguments (got '{a}'); it reads JSON Lines on stdin"));
     }
-    let stdin = std::io::stdin().lock();
-    let mut out = std::io::stdout().lock();
-    for line in stdin.lines() {
-        let line = line.map_err(|e| format!("reading stdin: {e}"))?;
-        if line.trim().is_empty() {
-            continue;
-        }
-        let answer = match hash_line(&line) {
-            Ok(Some(n)) => Value::Number(n).to_json(),
-            Ok(None) => "null".to_string(),
-            Err(e) => format!("error: {e}"),
-        };
-        writeln!(out, "{answer}").and_then(|_| out.flush()).map_err(|e| format!("writing stdout: {e}"))?;
-    }
-    Ok(())
+    super::each_line(|line| match hash_line(line) {
+        Ok(Some(n)) => Value::Number(n).to_json(),
+        Ok(None) => "null".to_string(),
+        Err(e) => format!("error: {e}"),
+    })
 }
 
 fn hash_line(line: &str) -> Result<Option<f64>, String> {

@@ -25,3 +25,19 @@ pub fn dispatch(command: &str, args: &[String]) -> Option<Result<(), String>> {
         _ => return None,
     })
 }
+
+/// The JSON Lines loop the tools share: `answer` turns each non-blank stdin line into the
+/// line to print, flushed at once so the tools work in pipelines.
+fn each_line(mut answer: impl FnMut(&str) -> String) -> Result<(), String> {
+    use std::io::{BufRead, Write};
+    let stdin = std::io::stdin().lock();
+    let mut out = std::io::stdout().lock();
+    for line in stdin.lines() {
+        let line = line.map_err(|e| format!("reading stdin: {e}"))?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        writeln!(out, "{}", answer(&line)).and_then(|_| out.flush()).map_err(|e| format!("writing stdout: {e}"))?;
+    }
+    Ok(())
+}
