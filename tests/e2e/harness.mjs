@@ -63,7 +63,7 @@ export async function newPage(browser) {
   const page = await context.newPage();
   page.problems = [];
   page.on("console", (m) => {
-    if (m.type() === "error" || m.type() === "warning") page.problems.push(m.type() + ": " + m.text());
+    if (["error", "warning", "assert"].includes(m.type())) page.problems.push(m.type() + ": " + m.text());
   });
   page.on("pageerror", (e) => page.problems.push("pageerror: " + e.message));
   return page;
