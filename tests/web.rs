@@ -344,3 +344,25 @@ async fn global_privacy_control_stops_sending_unless_the_site_overrides_it() {
     assert!(id.as_string().is_some());
     assert_eq!(get(&overriding.unwrap().status(), "sending").as_bool(), Some(true), "the site overrode GPC");
 }
+
+#[wasm_bindgen_test]
+async fn a_returning_shopper_keeps_their_id_for_events_held_before_consent() {
+    let site = unique_site();
+    let first = TailorCore::init(json(&format!(r#"{{"site": "{site}", "consent": "granted"}}"#))).await.unwrap();
+    track(&first, "search", r#"{"query": "boots"}"#).await;
+    let owner = get(&first.status(), "anonymousId").as_string().unwrap();
+    JsFuture::from(sleep(50)).await.unwrap(); // the profile is written behind the change
+    drop(first);
+
+    // The next page starts before the consent banner answered.
+    let next = TailorCore::init(json(&format!(r#"{{"site": "{site}"}}"#))).await.unwrap();
+    let id = track(&next, "search", r#"{"query": "socks"}"#).await.as_string().unwrap();
+    assert_ne!(get(&next.status(), "anonymousId").as_string(), Some(owner.clone()), "a temporary id while pending");
+    JsFuture::from(next.consent("granted".into())).await.unwrap();
+
+    assert_eq!(get(&next.status(), "anonymousId").as_string(), Some(owner.clone()));
+    assert_eq!(get(&next.profile(), "events.search.count").as_f64(), Some(2.0));
+    let stored = outbox(&site).await;
+    let held = stored.iter().find(|e| get(e, "id").as_string() == Some(id.clone())).expect("the held event is stored");
+    assert_eq!(get(held, "anonymousId").as_string(), Some(owner), "re-issued under the shopper's id");
+}

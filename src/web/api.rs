@@ -549,19 +549,30 @@ async fn set_consent(shared: &Shared, consent: Consent) {
             let (store, mut problems) = storage::open(&db_name(&config), storage_kind(config.storage)).await;
             // Keep a profile saved on an earlier visit; apply what happened while pending to it.
             let held_store = shared.borrow().store.clone();
-            let held = held_store.read_all(storage::OUTBOX, 0).await.unwrap_or_default();
             let saved = match store.read(storage::STATE, PROFILE).await {
                 Ok(Some(text)) => Profile::from_json(&text).ok(),
                 _ => None,
             };
-            let mut keys = Vec::with_capacity(held.len());
+            // The held events, made under this page's temporary id: a returning shopper's
+            // saved profile keeps its own id, so they are re-issued under it.
+            let owner = saved.as_ref().map(|p| p.anonymous_id().to_string());
+            let mut keys = Vec::new();
+            let mut held = Vec::new();
+            for text in held_store.read_all(storage::OUTBOX, 0).await.unwrap_or_default() {
+                let Ok(mut v) = Value::parse(&text) else { continue };
+                if let (Some(owner), Some(m)) = (&owner, v.as_object_mut()) {
+                    m.insert("anonymousId", Value::from(owner.as_str()));
+                }
+                if let Ok(e) = crate::engine::event::Event::from_value(&v) {
+                    keys.push(e.id().to_string());
+                    held.push(e);
+                }
+            }
             {
                 let mut s = shared.borrow_mut();
                 if let Some(mut saved) = saved {
-                    for text in &held {
-                        if let Ok(e) = crate::engine::event::Event::from_json(text) {
-                            saved.record(&e, now_ms());
-                        }
+                    for e in &held {
+                        saved.record(e, now_ms());
                     }
                     s.profile = saved;
                     s.anonymous_id = s.profile.anonymous_id().to_string();
@@ -570,11 +581,7 @@ async fn set_consent(shared: &Shared, consent: Consent) {
                 s.consent = Consent::Granted;
                 s.sending_allowed = sending_allowed(&s.config, Consent::Granted, s.gpc);
             }
-            for text in &held {
-                if let Ok(e) = crate::engine::event::Event::from_json(text) {
-                    keys.push(e.id().to_string());
-                }
-            }
+            let held: Vec<String> = held.iter().map(|e| e.to_json()).collect();
             if let Err(e) = store.write_many(storage::OUTBOX, &keys, &held).await {
                 problems.push(e);
             }
