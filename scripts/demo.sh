@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
-bash scripts/setup.sh
+TAILOR_SETUP_FUZZ=0 bash scripts/setup.sh
 bash scripts/build.sh
 # The debug build: compiled already by the tests, and quick enough to serve a demo.
 cargo build --quiet -p tailor-server

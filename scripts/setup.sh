@@ -100,7 +100,9 @@ else
 fi
 
 # --- cargo-fuzz, for the short fuzzing run of the tests ------------------------------------
-if ! command -v cargo-fuzz >/dev/null; then
+if [ "${TAILOR_SETUP_FUZZ:-1}" = 0 ]; then
+  : # the demo does not fuzz
+elif ! command -v cargo-fuzz >/dev/null; then
   say "installing cargo-fuzz (a minute or two, once per machine)"
   cargo install -q cargo-fuzz
 else
