@@ -106,7 +106,21 @@ export class Tailor {
     if (typeof callback !== "function") throw new TypeError("Tailor.on: callback must be a function");
     if (!this.#listeners) {
       this.#listeners = { profile: new Set(), status: new Set() };
-      this.#call((c) => c.setListener((what) => this.#listeners[what].forEach((f) => f(what === "profile" ? this.profile() : this.status))), null);
+      this.#call(
+        (c) =>
+          c.setListener((what) => {
+            const value = what === "profile" ? this.profile() : this.status;
+            // One listener's exception must not keep the others from hearing.
+            this.#listeners[what].forEach((f) => {
+              try {
+                f(value);
+              } catch (e) {
+                console.error(e);
+              }
+            });
+          }),
+        null,
+      );
     }
     this.#listeners[event].add(callback);
     return () => this.#listeners[event].delete(callback);

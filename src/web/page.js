@@ -50,3 +50,15 @@ export function later(f) {
 export function regexpTest(re, s) {
   return re.test(s);
 }
+
+// Calls `f(arg)` in a microtask: listeners never run inside the runtime's own call, and
+// an exception in one stays the page's (reported, not thrown into the SDK).
+export function soon(f, arg) {
+  queueMicrotask(() => {
+    try {
+      f(arg);
+    } catch (e) {
+      console.error(e);
+    }
+  });
+}

@@ -19,4 +19,6 @@ extern "C" {
     pub fn regexp_test(re: &JsValue, s: &str) -> bool;
     /// Runs the function on a later task.
     pub fn later(f: js_sys::Function);
+    /// Calls `f(arg)` in a microtask.
+    pub fn soon(f: &js_sys::Function, arg: &str);
 }

@@ -4,7 +4,6 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use js_sys::Function;
-use wasm_bindgen::JsValue;
 
 use super::storage::Store;
 use crate::engine::config::{Config, Consent};
@@ -53,10 +52,11 @@ impl State {
         self.emit("status");
     }
 
-    /// Calls the page's listener; its exceptions stay on its side.
+    /// Tells the page's listener, in a microtask: it may call back into the SDK, which must
+    /// not happen while this state is borrowed. Its exceptions stay on its side.
     pub fn emit(&self, what: &str) {
         if let Some(f) = &self.listener {
-            let _ = f.call1(&JsValue::NULL, &JsValue::from_str(what));
+            super::page::soon(f, what);
         }
     }
 

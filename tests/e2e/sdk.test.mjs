@@ -82,6 +82,44 @@ describe("script tag", () => {
     await page.context().close();
   });
 
+  test("listeners that call back into the SDK are safe on every path that notifies them", async () => {
+    const page = await newPage(browser);
+    await page.goto(server.url + "/");
+    await page.waitForFunction(() => window.tailor && window.tailor.loaded === true);
+    const result = await page.evaluate(() =>
+      tailor("ready", async (t) => {
+        const seen = { profile: 0, status: 0 };
+        // Each listener reads the SDK back: it must never run inside the SDK's own call.
+        t.on("profile", () => {
+          seen.profile++;
+          t.profile();
+          t.status;
+        });
+        t.on("status", () => {
+          seen.status++;
+          t.status;
+          t.profile();
+        });
+        t.on("status", () => {
+          throw new Error("a broken listener");
+        });
+        await t.identify("user-9", { plan: "gold" });
+        await t.consent("pending");
+        await t.consent("granted");
+        await t.track("page_view", {});
+        await t.forget();
+        await new Promise((r) => setTimeout(r, 50));
+        return { seen, ready: t.status.ready, track: typeof (await t.track("page_view", {})) };
+      }),
+    );
+    assert.ok(result.seen.profile >= 3 && result.seen.status >= 3, JSON.stringify(result.seen));
+    assert.equal(result.ready, true, "the module still works");
+    assert.equal(result.track, "string");
+    // the broken listener's exceptions are reported, nothing else
+    assert.ok(page.problems.length > 0 && page.problems.every((p) => p.includes("a broken listener")), JSON.stringify(page.problems));
+    await page.context().close();
+  });
+
   test("fails open: without WebAssembly the page works and the API answers with defaults", async () => {
     const page = await newPage(browser);
     await page.addInitScript(() => {
