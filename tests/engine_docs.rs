@@ -69,53 +69,137 @@ fn demo_ruleset_is_valid_and_complete() {
     assert!(rs.experiments.iter().any(|x| x.touches_offers()), "one experiment swaps offer content");
 }
 
+/// The fields the loader accepts in the object at `target` (a path of keys and indexes into
+/// `doc`), read from the loader itself: an unknown field is put there and the loader's
+/// "unknown field (expected one of ...)" error, reported at that path, lists what it accepts.
+fn loader_fields(doc: &Value, target: &[&str], error_path: &str) -> Vec<String> {
+    const PROBE: &str = "zzUnknownProbe";
+    let mut doc = doc.clone();
+    let mut at = &mut doc;
+    for step in target {
+        at = match at {
+            Value::Array(a) => &mut a[step.parse::<usize>().unwrap()],
+            Value::Object(m) => m.get_mut(step).unwrap_or_else(|| panic!("{target:?}: no {step}")),
+            other => panic!("{target:?}: {step} in {other:?}"),
+        };
+    }
+    at.as_object_mut().unwrap_or_else(|| panic!("{target:?} is not an object")).insert(PROBE, Value::Null);
+    let Err(errors) = Ruleset::compile(&doc, &NoRegex) else {
+        panic!("{target:?}: the loader accepted an unknown field");
+    };
+    let probe_path = if error_path.is_empty() { PROBE.to_string() } else { format!("{error_path}.{PROBE}") };
+    let e =
+        errors.iter().find(|e| e.path == probe_path).unwrap_or_else(|| panic!("no error at {probe_path}: {errors:?}"));
+    let list = e
+        .reason
+        .strip_prefix("unknown field (expected one of ")
+        .and_then(|r| r.strip_suffix(')'))
+        .unwrap_or_else(|| panic!("{probe_path}: unexpected reason {:?}", e.reason));
+    let mut fields: Vec<String> = list.split(", ").map(String::from).collect();
+    fields.sort();
+    // The base document has no other problem: the probe is the only error.
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    fields
+}
+
 #[test]
 fn schema_names_the_fields_the_loader_accepts() {
     let schema = Value::parse(&read("docs/ruleset.schema.json")).expect("the schema is JSON");
     let props = |v: &Value| -> Vec<String> {
-        v.get("properties").and_then(Value::as_object).map(|m| m.keys().map(String::from).collect()).unwrap_or_default()
+        let mut keys: Vec<String> = v
+            .get("properties")
+            .and_then(Value::as_object)
+            .map(|m| m.keys().map(String::from).collect())
+            .unwrap_or_default();
+        keys.sort();
+        keys
     };
-    let top = props(&schema);
-    for k in ["version", "id", "savedGroups", "audiences", "holdout", "placements", "offers", "experiments"] {
-        assert!(top.contains(&k.to_string()), "top-level {k}");
+    let closed = |v: &Value, what: &str| {
+        assert_eq!(
+            v.get("additionalProperties"),
+            Some(&Value::Bool(false)),
+            "{what}: the schema rejects unknown fields"
+        );
+    };
+    let top = |k: &str| schema.get("properties").and_then(|p| p.get(k)).unwrap_or_else(|| panic!("schema: {k}"));
+    let defs = schema.get("$defs").expect("schema $defs");
+    let def = |k: &str| defs.get(k).unwrap_or_else(|| panic!("schema $defs.{k}"));
+    let one_of = |v: &Value, i: usize| -> Value {
+        match v.get("oneOf") {
+            Some(Value::Array(a)) => a[i].clone(),
+            other => panic!("expected oneOf, found {other:?}"),
+        }
+    };
+    let items = |v: &Value| v.get("items").cloned().unwrap_or_else(|| panic!("expected items in {v:?}"));
+
+    // A ruleset with one of every object the loader reads field by field.
+    let base = Value::parse(
+        r#"{
+        "version": 1,
+        "id": "probe",
+        "savedGroups": [{ "id": "staff", "values": ["u1"] }],
+        "holdout": { "percent": 0.05, "seed": "h" },
+        "placements": { "hero": { "limit": 1 } },
+        "offers": [{
+            "id": "o1",
+            "placements": ["hero"],
+            "content": { "title": "T" },
+            "score": [{ "path": "profile.orders.count", "weight": 1 }],
+            "window": { "start": "2026-01-01T00:00:00Z" },
+            "cap": [{ "max": 1, "per": "session" }]
+        }],
+        "experiments": [{
+            "key": "x1",
+            "variations": [{ "key": "a" }, { "key": "b" }]
+        }]
+    }"#,
+    )
+    .unwrap();
+    if let Err(errors) = Ruleset::compile(&base, &NoRegex) {
+        panic!("the probe ruleset must be valid: {errors:?}");
     }
-    let defs = schema.get("$defs").unwrap();
-    let offer = props(defs.get("offer").unwrap());
-    for k in [
-        "placements",
-        "content",
-        "audience",
-        "condition",
-        "priority",
-        "score",
-        "window",
-        "cap",
-        "maxClicks",
-        "excludes",
-        "holdoutExempt",
-    ] {
-        assert!(offer.contains(&k.to_string()), "offer {k}");
+
+    let offer = def("offer");
+    let experiment = def("experiment");
+    let offer_prop = |k: &str| offer.get("properties").and_then(|p| p.get(k)).unwrap().clone();
+    let cases: Vec<(&str, Value, Vec<&str>, &str)> = vec![
+        ("top level", schema.clone(), vec![], ""),
+        ("saved group", items(&one_of(top("savedGroups"), 1)), vec!["savedGroups", "0"], "savedGroups[0]"),
+        ("holdout", top("holdout").clone(), vec!["holdout"], "holdout"),
+        (
+            "placement",
+            top("placements").get("additionalProperties").unwrap().clone(),
+            vec!["placements", "hero"],
+            "placements.hero",
+        ),
+        ("offer", offer.clone(), vec!["offers", "0"], "offers[0]"),
+        (
+            "offer score",
+            items(&one_of(&offer_prop("score"), 1)),
+            vec!["offers", "0", "score", "0"],
+            "offers[0].score[0]",
+        ),
+        ("offer window", offer_prop("window"), vec!["offers", "0", "window"], "offers[0].window"),
+        ("offer cap", items(&one_of(&offer_prop("cap"), 1)), vec!["offers", "0", "cap", "0"], "offers[0].cap[0]"),
+        ("experiment", experiment.clone(), vec!["experiments", "0"], "experiments[0]"),
+        (
+            "variation",
+            items(experiment.get("properties").and_then(|p| p.get("variations")).unwrap()),
+            vec!["experiments", "0", "variations", "0"],
+            "experiments[0].variations[0]",
+        ),
+    ];
+    for (what, schema_object, target, error_path) in cases {
+        closed(&schema_object, what);
+        let accepted = loader_fields(&base, &target, error_path);
+        assert!(!accepted.is_empty(), "{what}: the loader lists no fields");
+        assert_eq!(
+            props(&schema_object),
+            accepted,
+            "{what}: schema fields (left) vs. fields the loader accepts (right)"
+        );
     }
-    let exp = props(defs.get("experiment").unwrap());
-    for k in [
-        "key",
-        "seed",
-        "hashAttribute",
-        "fallbackAttribute",
-        "hashVersion",
-        "coverage",
-        "weights",
-        "variations",
-        "namespace",
-        "holdout",
-        "bucketVersion",
-        "active",
-    ] {
-        assert!(exp.contains(&k.to_string()), "experiment {k}");
-    }
-    // Unknown fields are rejected by both.
-    assert_eq!(schema.get("additionalProperties"), Some(&Value::Bool(false)));
-    let mut doc = Value::parse(&read("www/ruleset.json")).unwrap();
-    doc.as_object_mut().unwrap().insert("extra", Value::Null);
-    assert!(Ruleset::compile(&doc, &NoRegex).is_err());
+    // The single-object forms of score and cap name the same fields as the list forms.
+    assert_eq!(props(&one_of(&offer_prop("score"), 0)), props(&items(&one_of(&offer_prop("score"), 1))));
+    assert_eq!(props(&one_of(&offer_prop("cap"), 0)), props(&items(&one_of(&offer_prop("cap"), 1))));
 }

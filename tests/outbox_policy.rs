@@ -20,12 +20,30 @@ fn a_batch_holds_at_most_100_events() {
 
 #[test]
 fn a_batch_holds_at_most_500_kb() {
-    // 30 KB events: 16 fit in 500 KB with the envelope, the 17th does not.
-    let plan = plan_batch(&items(40, 30 * 1024), NOW, MAX_BATCH_EVENTS, MAX_BATCH_BYTES, true);
-    assert_eq!(plan.send.len(), 16);
-    let body_len = BATCH_OVERHEAD_BYTES + 16 * (30 * 1024 + 1);
-    assert!(body_len <= MAX_BATCH_BYTES);
-    assert!(body_len + 30 * 1024 + 1 > MAX_BATCH_BYTES);
+    // Real 30 KB event texts: 16 fit in 500 KB with the envelope, the 17th does not.
+    let texts: Vec<String> = (0..40).map(|i| event_text(i, 30 * 1024)).collect();
+    let list: Vec<Item> = texts.iter().map(|t| Item { ts: Some(NOW), bytes: t.len() }).collect();
+    let plan = plan_batch(&list, NOW, MAX_BATCH_EVENTS, MAX_BATCH_BYTES, true);
+    assert_eq!(plan.send, (0..16).collect::<Vec<_>>());
+    // The body actually built from the planned events (with the longest site name the
+    // envelope allows for) is within the limit, and is a batch of exactly those events ...
+    let site = "s".repeat(64);
+    let body = batch_body(&site, NOW, plan.send.iter().map(|&i| texts[i].as_str()));
+    assert!(body.len() <= MAX_BATCH_BYTES, "{} bytes", body.len());
+    let batch = EventBatch::from_value(&Value::parse(&body).unwrap()).unwrap();
+    assert_eq!(batch.events.len(), 16);
+    // ... and the same body with the next event would not be.
+    let over = batch_body(&site, NOW, (0..17).map(|i| texts[i].as_str()));
+    assert!(over.len() > MAX_BATCH_BYTES, "{} bytes", over.len());
+}
+
+/// An event in wire form exactly `len` bytes long.
+fn event_text(i: usize, len: usize) -> String {
+    let head = format!(r#"{{"id":"e{i:04}","type":"page_view","ts":{},"props":{{"pad":""#, NOW as i64);
+    let tail = r#""}}"#;
+    let text = format!("{head}{}{tail}", "x".repeat(len - head.len() - tail.len()));
+    assert_eq!(text.len(), len);
+    text
 }
 
 #[test]
