@@ -4,6 +4,8 @@
 #   scripts/pg.sh start   start it (idempotent) and print its postgres:// URL
 #   scripts/pg.sh url     print the URL of the running cluster
 #   scripts/pg.sh stop    stop it and delete its data
+#   scripts/pg.sh restart restart it (fast shutdown: clients are disconnected), same URL
+#   scripts/pg.sh halt    stop it, keeping its data and port (`start` brings it back)
 #
 # The cluster lives in $TAILOR_PG_DIR (default /tmp/tailor-pg), runs as the `postgres`
 # user when started by root, listens on 127.0.0.1 only, on a free port, with trust
@@ -46,13 +48,29 @@ start() {
     as_owner "$BIN/initdb" -D "$DIR/data" -A trust -U "$(owner)" -E UTF8 --no-locale >"$DIR/initdb.log" 2>&1 \
       || { cat "$DIR/initdb.log" >&2; die "initdb failed"; }
   fi
-  local port; port=$(free_port)
-  # Durability is not the point of a throwaway cluster; speed is.
-  as_owner "$BIN/pg_ctl" -D "$DIR/data" -l "$DIR/server.log" -w -t 30 \
-    -o "-c listen_addresses=127.0.0.1 -p $port -k $DIR -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200" \
-    start >/dev/null || { tail -n 20 "$DIR/server.log" >&2; die "start failed"; }
+  local port
+  if [ -f "$DIR/port" ]; then port=$(cat "$DIR/port"); else port=$(free_port); fi
+  pg_ctl_cmd "$port" start
   echo "$port" >"$DIR/port"
   url
+}
+
+# Durability is not the point of a throwaway cluster; speed is.
+pg_ctl_cmd() {
+  as_owner "$BIN/pg_ctl" -D "$DIR/data" -l "$DIR/server.log" -w -t 30 -m fast \
+    -o "-c listen_addresses=127.0.0.1 -p $1 -k $DIR -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200" \
+    "$2" >/dev/null || { tail -n 20 "$DIR/server.log" >&2; die "$2 failed"; }
+}
+
+restart() {
+  running || die "not running (scripts/pg.sh start)"
+  pg_ctl_cmd "$(cat "$DIR/port")" restart
+  url
+}
+
+halt() {
+  running || die "not running (scripts/pg.sh start)"
+  as_owner "$BIN/pg_ctl" -D "$DIR/data" -m fast -w stop >/dev/null
 }
 
 stop() {
@@ -63,6 +81,8 @@ stop() {
 case "${1:-}" in
   start) start ;;
   stop) stop ;;
+  restart) restart ;;
+  halt) halt ;;
   url) running || die "not running (scripts/pg.sh start)"; url ;;
-  *) echo "usage: scripts/pg.sh start|stop|url" >&2; exit 2 ;;
+  *) echo "usage: scripts/pg.sh start|stop|restart|halt|url" >&2; exit 2 ;;
 esac

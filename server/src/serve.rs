@@ -240,8 +240,24 @@ async fn page_config(State(state): State<Shared>) -> Response {
     response
 }
 
-async fn health(State(state): State<Shared>) -> Json<serde_json::Value> {
-    Json(serde_json::json!({ "status": "ok", "version": tailor::VERSION, "db": state.store.kind() }))
+/// `/healthz`: 200 when the database answers within 2 s, else 503 with the reason, so a load
+/// balancer stops sending traffic to a server that cannot store it.
+async fn health(State(state): State<Shared>) -> Response {
+    let db = state.store.kind();
+    let ping = tokio::time::timeout(Duration::from_secs(2), state.store.ping()).await;
+    let problem = match ping {
+        Ok(Ok(())) => None,
+        Ok(Err(e)) => Some(e.to_string()),
+        Err(_) => Some("the database did not answer within 2 s".to_string()),
+    };
+    match problem {
+        None => Json(serde_json::json!({ "status": "ok", "version": tailor::VERSION, "db": db })).into_response(),
+        Some(error) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(serde_json::json!({ "status": "unavailable", "version": tailor::VERSION, "db": db, "error": error })),
+        )
+            .into_response(),
+    }
 }
 
 /// One JSON line on stderr.

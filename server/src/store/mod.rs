@@ -245,6 +245,14 @@ impl Store {
         }
     }
 
+    /// Whether the database answers a trivial query (for `/healthz`).
+    pub async fn ping(&self) -> Result<()> {
+        match &self.backend {
+            Backend::Sqlite(db) => db.query("SELECT 1", Vec::new()).await.map(|_| ()),
+            Backend::Postgres(db) => db.ping().await,
+        }
+    }
+
     pub async fn query(&self, sql: &str, params: Vec<Param>) -> Result<Vec<Vec<Cell>>> {
         match &self.backend {
             Backend::Sqlite(db) => db.query(sql, params).await,

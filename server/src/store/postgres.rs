@@ -1,52 +1,138 @@
-//! PostgreSQL: a few pipelined connections used in turn; no explicit transactions, so any
-//! connection can serve any request and several server processes can share the database.
+//! PostgreSQL: a pool of connections (deadpool) that replaces connections closed by a
+//! database restart or a network failure; no explicit transactions, so any connection can
+//! serve any request and several server processes can share the database.
+//!
+//! TLS follows the URL's `sslmode` (`disable`, `prefer`, the default, or `require`) with
+//! rustls; the server's certificate is always verified, against the Mozilla roots or the
+//! PEM file named by `sslrootcert=PATH` in the URL.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
 
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use tokio_postgres::types::{ToSql, Type};
-use tokio_postgres::{Client, NoTls};
 
 use super::{Cell, NewEvent, Param, Result, StoreError, SCHEMA};
 
-/// Connections per server process.
-const CONNECTIONS: usize = 4;
+/// Connections per server process, at most.
+const CONNECTIONS: usize = 16;
+/// How long a request waits for a free connection, or for a new one to be made.
+const WAIT: Duration = Duration::from_secs(5);
+/// What a statement may take before PostgreSQL cancels it.
+pub const STATEMENT_TIMEOUT_MS: u64 = 10_000;
 
 fn err(e: impl std::fmt::Display) -> StoreError {
     StoreError(format!("postgres: {e}"))
 }
 
+/// A pool error with its cause (deadpool's own text hides it).
+fn pool_err(e: deadpool_postgres::PoolError) -> StoreError {
+    match e {
+        deadpool_postgres::PoolError::Backend(e) => err(e),
+        deadpool_postgres::PoolError::Timeout(_) => err("no database connection within 5 s"),
+        e => err(e),
+    }
+}
+
 /// Makes concurrent first starts safe: `CREATE ... IF NOT EXISTS` can race in PostgreSQL.
 const SCHEMA_LOCK: i64 = 0x7461_696c_6f72;
 
+/// Runs the body on a pooled connection; once more on a fresh connection when the first one
+/// turns out to be closed (the database restarted since it was last used: the pool drops
+/// closed connections when they come back). Every statement of the store is safe to repeat.
+macro_rules! retry {
+    ($self:ident, |$c:ident| $body:expr) => {{
+        let mut attempt = 0;
+        loop {
+            let $c = $self.pool.get().await.map_err(pool_err)?;
+            match $body {
+                Err(e) if attempt == 0 && (e.is_closed() || $c.is_closed()) => attempt += 1,
+                other => break other.map_err(err),
+            }
+        }
+    }};
+}
+
 pub struct Postgres {
-    clients: Vec<Client>,
-    next: AtomicUsize,
+    pool: Pool,
+}
+
+/// Removes `sslrootcert=PATH` from the URL's query (the driver does not know it) and
+/// returns the URL left and the path.
+fn split_root_cert(url: &str) -> (String, Option<String>) {
+    let Some((base, query)) = url.split_once('?') else { return (url.to_string(), None) };
+    let mut path = None;
+    let rest: Vec<&str> = query
+        .split('&')
+        .filter(|kv| match kv.strip_prefix("sslrootcert=") {
+            Some(p) => {
+                path = Some(p.to_string());
+                false
+            }
+            None => true,
+        })
+        .collect();
+    if rest.is_empty() {
+        (base.to_string(), path)
+    } else {
+        (format!("{base}?{}", rest.join("&")), path)
+    }
+}
+
+fn tls(root_cert: Option<&str>) -> Result<tokio_postgres_rustls::MakeRustlsConnect> {
+    let mut roots = rustls::RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() };
+    if let Some(path) = root_cert {
+        use rustls::pki_types::pem::PemObject;
+        let certs = rustls::pki_types::CertificateDer::pem_file_iter(path)
+            .map_err(|e| err(format!("sslrootcert {path}: {e}")))?;
+        for cert in certs {
+            let cert = cert.map_err(|e| err(format!("sslrootcert {path}: {e}")))?;
+            roots.add(cert).map_err(|e| err(format!("sslrootcert {path}: {e}")))?;
+        }
+    }
+    let config =
+        rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(rustls::crypto::ring::default_provider()))
+            .with_safe_default_protocol_versions()
+            .map_err(err)?
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+    Ok(tokio_postgres_rustls::MakeRustlsConnect::new(config))
 }
 
 impl Postgres {
     pub async fn open(url: &str) -> Result<Postgres> {
-        let mut clients = Vec::with_capacity(CONNECTIONS);
-        for _ in 0..CONNECTIONS {
-            let (client, connection) = tokio_postgres::connect(url, NoTls).await.map_err(err)?;
-            tokio::spawn(async move {
-                if let Err(e) = connection.await {
-                    eprintln!("{}", serde_json::json!({"level": "error", "msg": format!("postgres connection: {e}")}));
-                }
-            });
-            clients.push(client);
+        let (url, root_cert) = split_root_cert(url);
+        let mut config: tokio_postgres::Config = url.parse().map_err(err)?;
+        let options = config.get_options().unwrap_or_default().to_string();
+        config.options(format!("{options} -c statement_timeout={STATEMENT_TIMEOUT_MS}").trim());
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(WAIT);
         }
+        let manager = Manager::from_config(
+            config,
+            tls(root_cert.as_deref())?,
+            ManagerConfig { recycling_method: RecyclingMethod::Fast },
+        );
+        let pool = Pool::builder(manager)
+            .max_size(CONNECTIONS)
+            .runtime(Runtime::Tokio1)
+            .wait_timeout(Some(WAIT))
+            .create_timeout(Some(WAIT))
+            .recycle_timeout(Some(WAIT))
+            .build()
+            .map_err(err)?;
         let schema = format!("BEGIN; SELECT pg_advisory_xact_lock({SCHEMA_LOCK}); {SCHEMA}; COMMIT;");
-        clients[0].batch_execute(&schema).await.map_err(err)?;
-        Ok(Postgres { clients, next: AtomicUsize::new(0) })
+        pool.get().await.map_err(pool_err)?.batch_execute(&schema).await.map_err(err)?;
+        Ok(Postgres { pool })
     }
 
-    fn client(&self) -> &Client {
-        &self.clients[self.next.fetch_add(1, Ordering::Relaxed) % self.clients.len()]
+    /// Whether the database answers.
+    pub async fn ping(&self) -> Result<()> {
+        retry!(self, |c| c.simple_query("SELECT 1").await.map(|_| ()))
     }
 
     pub async fn query(&self, sql: &str, params: Vec<Param>) -> Result<Vec<Vec<Cell>>> {
         let refs = refs(&params);
-        let rows = self.client().query(sql, &refs).await.map_err(err)?;
+        let rows = retry!(self, |c| c.query(sql, &refs).await)?;
         let mut out = Vec::with_capacity(rows.len());
         for row in rows {
             let mut cells = Vec::with_capacity(row.len());
@@ -66,7 +152,7 @@ impl Postgres {
 
     pub async fn exec(&self, sql: &str, params: Vec<Param>) -> Result<u64> {
         let refs = refs(&params);
-        self.client().execute(sql, &refs).await.map_err(err)
+        retry!(self, |c| c.execute(sql, &refs).await)
     }
 
     /// One statement per batch: the columns as arrays, unnested, inserted, conflicts
@@ -86,17 +172,11 @@ impl Postgres {
         let exp_var = col(|e| e.exp_variation.clone());
         let bodies = col(|e| Some(e.body.clone()));
         let site = site.to_string();
-        let rows = self
-            .client()
-            .query(
-                INSERT,
-                &[
-                    &site, &ids, &types, &anon, &users, &sessions, &client_ts, &ts, &received, &flags, &exp_key,
-                    &exp_var, &bodies,
-                ],
-            )
-            .await
-            .map_err(err)?;
+        let params: [&(dyn ToSql + Sync); 13] = [
+            &site, &ids, &types, &anon, &users, &sessions, &client_ts, &ts, &received, &flags, &exp_key, &exp_var,
+            &bodies,
+        ];
+        let rows = retry!(self, |c| c.query(INSERT, &params).await)?;
         let new: std::collections::HashSet<String> = rows.iter().filter_map(|r| r.try_get(0).ok()).collect();
         Ok(ids.iter().map(|id| new.contains(id)).collect())
     }
