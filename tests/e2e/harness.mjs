@@ -7,7 +7,7 @@ import { join, resolve } from "node:path";
 import { chromium } from "playwright-core";
 
 export const ROOT = resolve(import.meta.dirname, "../..");
-const BIN = process.env.TAILOR_BIN || join(ROOT, "target/debug/tailor");
+export const BIN = process.env.TAILOR_BIN || join(ROOT, "target/debug/tailor");
 
 /** Starts `tailor serve` on a free port in a scratch directory; resolves to { url, stop, logs }. */
 export async function startServer(extraArgs = [], { www = join(ROOT, "www") } = {}) {
