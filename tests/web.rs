@@ -27,6 +27,20 @@ export function readStore(db, store) {
 }
 export function uniqueSite() { return "t" + Math.random().toString(36).slice(2, 10); }
 export function sleep(ms) { return new Promise((r) => setTimeout(r, ms)); }
+// One record of an object store (null when the database, the store or the key is missing).
+export function readKey(db, store, key) {
+  return new Promise((ok, fail) => {
+    const r = indexedDB.open(db);
+    r.onerror = () => fail(r.error);
+    r.onsuccess = () => {
+      const d = r.result;
+      if (!d.objectStoreNames.contains(store)) { d.close(); return ok(null); }
+      const g = d.transaction(store).objectStore(store).get(key);
+      g.onsuccess = () => { d.close(); ok(g.result ?? null); };
+      g.onerror = () => fail(g.error);
+    };
+  });
+}
 let idbDescriptor;
 export function hideIndexedDb(hidden) {
   if (hidden) {
@@ -69,6 +83,8 @@ extern "C" {
     #[wasm_bindgen(js_name = uniqueSite)]
     fn unique_site() -> String;
     fn sleep(ms: u32) -> Promise;
+    #[wasm_bindgen(js_name = readKey)]
+    fn read_key(db: &str, store: &str, key: &str) -> Promise;
     #[wasm_bindgen(js_name = hideIndexedDb)]
     fn hide_indexed_db(hidden: bool);
     #[wasm_bindgen(js_name = localKeys)]
@@ -94,6 +110,26 @@ async fn track(t: &TailorCore, kind: &str, props: &str) -> JsValue {
 async fn outbox(site: &str) -> Vec<JsValue> {
     let stored = JsFuture::from(read_store(&format!("tailor:{site}"), "outbox")).await.unwrap();
     Array::from(&stored).iter().map(|s| JSON::parse(&s.as_string().unwrap()).unwrap()).collect()
+}
+
+/// Polls every 10 ms until `ready()` holds, failing after a generous 20 s with `what`.
+async fn wait_until(what: &str, mut ready: impl AsyncFnMut() -> bool) {
+    let start = js_sys::Date::now();
+    while !ready().await {
+        assert!(js_sys::Date::now() - start < 20_000.0, "gave up after 20 s waiting until {what}");
+        JsFuture::from(sleep(10)).await.unwrap();
+    }
+}
+
+/// Waits until the profile saved for `site` (read straight from IndexedDB) has `count`
+/// events of `kind`: the SDK writes the profile shortly after the changes.
+async fn wait_for_saved_profile(site: &str, kind: &str, count: f64) {
+    let path = format!("events.{kind}.count");
+    wait_until(&format!("the saved profile has {count} {kind}"), async || {
+        let saved = JsFuture::from(read_key(&format!("tailor:{site}"), "state", "profile")).await.unwrap();
+        saved.as_string().and_then(|t| JSON::parse(&t).ok()).is_some_and(|p| get(&p, &path).as_f64() == Some(count))
+    })
+    .await;
 }
 
 fn json(text: &str) -> JsValue {
@@ -200,7 +236,7 @@ async fn the_profile_survives_a_reload() {
     track(&first, "product_view", r#"{"sku": "SKU-1", "category": "shoes", "brand": "acme", "price": 90}"#).await;
     track(&first, "product_view", r#"{"sku": "SKU-2", "category": "shoes", "price": 60}"#).await;
     let anonymous = get(&first.status(), "anonymousId").as_string().unwrap();
-    JsFuture::from(sleep(50)).await.unwrap(); // the profile is written behind the changes
+    wait_for_saved_profile(&site, "product_view", 2.0).await; // written shortly after the changes
     drop(first);
 
     let second = TailorCore::init(json(&config)).await.unwrap();
@@ -313,9 +349,11 @@ async fn forget_leaves_storage_empty() {
     assert!(names.iter().any(|n| n.as_string() == Some(format!("tailor:{site}"))));
 
     JsFuture::from(t.forget()).await.unwrap();
-    JsFuture::from(sleep(20)).await.unwrap();
-    let names = Array::from(&JsFuture::from(database_names()).await.unwrap());
-    assert!(!names.iter().any(|n| n.as_string() == Some(format!("tailor:{site}"))), "database deleted");
+    wait_until("the database is deleted", async || {
+        let names = Array::from(&JsFuture::from(database_names()).await.unwrap());
+        !names.iter().any(|n| n.as_string() == Some(format!("tailor:{site}")))
+    })
+    .await;
     assert_eq!(local_keys(&format!("tailor:{site}")).length(), 0);
     let status = t.status();
     assert_ne!(get(&status, "anonymousId").as_string(), before, "a new anonymous id");
@@ -351,7 +389,7 @@ async fn a_returning_shopper_keeps_their_id_for_events_held_before_consent() {
     let first = TailorCore::init(json(&format!(r#"{{"site": "{site}", "consent": "granted"}}"#))).await.unwrap();
     track(&first, "search", r#"{"query": "boots"}"#).await;
     let owner = get(&first.status(), "anonymousId").as_string().unwrap();
-    JsFuture::from(sleep(50)).await.unwrap(); // the profile is written behind the change
+    wait_for_saved_profile(&site, "search", 1.0).await; // written shortly after the change
     drop(first);
 
     // The next page starts before the consent banner answered.
