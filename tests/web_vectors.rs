@@ -1,12 +1,12 @@
-//! The shared JSON vectors (tests/vectors/) run in headless Chromium: the same engine, but
-//! with JavaScript's RegExp for `$regex` and JavaScript's float routines, as shoppers run it.
+//! Every shared JSON vector file (tests/vectors/) runs in headless Chromium: the same engine
+//! and the same case-running code as the native tests (tests/vectors_support/), but with
+//! JavaScript's RegExp for `$regex` and JavaScript's float routines, as shoppers run it.
 #![cfg(target_arch = "wasm32")]
 
-use tailor::engine::condition::Condition;
-use tailor::engine::event::Event;
-use tailor::engine::hash::gb_hash;
-use tailor::engine::json::Value;
+mod vectors_support;
+
 use tailor::engine::regex::{Pattern, RegexCompiler};
+use vectors_support as v;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_test::*;
 
@@ -33,63 +33,61 @@ impl RegexCompiler for JsRe {
     }
 }
 
-fn vectors(text: &str) -> Value {
+/// Runs one file in the page's float routines; fails with every failure, and on fewer
+/// cases than `min`.
+fn check(run: impl FnOnce() -> v::Outcome, min: usize) {
     tailor::web::start(); // JavaScript's float routines, as in the page
-    Value::parse(text).expect("vector file parses")
+    match run() {
+        Ok(n) => assert!(n >= min, "{n} cases run, expected at least {min}"),
+        Err(e) => panic!("{e}"),
+    }
 }
 
 #[wasm_bindgen_test]
 fn condition_vectors_agree_in_the_browser() {
-    let cases = vectors(include_str!("vectors/conditions.json"));
-    let mut failures = Vec::new();
-    let list = cases.as_array().expect("an array");
-    assert!(list.len() > 100);
-    for c in list {
-        let groups = c.get("savedGroups").unwrap_or(&Value::Null);
-        let cond = Condition::compile(c.get("condition").unwrap_or(&Value::Null), groups, &JsRe);
-        let got = cond.eval(c.get("attributes").unwrap_or(&Value::Null));
-        if Some(got) != c.get("expected").and_then(Value::as_bool) {
-            failures.push(c.get("name").map(Value::to_json).unwrap_or_default());
-        }
-    }
-    assert!(failures.is_empty(), "{} failures: {failures:?}", failures.len());
+    check(|| v::conditions(include_str!("vectors/conditions.json"), &JsRe), v::MIN_CONDITIONS);
 }
 
 #[wasm_bindgen_test]
 fn hash_vectors_agree_in_the_browser() {
-    let v = vectors(include_str!("vectors/hashes.json"));
-    let cases = v.get("growthbook").and_then(Value::as_array).expect("growthbook cases");
-    for c in cases {
-        let s = |k: &str| c.get(k).and_then(Value::as_str).unwrap_or("");
-        let version = c.get("version").and_then(Value::as_f64).unwrap_or(0.0) as u32;
-        assert_eq!(
-            gb_hash(s("seed"), s("value"), version),
-            c.get("expected").and_then(Value::as_f64),
-            "{}",
-            c.to_json()
-        );
-    }
+    let min = v::MIN_HASH_GROWTHBOOK + v::MIN_HASH_TAILOR + v::MIN_HASH_MURMUR3;
+    check(|| v::hashes(include_str!("vectors/hashes.json")), min);
+}
+
+#[wasm_bindgen_test]
+fn bucket_vectors_agree_in_the_browser() {
+    check(|| v::buckets(include_str!("vectors/buckets.json")), v::MIN_RANGES + v::MIN_CHOOSE + v::MIN_NAMESPACES);
+}
+
+#[wasm_bindgen_test]
+fn experiment_vectors_agree_in_the_browser() {
+    check(|| v::experiments(include_str!("vectors/experiments.json"), &JsRe), v::MIN_EXPERIMENTS);
+}
+
+#[wasm_bindgen_test]
+fn offer_vectors_agree_in_the_browser() {
+    check(|| v::offers(include_str!("vectors/offers.json"), &JsRe), v::MIN_OFFER_CASES);
+}
+
+#[wasm_bindgen_test]
+fn invalid_ruleset_vectors_agree_in_the_browser() {
+    check(|| v::invalid_rulesets(include_str!("vectors/rulesets_invalid.json"), &JsRe), v::MIN_INVALID_RULESETS);
 }
 
 #[wasm_bindgen_test]
 fn event_vectors_agree_in_the_browser() {
-    let cases = vectors(include_str!("vectors/events.json"));
-    let list = cases.as_array().expect("an array");
-    for c in list {
-        let event = c.get("event").unwrap_or(&Value::Null);
-        let valid = c.get("valid").and_then(Value::as_bool).unwrap_or(false);
-        match Event::from_value(event) {
-            Ok(e) => {
-                assert!(valid, "accepted an invalid event: {}", c.to_json());
-                // what the browser writes reads back the same
-                assert_eq!(Event::from_json(&e.to_json()).ok(), Some(e), "{}", c.to_json());
-            }
-            Err(err) => {
-                assert!(!valid, "rejected a valid event: {} ({err})", c.to_json());
-                if let Some(want) = c.get("error").and_then(Value::as_str) {
-                    assert_eq!(err.to_string(), want, "{}", c.to_json());
-                }
-            }
-        }
-    }
+    check(|| v::events(include_str!("vectors/events.json")), v::MIN_EVENTS);
+}
+
+#[wasm_bindgen_test]
+fn profile_vectors_agree_in_the_browser() {
+    check(|| v::profiles(include_str!("vectors/profile.json")), v::MIN_PROFILES);
+}
+
+/// The browser run fails too on a renamed group (not only the native one).
+#[wasm_bindgen_test]
+fn a_renamed_group_fails_in_the_browser() {
+    let text = include_str!("vectors/hashes.json").replacen("\"murmur3\": [", "\"murmur\": [", 1);
+    let err = v::hashes(&text).unwrap_err();
+    assert!(err.contains("no \"murmur3\" list"), "{err}");
 }
