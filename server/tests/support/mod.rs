@@ -63,12 +63,8 @@ fn runtime() -> tokio::runtime::Runtime {
 /// SQLite always; PostgreSQL too when `TAILOR_TEST_PG_URL` is set (a fresh database each).
 pub fn backends() -> Vec<Backend> {
     let mut out = vec![sqlite()];
-    match std::env::var("TAILOR_TEST_PG_URL") {
-        Ok(url) if !url.is_empty() => out.push(postgres(&url)),
-        _ => eprintln!(
-            "NOTE: TAILOR_TEST_PG_URL is not set: running on SQLite only \
-             (export TAILOR_TEST_PG_URL=$(scripts/pg.sh start) to run on PostgreSQL too)"
-        ),
+    if let Some(url) = pg_url() {
+        out.push(postgres(&url));
     }
     out
 }
@@ -79,8 +75,36 @@ pub fn sqlite() -> Backend {
     Backend { name: "sqlite", db, dir }
 }
 
+/// The PostgreSQL cluster to test on, from `TAILOR_TEST_PG_URL`. Without it the PostgreSQL
+/// tests are skipped, and say so where it shows: on the terminal, past the test harness's
+/// output capture (which hides `eprintln!` of passing tests), once per test binary. Where
+/// `CI` is set, a missing URL is a failure rather than a skip.
 pub fn pg_url() -> Option<String> {
-    std::env::var("TAILOR_TEST_PG_URL").ok().filter(|u| !u.is_empty())
+    if let Some(url) = std::env::var("TAILOR_TEST_PG_URL").ok().filter(|u| !u.is_empty()) {
+        return Some(url);
+    }
+    if std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0") {
+        panic!(
+            "CI is set but TAILOR_TEST_PG_URL is not: the PostgreSQL tests would be skipped \
+             (run them with TAILOR_TEST_PG_URL=$(bash scripts/pg.sh start), as scripts/test.sh does)"
+        );
+    }
+    static NOTE: std::sync::Once = std::sync::Once::new();
+    NOTE.call_once(|| {
+        use std::io::Write;
+        // Written to the stream itself, not with eprintln!, so that the harness shows it.
+        let _ = writeln!(
+            std::io::stderr(),
+            "\nNOTE: TAILOR_TEST_PG_URL is not set: the PostgreSQL tests of {} are SKIPPED (SQLite only). \
+             Run them with: TAILOR_TEST_PG_URL=$(bash scripts/pg.sh start) cargo test -p tailor-server",
+            std::env::args()
+                .next()
+                .as_deref()
+                .and_then(|a| Path::new(a).file_name()?.to_str().map(|n| n.split('-').next().unwrap_or(n).to_string()))
+                .unwrap_or_default()
+        );
+    });
+    None
 }
 
 /// A new, empty database in the cluster at `base`.
