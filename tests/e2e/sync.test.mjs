@@ -71,35 +71,81 @@ async function until(f, ms, step = 250) {
 }
 
 describe("outbox flush", () => {
-  test("10,000 events through random 503s, an offline spell and a reload: stored exactly once each", { timeout: 150000 }, async () => {
+  // No fixed budget: each phase waits on what it needs, under ceilings generous enough for a
+  // loaded 2-core machine (the whole test may take up to 10 minutes there).
+  test("10,000 events through random 503s, an offline spell and a reload mid-flight: stored exactly once each", { timeout: 600000 }, async () => {
     const server = await startServer([...PKG, "--fail-rate", "0.2", "--rate-limit", "0"], { www: PAGES });
     try {
       const page = await newPage(browser);
       const params = { site: "load", flush: 1000 };
+      // Every batch the page posts: its event ids, and what became of the request.
+      const posts = [];
+      let offline = false;
+      page.on("request", (r) => {
+        if (r.method() === "POST" && r.url().endsWith("/v1/events")) {
+          let ids = [];
+          try {
+            ids = JSON.parse(r.postData()).events.map((e) => e.id);
+          } catch {
+            // A body the test cannot read counts as no ids; the server's count still decides.
+          }
+          posts.push({ request: r, ids, offline, outcome: null });
+        }
+      });
+      const post = (r) => posts.find((p) => p.request === r);
+      page.on("requestfinished", (r) => post(r) && (post(r).outcome = "answered"));
+      page.on("requestfailed", (r) => post(r) && (post(r).outcome = "failed: " + r.failure()?.errorText));
       await open(page, server, params);
       const ids = [];
       ids.push(...(await trackMany(page, 3000, 0)));
       // Offline for a while: requests fail, nothing is lost, sending resumes on `online`.
       await page.context().setOffline(true);
+      offline = true;
       ids.push(...(await trackMany(page, 2000, 3000)));
-      await new Promise((r) => setTimeout(r, 2500));
+      const failedOffline = () => posts.some((p) => p.offline && p.outcome?.startsWith("failed"));
+      assert.ok(await until(failedOffline, 60000, 50), "a batch was tried, and failed, while offline");
+      offline = false;
       await page.context().setOffline(false);
-      // Reload while batches are in flight.
-      await until(() => storedIds(server, "load").length > 1000, 20000, 50);
+      await until(() => storedIds(server, "load").length > 1000, 120000, 50);
+
+      // Reload while a batch is in flight: the next batch is delivered to the real server
+      // (which stores it) but its answer is held back until the page has reloaded, so the page
+      // never learns the batch arrived and must send those events again.
+      let held = null;
+      let heldReached;
+      const reached = new Promise((r) => (heldReached = r));
+      await page.route("**/v1/events", async (route) => {
+        const response = await route.fetch();
+        if (held || response.status() !== 200) return route.fulfill({ response });
+        held = { ids: JSON.parse(route.request().postData()).events.map((e) => e.id), request: route.request() };
+        heldReached();
+        // No answer: the reload below cancels the request.
+      });
+      await reached;
+      const storedBeforeReload = new Set(storedIds(server, "load"));
+      const answeredBeforeReload = post(held.request)?.outcome ?? null;
       await page.reload();
+      await page.unroute("**/v1/events");
       await ready(page);
+      assert.ok(held.ids.length > 0);
+      assert.equal(answeredBeforeReload, null, "the held batch had no answer when the page reloaded");
+      for (const id of held.ids) assert.ok(storedBeforeReload.has(id), "the server stored the held event " + id + " before the reload");
       ids.push(...(await trackMany(page, 5000, 5000)));
       assert.equal(new Set(ids).size, 10000);
 
-      await until(() => storedIds(server, "load").length >= 10000, 110000, 500);
+      await until(() => storedIds(server, "load").length >= 10000 && posts.some((p) => p.request !== held.request && p.ids.includes(held.ids[0])), 480000, 500);
       const stored = storedIds(server, "load");
       assert.equal(stored.length, 10000, "stored " + stored.length + " events");
       assert.deepEqual(new Set(stored), new Set(ids));
+      // The events of the unanswered batch were sent again after the reload, and the server
+      // kept one copy of each (the count above).
+      const resent = posts.filter((p) => p.request !== held.request && p.ids.some((id) => held.ids.includes(id)));
+      assert.ok(resent.length > 0, "the held batch's events were sent again");
       const failures = server.logs.join("").match(/"status":503/g) || [];
       assert.ok(failures.length > 0, "the server injected some 503s");
       const report = await page.evaluate(() => T.flush());
       assert.equal(report.pending, 0);
-      // The browser logs failed requests (503, offline) itself; nothing else may appear.
+      // The browser logs failed requests (503, offline, the cancelled one) itself; nothing else may appear.
       assert.deepEqual(page.problems.filter((p) => !/Failed to load resource/.test(p)), []);
       await page.context().close();
     } finally {
@@ -351,25 +397,63 @@ describe("identity", () => {
         await open(page, server, { site: "sticky", key, flush: 600000 });
         await page.waitForFunction(() => T.status.rulesetVersion === 1, null, { timeout: 10000 });
       };
+      const db = join(server.dir, ".tailor/tailor.db");
+      const sql = (q) => {
+        const out = execFileSync("sqlite3", ["-readonly", "-json", db, q], { encoding: "utf8" }).trim();
+        return out ? JSON.parse(out) : [];
+      };
+      const exposures = (anonymousId) =>
+        sql(`SELECT id, exp_variation FROM events WHERE site = 'sticky' AND type = 'experiment_exposure' AND exp_key = 'x' AND anonymous_id = '${anonymousId}'`);
+      const assignment = (page) => page.evaluate(() => T.profile().experiments.x?.variation ?? null);
       const shopper = await newPage(browser);
       await load(shopper);
       const before = await variant(shopper);
-      // Find a user id whose own bucket is the other variant (what a fresh device would get).
+      assert.equal(await assignment(shopper), before, "the shopper's sticky assignment is stored");
+      // Another device of the same user, whose own assignment is the other variant.
       let userId = null;
+      let other = null;
       for (let i = 0; i < 20 && userId === null; i++) {
         const fresh = await newPage(browser);
         await load(fresh);
         await fresh.evaluate((u) => T.identify(u), "user-" + i);
-        if ((await variant(fresh)) !== before) userId = "user-" + i;
-        // Its exposure reaches the server, so the shopper's identify replays it below.
-        await fresh.evaluate(() => new Promise((r) => setTimeout(r, 100)).then(() => T.flush()));
+        const v = await variant(fresh);
+        if (v !== before) {
+          userId = "user-" + i;
+          other = { anonymousId: await fresh.evaluate(() => T.status.anonymousId), variation: v };
+          assert.equal(await assignment(fresh), v, "the other device's sticky assignment is stored");
+          // Its exposure reaches the server, so the shopper's identify replays it below.
+          await fresh.evaluate(() => new Promise((r) => setTimeout(r, 100)).then(() => T.flush()));
+        }
         await fresh.context().close();
       }
-      assert.ok(userId, "some user id buckets into the other variant");
+      assert.ok(userId, "some device buckets into the other variant");
+      // The conflict is real before the merge: the server holds the other device's exposure
+      // to the other variant, linked to the user the shopper is about to log in as.
+      assert.ok(await until(() => exposures(other.anonymousId).length > 0, 10000), "the other device's exposure is stored");
+      const conflicting = exposures(other.anonymousId);
+      assert.ok(conflicting.every((e) => Number(e.exp_variation) === other.variation), JSON.stringify(conflicting));
+      assert.notEqual(other.variation, before);
+      assert.deepEqual(sql(`SELECT user_id FROM identities WHERE site = 'sticky' AND anonymous_id = '${other.anonymousId}'`), [{ user_id: userId }]);
       await shopper.evaluate(() => T.flush());
       await shopper.evaluate((u) => T.identify(u), userId);
       assert.equal(await shopper.evaluate(() => T.status.userId), userId);
+      // The merge received the conflicting exposure (it is in the list of events merged) and
+      // the variant seen before logging in is kept.
+      const state = await shopper.evaluate(
+        () =>
+          new Promise((ok, fail) => {
+            const r = indexedDB.open("tailor:sticky");
+            r.onerror = () => fail(r.error);
+            r.onsuccess = () => {
+              const g = r.result.transaction("state").objectStore("state").get("merged");
+              g.onsuccess = () => (r.result.close(), ok(g.result ? JSON.parse(g.result) : []));
+              g.onerror = () => fail(g.error);
+            };
+          }),
+      );
+      for (const e of conflicting) assert.ok(state.includes(e.id), "the merge saw exposure " + e.id);
       assert.equal(await variant(shopper), before, "the variant seen before logging in is kept");
+      assert.equal(await assignment(shopper), before, "and so is the stored assignment");
       await shopper.reload();
       await shopper.waitForFunction(() => window.ready === true);
       assert.equal(await variant(shopper), before, "and after a reload");
