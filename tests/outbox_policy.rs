@@ -144,7 +144,7 @@ fn answers_are_classified() {
         assert_eq!(classify(s), Outcome::Retry, "{s}");
     }
     for s in [400, 401, 403, 404, 413, 422] {
-        assert_eq!(classify(s), Outcome::DeadLetter, "{s}");
+        assert_eq!(classify(s), Outcome::Refused, "{s}");
     }
 }
 

@@ -5,10 +5,12 @@
 //! Events wait in the outbox (IndexedDB, key = event id = UUIDv7, so key order is time
 //! order) as JSON text in wire form. A flush takes the oldest events into a batch of at most
 //! [`MAX_BATCH_EVENTS`] events and [`MAX_BATCH_BYTES`] bytes, posts it, and settles each
-//! event from the answer: accepted or duplicate → delete; rejected → dead letter (counted,
-//! deleted); no answer, 408, 429 or 5xx → keep and retry after a full-jitter exponential
-//! backoff; any other 4xx for the whole batch → dead letter. Events older than
-//! [`MAX_EVENT_AGE_MS`] are given up (counted, deleted) instead of being sent.
+//! event from the answer: accepted or duplicate → delete; rejected one by one → dead letter
+//! (counted, deleted). Every failure of the whole batch (no answer, any 4xx or 5xx: a WAF's
+//! 403, a 404 during a deploy, a proxy's 413) keeps every event and retries after a
+//! full-jitter exponential backoff, until the events reach [`MAX_EVENT_AGE_MS`]: then they
+//! are given up (counted, deleted) instead of being sent. Only the server's per-event
+//! verdict ever drops an event it has not stored.
 
 use super::json::Value;
 use super::wire::{BatchResponse, EventStatus};
@@ -210,21 +212,40 @@ fn parse_http_date(s: &str) -> Option<f64> {
 pub enum Outcome {
     /// 2xx: read the per-event results.
     Done,
-    /// Keep everything and try again later.
+    /// A transient failure (no answer, 408, 425, 429, 5xx): keep everything and try again later.
     Retry,
-    /// The request itself will never be accepted: count its events as dead letters.
-    DeadLetter,
+    /// Any other 4xx for the whole request. For an event batch this is still kept and retried
+    /// (a WAF or a proxy may answer it, not the server: see [`batch_outcome`]); a caller
+    /// whose request carries no events (an erasure) may give it up.
+    Refused,
 }
 
 /// Classifies an HTTP status: 2xx done; no answer, 408, 425, 429, 5xx (and anything odd)
-/// retried; other 4xx permanent.
+/// retried; other 4xx refused.
 pub fn classify(status: u16) -> Outcome {
     match status {
         200..=299 => Outcome::Done,
         408 | 425 | 429 => Outcome::Retry,
-        400..=499 => Outcome::DeadLetter,
+        400..=499 => Outcome::Refused,
         _ => Outcome::Retry,
     }
+}
+
+/// What to do with a whole batch after an HTTP answer: [`Outcome::Done`] (read the per-event
+/// results) or [`Outcome::Retry`] (keep every event, back off). A whole-batch answer never
+/// drops events: the 4xx may come from a proxy, a WAF or a deploy, not from the server's
+/// verdict on the events.
+pub fn batch_outcome(status: u16) -> Outcome {
+    match classify(status) {
+        Outcome::Done => Outcome::Done,
+        _ => Outcome::Retry,
+    }
+}
+
+/// The most events of the next batch after `too_large` answers of 413 in a row (a proxy
+/// with a smaller body limit than the server's): halved each time, at least 1.
+pub fn batch_limit_after_413(too_large: u32) -> usize {
+    (MAX_BATCH_EVENTS >> too_large.min(16)).max(1)
 }
 
 /// How the events of a batch ended, by id.
@@ -269,7 +290,7 @@ pub struct FlushReport {
     pub sent: u32,
     /// Requests that failed and will be retried.
     pub failed: u32,
-    /// Events the server will never take (rejected, or a permanent 4xx), dropped.
+    /// Events the server rejected one by one (it will never take them), dropped.
     pub dead_lettered: u32,
     /// Events older than 24 h or unreadable, dropped unsent.
     pub given_up: u32,
@@ -284,5 +305,30 @@ impl FlushReport {
         self.dead_lettered += other.dead_lettered;
         self.given_up += other.given_up;
         self.pending = other.pending;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_whole_batch_failure_never_drops_events() {
+        // A WAF's 403, a 404 during a deploy, a proxy's 413: the events stay and are retried.
+        for s in [0, 400, 401, 403, 404, 405, 408, 413, 422, 425, 429, 451, 499, 500, 503, 302, 600] {
+            assert_eq!(batch_outcome(s), Outcome::Retry, "{s}");
+        }
+        for s in [200, 204] {
+            assert_eq!(batch_outcome(s), Outcome::Done, "{s}");
+        }
+    }
+
+    #[test]
+    fn batches_shrink_after_413_and_never_below_one_event() {
+        assert_eq!(batch_limit_after_413(0), MAX_BATCH_EVENTS);
+        assert_eq!(batch_limit_after_413(1), MAX_BATCH_EVENTS / 2);
+        assert_eq!(batch_limit_after_413(3), MAX_BATCH_EVENTS / 8);
+        assert_eq!(batch_limit_after_413(30), 1);
+        assert_eq!(batch_limit_after_413(u32::MAX), 1);
     }
 }

@@ -23,8 +23,8 @@ use super::state::Shared;
 use super::storage::{self, Store};
 use crate::engine::json::Value;
 use crate::engine::outbox::{
-    batch_body, classify, parse_retry_after, plan_batch, settle, Backoff, FlushReport, Item, Outcome, MAX_BATCH_BYTES,
-    MAX_BATCH_EVENTS, MAX_BEACON_BYTES,
+    batch_body, batch_limit_after_413, batch_outcome, parse_retry_after, plan_batch, settle, Backoff, FlushReport,
+    Item, Outcome, MAX_BATCH_BYTES, MAX_BATCH_EVENTS, MAX_BEACON_BYTES,
 };
 
 #[wasm_bindgen(module = "/src/web/sync.js")]
@@ -67,6 +67,8 @@ const MAX_BATCHES_PER_FLUSH: u32 = 1000;
 #[derive(Default)]
 pub struct SyncState {
     pub backoff: Backoff,
+    /// Answers of 413 in a row: each halves the next batch (a proxy's smaller body limit).
+    too_large: u32,
     /// A flush is running in this instance.
     pub flushing: bool,
     /// This tab holds the sender lock.
@@ -299,7 +301,8 @@ async fn send_batch(shared: &Shared, store: &Store, generation: u32, report: &mu
     let parsed: Vec<Option<(String, f64)>> = texts.iter().map(|t| id_and_ts(t)).collect();
     let items: Vec<Item> =
         texts.iter().zip(&parsed).map(|(t, p)| Item { ts: p.as_ref().map(|p| p.1), bytes: t.len() }).collect();
-    let plan = plan_batch(&items, now, MAX_BATCH_EVENTS, MAX_BATCH_BYTES, true);
+    let max_events = batch_limit_after_413(shared.borrow().sync.too_large);
+    let plan = plan_batch(&items, now, max_events, MAX_BATCH_BYTES, true);
 
     // Given up: older than 24 h, or unreadable (then found by position among the keys).
     let mut drop: Vec<String> = plan.expired.iter().filter_map(|&i| parsed[i].as_ref().map(|p| p.0.clone())).collect();
@@ -330,7 +333,7 @@ async fn send_batch(shared: &Shared, store: &Store, generation: u32, report: &mu
     if shared.borrow().generation != generation {
         return Step::Stop;
     }
-    match classify(answer.status) {
+    match batch_outcome(answer.status) {
         Outcome::Done => {
             let settled = settle(&ids, &answer.body);
             let mut gone = settled.done.clone();
@@ -342,7 +345,11 @@ async fn send_batch(shared: &Shared, store: &Store, generation: u32, report: &mu
             forget_cached(shared, &gone);
             report.sent += settled.done.len() as u32;
             report.dead_lettered += settled.rejected.len() as u32;
-            shared.borrow_mut().sync.backoff.succeeded();
+            {
+                let mut s = shared.borrow_mut();
+                s.sync.backoff.succeeded();
+                s.sync.too_large = 0;
+            }
             if !settled.rejected.is_empty() {
                 let n = num(settled.rejected.len() as f64);
                 shared.borrow_mut().report(String::from("sync: the server rejected ") + &n + " events");
@@ -352,28 +359,27 @@ async fn send_batch(shared: &Shared, store: &Store, generation: u32, report: &mu
             }
             Step::More
         }
-        Outcome::Retry => {
+        _ => {
+            // Every whole-batch failure keeps the events: a 4xx may come from a WAF, a proxy
+            // or a deploy. They are retried with backoff until they are 24 h old.
             report.failed += 1;
             let now = now_ms();
             let wait = parse_retry_after(&answer.retry_after, now);
-            shared.borrow_mut().sync.backoff.failed(now, random(), wait);
-            Step::Stop
-        }
-        Outcome::DeadLetter => {
-            let gone: Vec<String> = ids.iter().map(|s| s.to_string()).collect();
-            let _ = store.remove(storage::OUTBOX, &gone).await;
-            forget_cached(shared, &gone);
-            report.dead_lettered += gone.len() as u32;
             let mut s = shared.borrow_mut();
-            s.sync.backoff.succeeded();
-            let msg = String::from("sync: the server refused a batch of ")
-                + &num(gone.len() as f64)
-                + " events with HTTP "
-                + &num(f64::from(answer.status))
-                + ": "
-                + answer.body.get(..200).unwrap_or(&answer.body);
-            s.report(msg);
-            Step::More
+            s.sync.backoff.failed(now, random(), wait);
+            if answer.status == 413 {
+                s.sync.too_large = s.sync.too_large.saturating_add(1);
+            }
+            if (400..500).contains(&answer.status) && s.sync.backoff.failures == 1 {
+                let msg = String::from("sync: a batch of ")
+                    + &num(ids.len() as f64)
+                    + " events was refused with HTTP "
+                    + &num(f64::from(answer.status))
+                    + "; the events are kept and retried: "
+                    + answer.body.get(..200).unwrap_or(&answer.body);
+                s.report(msg);
+            }
+            Step::Stop
         }
     }
 }

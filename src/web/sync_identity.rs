@@ -174,7 +174,7 @@ pub async fn drain_erasures(shared: &Shared) {
             match classify(answer.status) {
                 Outcome::Retry => retry = true,
                 outcome => {
-                    if outcome == Outcome::DeadLetter {
+                    if outcome == Outcome::Refused {
                         let msg = String::from("forget: the server refused the erasure with HTTP ")
                             + &num(f64::from(answer.status));
                         shared.borrow_mut().report(msg);

@@ -1,0 +1,134 @@
+// Browser-side hardening (issue 9), in headless Chromium against the real `tailor serve`:
+// nothing is lost to a proxy's or a WAF's 4xx. Counts come from the server's SQLite file.
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { request as httpRequest, createServer } from "node:http";
+import { join } from "node:path";
+import { launchBrowser, newPage, readStore, startServer } from "./harness.mjs";
+
+const PAGES = join(import.meta.dirname, "pages");
+const PKG = process.env.TAILOR_PKG ? ["--pkg", process.env.TAILOR_PKG] : [];
+
+let browser;
+before(async () => {
+  browser = await launchBrowser();
+});
+after(async () => {
+  await browser?.close();
+});
+
+function storedIds(server, site) {
+  const out = execFileSync("sqlite3", ["-readonly", join(server.dir, ".tailor/tailor.db"), `SELECT id FROM events WHERE site = '${site}'`], {
+    encoding: "utf8",
+  });
+  return out.split("\n").filter(Boolean);
+}
+
+async function until(f, ms, step = 250) {
+  const end = Date.now() + ms;
+  let v = await f();
+  while (!v && Date.now() < end) {
+    await new Promise((r) => setTimeout(r, step));
+    v = await f();
+  }
+  return v;
+}
+
+/**
+ * A real HTTP proxy on 127.0.0.1 in front of `upstream`: forwards everything, except that
+ * while `refuse` is set it answers POST /v1/events itself with that status (a WAF, a deploy).
+ */
+async function startProxy(upstream) {
+  const target = new URL(upstream);
+  const proxy = { refuse: 0, refused: 0, forwarded: 0 };
+  const server = createServer((req, res) => {
+    if (proxy.refuse && req.method === "POST" && req.url.startsWith("/v1/events")) {
+      req.resume();
+      req.on("end", () => {
+        proxy.refused++;
+        res.writeHead(proxy.refuse, { "content-type": "text/html" });
+        res.end("<h1>Request blocked by the firewall</h1>");
+      });
+      return;
+    }
+    proxy.forwarded++;
+    const up = httpRequest(
+      { host: target.hostname, port: target.port, method: req.method, path: req.url, headers: { ...req.headers, host: target.host } },
+      (r) => {
+        res.writeHead(r.statusCode, r.headers);
+        r.pipe(res);
+      },
+    );
+    up.on("error", (e) => {
+      res.writeHead(502);
+      res.end(String(e));
+    });
+    req.pipe(up);
+  });
+  await new Promise((ok) => server.listen(0, "127.0.0.1", ok));
+  proxy.url = "http://127.0.0.1:" + server.address().port;
+  proxy.stop = () => new Promise((ok) => server.close(ok));
+  return proxy;
+}
+
+describe("nothing lost", () => {
+  test("5,000 queued events, 60 s of HTTP 403 from a proxy, then recovery: 0 lost", { timeout: 480000 }, async () => {
+    const server = await startServer([...PKG, "--rate-limit", "0"], { www: PAGES });
+    const proxy = await startProxy(server.url);
+    try {
+      const page = await newPage(browser);
+      proxy.refuse = 403;
+      const refusedFrom = Date.now();
+      await page.goto(proxy.url + "/sync.html?" + new URLSearchParams({ site: "waf", flush: 1000 }));
+      await page.waitForFunction(() => window.ready === true, null, { timeout: 20000 });
+      const ids = await page.evaluate(async () => {
+        const ids = [];
+        for (let i = 0; i < 5000; i += 100) {
+          const chunk = [];
+          for (let j = i; j < i + 100; j++) chunk.push(T.track("page_view", { path: "/p/" + j }));
+          ids.push(...(await Promise.all(chunk)));
+        }
+        return ids;
+      });
+      assert.equal(new Set(ids.filter(Boolean)).size, 5000, "5,000 events tracked");
+      // 60 s of refusals: the SDK keeps trying (with backoff) and keeps every event.
+      await until(() => Date.now() - refusedFrom >= 60000, 70000, 500);
+      const during = await page.evaluate(() => ({ stats: T.syncStats, problems: T.status.problems }));
+      const outbox = await readStore(page, "tailor:waf", "outbox");
+      const refusedRequests = proxy.refused;
+      assert.ok(refusedRequests >= 2, "the SDK retried during the refusals: " + refusedRequests);
+      assert.equal(outbox.length, 5000, "every event is still in the outbox after 60 s of 403");
+      assert.equal(during.stats.deadLettered, 0, "nothing dead-lettered");
+      assert.ok(
+        during.problems.some((p) => p.includes("HTTP 403") && p.includes("kept")),
+        "status.problems says the batch was refused and kept: " + JSON.stringify(during.problems),
+      );
+      assert.equal(storedIds(server, "waf").length, 0, "the proxy let nothing through");
+
+      // Recovery: the SDK's own backoff timer (at most 5 min) brings everything through.
+      proxy.refuse = 0;
+      const recoveredFrom = Date.now();
+      const done = await until(() => storedIds(server, "waf").length >= 5000, 360000, 500);
+      const recoverMs = Date.now() - recoveredFrom;
+      const stored = storedIds(server, "waf");
+      const lost = ids.filter((id) => !stored.includes(id)).length;
+      const stats = await page.evaluate(() => T.syncStats);
+      console.log(
+        `# nothing lost: 5000 events, ${refusedRequests} batches refused with 403 over 60 s, ` +
+          `recovered in ${(recoverMs / 1000).toFixed(1)} s by the backoff timer; stored ${stored.length}, lost ${lost}, ` +
+          `dead-lettered ${stats.deadLettered}, given up ${stats.givenUp}`,
+      );
+      assert.ok(done, "all stored after recovery");
+      assert.equal(lost, 0);
+      assert.equal(stored.length, 5000, "each stored once");
+      assert.equal(stats.deadLettered, 0);
+      await until(async () => (await readStore(page, "tailor:waf", "outbox")).length === 0, 20000);
+      assert.equal((await readStore(page, "tailor:waf", "outbox")).length, 0, "the outbox is empty");
+      await page.context().close();
+    } finally {
+      await proxy.stop();
+      await server.stop();
+    }
+  });
+});
