@@ -154,6 +154,13 @@ pub fn decide<'r>(rs: &'r Ruleset, attributes: &Value, options: &DecideOptions) 
                 },
                 None => o.content.clone(),
             };
+            // The URL rule again, on the content the page receives (validation already
+            // refused such rulesets; this keeps any page code using decide() safe).
+            if let Some((field, why)) = offer::unsafe_url_field(&content) {
+                let reason = Skip::UnsafeUrl { field: field.into(), why };
+                skipped.push(SkippedOffer { offer: i, placement: p, reason });
+                continue;
+            }
             chosen_where[i] = Some(p);
             // Attribute the impression to the experiment only when the shopper counts in it.
             let experiment = via.filter(|(x, _)| experiments.get(*x).is_some_and(|r| r.in_experiment));
@@ -287,7 +294,14 @@ impl Decision<'_> {
                 m.insert("variation", num(r.variation as f64));
                 if let Some(v) = x.variations.get(r.variation) {
                     m.insert("variationKey", Value::from(v.key.as_str()));
-                    m.insert("value", v.value.clone());
+                    // The URL rule again before the value reaches the page.
+                    match offer::unsafe_url_in(&v.value) {
+                        None => m.insert("value", v.value.clone()),
+                        Some(why) => {
+                            m.insert("valueRemoved", Value::from(why));
+                            m.insert("value", Value::Null)
+                        }
+                    }
                 }
                 m.insert("hashAttribute", Value::from(x.hash_attribute.as_str()));
                 m.insert("hashValue", r.hash_value.as_deref().map_or(Value::Null, Value::from));

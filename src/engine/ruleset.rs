@@ -12,6 +12,7 @@ use std::fmt;
 use super::condition::{Condition, Path};
 use super::hash::bucket_ranges;
 use super::json::{join_strs, write_plain_number, Map, Value};
+use super::offer::{is_url_field, url_problem};
 use super::regex::RegexCompiler;
 
 /// The ruleset format version this engine reads.
@@ -673,6 +674,39 @@ impl<'a> Loader<'a> {
                 None => {}
             }
         }
+        self.urls(cm, path);
+    }
+
+    /// Every URL-like field (`url`, `image`, `*Url`, ..., see [`is_url_field`]) holding a
+    /// string passes [`url_problem`]: only http(s) and relative URLs reach a page. Nested
+    /// objects and arrays (experiment values) are searched too.
+    fn urls(&mut self, m: &Map, path: &str) {
+        for (k, v) in m.iter() {
+            let p = join(path, k);
+            match v {
+                Value::String(u) if is_url_field(k) => {
+                    if let Some(why) = url_problem(u) {
+                        self.err(
+                            p,
+                            format!("URL {} is refused: it {why} (only http:, https: and relative URLs)", v.to_json()),
+                        );
+                    }
+                }
+                _ => self.urls_in(v, &p),
+            }
+        }
+    }
+
+    fn urls_in(&mut self, v: &Value, path: &str) {
+        match v {
+            Value::Object(m) => self.urls(m, path),
+            Value::Array(a) => {
+                for (i, x) in a.iter().enumerate() {
+                    self.urls_in(x, &index(path, i));
+                }
+            }
+            _ => {}
+        }
     }
 
     fn score(&mut self, v: Option<&Value>, path: &str) -> Vec<ScoreTerm> {
@@ -860,6 +894,7 @@ impl<'a> Loader<'a> {
         let m = self.object(v, path, &["key", "name", "value", "offers"])?;
         let key = self.string(m, "key", path, false).unwrap_or_else(|| i.to_string());
         let value = m.get("value").cloned().unwrap_or(Value::Null);
+        self.urls_in(&value, &join(path, "value"));
         let mut offers = Vec::new();
         match m.get("offers") {
             None => {}

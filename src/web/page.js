@@ -47,8 +47,13 @@ export function later(f) {
   setTimeout(f, 0);
 }
 
+// A RegExp exception (e.g. stack exhaustion while backtracking) is a non-match.
 export function regexpTest(re, s) {
-  return re.test(s);
+  try {
+    return re.test(s);
+  } catch (_) {
+    return false;
+  }
 }
 
 // Calls `f(arg)` in a microtask: listeners never run inside the runtime's own call, and

@@ -282,7 +282,11 @@ impl Op {
                 Value::Array(a) => list.iter().all(|c| a.iter().any(|e| c.eval(e))),
                 _ => false,
             },
-            Op::Regex(p) => p.is_match(&js::to_string(v)),
+            Op::Regex(p) => {
+                let s = js::to_string(v);
+                // Longer inputs never match (docs/ruleset.md): bounds any pattern's work.
+                s.len() <= super::regex::MAX_REGEX_INPUT && p.is_match(&s)
+            }
             Op::Type(t) => v.type_name() == *t,
             Op::Const(b) => *b,
         }
@@ -356,6 +360,28 @@ struct Compiler<'a> {
 const TYPES: [&str; 6] = ["null", "array", "string", "number", "boolean", "object"];
 
 impl Compiler<'_> {
+    /// Where rulesets are written (natively), a pattern that can backtrack catastrophically
+    /// is an error naming the pattern and the reason. The browser skips the check: the
+    /// rulesets it loads were validated when published, and the check would cost every
+    /// shopper bytes.
+    #[cfg(not(target_arch = "wasm32"))]
+    fn regex_is_safe(&mut self, pattern: &str, case_insensitive: bool) -> bool {
+        match super::regex::check_backtracking(pattern, case_insensitive) {
+            Ok(()) => true,
+            Err(why) => {
+                let shown: String = pattern.chars().take(80).collect();
+                let more = if shown.len() < pattern.len() { "..." } else { "" };
+                self.issue(format!("pattern {:?}{more} is rejected: it {why}", shown), true);
+                false
+            }
+        }
+    }
+
+    #[cfg(target_arch = "wasm32")]
+    fn regex_is_safe(&mut self, _pattern: &str, _case_insensitive: bool) -> bool {
+        true
+    }
+
     fn issue(&mut self, reason: impl Into<String>, error: bool) {
         self.issues.push(Issue { path: self.path.clone(), reason: reason.into(), error });
     }
@@ -551,6 +577,7 @@ impl Compiler<'_> {
                 }
             },
             "$regex" | "$regexi" => match arg {
+                Value::String(p) if !self.regex_is_safe(p, op == "$regexi") => Op::Const(false),
                 Value::String(p) => match self.regex.compile(p, op == "$regexi") {
                     Some(re) => Op::Regex(re),
                     None => {
