@@ -22,7 +22,7 @@ use tailor::engine::ruleset::Ruleset;
 /// Cases run, or the failures (one per line).
 pub type Outcome = Result<usize, String>;
 
-pub const MIN_CONDITIONS: usize = 160;
+pub const MIN_CONDITIONS: usize = 370;
 pub const MIN_HASH_GROWTHBOOK: usize = 15;
 pub const MIN_HASH_TAILOR: usize = 6;
 pub const MIN_HASH_MURMUR3: usize = 4;
