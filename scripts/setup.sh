@@ -20,8 +20,9 @@ if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 need_pkgs=()
 want() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed" || need_pkgs+=("$1"); }
 for p in chromium chromium-driver postgresql sqlite3 pkg-config gcc; do want "$p"; done
-command -v node >/dev/null || want nodejs
-command -v npm >/dev/null || want npm
+# Node: scripts/node.sh below (Debian 12's nodejs is 18, too old); python3-venv lets it
+# install a supported Node from PyPI when the machine has none.
+want python3-venv
 command -v cargo >/dev/null || want cargo-web
 
 # wasm32. Tests and lint use rustup's target when it is (or can quickly be) installed. The
@@ -42,6 +43,8 @@ else
 fi
 if command -v apt-get >/dev/null; then
   for p in rustc-web rust-web-src lld-16; do want "$p"; done
+  # Debian's clippy for rustc-web: the wasm32 lint where the tests use Debian's toolchain.
+  [ "$wasm_mode" = debian ] && want rust-web-clippy
 fi
 
 if [ ${#need_pkgs[@]} -gt 0 ]; then
@@ -107,6 +110,14 @@ elif ! command -v cargo-fuzz >/dev/null; then
   cargo install -q cargo-fuzz
 else
   say "cargo-fuzz present"
+fi
+
+# --- Node.js 20.11 or later (the machine's, or one from PyPI), first on PATH ----------------
+node_dir=$(bash scripts/node.sh)
+if [ "$node_dir" != "$(dirname "$(command -v node 2>/dev/null || echo /none/node)")" ]; then
+  # Not the node already on PATH (one from PyPI): put it first for the build and the tests.
+  export PATH="$node_dir:$PATH"
+  echo "export PATH=\"$node_dir:\$PATH\" # Node $(node --version), chosen by scripts/node.sh" >> .tailor/toolchain.env
 fi
 
 # --- Node packages (binaryen's wasm-opt, esbuild, playwright-core, typescript) --------------
