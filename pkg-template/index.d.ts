@@ -12,8 +12,16 @@ export declare class Tailor {
   static init(config: TailorConfig): Promise<Tailor>;
   /** Records a touchpoint; resolves to its id once stored (null when the SDK is off). */
   track<T extends EventType>(type: T, props?: EventProps[T]): Promise<string | null>;
-  /** Links the shopper to a known user id, with traits (`user.*` in conditions). */
+  /**
+   * Links the shopper to a known user id. `token` is the identity token the shop's backend
+   * issued at login (see docs/sdk.md); without a valid one the server links the ids as
+   * unverified and merges nothing of the user (said in `status.problems`).
+   */
+  identify(userId: string, options?: IdentifyOptions): Promise<void>;
+  /** Links the shopper to a known user id with traits only (no identity token: nothing of the user is merged). */
   identify(userId: string, traits?: Record<string, unknown>): Promise<void>;
+  /** Logout on a shared device: a new anonymous id; the user id, traits and history are cleared. */
+  reset(): Promise<void>;
   /** A read-only snapshot of the shopper's profile (null when the SDK is off). */
   profile(): ProfileSnapshot | null;
   /** Sets consent. "denied" drops held events and erases what was stored. */
@@ -35,6 +43,13 @@ export declare class Tailor {
   readonly syncStats: FlushReport;
   /** Fetches the signed ruleset now; a missing, tampered, expired or older one keeps the last good. */
   refreshRuleset(): Promise<RulesetRefresh>;
+}
+
+export interface IdentifyOptions {
+  /** The identity token from the shop's backend: `v1.<exp>.<sig>` (docs/sdk.md). */
+  token?: string;
+  /** Traits (`user.*` in conditions). */
+  traits?: Record<string, unknown>;
 }
 
 /** What a flush did: events confirmed, failed requests, dropped events, what is left. */

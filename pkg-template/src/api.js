@@ -24,6 +24,18 @@ export function load(source) {
   return loading;
 }
 
+// Instances with calls in flight, and one listener for traps raised in the core's own tasks
+// (they surface as uncaught errors or unhandled rejections, not through a call's promise).
+const instances = new Set();
+let watching = false;
+function watchTraps() {
+  if (watching || typeof globalThis.addEventListener !== "function") return;
+  watching = true;
+  const seen = (e) => e instanceof WebAssembly.RuntimeError && Tailor._trapped(e);
+  globalThis.addEventListener("error", (ev) => seen(ev.error));
+  globalThis.addEventListener("unhandledrejection", (ev) => seen(ev.reason));
+}
+
 const EMPTY_DECISION = Object.freeze({ placements: {}, experiments: {}, reasons: [] });
 
 export class Tailor {
@@ -57,19 +69,55 @@ export class Tailor {
     return new Tailor(await TailorCore.init(config));
   }
 
-  // Runs `f` on the core; a trap (the module broke) switches this instance to defaults.
+  // Runs `f` on the core; a trap (the module broke) switches this instance to defaults. An
+  // async method answers with a promise that always settles: with the core's answer, or
+  // with the default answer of `fallback` (a promise) when the core traps meanwhile, even
+  // when the trap happens in a task of the core and its own promise would never settle.
   #call(f, fallback) {
     if (!this.#core) return fallback;
+    let out;
     try {
-      return f(this.#core);
+      out = f(this.#core);
     } catch (e) {
       if (e instanceof WebAssembly.RuntimeError) {
-        this.#error = e;
-        this.#core = null;
+        this.#off(e);
         return fallback;
       }
       throw e;
     }
+    if (!(out instanceof Promise)) return out;
+    return new Promise((ok, fail) => {
+      const settle = () => ok(fallback);
+      this.#pending.add(settle);
+      out.then(
+        (v) => (this.#pending.delete(settle), ok(v)),
+        (e) => {
+          this.#pending.delete(settle);
+          if (e instanceof WebAssembly.RuntimeError) {
+            this.#off(e);
+            ok(fallback);
+          } else fail(e);
+        },
+      );
+      watchTraps();
+      instances.add(this);
+    });
+  }
+  #pending = new Set();
+
+  // The core trapped: answer with defaults from now on, and settle what was waiting on it.
+  #off(e) {
+    this.#error = e;
+    this.#core = null;
+    const waiting = [...this.#pending];
+    this.#pending.clear();
+    waiting.forEach((settle) => settle());
+    instances.delete(this);
+  }
+
+  /** @internal A trap reported outside any call (in one of the core's tasks). */
+  static _trapped(e) {
+    for (const t of [...instances]) if (t.#pending.size) t.#off(e);
   }
 
   /** Records a touchpoint. Resolves to the event id once stored (null when nothing is kept). */
@@ -77,9 +125,18 @@ export class Tailor {
     return this.#call((c) => c.track(type, props), Promise.resolve(null));
   }
 
-  /** Links the shopper to a known user id, with traits (`user.*` in conditions). */
-  identify(userId, traits) {
-    return this.#call((c) => c.identify(userId, traits), Promise.resolve());
+  /**
+   * Links the shopper to a known user id: `identify(userId, { token, traits })`, where `token`
+   * is the identity token the shop's backend issued at login (without a valid one the server
+   * merges nothing of the user), or `identify(userId, traits)`.
+   */
+  identify(userId, options) {
+    return this.#call((c) => c.identify(userId, options), Promise.resolve());
+  }
+
+  /** Logout on a shared device: a new anonymous id; user id, traits and history cleared. */
+  reset() {
+    return this.#call((c) => c.reset(), Promise.resolve());
   }
 
   /** A read-only snapshot of the shopper's profile (null when the SDK is off). */

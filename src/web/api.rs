@@ -96,6 +96,31 @@ fn monotonic_random(now: f64) -> [u8; 10] {
     r
 }
 
+/// `identify`'s second argument: `{ token?, traits? }`, or the traits themselves.
+fn identify_options(options: Value) -> Result<(Value, Option<String>), JsValue> {
+    let Value::Object(m) = &options else {
+        return Ok((options, None));
+    };
+    if m.get("token").is_none() && m.get("traits").is_none() {
+        return Ok((options, None));
+    }
+    if let Some(k) = m.keys().find(|k| *k != "token" && *k != "traits") {
+        return Err(type_error(
+            String::from("Tailor.identify: unknown option \"") + k + "\" (options are token and traits)",
+        ));
+    }
+    let token = match m.get("token") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(t)) if !t.is_empty() && t.len() <= 1024 => Some(t.clone()),
+        Some(_) => {
+            return Err(type_error(
+                "Tailor.identify: options.token must be the identity token string from the shop's backend".into(),
+            ))
+        }
+    };
+    Ok((m.get("traits").cloned().unwrap_or(Value::Null), token))
+}
+
 /// Key of the profile in the state store.
 const PROFILE: &str = "profile";
 
@@ -324,16 +349,19 @@ impl TailorCore {
         })
     }
 
-    /// Links this browser's shopper to a known user id, with traits (`user.*` in conditions).
-    pub fn identify(&self, user_id: JsValue, traits: JsValue) -> Promise {
+    /// Links this browser's shopper to a known user id: `identify(userId, { token, traits })`
+    /// (`token`: the identity token the shop's backend issued at login; without a valid one
+    /// the server merges nothing of the user), or `identify(userId, traits)`.
+    pub fn identify(&self, user_id: JsValue, options: JsValue) -> Promise {
         let shared = self.state.clone();
         future_to_promise(async move {
             let Some(user_id) = user_id.as_string() else {
                 return Err(type_error("Tailor.identify: userId must be a string".into()));
             };
-            let traits = to_value(&traits)
-                .map_err(|e| type_error(String::from("Tailor.identify: traits ") + &e))?
+            let options = to_value(&options)
+                .map_err(|e| type_error(String::from("Tailor.identify: options ") + &e))?
                 .unwrap_or_default();
+            let (traits, token) = identify_options(options)?;
             {
                 let mut s = shared.borrow_mut();
                 if s.consent == Consent::Denied {
@@ -345,7 +373,28 @@ impl TailorCore {
                 s.emit("profile");
             }
             schedule_save(&shared);
+            super::sync_identity::keep_token(&shared, &user_id, token).await;
             super::sync::identified(&shared, &user_id).await;
+            Ok(JsValue::UNDEFINED)
+        })
+    }
+
+    /// Logout on a shared device: a new anonymous id, no user id, no traits, no history, and
+    /// the identity token dropped, so the next user's login absorbs nothing of this one.
+    /// Consent stays; events already tracked are still sent (under the ids they were made with).
+    pub fn reset(&self) -> Promise {
+        let shared = self.state.clone();
+        future_to_promise(async move {
+            {
+                let mut s = shared.borrow_mut();
+                s.generation += 1;
+                s.profile = new_profile();
+                s.anonymous_id = s.profile.anonymous_id().to_string();
+                s.emit("profile");
+                s.emit("status");
+            }
+            super::sync::reset(&shared).await;
+            schedule_save(&shared);
             Ok(JsValue::UNDEFINED)
         })
     }

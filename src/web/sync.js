@@ -6,12 +6,14 @@ const g = globalThis;
 
 // HTTP. Resolves to { status, body, retryAfter, etag }; status 0 when there was no answer
 // (offline, DNS, CORS refused, timeout). Bodies go as text/plain, a CORS "simple" request,
-// so posting events needs no preflight; the server reads any content type.
-export async function request(method, url, body, etag, keepalive, timeoutMs) {
+// so posting events needs no preflight; the server reads any content type. `identity` goes
+// as X-Tailor-Identity-Token (a user's erasure).
+export async function request(method, url, body, etag, keepalive, timeoutMs, identity) {
   try {
     const headers = {};
     if (body != null) headers["content-type"] = "text/plain;charset=UTF-8";
     if (etag) headers["if-none-match"] = etag;
+    if (identity) headers["x-tailor-identity-token"] = identity;
     const init = { method, headers, body: body == null ? undefined : body, credentials: "omit", cache: "no-store", keepalive: !!keepalive };
     if (timeoutMs && g.AbortSignal && AbortSignal.timeout) init.signal = AbortSignal.timeout(timeoutMs);
     const r = await fetch(url, init);

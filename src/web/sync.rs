@@ -37,6 +37,7 @@ extern "C" {
         etag: Option<String>,
         keepalive: bool,
         timeout_ms: u32,
+        identity: Option<String>,
     ) -> Promise;
     fn beacon(url: &str, body: &str) -> bool;
     fn timer(f: &JsValue, ms: f64) -> f64;
@@ -83,6 +84,11 @@ pub struct SyncState {
     pub totals: FlushReport,
     /// `ETag` of the ruleset in use, sent as `If-None-Match`.
     pub ruleset_etag: Option<String>,
+    /// The identity token given with `identify()`, for the user it was given for: sent with
+    /// the identify request and with the user's erasure at `forget()`.
+    pub identity: Option<(String, String)>,
+    /// Erasure requests not confirmed yet, also kept here in case localStorage refuses them.
+    pub erasures: Vec<String>,
 }
 
 /// A response from `sync.js`'s `request`.
@@ -94,7 +100,20 @@ pub(super) struct Answer {
 }
 
 pub(super) async fn http(method: &str, url: &str, body: Option<String>, etag: Option<String>) -> Answer {
-    let v = JsFuture::from(request(method, url, body, etag, false, REQUEST_TIMEOUT_MS)).await.unwrap_or(JsValue::NULL);
+    http_as(method, url, body, etag, None).await
+}
+
+/// [`http`] with an identity token in `X-Tailor-Identity-Token`.
+pub(super) async fn http_as(
+    method: &str,
+    url: &str,
+    body: Option<String>,
+    etag: Option<String>,
+    identity: Option<String>,
+) -> Answer {
+    let v = JsFuture::from(request(method, url, body, etag, false, REQUEST_TIMEOUT_MS, identity))
+        .await
+        .unwrap_or(JsValue::NULL);
     let text = |k: &str| Reflect::get(&v, &k.into()).ok().and_then(|x| x.as_string()).unwrap_or_default();
     let status = Reflect::get(&v, &"status".into()).ok().and_then(|x| x.as_f64()).unwrap_or(0.0);
     Answer { status: status as u16, body: text("body"), retry_after: text("retryAfter"), etag: text("etag") }
@@ -151,6 +170,12 @@ pub fn event_committed(shared: &Shared) {
 /// The shopper identified as `user_id`: link ids on the server and merge its profile.
 pub async fn identified(shared: &Shared, user_id: &str) {
     super::sync_identity::identified(shared, user_id).await;
+}
+
+/// `reset()`: the shopper logged out. This tab forgets the identity token and what was merged.
+pub async fn reset(shared: &Shared) {
+    shared.borrow_mut().sync.identity = None;
+    super::sync_identity::reset(shared).await;
 }
 
 /// The shopper asked to be forgotten: ask the server to erase these ids (queued until it succeeds).

@@ -6,7 +6,7 @@ use wasm_bindgen_futures::JsFuture;
 use super::platform::now_ms;
 use super::state::Shared;
 use super::storage;
-use super::sync::{http, ls_get, ls_remove, ls_set, num, random, sleep, url};
+use super::sync::{http, http_as, ls_get, ls_remove, ls_set, num, random, sleep, url};
 use crate::engine::event::{Event, EventType};
 use crate::engine::json::{Map, Value};
 use crate::engine::outbox::{backoff_delay, classify, Outcome};
@@ -18,6 +18,8 @@ const MERGED: &str = "merged";
 const LINKED: &str = "linked";
 /// How many replayed ids are remembered (the server sends at most 200 per identify).
 const MAX_MERGED: usize = 400;
+/// State-store key of the identity token given with `identify()`: `<userId>\n<token>`.
+const IDENTITY: &str = "identity";
 
 /// At start: tells the server about an identify it has not confirmed yet (made offline, or
 /// before consent allowed sending, on an earlier page).
@@ -29,6 +31,15 @@ pub async fn link_if_needed(shared: &Shared) {
         };
         (s.store.clone(), String::from(s.profile.anonymous_id()) + "\n" + user_id)
     };
+    // The token saved by an earlier page (for the identify below and for forget()).
+    if let Ok(Some(saved)) = store.read(storage::STATE, IDENTITY).await {
+        if let Some((user, token)) = saved.split_once('\n') {
+            let mut s = shared.borrow_mut();
+            if s.profile.user_id() == Some(user) && s.sync.identity.is_none() {
+                s.sync.identity = Some((user.to_string(), token.to_string()));
+            }
+        }
+    }
     if let Ok(Some(done)) = store.read(storage::STATE, LINKED).await {
         if done == link {
             return;
@@ -50,6 +61,9 @@ pub async fn identified(shared: &Shared, user_id: &str) {
         m.insert("anonymousId", Value::from(s.profile.anonymous_id()));
         m.insert("userId", Value::from(user_id));
         m.insert("traits", Value::Object(s.profile.traits().clone()));
+        if let Some((_, token)) = s.sync.identity.as_ref().filter(|(u, _)| u == user_id) {
+            m.insert("token", Value::from(token.as_str()));
+        }
         Value::Object(m).to_json()
     };
     let Some(url) = url(shared, "/v1/identify") else {
@@ -69,7 +83,53 @@ pub async fn identified(shared: &Shared, user_id: &str) {
     if shared.borrow().generation != generation || shared.borrow().profile.user_id() != Some(user_id) {
         return;
     }
+    // Without a valid identity token the server links the ids as unverified and hands back
+    // nothing of the user: merge nothing, say so.
+    let verified = Value::parse(&answer.body).ok().and_then(|v| v.get("verified").and_then(|x| x.as_bool()));
+    if verified != Some(true) {
+        let store = {
+            let mut s = shared.borrow_mut();
+            s.report(
+                "identify: the server did not verify the user (no valid identity token): nothing of the user was merged"
+                    .into(),
+            );
+            s.storing_allowed().then(|| s.store.clone())
+        };
+        if let Some(store) = store {
+            let link = String::from(shared.borrow().profile.anonymous_id()) + "\n" + user_id;
+            let _ = store.write(storage::STATE, LINKED, &link).await;
+        }
+        return;
+    }
     merge(shared, &server).await;
+}
+
+/// Keeps the identity token given with `identify()` for `user_id` (memory, and the state
+/// store with consent) so that a later `forget()` can erase the user's data too.
+pub async fn keep_token(shared: &Shared, user_id: &str, token: Option<String>) {
+    let store = {
+        let mut s = shared.borrow_mut();
+        match token {
+            Some(t) => s.sync.identity = Some((user_id.to_string(), t)),
+            None if s.sync.identity.as_ref().is_some_and(|(u, _)| u == user_id) => {}
+            None => s.sync.identity = None,
+        }
+        s.storing_allowed().then(|| s.store.clone())
+    };
+    if let Some(store) = store {
+        let saved = shared.borrow().sync.identity.as_ref().map(|(u, t)| String::from(u.as_str()) + "\n" + t);
+        let _ = match saved {
+            Some(text) => store.write(storage::STATE, IDENTITY, &text).await,
+            None => store.remove(storage::STATE, &[String::from(IDENTITY)]).await,
+        };
+    }
+}
+
+/// `reset()`: drops the saved token, the link and the replayed ids of the user who left.
+pub async fn reset(shared: &Shared) {
+    let store = shared.borrow().store.clone();
+    let keys = [String::from(IDENTITY), String::from(LINKED), String::from(MERGED)];
+    let _ = store.remove(storage::STATE, &keys).await;
 }
 
 /// Merges the server's view: its traits (it already merged ours), and the events of the
@@ -131,27 +191,81 @@ fn read_queue(key: &str) -> Vec<String> {
         .unwrap_or_default()
 }
 
-fn write_queue(key: &str, ids: &[String]) {
+/// Writes the queue to localStorage; false when it refused (full, disabled).
+fn write_queue(key: &str, ids: &[String]) -> bool {
     if ids.is_empty() {
         ls_remove(key);
+        true
     } else {
-        ls_set(key, &Value::Array(ids.iter().map(|m| Value::from(m.as_str())).collect()).to_json());
+        ls_set(key, &Value::Array(ids.iter().map(|m| Value::from(m.as_str())).collect()).to_json())
     }
 }
 
-/// Queues the erasure of `anonymous_id` (the server erases the linked user with it) and
-/// tries to send it now. The queue lives in localStorage: IndexedDB was just deleted.
+/// The erasures to send: this tab's (kept in memory) and the queue in localStorage.
+fn pending_erasures(shared: &Shared, key: &str) -> Vec<String> {
+    let mut all = read_queue(key);
+    for e in &shared.borrow().sync.erasures {
+        if !all.contains(e) {
+            all.push(e.clone());
+        }
+    }
+    all
+}
+
+/// A queue entry: an anonymous id alone, or `user\n<userId>\n<token>` for a user's erasure.
+fn erasure_request(entry: &str, site: &str) -> (String, Option<String>) {
+    if let Some((user, token)) = entry.strip_prefix("user\n").and_then(|rest| rest.split_once('\n')) {
+        let path = String::from("/v1/profiles/") + &encode(user) + "?site=" + site + "&kind=user";
+        return (path, Some(token.to_string()));
+    }
+    (String::from("/v1/profiles/") + &encode(entry) + "?site=" + site, None)
+}
+
+/// Percent-encodes a path segment (user ids may hold any character).
+fn encode(s: &str) -> String {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push('%');
+            out.push(HEX[usize::from(b >> 4)] as char);
+            out.push(HEX[usize::from(b & 15)] as char);
+        }
+    }
+    out
+}
+
+/// Queues the erasure of `anonymous_id` and, when this tab holds an identity token for
+/// `user_id`, of the user's data too, and tries to send them now. The queue lives in
+/// localStorage (IndexedDB was just deleted) and in memory: when localStorage refuses it the
+/// requests still go now, and `status.problems` says they cannot wait for a later page.
 pub async fn forgotten(shared: &Shared, anonymous_id: String, user_id: Option<String>) {
-    let _ = user_id; // Erasing the anonymous id also erases the user it is linked to.
+    let token = shared.borrow_mut().sync.identity.take();
     if shared.borrow().config.endpoint.is_none() {
         return;
     }
+    let mut entries = vec![anonymous_id];
+    if let (Some(user), Some((for_user, token))) = (user_id, token) {
+        if user == for_user {
+            entries.push(String::from("user\n") + &user + "\n" + &token);
+        }
+    }
     let key = queue_key(shared);
     let mut queue = read_queue(&key);
-    if !queue.contains(&anonymous_id) {
-        queue.push(anonymous_id);
+    for e in &entries {
+        if !queue.contains(e) {
+            queue.push(e.clone());
+        }
     }
-    write_queue(&key, &queue);
+    shared.borrow_mut().sync.erasures.extend(entries);
+    if !write_queue(&key, &queue) {
+        shared.borrow_mut().report(
+            "forget: localStorage refused the erasure queue (full or unavailable): the erasure is sent now but cannot be retried on a later page"
+                .into(),
+        );
+    }
     drain_erasures(shared).await;
 }
 
@@ -160,17 +274,18 @@ pub async fn forgotten(shared: &Shared, anonymous_id: String, user_id: Option<St
 pub async fn drain_erasures(shared: &Shared) {
     let key = queue_key(shared);
     for attempt in 1..=4u32 {
-        let queue = read_queue(&key);
+        let queue = pending_erasures(shared, &key);
         if queue.is_empty() {
             return;
         }
         let site = shared.borrow().config.site.clone();
         let mut retry = false;
-        for id in &queue {
-            let Some(url) = url(shared, &(String::from("/v1/profiles/") + id + "?site=" + &site)) else {
+        for entry in &queue {
+            let (path, token) = erasure_request(entry, &site);
+            let Some(url) = url(shared, &path) else {
                 return;
             };
-            let answer = http("DELETE", &url, None, None).await;
+            let answer = http_as("DELETE", &url, None, None, token).await;
             match classify(answer.status) {
                 Outcome::Retry => retry = true,
                 outcome => {
@@ -180,8 +295,9 @@ pub async fn drain_erasures(shared: &Shared) {
                         shared.borrow_mut().report(msg);
                     }
                     // Re-read: another call may have queued more meanwhile.
-                    let rest: Vec<String> = read_queue(&key).into_iter().filter(|q| q != id).collect();
+                    let rest: Vec<String> = read_queue(&key).into_iter().filter(|q| q != entry).collect();
                     write_queue(&key, &rest);
+                    shared.borrow_mut().sync.erasures.retain(|q| q != entry);
                 }
             }
         }

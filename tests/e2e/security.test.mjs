@@ -41,8 +41,13 @@ async function until(f, ms, step = 250) {
  */
 async function startProxy(upstream) {
   const target = new URL(upstream);
-  const proxy = { refuse: 0, refused: 0, forwarded: 0 };
+  const proxy = { refuse: 0, refused: 0, forwarded: 0, seen: [] };
   const server = createServer((req, res) => {
+    if (!req.url.startsWith("/v1/events")) {
+      const entry = { method: req.method, url: req.url, token: req.headers["x-tailor-identity-token"] || null, body: "" };
+      proxy.seen.push(entry);
+      req.on("data", (d) => (entry.body += d));
+    }
     if (proxy.refuse && req.method === "POST" && req.url.startsWith("/v1/events")) {
       req.resume();
       req.on("end", () => {
@@ -128,6 +133,135 @@ describe("nothing lost", () => {
       await page.context().close();
     } finally {
       await proxy.stop();
+      await server.stop();
+    }
+  });
+});
+
+describe("identity", () => {
+  test("identify without a valid token merges nothing and says so; the token is sent; reset() starts a new shopper", { timeout: 120000 }, async () => {
+    const server = await startServer([...PKG, "--rate-limit", "0"], { www: PAGES });
+    const proxy = await startProxy(server.url);
+    try {
+      const open = async () => {
+        const page = await newPage(browser);
+        await page.goto(proxy.url + "/sync.html?" + new URLSearchParams({ site: "ident", flush: 1000 }));
+        await page.waitForFunction(() => window.ready === true, null, { timeout: 20000 });
+        return page;
+      };
+      // The victim's browser: identified as "victim", with history on the server.
+      const victim = await open();
+      await victim.evaluate(async () => {
+        await T.identify("victim", { traits: { email: "victim@example.com" } });
+        for (let i = 0; i < 5; i++) await T.track("product_view", { sku: "SECRET-" + i });
+        await T.flush();
+      });
+      // The attacker claims the user id with a forged token: nothing of the victim arrives.
+      const attacker = await open();
+      const seen = await attacker.evaluate(async () => {
+        await T.identify("victim", { token: "v1.9999999999.forged" });
+        const p = T.profile();
+        return { views: p.events.product_view.count, traits: p.traits, problems: T.status.problems };
+      });
+      const identify = proxy.seen.filter((r) => r.url.startsWith("/v1/identify")).map((r) => JSON.parse(r.body));
+      console.log(`# identity: unverified identify merged ${seen.views} of the victim's 5 events and traits ${JSON.stringify(seen.traits)}`);
+      assert.equal(seen.views, 0, "no event of the victim merged");
+      assert.equal(seen.traits.email, undefined, "no trait of the victim merged");
+      assert.ok(seen.problems.some((p) => p.includes("did not verify")), JSON.stringify(seen.problems));
+      assert.equal(identify.at(-1).token, "v1.9999999999.forged", "the token goes in the identify body");
+      assert.equal(identify[0].token, undefined, "no token when none was given");
+
+      // reset(): logout on a shared device.
+      const before = await victim.evaluate(() => T.status.anonymousId);
+      const after = await victim.evaluate(async () => {
+        await T.reset();
+        const p = T.profile();
+        return { anonymousId: T.status.anonymousId, userId: T.status.userId, views: p.events.product_view.count, traits: p.traits };
+      });
+      assert.notEqual(after.anonymousId, before, "a new anonymous id");
+      assert.equal(after.userId, null);
+      assert.equal(after.views, 0, "no history");
+      assert.deepEqual(after.traits, {});
+      await victim.reload();
+      await victim.waitForFunction(() => window.ready === true, null, { timeout: 20000 });
+      const reloaded = await victim.evaluate(() => ({ anonymousId: T.status.anonymousId, userId: T.status.userId, views: T.profile().events.product_view.count }));
+      assert.deepEqual(reloaded, { anonymousId: after.anonymousId, userId: null, views: 0 }, "the reset survives a reload");
+      console.log(`# identity: reset() gave a new anonymous id, 0 events and no user id (also after reload)`);
+
+      // forget() after identify with a token: both erasures, the user's with the token header.
+      proxy.seen.length = 0;
+      const anon = await attacker.evaluate(() => T.status.anonymousId);
+      await attacker.evaluate(async () => {
+        await T.identify("shopper-2", { token: "v1.9999999999.tok2" });
+        await T.forget();
+      });
+      const deletes = proxy.seen.filter((r) => r.method === "DELETE");
+      assert.ok(deletes.some((r) => r.url.startsWith("/v1/profiles/" + anon + "?site=ident") && !r.url.includes("kind=user")), JSON.stringify(deletes));
+      assert.ok(
+        deletes.some((r) => r.url.startsWith("/v1/profiles/shopper-2?site=ident&kind=user") && r.token === "v1.9999999999.tok2"),
+        JSON.stringify(deletes),
+      );
+      await victim.context().close();
+      await attacker.context().close();
+    } finally {
+      await proxy.stop();
+      await server.stop();
+    }
+  });
+
+  test("forget() sends the erasure even when localStorage refuses every write, and says so", { timeout: 60000 }, async () => {
+    const server = await startServer([...PKG, "--rate-limit", "0"], { www: PAGES });
+    const proxy = await startProxy(server.url);
+    try {
+      const page = await newPage(browser);
+      await page.goto(proxy.url + "/sync.html?" + new URLSearchParams({ site: "full", flush: 1000 }));
+      await page.waitForFunction(() => window.ready === true, null, { timeout: 20000 });
+      const anon = await page.evaluate(() => T.status.anonymousId);
+      const problems = await page.evaluate(async () => {
+        Storage.prototype.setItem = () => {
+          throw new DOMException("quota", "QuotaExceededError");
+        };
+        await T.forget();
+        return T.status.problems;
+      });
+      const deletes = proxy.seen.filter((r) => r.method === "DELETE" && r.url.startsWith("/v1/profiles/" + anon));
+      console.log(`# forget with localStorage full: ${deletes.length} erasure request(s) sent`);
+      assert.equal(deletes.length, 1, "the erasure reached the server");
+      assert.ok(problems.some((p) => p.includes("localStorage refused")), JSON.stringify(problems));
+      await page.context().close();
+    } finally {
+      await proxy.stop();
+      await server.stop();
+    }
+  });
+});
+
+describe("fail-open", () => {
+  test("a trap inside an async method settles its promise with the default answer", { timeout: 60000 }, async () => {
+    const server = await startServer([...PKG], { www: PAGES });
+    try {
+      const page = await newPage(browser);
+      await page.goto(server.url + "/sync.html?" + new URLSearchParams({ site: "trap" }));
+      await page.waitForFunction(() => window.ready === true, null, { timeout: 20000 });
+      const out = await page.evaluate(async () => {
+        await T.track("page_view", {});
+        // The core's clock import throws a RuntimeError (what a trap is) inside track's task.
+        const now = Date.now;
+        Date.now = () => {
+          throw new WebAssembly.RuntimeError("simulated trap");
+        };
+        const timeout = new Promise((ok) => setTimeout(() => ok("never settled"), 5000));
+        const answer = await Promise.race([T.track("page_view", {}), timeout]);
+        Date.now = now;
+        const after = await Promise.race([T.identify("u"), timeout]);
+        return { answer, after: after === undefined ? "undefined" : after, ready: T.status.ready, problems: T.status.problems };
+      });
+      console.log(`# fail-open: track during a trap answered ${JSON.stringify(out.answer)}; then ready=${out.ready}`);
+      assert.equal(out.answer, null, "track settled with its default answer");
+      assert.equal(out.after, "undefined", "later calls answer with defaults");
+      assert.equal(out.ready, false);
+      await page.context().close();
+    } finally {
       await server.stop();
     }
   });

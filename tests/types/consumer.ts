@@ -23,6 +23,8 @@ export async function main(): Promise<void> {
   off();
   await tailor.consent("granted");
   await tailor.identify("user-1", { plan: "gold" });
+  await tailor.identify("user-1", { token: "v1.1893456000.c2lnbmF0dXJl", traits: { plan: "gold" } });
+  await tailor.reset();
   await tailor.forget();
   // @ts-expect-error: consent takes one of three words
   await tailor.consent("yes");
