@@ -272,3 +272,40 @@ fn postgres_restart_under_load_recovers_within_5_s_and_loses_nothing() {
     assert!(outage_recovery < Duration::from_secs(5), "recovery took {outage_recovery:?}");
     drop(server);
 }
+
+/// `sslmode` of the URL picks TLS: `disable` and `prefer` (TLS if offered; the test cluster
+/// offers none) work; `require` against a server without TLS refuses to start, saying why;
+/// an unreadable `sslrootcert` is named.
+#[test]
+fn tls_modes() {
+    let Some(base) = support::pg_url() else {
+        eprintln!("NOTE: TAILOR_TEST_PG_URL is not set: skipped");
+        return;
+    };
+    let plain = base.split('?').next().unwrap().to_string();
+    for mode in ["disable", "prefer"] {
+        let backend = support::postgres(&format!("{plain}?sslmode={mode}"));
+        let server = backend.serve(&[]);
+        assert_eq!(healthz(&server.base), 200, "sslmode={mode}");
+        let id = new_id();
+        let batch = serde_json::json!({ "sentAt": now_ms(), "events": [page_view(&id, "a1", now_ms())] });
+        let (status, body) = support::post_batch(&server, &batch);
+        assert_eq!(status, 200, "sslmode={mode}: {body}");
+        assert_eq!(backend.count_events(&id), 1, "sslmode={mode}");
+    }
+    let backend = support::postgres(&plain);
+    for (query, expected) in [
+        ("sslmode=require", "TLS"),
+        ("sslmode=prefer&sslrootcert=/nonexistent/ca.pem", "sslrootcert /nonexistent/ca.pem"),
+    ] {
+        let db = format!("{}?{query}", backend.db);
+        let out = Command::new(env!("CARGO_BIN_EXE_tailor"))
+            .args(["serve", "--port", "0", "--db", &db, "--key"])
+            .arg(backend.key())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{query}: started");
+        assert!(stderr.contains("cannot open the database") && stderr.contains(expected), "{query}: {stderr}");
+    }
+}

@@ -199,3 +199,21 @@ const INSERT: &str = "INSERT INTO events (site, id, type, anonymous_id, user_id,
      SELECT $1::text, * FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::int8[], \
      $8::int8[], $9::int8[], $10::text[], $11::text[], $12::text[], $13::text[]) \
      ON CONFLICT (site, id) DO NOTHING RETURNING id";
+
+#[cfg(test)]
+mod tests {
+    use super::split_root_cert;
+
+    #[test]
+    fn sslrootcert_is_taken_out_of_the_url() {
+        assert_eq!(split_root_cert("postgres://u@h/d"), ("postgres://u@h/d".into(), None));
+        assert_eq!(
+            split_root_cert("postgres://u@h/d?sslrootcert=/etc/ca.pem"),
+            ("postgres://u@h/d".into(), Some("/etc/ca.pem".into()))
+        );
+        assert_eq!(
+            split_root_cert("postgres://u@h/d?sslmode=require&sslrootcert=ca.pem&application_name=t"),
+            ("postgres://u@h/d?sslmode=require&application_name=t".into(), Some("ca.pem".into()))
+        );
+    }
+}
