@@ -144,8 +144,9 @@ const BACKREF: &str = "uses a back-reference (\\1, \\k<name>), which can take ex
 /// - a repeated part that contains an alternation whose alternatives can start with the
 ///   same character, or can match empty text: `(a|a)*`, `(a|ab)+`, `(x|)*`;
 /// - a repeated part that can match empty text: `(a?)*` (also caught above), `(\b)+`;
-/// - two repetitions in a row (only optional parts between them) whose characters
-///   overlap: `\d+\d+`, `.*.*`, `a*a?a*`;
+/// - two repetitions in one sequence whose characters overlap, unless a character the
+///   first cannot match sits between them: `\d+\d+`, `.*.*`, `a.*b.*c`, `(a.*)b(.*c)`
+///   (while `[^/]+/[^/]+` passes: `/` separates);
 /// - counted repetitions above [`MAX_REPEAT`], or above [`MAX_GROUP_REPEAT`] on a group;
 /// - patterns over [`MAX_PATTERN_LEN`] bytes, groups nested deeper than 32, and anything
 ///   this checker cannot parse.
@@ -301,26 +302,28 @@ fn check_node(n: &Node) -> Result<(), String> {
         Node::Alt(v) => v.iter().try_for_each(check_node),
         Node::Seq(v) => {
             v.iter().try_for_each(check_node)?;
-            // Two repetitions in a row whose characters overlap split the same text in
-            // many ways (polynomial backtracking); only optional parts may sit between.
+            // Two repetitions in one sequence whose characters overlap split the same text
+            // in many ways (polynomial backtracking, one degree per repetition), unless
+            // something between them is a character the first cannot match.
+            let mut items = Vec::new();
+            flatten(v, &mut items);
             let mut prev: Option<Chars> = None;
-            for item in v {
-                match item {
-                    Node::Repeat(body, _, max) if max.is_none_or(|m| m > 1) => {
-                        let c = body.chars();
-                        if prev.is_some_and(|p| p.meets(c)) {
-                            return Err("has two repetitions in a row that can match the same characters \
-                                        (e.g. \\d+\\d+ or .*.*), which backtrack polynomially"
-                                .into());
-                        }
-                        prev = Some(prev.map_or(c, |p| p.union(c)));
+            for item in items {
+                let repeated = match item {
+                    Node::Repeat(body, _, max) if max.is_none_or(|m| m > 1) => Some(body.chars()),
+                    other if other.has_repeat() => Some(other.chars()),
+                    _ => None,
+                };
+                match (repeated, prev) {
+                    (Some(c), Some(p)) if p.meets(c) => {
+                        return Err("has two repetitions that can match the same characters with nothing \
+                                    between them that the first cannot match (e.g. \\d+\\d+, .*a.*), \
+                                    which backtrack polynomially"
+                            .into());
                     }
-                    other if other.nullable() => {
-                        if let Some(p) = prev {
-                            prev = Some(p.union(other.chars()));
-                        }
-                    }
-                    _ => prev = None,
+                    (Some(c), _) => prev = Some(c),
+                    (None, Some(p)) if !item.nullable() && !p.meets(item.chars()) => prev = None,
+                    (None, _) => {}
                 }
             }
             Ok(())
@@ -351,6 +354,20 @@ fn check_node(n: &Node) -> Result<(), String> {
                 }
             }
             Ok(())
+        }
+    }
+}
+
+/// The items of a sequence, with plain groups that hold a sequence spliced in.
+#[cfg(not(target_arch = "wasm32"))]
+fn flatten<'n>(v: &'n [Node], out: &mut Vec<&'n Node>) {
+    for n in v {
+        match n {
+            Node::Group(inner) => match &**inner {
+                Node::Seq(items) => flatten(items, out),
+                other => out.push(other),
+            },
+            other => out.push(other),
         }
     }
 }
@@ -669,6 +686,8 @@ mod tests {
             "x{",
             "(?=.*promo)",
             "Mobile.*Safari",
+            "^/c/[^/]+/[^/]+$",
+            "[a-z]+-[0-9]+",
             "\\.(jpg|png)$",
             "^[\\w.-]+@",
             "caf\u{e9}",
@@ -691,9 +710,12 @@ mod tests {
             ("(\\w|\\d)+$", false, "alternation"),
             ("([a-z]|[0-9a])+$", false, "alternation"),
             ("(\\b)+", false, "empty text"),
-            ("\\d+\\d+$", false, "two repetitions in a row"),
-            (".*.*=", false, "two repetitions in a row"),
-            ("a*b?a*c", false, "two repetitions in a row"),
+            ("\\d+\\d+$", false, "two repetitions"),
+            (".*.*=", false, "two repetitions"),
+            ("a*b?a*c", false, "two repetitions"),
+            ("a.*b.*c.*d$", false, "two repetitions"),
+            ("(?:a.*)b(?:.*c)", false, "two repetitions"),
+            ("x[a-z]+y[a-z0-9]*", false, "two repetitions"),
             ("(a)\\1", false, "back-reference"),
             ("(?<x>a)\\k<x>", false, "back-reference"),
             ("(ab){40}", false, "more than 32"),
