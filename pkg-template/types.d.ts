@@ -73,6 +73,8 @@ export interface TailorStatus {
   gpc?: boolean;
   /** Published version of the ruleset in use; null when there is none. */
   rulesetVersion?: number | null;
+  /** Events dropped unsent (oldest first) to keep an outbox that is not being sent bounded: while consent is pending, or granted with sending off (GPC, no endpoint). */
+  dropped?: number;
   /** What went wrong so far (storage refused, quota exceeded, ...), newest last. */
   problems: string[];
 }

@@ -234,12 +234,7 @@ async fn track_event(shared: Shared, event_type: &str, props: Value) -> Result<S
     if consent == Consent::Pending {
         // Held in memory with its original id and time until consent is given; bounded.
         let _ = store.write(storage::OUTBOX, &id, &event.to_json()).await;
-        if let Ok(n) = store.len(storage::OUTBOX).await {
-            if n > limit {
-                let oldest = store.read_keys(storage::OUTBOX, n - limit).await.unwrap_or_default();
-                let _ = store.remove(storage::OUTBOX, &oldest).await;
-            }
-        }
+        bound_outbox(&shared, &store, limit).await;
     } else if let Err(e) = store.write(storage::OUTBOX, &id, &event.to_json()).await {
         let memory = {
             let mut s = shared.borrow_mut();
@@ -247,11 +242,31 @@ async fn track_event(shared: Shared, event_type: &str, props: Value) -> Result<S
             s.store.clone()
         };
         let _ = memory.write(storage::OUTBOX, &id, &event.to_json()).await;
+    } else if !shared.borrow().sending_allowed {
+        // Stored but never sent (Global Privacy Control, no endpoint): bounded too, so the
+        // outbox cannot fill the origin's storage.
+        bound_outbox(&shared, &store, MAX_UNSENT).await;
     }
     shared.borrow().emit("profile");
     schedule_save(&shared);
     super::sync::event_committed(&shared);
     Ok(id)
+}
+
+/// Events an outbox keeps at most while consent is granted but nothing is sent.
+const MAX_UNSENT: u32 = 1000;
+
+/// Keeps the outbox within `limit` events: drops the oldest, counted in `status.dropped`.
+async fn bound_outbox(shared: &Shared, store: &storage::Store, limit: u32) {
+    if let Ok(n) = store.len(storage::OUTBOX).await {
+        if n > limit {
+            let oldest = store.read_keys(storage::OUTBOX, n - limit).await.unwrap_or_default();
+            if store.remove(storage::OUTBOX, &oldest).await.is_ok() {
+                let mut s = shared.borrow_mut();
+                s.sync.dropped = s.sync.dropped.saturating_add(oldest.len() as u32);
+            }
+        }
+    }
 }
 
 /// A JS-`RegExp`-backed compiler for `$regex` conditions: exactly the browser's semantics.
@@ -329,6 +344,7 @@ impl TailorCore {
             sync: Default::default(),
         };
         let shared = Rc::new(RefCell::new(state));
+        super::sync_rules::load_cached(&shared).await;
         super::sync::start(&shared);
         Ok(TailorCore { state: shared })
     }
@@ -536,6 +552,7 @@ impl TailorCore {
         set("anonymousId", s.profile.anonymous_id().into());
         set("userId", s.profile.user_id().map_or(JsValue::NULL, JsValue::from));
         set("rulesetVersion", if s.ruleset.is_some() { JsValue::from(s.ruleset_version) } else { JsValue::NULL });
+        set("dropped", JsValue::from(s.sync.dropped));
         set("problems", s.problems.iter().map(|p| JsValue::from_str(p)).collect::<js_sys::Array>().into());
         o.into()
     }

@@ -87,6 +87,9 @@ pub struct SyncState {
     /// The identity token given with `identify()`, for the user it was given for: sent with
     /// the identify request and with the user's erasure at `forget()`.
     pub identity: Option<(String, String)>,
+    /// Events dropped unsent, oldest first, to keep an outbox that is not sent bounded
+    /// (consent pending, or granted with sending off); `status.dropped`.
+    pub dropped: u32,
     /// Erasure requests not confirmed yet, also kept here in case localStorage refuses them.
     pub erasures: Vec<String>,
 }
@@ -137,7 +140,6 @@ fn lock_name(shared: &Shared) -> String {
 
 /// Starts the sync loop for a new instance (timers, page lifecycle listeners).
 pub fn start(shared: &Shared) {
-    super::sync_rules::load_cached(shared);
     if shared.borrow().config.endpoint.is_none() {
         return;
     }

@@ -3,7 +3,9 @@
 //! decides with them at once, before the network answers (stale-while-revalidate).
 //!
 //! A ruleset that is missing, fails to verify, has expired, names another site, is older
-//! than the one in use, or does not compile is refused; the last good one stays.
+//! than the one in use or than the version floor (the highest version ever accepted here,
+//! kept apart from the cache), or does not compile is refused; the last good one stays. The
+//! cached envelope is verified again before use.
 
 use std::rc::Rc;
 
@@ -18,9 +20,28 @@ fn cache_key(shared: &Shared) -> String {
     String::from("tailor:") + &shared.borrow().config.site + ":ruleset"
 }
 
-/// Uses the cached envelope, if any and still valid (it was verified before it was cached).
-/// Synchronous: localStorage, so the first decision of the page already has it.
-pub fn load_cached(shared: &Shared) {
+/// localStorage key of the highest ruleset version this browser has accepted for the site.
+/// It is not removed with the cache (nor by `forget()`: it says nothing about the shopper),
+/// so an older signed envelope replayed later is refused even when the cache is gone.
+fn floor_key(shared: &Shared) -> String {
+    cache_key(shared) + ":floor"
+}
+
+/// The version floor: the highest version accepted so far (0: none).
+fn floor(shared: &Shared) -> f64 {
+    ls_get(&floor_key(shared)).and_then(|t| crate::engine::json::parse_number(&t)).unwrap_or(0.0)
+}
+
+fn raise_floor(shared: &Shared, version: f64) {
+    if shared.borrow().storing_allowed() && version > floor(shared) {
+        ls_set(&floor_key(shared), &num(version));
+    }
+}
+
+/// Uses the cached envelope, if any, once its signature is verified again (localStorage can
+/// be written by anything on the origin), it is still valid and not below the version floor.
+/// Awaited by `init`, so the first decision of the page already has it.
+pub async fn load_cached(shared: &Shared) {
     if !shared.borrow().storing_allowed() {
         return;
     }
@@ -33,10 +54,37 @@ pub fn load_cached(shared: &Shared) {
         ls_remove(&key);
         return;
     };
-    let mut s = shared.borrow_mut();
-    if env.site != s.config.site || !env.is_current(now_ms() as i64) {
+    let (site, public_key) = {
+        let s = shared.borrow();
+        (s.config.site.clone(), s.config.public_key.clone())
+    };
+    if env.site != site || !env.is_current(now_ms() as i64) {
         return;
     }
+    let problem = match &public_key {
+        None => Some(String::from("config.publicKey is not set, so the cached one cannot be verified")),
+        Some(_) if (env.version as f64) < floor(shared) => Some(
+            String::from("refused the cached version ")
+                + &num(env.version as f64)
+                + ", older than version "
+                + &num(floor(shared))
+                + " accepted before",
+        ),
+        Some(k) => {
+            let verdict = JsFuture::from(verify_ed25519(k, &env.signature, &env.signing_payload()))
+                .await
+                .ok()
+                .and_then(|v| v.as_string())
+                .unwrap_or_else(|| "the signature could not be checked".into());
+            (!verdict.is_empty()).then(|| String::from("refused the cached version: ") + &verdict)
+        }
+    };
+    if let Some(problem) = problem {
+        forget_cache(shared);
+        shared.borrow_mut().report(String::from("ruleset: ") + &problem);
+        return;
+    }
+    let mut s = shared.borrow_mut();
     if let Ok(rs) = super::api::compile_ruleset(&env.ruleset) {
         s.ruleset = Some(Rc::new(rs));
         s.ruleset_version = env.version as f64;
@@ -95,13 +143,14 @@ async fn fetch_and_apply(shared: &Shared) -> Result<bool, String> {
     if !env.is_current(now_ms() as i64) {
         return Err(String::from("refused version ") + &num(env.version as f64) + ": outside its validity window");
     }
-    let current = shared.borrow().ruleset_version;
+    // The floor survives the cache: with no cache, an older signed envelope is still refused.
+    let current = shared.borrow().ruleset_version.max(floor(shared));
     if (env.version as f64) < current {
         return Err(String::from("refused version ")
             + &num(env.version as f64)
             + ", older than version "
             + &num(current)
-            + " in use");
+            + " accepted before");
     }
     let verdict = JsFuture::from(verify_ed25519(&key, &env.signature, &env.signing_payload()))
         .await
@@ -121,6 +170,7 @@ async fn fetch_and_apply(shared: &Shared) -> Result<bool, String> {
         s.emit("status");
         s.storing_allowed()
     };
+    raise_floor(shared, env.version as f64);
     if cache {
         let key = cache_key(shared);
         if ls_set(&key, &answer.body) {

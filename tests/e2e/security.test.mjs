@@ -266,3 +266,87 @@ describe("fail-open", () => {
     }
   });
 });
+
+describe("rulesets", () => {
+  test("a tampered cache is verified again and refused; the version floor outlives the cache", { timeout: 90000 }, async () => {
+    const ADMIN = "security-test-admin-token";
+    const server = await startServer([...PKG, "--admin-token", ADMIN], { www: PAGES });
+    try {
+      const publish = async (ruleset) => {
+        const r = await fetch(server.url + "/v1/admin/rulesets/sec", {
+          method: "POST",
+          headers: { authorization: "Bearer " + ADMIN, "content-type": "application/json" },
+          body: JSON.stringify(ruleset),
+        });
+        const text = await r.text();
+        assert.equal(r.status, 201, text);
+        return JSON.parse(text);
+      };
+      const key = (await (await fetch(server.url + "/v1/keys")).json()).keys[0].publicKey;
+      const v1 = await publish({ version: 1, id: "first", placements: {}, offers: [] });
+      await publish({ version: 1, id: "second", placements: {}, offers: [] });
+      const page = await newPage(browser);
+      const url = server.url + "/sync.html?" + new URLSearchParams({ site: "sec", key });
+      await page.goto(url);
+      await page.waitForFunction(() => window.ready === true && T.status.rulesetVersion === 2, null, { timeout: 20000 });
+
+      // Something on the origin rewrites the cached envelope; the server is unreachable.
+      await page.evaluate(() => {
+        const env = JSON.parse(localStorage.getItem("tailor:sec:ruleset"));
+        env.ruleset.id = "evil";
+        localStorage.setItem("tailor:sec:ruleset", JSON.stringify(env));
+      });
+      await page.route("**/v1/rulesets/sec", (route) => route.abort());
+      await page.reload();
+      await page.waitForFunction(() => window.ready === true, null, { timeout: 20000 });
+      const tampered = await page.evaluate(() => ({ version: T.status.rulesetVersion, problems: T.status.problems }));
+      assert.equal(tampered.version, null, "the tampered cache is not used");
+      assert.ok(tampered.problems.some((p) => p.includes("refused the cached version")), JSON.stringify(tampered.problems));
+
+      // No cache at all now; the older signed version 1 (within its lifetime) is replayed.
+      assert.equal(await page.evaluate(() => localStorage.getItem("tailor:sec:ruleset")), null, "the bad cache was dropped");
+      await page.unroute("**/v1/rulesets/sec");
+      await page.route("**/v1/rulesets/sec", (route) => route.fulfill({ status: 200, contentType: "application/json", body: JSON.stringify(v1) }));
+      const replay = await page.evaluate(() => T.refreshRuleset());
+      console.log(`# rulesets: tampered cache used: ${tampered.version !== null}; version 1 replayed without a cache: ${JSON.stringify(replay)}`);
+      assert.equal(replay.version, null, "version 1 is refused");
+      assert.match(replay.error, /refused version 1, older than version 2 accepted before/);
+      // The genuine version 2 is taken again.
+      await page.unroute("**/v1/rulesets/sec");
+      const again = await page.evaluate(() => T.refreshRuleset());
+      assert.deepEqual(again, { version: 2, changed: true, error: null });
+      await page.context().close();
+    } finally {
+      await server.stop();
+    }
+  });
+});
+
+describe("bounded outbox", () => {
+  test("consent granted but sending off (GPC): the outbox keeps the newest 1,000 and counts the drops", { timeout: 90000 }, async () => {
+    const server = await startServer([...PKG], { www: PAGES });
+    try {
+      const page = await newPage(browser);
+      await page.addInitScript(() => Object.defineProperty(Navigator.prototype, "globalPrivacyControl", { get: () => true }));
+      await page.goto(server.url + "/sync.html?" + new URLSearchParams({ site: "gpc" }));
+      await page.waitForFunction(() => window.ready === true, null, { timeout: 20000 });
+      const out = await page.evaluate(async () => {
+        const ids = [];
+        for (let i = 0; i < 1200; i++) ids.push(await T.track("page_view", { path: "/p/" + i }));
+        return { ids, sending: T.status.sending, gpc: T.status.gpc, dropped: T.status.dropped };
+      });
+      const outbox = await readStore(page, "tailor:gpc", "outbox");
+      const kept = new Set(outbox.map((e) => e.id));
+      console.log(`# bounded outbox: 1200 tracked with GPC, ${outbox.length} kept, ${out.dropped} dropped (oldest first)`);
+      assert.equal(out.sending, false);
+      assert.equal(out.gpc, true);
+      assert.equal(outbox.length, 1000);
+      assert.equal(out.dropped, 200);
+      assert.ok(out.ids.slice(200).every((id) => kept.has(id)), "the newest 1,000 are kept");
+      assert.ok(out.ids.slice(0, 200).every((id) => !kept.has(id)), "the oldest 200 are dropped");
+      await page.context().close();
+    } finally {
+      await server.stop();
+    }
+  });
+});
