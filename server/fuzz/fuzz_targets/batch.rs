@@ -4,7 +4,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use tailor::engine::json::Value;
-use tailor_server::ingest::{parse_batch, MAX_FUTURE_MS};
+use tailor_server_fuzz::ingest::{parse_batch, MAX_FUTURE_MS};
 
 const NOW: i64 = 1_750_000_000_000;
 
