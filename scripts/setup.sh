@@ -112,6 +112,16 @@ else
   say "cargo-fuzz present"
 fi
 
+# --- cargo-deny, for the supply-chain check of the tests (scripts/audit.sh) -----------------
+if [ "${TAILOR_SETUP_FUZZ:-1}" = 0 ]; then
+  : # the demo does not audit
+elif ! command -v cargo-deny >/dev/null; then
+  say "installing cargo-deny (several minutes, once per machine)"
+  cargo install -q --locked cargo-deny
+else
+  say "cargo-deny present"
+fi
+
 # --- Node.js 20.11 or later (the machine's, or one from PyPI), first on PATH ----------------
 node_dir=$(bash scripts/node.sh)
 if [ "$node_dir" != "$(dirname "$(command -v node 2>/dev/null || echo /none/node)")" ]; then

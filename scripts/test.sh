@@ -48,7 +48,7 @@ echo "$TAILOR_TEST_PG_URL"
 step "native tests (engine, server, CLI)"
 cargo test --workspace
 
-step "fuzzing (20 s per engine target; scripts/fuzz.sh 60 --all for the server's too)"
+step "fuzzing (20 s per target: the engine's rulesets and conditions, the server's batches)"
 bash scripts/fuzz.sh 20
 
 step "build the SDK"
