@@ -20,6 +20,16 @@ export function envelope(site, version, expiresAt) {
   return JSON.stringify({ site, version, issuedAt: Date.now() - 1000, expiresAt, keyId: "k1",
     ruleset: { version: 1, placements: {}, offers: [] }, signature: "AAAA" });
 }
+const b64 = (buf) => btoa(String.fromCharCode(...new Uint8Array(buf)));
+let signer = null;
+// A fresh Ed25519 key pair (WebCrypto); resolves to the raw public key in base64.
+export async function newSigner() {
+  signer = await crypto.subtle.generateKey({ name: "Ed25519" }, true, ["sign", "verify"]);
+  return b64(await crypto.subtle.exportKey("raw", signer.publicKey));
+}
+export async function sign(payload) {
+  return b64(await crypto.subtle.sign({ name: "Ed25519" }, signer.privateKey, new TextEncoder().encode(payload)));
+}
 "#)]
 extern "C" {
     #[wasm_bindgen(js_name = uniqueSite)]
@@ -29,6 +39,9 @@ extern "C" {
     #[wasm_bindgen(js_name = lsSet)]
     fn ls_set(k: &str, v: &str);
     fn envelope(site: &str, version: f64, expires_at: f64) -> String;
+    #[wasm_bindgen(js_name = newSigner)]
+    fn new_signer() -> Promise;
+    fn sign(payload: &str) -> Promise;
 }
 
 /// An address where nothing answers (port 9, discard: refused at once).
@@ -111,16 +124,44 @@ async fn a_ruleset_needs_a_pinned_key_and_the_last_good_one_stays() {
     assert_eq!(num(&r, "version"), 0.0);
 }
 
+/// An envelope of version 7 signed with the key of `new_signer`.
+async fn signed_envelope(site: &str, expires_at: f64) -> String {
+    use tailor::engine::json::Value;
+    let mut env = tailor::engine::wire::RulesetEnvelope {
+        site: site.to_string(),
+        version: 7,
+        issued_at: js_sys::Date::now() as i64 - 1000,
+        expires_at: expires_at as i64,
+        key_id: "k1".to_string(),
+        ruleset: Value::parse(r#"{"version":1,"placements":{},"offers":[]}"#).unwrap(),
+        signature: String::new(),
+    };
+    env.signature = wait(sign(&env.signing_payload())).await.as_string().unwrap();
+    env.to_value().to_json()
+}
+
 #[wasm_bindgen_test]
 async fn the_cached_ruleset_is_used_at_once_unless_it_expired() {
+    let key = wait(new_signer()).await.as_string().unwrap();
     let site = unique_site();
-    ls_set(&format!("tailor:{site}:ruleset"), &envelope(&site, 7.0, js_sys::Date::now() + 60_000.0));
-    let t = init(format!(r#"{{"site":"{site}","consent":"granted"}}"#)).await;
+    ls_set(&format!("tailor:{site}:ruleset"), &signed_envelope(&site, js_sys::Date::now() + 60_000.0).await);
+    let t = init(format!(r#"{{"site":"{site}","consent":"granted","publicKey":"{key}"}}"#)).await;
     assert_eq!(num(&t.status(), "rulesetVersion"), 7.0);
 
+    // Verified again before use: without the pinned key, or with a signature that does not
+    // match, the cached envelope is refused.
     let site = unique_site();
-    ls_set(&format!("tailor:{site}:ruleset"), &envelope(&site, 7.0, js_sys::Date::now() - 1.0));
+    ls_set(&format!("tailor:{site}:ruleset"), &signed_envelope(&site, js_sys::Date::now() + 60_000.0).await);
     let t = init(format!(r#"{{"site":"{site}","consent":"granted"}}"#)).await;
+    assert!(get(&t.status(), "rulesetVersion").is_null());
+    let site = unique_site();
+    ls_set(&format!("tailor:{site}:ruleset"), &envelope(&site, 7.0, js_sys::Date::now() + 60_000.0));
+    let t = init(format!(r#"{{"site":"{site}","consent":"granted","publicKey":"{key}"}}"#)).await;
+    assert!(get(&t.status(), "rulesetVersion").is_null());
+
+    let site = unique_site();
+    ls_set(&format!("tailor:{site}:ruleset"), &signed_envelope(&site, js_sys::Date::now() - 1.0).await);
+    let t = init(format!(r#"{{"site":"{site}","consent":"granted","publicKey":"{key}"}}"#)).await;
     assert!(get(&t.status(), "rulesetVersion").is_null());
 
     // Without consent nothing is read from (or written to) the device.

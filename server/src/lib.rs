@@ -4,6 +4,7 @@
 //! ingest benchmark and the fuzz target use the library directly.
 
 pub mod api;
+pub mod identity;
 pub mod ingest;
 pub mod ratelimit;
 pub mod serve;

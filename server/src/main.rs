@@ -13,6 +13,7 @@ commands:
   hash                                         compute bucketing hashes (JSON Lines on stdin)
   decide --ruleset FILE                        decide for profiles/contexts (JSON Lines on stdin)
   ruleset validate FILE                        check a ruleset and report every error
+  identity-token --site SITE --user ID         print an identity token (secret: env TAILOR_IDENTITY_SECRET)
   version                                      print the version
 ";
 

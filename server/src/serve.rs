@@ -28,6 +28,11 @@ const USAGE: &str = "usage: tailor serve [options]
   --ruleset FILE         publish FILE for the default site at start (unless unchanged)
   --key FILE             Ed25519 signing key (created if absent; default beside the DB)
   --admin-token TOKEN    enables the admin API (or env TAILOR_ADMIN_TOKEN)
+  --identity-secret SITE=SECRET
+                         verify identity tokens of SITE with SECRET, at least 16 characters
+                         (repeatable; SITE '*' = every site without its own; or env
+                         TAILOR_IDENTITY_SECRETS=site1=secret1,site2=secret2); without one,
+                         identify links nothing and hands out nothing of a user
   --cors-origin ORIGIN   allow this browser origin (repeatable; '*' for any)
   --rate-limit N         events per second per site in this process (default 1000; 0 = off)
   --request-timeout S    seconds before a request is answered 503 (default 10)
@@ -49,6 +54,8 @@ pub struct Config {
     pub ruleset: Option<PathBuf>,
     pub key: Option<PathBuf>,
     pub admin_token: Option<String>,
+    /// Per-site secrets that verify identity tokens (`crate::identity`).
+    pub identity_secrets: Vec<(String, String)>,
     pub cors_origins: Vec<String>,
     pub rate_limit: u32,
     pub request_timeout: Duration,
@@ -68,6 +75,10 @@ impl Config {
             ruleset: None,
             key: None,
             admin_token: std::env::var("TAILOR_ADMIN_TOKEN").ok().filter(|t| !t.is_empty()),
+            identity_secrets: crate::identity::parse_secrets(
+                &std::env::var("TAILOR_IDENTITY_SECRETS").unwrap_or_default(),
+            )
+            .map_err(|e| format!("TAILOR_IDENTITY_SECRETS: {e}"))?,
             cors_origins: Vec::new(),
             rate_limit: 1000,
             request_timeout: Duration::from_secs(10),
@@ -106,6 +117,12 @@ impl Config {
                         return Err("--admin-token: use at least 8 characters".into());
                     }
                     config.admin_token = Some(v);
+                }
+                "--identity-secret" => {
+                    let v = value("--identity-secret")?;
+                    let mut parsed =
+                        crate::identity::parse_secrets(&v).map_err(|e| format!("--identity-secret: {e}"))?;
+                    config.identity_secrets.append(&mut parsed);
                 }
                 "--cors-origin" => config.cors_origins.push(value("--cors-origin")?.trim_end_matches('/').to_string()),
                 "--rate-limit" => {
@@ -320,7 +337,7 @@ async fn cors(State(state): State<Shared>, request: Request, next: Next) -> Resp
         h.insert(header::ACCESS_CONTROL_ALLOW_METHODS, HeaderValue::from_static("GET, POST, DELETE, OPTIONS"));
         h.insert(
             header::ACCESS_CONTROL_ALLOW_HEADERS,
-            HeaderValue::from_static("content-type, authorization, if-none-match"),
+            HeaderValue::from_static("content-type, authorization, if-none-match, x-tailor-identity-token"),
         );
         h.insert(header::ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static("600"));
         allow_origin(&mut response, &origin);

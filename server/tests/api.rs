@@ -241,7 +241,7 @@ fn identify_links_ids_and_returns_the_profile() {
         let identify = |anon: &str, traits: serde_json::Value| -> serde_json::Value {
             let response = client()
                 .post(server.url("/v1/identify"))
-                .json(&json!({"anonymousId": anon, "userId": "user-1", "traits": traits}))
+                .json(&json!({"anonymousId": anon, "userId": "user-1", "traits": traits, "token": identity_token("user-1")}))
                 .send()
                 .unwrap();
             assert_eq!(response.status().as_u16(), 200);
@@ -259,8 +259,118 @@ fn identify_links_ids_and_returns_the_profile() {
         assert_eq!(profile["anonymousIds"].as_array().unwrap().len(), 2, "{}", b.name);
         assert_eq!(profile["counters"], json!({"page_view": 2, "purchase": 1}));
         assert_eq!(profile["traits"], json!({"plan": "gold"}));
+        assert_eq!(profile["verified"], true);
         let bad = client().post(server.url("/v1/identify")).json(&json!({"anonymousId": "a"})).send().unwrap();
         assert_eq!(bad.status().as_u16(), 400);
+    }
+}
+
+#[test]
+fn identify_without_a_valid_token_links_nothing_and_hands_out_nothing() {
+    for b in backends() {
+        let server = b.serve(&[]);
+        let now = now_ms();
+        // The victim's own device, identified with a real token.
+        post_batch(&server, &json!({"events": [purchase("victim-anon", now)]}));
+        let ok: serde_json::Value = client()
+            .post(server.url("/v1/identify"))
+            .json(&json!({"anonymousId": "victim-anon", "userId": "victim", "traits": {"email": "v@example.com"},
+                          "token": identity_token("victim")}))
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
+        assert_eq!(ok["verified"], true, "{}", b.name);
+        let expired = tailor_server::identity::token(IDENTITY_SECRET, "default", "victim", 1);
+        let other_user = identity_token("attacker");
+        for token in [None, Some("v1.9999999999.forged"), Some(expired.as_str()), Some(other_user.as_str())] {
+            let mut body = json!({"anonymousId": "attacker-anon", "userId": "victim"});
+            if let Some(t) = token {
+                body["token"] = json!(t);
+            }
+            let response = client().post(server.url("/v1/identify")).json(&body).send().unwrap();
+            assert_eq!(response.status().as_u16(), 200);
+            let p: serde_json::Value = response.json().unwrap();
+            println!("# identify with token {token:?}: verified {}, events handed out {}", p["verified"], p["events"]);
+            assert_eq!(p["verified"], false, "{} {token:?}", b.name);
+            assert_eq!(p["anonymousIds"], json!(["attacker-anon"]));
+            assert_eq!(p["traits"], json!({}));
+            assert_eq!(p["counters"], json!({}));
+            assert_eq!(p["events"], json!([]));
+        }
+        // The claim is kept apart, as unverified; the proven links are the victim's only.
+        assert_eq!(b.query_i64("SELECT COUNT(*) FROM identity_claims WHERE user_id = $1", "victim"), 1, "{}", b.name);
+        assert_eq!(b.query_i64("SELECT COUNT(*) FROM identities WHERE user_id = $1", "victim"), 1);
+        // Events the attacker sends under the victim's user id count for the attacker's
+        // anonymous id only: the victim's profile and the results do not see them.
+        post_batch(&server, &json!({"events": [with_user(purchase("attacker-anon", now), "victim")]}));
+        let p: serde_json::Value = client()
+            .post(server.url("/v1/identify"))
+            .json(&json!({"anonymousId": "victim-anon", "userId": "victim", "token": identity_token("victim")}))
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
+        assert_eq!(p["counters"], json!({"purchase": 1}), "{}: the forged purchase is not the victim's", b.name);
+        assert_eq!(p["anonymousIds"], json!(["victim-anon"]));
+        // Erasing the attacker's anonymous id erases its own events and claim, nothing of the victim.
+        let body: serde_json::Value =
+            client().delete(server.url("/v1/profiles/attacker-anon")).send().unwrap().json().unwrap();
+        println!("# erase by the attacker's anonymous id: {}", body["deleted"]);
+        assert_eq!(body["deleted"], json!({"events": 1, "identities": 1, "users": 0}), "{}", b.name);
+        assert_eq!(b.query_i64("SELECT COUNT(*) FROM users WHERE site = $1", "default"), 1);
+        assert_eq!(b.query_i64("SELECT COUNT(*) FROM events WHERE anonymous_id = $1", "victim-anon"), 1);
+        // Erasing the victim as a user needs the victim's token.
+        for token in [None, Some("v1.9999999999.forged".to_string()), Some(identity_token("attacker"))] {
+            let mut request = client().delete(server.url("/v1/profiles/victim?kind=user"));
+            if let Some(t) = &token {
+                request = request.header("X-Tailor-Identity-Token", t);
+            }
+            let response = request.send().unwrap();
+            assert_eq!(response.status().as_u16(), 403, "{} {token:?}", b.name);
+            assert!(response.text().unwrap().contains("identity token"));
+        }
+        assert_eq!(b.query_i64("SELECT COUNT(*) FROM users WHERE site = $1", "default"), 1);
+    }
+}
+
+#[test]
+fn a_users_erasure_needs_its_token_and_is_complete_and_idempotent() {
+    for b in backends() {
+        let server = b.serve(&[]);
+        let now = now_ms();
+        post_batch(
+            &server,
+            &json!({"events": [purchase("dev-1", now), purchase("dev-2", now), purchase("other", now)]}),
+        );
+        // A device that claimed the user without proof sent an event under its user id.
+        post_batch(&server, &json!({"events": [with_user(purchase("claimer", now), "u1")]}));
+        client()
+            .post(server.url("/v1/identify"))
+            .json(&json!({"anonymousId": "claimer", "userId": "u1"}))
+            .send()
+            .unwrap();
+        for anon in ["dev-1", "dev-2"] {
+            let body =
+                json!({"anonymousId": anon, "userId": "u1", "traits": {"plan": "gold"}, "token": identity_token("u1")});
+            client().post(server.url("/v1/identify")).json(&body).send().unwrap();
+        }
+        let erase = || {
+            let response = client()
+                .delete(server.url("/v1/profiles/u1?kind=user"))
+                .header("X-Tailor-Identity-Token", identity_token("u1"))
+                .send()
+                .unwrap();
+            assert_eq!(response.status().as_u16(), 200, "{}", b.name);
+            response.json::<serde_json::Value>().unwrap()["deleted"].clone()
+        };
+        let first = erase();
+        println!("# {}: user erasure {first}", b.name);
+        // Both devices' events, the event sent under the user id, 2 links and 1 claim, the traits.
+        assert_eq!(first, json!({"events": 3, "identities": 3, "users": 1}), "{}", b.name);
+        assert_eq!(erase(), json!({"events": 0, "identities": 0, "users": 0}), "{}: erasing again", b.name);
+        assert_eq!(b.query_i64("SELECT COUNT(*) FROM events WHERE anonymous_id = $1", "other"), 1);
+        assert_eq!(b.query_i64("SELECT COUNT(*) FROM events WHERE anonymous_id = $1", "dev-1"), 0);
     }
 }
 
@@ -278,23 +388,34 @@ fn delete_erases_a_shoppers_data() {
         for anon in ["anon-1", "anon-2"] {
             client()
                 .post(server.url("/v1/identify"))
-                .json(&json!({"anonymousId": anon, "userId": "u1"}))
+                .json(&json!({"anonymousId": anon, "userId": "u1", "token": identity_token("u1")}))
                 .send()
                 .unwrap();
         }
         client()
             .post(server.url("/v1/identify"))
-            .json(&json!({"anonymousId": "anon-3", "userId": "u3"}))
+            .json(&json!({"anonymousId": "anon-3", "userId": "u3", "token": identity_token("u3")}))
             .send()
             .unwrap();
-        // "Forget me" from the device: its anonymous id, the user and the user's other devices.
+        // "Forget me" by anonymous id: that device's events and link, nothing of the user.
         let response = client().delete(server.url("/v1/profiles/anon-1")).send().unwrap();
         assert_eq!(response.status().as_u16(), 200);
         let body: serde_json::Value = response.json().unwrap();
-        assert_eq!(body["deleted"], json!({"events": 2, "identities": 2, "users": 1}), "{}", b.name);
-        assert_eq!(b.count_events(&e1) + b.count_events(&e2), 0);
+        assert_eq!(body["deleted"], json!({"events": 1, "identities": 1, "users": 0}), "{}", b.name);
+        assert_eq!(b.count_events(&e1), 0);
+        assert_eq!(b.count_events(&e2), 1, "the user's other device is not erased by an anonymous id");
         assert_eq!(b.count_events(&keep), 1);
-        // By user id only with the admin token.
+        // With the user's token: the user and the other device.
+        let body: serde_json::Value = client()
+            .delete(server.url("/v1/profiles/u1?kind=user"))
+            .header("X-Tailor-Identity-Token", identity_token("u1"))
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
+        assert_eq!(body["deleted"], json!({"events": 1, "identities": 1, "users": 1}), "{}", b.name);
+        assert_eq!(b.count_events(&e2), 0);
+        // A user id without `kind=user` is taken as an anonymous id: nothing of u3 goes.
         let body: serde_json::Value = client().delete(server.url("/v1/profiles/u3")).send().unwrap().json().unwrap();
         assert_eq!(body["deleted"]["events"], 0);
         assert_eq!(b.count_events(&e3), 1);
@@ -329,7 +450,7 @@ fn experiment_results_count_exposures_and_conversions_per_variant() {
         for anon in ["s4", "s4-phone"] {
             client()
                 .post(server.url("/v1/identify"))
-                .json(&json!({"anonymousId": anon, "userId": "u4"}))
+                .json(&json!({"anonymousId": anon, "userId": "u4", "token": identity_token("u4")}))
                 .send()
                 .unwrap();
         }
@@ -460,4 +581,35 @@ fn two_servers_share_one_postgres() {
         client().post(one.url("/v1/admin/rulesets/default")).bearer_auth(TOKEN).body(RULESET_B).send().unwrap();
     assert_eq!(published.status().as_u16(), 201);
     assert_eq!(get_envelope(&two, "default").1.version, 2);
+}
+
+#[test]
+fn tailor_identity_token_makes_tokens_the_server_accepts() {
+    let b = &backends()[0];
+    let server = b.serve(&[]);
+    let run = |args: &[&str], secret: &str| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_tailor"))
+            .arg("identity-token")
+            .args(args)
+            .env("TAILOR_IDENTITY_SECRET", secret)
+            .output()
+            .unwrap()
+    };
+    let out = run(&["--site", "default", "--user", "u-cli", "--ttl", "60"], IDENTITY_SECRET);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let token = String::from_utf8(out.stdout).unwrap().trim().to_string();
+    assert!(token.starts_with("v1."), "{token}");
+    let p: serde_json::Value = client()
+        .post(server.url("/v1/identify"))
+        .json(&json!({"anonymousId": "a-cli", "userId": "u-cli", "token": token}))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(p["verified"], true);
+    let short = run(&["--site", "default", "--user", "u"], "short");
+    assert!(!short.status.success());
+    assert!(String::from_utf8_lossy(&short.stderr).contains("at least 16"));
+    let missing = run(&["--user", "u"], IDENTITY_SECRET);
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("usage"));
 }

@@ -379,6 +379,9 @@ pub struct ServerProfile {
     pub first_seen: Option<i64>,
     pub last_seen: Option<i64>,
     pub events: Vec<Value>,
+    /// Whether the identify was proven by an identity token: only then does the answer
+    /// carry anything of the user, and only then may the browser merge it.
+    pub verified: bool,
 }
 
 impl ServerProfile {
@@ -398,6 +401,7 @@ impl ServerProfile {
             m.insert("lastSeen", Value::Number(t as f64));
         }
         m.insert("events", Value::Array(self.events.clone()));
+        m.insert("verified", Value::Bool(self.verified));
         Value::Object(m)
     }
 
@@ -421,6 +425,7 @@ impl ServerProfile {
             first_seen: m.get("firstSeen").and_then(millis),
             last_seen: m.get("lastSeen").and_then(millis),
             events: m.get("events").and_then(Value::as_array).cloned().unwrap_or_default(),
+            verified: matches!(m.get("verified"), Some(Value::Bool(true))),
         })
     }
 }
@@ -535,6 +540,7 @@ mod tests {
             first_seen: Some(1),
             last_seen: Some(2),
             events: vec![Value::parse(r#"{"id":"e"}"#).unwrap()],
+            verified: true,
         };
         assert_eq!(ServerProfile::from_value(&p.to_value()).unwrap(), p);
     }

@@ -1,6 +1,7 @@
 // Shared pieces of the end-to-end tests: the real `tailor serve` on 127.0.0.1 and headless
 // Chromium driven by playwright-core. Everything started here is stopped by `stop()`.
 import { execFileSync, spawn } from "node:child_process";
+import { createHmac } from "node:crypto";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -9,10 +10,24 @@ import { chromium } from "playwright-core";
 export const ROOT = resolve(import.meta.dirname, "../..");
 export const BIN = process.env.TAILOR_BIN || join(ROOT, "target/debug/tailor");
 
+/** The identity secret of every site of the servers `startServer` starts (unless told otherwise). */
+export const IDENTITY_SECRET = "e2e-identity-secret-0123456789";
+
+/**
+ * An identity token for `userId` on `site`, made as a shop's backend makes it (docs/api.md):
+ * `v1.<exp>.<base64url HMAC-SHA256(secret, "tailor-identity-v1\n<site>\n<userId>\n<exp>")>`.
+ */
+export function identityToken(site, userId, { secret = IDENTITY_SECRET, ttl = 3600 } = {}) {
+  const exp = Math.floor(Date.now() / 1000) + ttl;
+  const sig = createHmac("sha256", secret).update(`tailor-identity-v1\n${site}\n${userId}\n${exp}`).digest("base64url");
+  return `v1.${exp}.${sig}`;
+}
+
 /** Starts `tailor serve` on a free port in a scratch directory; resolves to { url, stop, logs }. */
 export async function startServer(extraArgs = [], { www = join(ROOT, "www") } = {}) {
   const dir = mkdtempSync(join(tmpdir(), "tailor-e2e-"));
-  const args = ["serve", "--addr", "127.0.0.1:0", "--www", www, "--pkg", join(ROOT, "pkg"), ...extraArgs];
+  const secret = extraArgs.includes("--identity-secret") ? [] : ["--identity-secret", `*=${IDENTITY_SECRET}`];
+  const args = ["serve", "--addr", "127.0.0.1:0", "--www", www, "--pkg", join(ROOT, "pkg"), ...secret, ...extraArgs];
   const child = spawn(BIN, args, { cwd: dir, stdio: ["ignore", "pipe", "pipe"] });
   const logs = [];
   const url = await new Promise((ok, fail) => {

@@ -6,7 +6,7 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { launchBrowser, newPage, startServer } from "./harness.mjs";
+import { identityToken, launchBrowser, newPage, startServer } from "./harness.mjs";
 
 const PAGES = join(import.meta.dirname, "pages");
 const TOKEN = "sync-test-token";
@@ -339,7 +339,7 @@ describe("identity", () => {
       await a.evaluate(() => T.track("purchase", { orderId: "o-1", revenue: 120, currency: "EUR", items: [] }));
       await a.evaluate(() => T.flush());
       assert.equal(await a.evaluate(() => T.syncStats.sent), 1);
-      await a.evaluate(() => T.identify("user-7", { plan: "gold" }));
+      await a.evaluate((token) => T.identify("user-7", { token, traits: { plan: "gold" } }), identityToken("id", "user-7"));
 
       // Device B: knows nothing, identifies as the same user and gets A's purchase and traits.
       const b = await newPage(browser);
@@ -347,13 +347,13 @@ describe("identity", () => {
       await b.evaluate(() => T.track("page_view", { path: "/" }));
       await b.evaluate(() => T.flush());
       assert.equal(await b.evaluate(() => T.profile().orders.count), 0);
-      await b.evaluate(() => T.identify("user-7"));
+      await b.evaluate((token) => T.identify("user-7", { token }), identityToken("id", "user-7"));
       const p = await b.evaluate(() => T.profile());
       assert.equal(p.orders.count, 1);
       assert.equal(p.orders.revenue, 120);
       assert.equal(await b.evaluate(() => T.status.userId), "user-7");
       // Identifying again does not count the purchase twice.
-      await b.evaluate(() => T.identify("user-7"));
+      await b.evaluate((token) => T.identify("user-7", { token }), identityToken("id", "user-7"));
       assert.equal(await b.evaluate(() => T.profile().orders.count), 1);
 
       // Forget on B while offline: queued; the next page sends it; the server erases both devices' events.
@@ -361,8 +361,11 @@ describe("identity", () => {
       await b.context().setOffline(true);
       await b.evaluate(() => T.forget());
       assert.equal(storedIds(server, "id").length, 2);
-      const queued = await b.evaluate(() => localStorage.getItem("tailor:id:erase"));
-      assert.match(queued, /^\["[0-9a-f-]{36}"\]$/);
+      // Queued: the device's anonymous id, and the user with the token identify was given.
+      const queued = JSON.parse(await b.evaluate(() => localStorage.getItem("tailor:id:erase")));
+      assert.equal(queued.length, 2, JSON.stringify(queued));
+      assert.ok(queued.some((e) => /^[0-9a-f-]{36}$/.test(e)), JSON.stringify(queued));
+      assert.ok(queued.some((e) => /^user\nuser-7\nv1\./.test(e)), JSON.stringify(queued));
       await b.context().setOffline(false);
       await b.reload();
       await b.waitForFunction(() => window.ready === true);
@@ -383,7 +386,7 @@ describe("identity", () => {
       const page = await newPage(browser);
       await open(page, server, { site: "later", flush: 600000 });
       await page.context().setOffline(true);
-      await page.evaluate(() => T.identify("user-9", { plan: "silver" }));
+      await page.evaluate((token) => T.identify("user-9", { token, traits: { plan: "silver" } }), identityToken("later", "user-9"));
       assert.match((await page.evaluate(() => T.status.problems)).join("\n"), /identify: the server could not be told/);
       const links = () =>
         execFileSync("sqlite3", ["-readonly", join(server.dir, ".tailor/tailor.db"), "SELECT user_id FROM identities WHERE site = 'later'"], { encoding: "utf8" }).trim();
@@ -435,7 +438,7 @@ describe("identity", () => {
       for (let i = 0; i < 20 && userId === null; i++) {
         const fresh = await newPage(browser);
         await load(fresh);
-        await fresh.evaluate((u) => T.identify(u), "user-" + i);
+        await fresh.evaluate(([u, token]) => T.identify(u, { token }), ["user-" + i, identityToken("sticky", "user-" + i)]);
         const v = await variant(fresh);
         if (v !== before) {
           userId = "user-" + i;
@@ -455,7 +458,7 @@ describe("identity", () => {
       assert.notEqual(other.variation, before);
       assert.deepEqual(sql(`SELECT user_id FROM identities WHERE site = 'sticky' AND anonymous_id = '${other.anonymousId}'`), [{ user_id: userId }]);
       await shopper.evaluate(() => T.flush());
-      await shopper.evaluate((u) => T.identify(u), userId);
+      await shopper.evaluate(([u, token]) => T.identify(u, { token }), [userId, identityToken("sticky", userId)]);
       assert.equal(await shopper.evaluate(() => T.status.userId), userId);
       // The merge received the conflicting exposure (it is in the list of events merged) and
       // the variant seen before logging in is kept.

@@ -6,6 +6,7 @@
 mod decide;
 mod eval;
 mod hash;
+mod identity_token;
 mod keys;
 mod signing;
 mod validate;
@@ -17,6 +18,7 @@ pub fn dispatch(command: &str, args: &[String]) -> Option<Result<(), String>> {
         "hash" => hash::main(args),
         "decide" => decide::main(args),
         "keys" => keys::main(args),
+        "identity-token" => identity_token::main(args),
         "ruleset" => match args.first().map(String::as_str) {
             Some("validate") => validate::main(&args[1..]),
             Some("sign" | "verify" | "publish") => signing::main(args),

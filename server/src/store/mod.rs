@@ -17,7 +17,9 @@ use tailor::engine::json::{Map, Value};
 use tailor::engine::wire::ServerProfile;
 
 /// The tables. Statements are separated by `;` and idempotent, so every server runs them at
-/// start. Event ids stay as long as their events (there is no expiry): the dedupe window is
+/// start. `identities` holds the links proven by an identity token (`crate::identity`);
+/// `identity_claims` those an identify without a valid token asked for, kept apart so that
+/// nothing reads a user's data through them. Event ids stay as long as their events (there is no expiry): the dedupe window is
 /// unbounded, so at least the 7 days the API promises.
 pub const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS events (
@@ -46,6 +48,14 @@ CREATE TABLE IF NOT EXISTS identities (
   PRIMARY KEY (site, anonymous_id)
 );
 CREATE INDEX IF NOT EXISTS identities_by_user_id ON identities (site, user_id);
+CREATE TABLE IF NOT EXISTS identity_claims (
+  site TEXT NOT NULL,
+  anonymous_id TEXT NOT NULL,
+  user_id TEXT NOT NULL,
+  claimed_at BIGINT NOT NULL,
+  PRIMARY KEY (site, anonymous_id)
+);
+CREATE INDEX IF NOT EXISTS identity_claims_by_user_id ON identity_claims (site, user_id);
 CREATE TABLE IF NOT EXISTS users (
   site TEXT NOT NULL,
   user_id TEXT NOT NULL,
@@ -198,6 +208,13 @@ pub struct VariantResult {
     pub conversions: i64,
 }
 
+/// What `DELETE /v1/profiles/{id}` erases: `id` taken as an anonymous id or as a user id.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Erase {
+    Anonymous,
+    User,
+}
+
 /// What `DELETE /v1/profiles/{id}` erased.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Deleted {
@@ -293,13 +310,30 @@ impl Store {
         Ok(())
     }
 
-    /// Links `anonymous_id` to `user_id` (re-linking it if it was someone else's) and merges
-    /// `traits` into the user's (a shallow merge; `null` removes a trait).
+    /// Records that `anonymous_id` claimed to be `user_id` without proof: kept (for the
+    /// shop's own analysis, and erased with either id), never read into a user's profile.
+    pub async fn claim_identity(&self, site: &str, anonymous_id: &str, user_id: &str, now: i64) -> Result<()> {
+        self.exec(
+            "INSERT INTO identity_claims (site, anonymous_id, user_id, claimed_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (site, anonymous_id) DO UPDATE SET user_id = excluded.user_id, claimed_at = excluded.claimed_at",
+            vec![site.into(), anonymous_id.into(), user_id.into(), now.into()],
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Links `anonymous_id` to `user_id` as proven (re-linking it if it was someone else's)
+    /// and merges `traits` into the user's (a shallow merge; `null` removes a trait).
     pub async fn identify(&self, site: &str, anonymous_id: &str, user_id: &str, traits: &Map, now: i64) -> Result<()> {
         self.exec(
             "INSERT INTO identities (site, anonymous_id, user_id, linked_at) VALUES ($1, $2, $3, $4) \
              ON CONFLICT (site, anonymous_id) DO UPDATE SET user_id = excluded.user_id, linked_at = excluded.linked_at",
             vec![site.into(), anonymous_id.into(), user_id.into(), now.into()],
+        )
+        .await?;
+        self.exec(
+            "DELETE FROM identity_claims WHERE site = $1 AND anonymous_id = $2",
+            vec![site.into(), anonymous_id.into()],
         )
         .await?;
         let mut merged = self.traits(site, user_id).await?;
@@ -331,10 +365,13 @@ impl Store {
             .unwrap_or_default())
     }
 
-    /// Everything stored about `user_id` and the anonymous ids linked to it.
+    /// Everything stored about `user_id`: the events of the anonymous ids linked to it with
+    /// proof. An event's own `userId` proves nothing (any caller can write one), so events
+    /// sent under a `userId` by an anonymous id that is not linked count for that anonymous
+    /// id only.
     pub async fn profile(&self, site: &str, user_id: &str) -> Result<ServerProfile> {
-        const SHOPPER: &str = "site = $1 AND (user_id = $2 OR anonymous_id IN \
-             (SELECT anonymous_id FROM identities WHERE site = $1 AND user_id = $2))";
+        const SHOPPER: &str = "site = $1 AND anonymous_id IN \
+             (SELECT anonymous_id FROM identities WHERE site = $1 AND user_id = $2)";
         let anonymous_ids = self
             .query(
                 "SELECT anonymous_id FROM identities WHERE site = $1 AND user_id = $2 ORDER BY linked_at, anonymous_id",
@@ -369,61 +406,46 @@ impl Store {
             first_seen: counts.iter().map(|r| r[2].int()).min(),
             last_seen: counts.iter().map(|r| r[3].int()).max(),
             events,
+            verified: false,
         })
     }
 
-    /// Erases a shopper: `id` as an anonymous id, the user it is linked to and every other
-    /// anonymous id of that user; with `as_user_id` also `id` taken as a user id.
-    pub async fn delete_profile(&self, site: &str, id: &str, as_user_id: bool) -> Result<Deleted> {
-        let mut users: Vec<String> = self
-            .query("SELECT user_id FROM identities WHERE site = $1 AND anonymous_id = $2", vec![site.into(), id.into()])
-            .await?
-            .into_iter()
-            .filter_map(|r| r[0].text().map(String::from))
-            .collect();
-        if as_user_id && !users.iter().any(|u| u == id) {
-            users.push(id.to_string());
-        }
-        let mut anonymous = vec![id.to_string()];
-        for user in &users {
-            for row in self
-                .query(
-                    "SELECT anonymous_id FROM identities WHERE site = $1 AND user_id = $2",
-                    vec![site.into(), user.as_str().into()],
-                )
-                .await?
-            {
-                if let Some(a) = row[0].text() {
-                    if !anonymous.iter().any(|x| x == a) {
-                        anonymous.push(a.to_string());
-                    }
-                }
-            }
-        }
-        let mut deleted = Deleted::default();
-        for a in &anonymous {
-            let p = || vec![Param::from(site), Param::from(a.as_str())];
-            deleted.events += self.exec("DELETE FROM events WHERE site = $1 AND anonymous_id = $2", p()).await?;
-            deleted.identities +=
-                self.exec("DELETE FROM identities WHERE site = $1 AND anonymous_id = $2", p()).await?;
-        }
-        for u in &users {
-            let p = || vec![Param::from(site), Param::from(u.as_str())];
-            deleted.events += self.exec("DELETE FROM events WHERE site = $1 AND user_id = $2", p()).await?;
-            deleted.identities += self.exec("DELETE FROM identities WHERE site = $1 AND user_id = $2", p()).await?;
-            deleted.users += self.exec("DELETE FROM users WHERE site = $1 AND user_id = $2", p()).await?;
-        }
-        Ok(deleted)
+    /// Erases in one transaction (so a retry after a failure finishes the job, and erasing
+    /// twice erases nothing more). [`Erase::Anonymous`]: the events of that anonymous id and
+    /// its link or claim, nothing of a user. [`Erase::User`]: the user's traits, its links
+    /// and claims, the events of every anonymous id linked to it and every event sent under
+    /// its user id.
+    pub async fn delete_profile(&self, site: &str, id: &str, what: Erase) -> Result<Deleted> {
+        const LINKED: &str = "anonymous_id IN (SELECT anonymous_id FROM identities WHERE site = $1 AND user_id = $2)";
+        let statements: Vec<String> = match what {
+            Erase::Anonymous => vec![
+                "DELETE FROM events WHERE site = $1 AND anonymous_id = $2".into(),
+                "DELETE FROM identities WHERE site = $1 AND anonymous_id = $2".into(),
+                "DELETE FROM identity_claims WHERE site = $1 AND anonymous_id = $2".into(),
+            ],
+            Erase::User => vec![
+                format!("DELETE FROM events WHERE site = $1 AND (user_id = $2 OR {LINKED})"),
+                "DELETE FROM identities WHERE site = $1 AND user_id = $2".into(),
+                "DELETE FROM identity_claims WHERE site = $1 AND user_id = $2".into(),
+                "DELETE FROM users WHERE site = $1 AND user_id = $2".into(),
+            ],
+        };
+        let params = vec![Param::from(site), Param::from(id)];
+        let n = match &self.backend {
+            Backend::Sqlite(db) => db.exec_all(statements, params).await?,
+            Backend::Postgres(db) => db.exec_all(statements, params).await?,
+        };
+        Ok(Deleted { events: n[0], identities: n[1] + n[2], users: n.get(3).copied().unwrap_or(0) })
     }
 
     /// Exposures and conversions per variation of every experiment of `site` (or only
-    /// `experiment`). A shopper is the user an anonymous id is linked to, else the
-    /// anonymous id.
+    /// `experiment`). A shopper is the user an anonymous id is linked to with proof, else
+    /// the anonymous id (an event's own `userId` proves nothing).
     pub async fn results(&self, site: &str, experiment: Option<&str>) -> Result<Vec<VariantResult>> {
         let filter = if experiment.is_some() { "AND exp_key = $2" } else { "" };
         let sql = format!(
             "WITH shopper_events AS (
-               SELECT COALESCE(i.user_id, e.user_id, e.anonymous_id) AS shopper, e.type, e.ts,
+               SELECT COALESCE(i.user_id, e.anonymous_id) AS shopper, e.type, e.ts,
                       e.exp_key, e.exp_variation
                FROM events e LEFT JOIN identities i ON i.site = e.site AND i.anonymous_id = e.anonymous_id
                WHERE e.site = $1),

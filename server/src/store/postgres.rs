@@ -1,6 +1,7 @@
 //! PostgreSQL: a pool of connections (deadpool) that replaces connections closed by a
-//! database restart or a network failure; no explicit transactions, so any connection can
-//! serve any request and several server processes can share the database.
+//! database restart or a network failure; any connection can serve any request and several
+//! server processes can share the database. Only an erasure holds one connection for a
+//! transaction of several statements.
 //!
 //! TLS follows the URL's `sslmode` (`disable`, `prefer`, the default, or `require`) with
 //! rustls; the server's certificate is always verified, against the Mozilla roots or the
@@ -153,6 +154,31 @@ impl Postgres {
     pub async fn exec(&self, sql: &str, params: Vec<Param>) -> Result<u64> {
         let refs = refs(&params);
         retry!(self, |c| c.execute(sql, &refs).await)
+    }
+
+    /// Runs `statements`, all with `params`, in one transaction; the rows each changed.
+    /// Retried once on a connection found closed, like every statement (nothing of a
+    /// transaction that did not commit stays).
+    pub async fn exec_all(&self, statements: Vec<String>, params: Vec<Param>) -> Result<Vec<u64>> {
+        let refs = refs(&params);
+        let mut attempt = 0;
+        loop {
+            let mut client = self.pool.get().await.map_err(pool_err)?;
+            let result = async {
+                let tx = client.transaction().await?;
+                let mut changed = Vec::with_capacity(statements.len());
+                for sql in &statements {
+                    changed.push(tx.execute(sql.as_str(), &refs).await?);
+                }
+                tx.commit().await?;
+                Ok::<_, tokio_postgres::Error>(changed)
+            }
+            .await;
+            match result {
+                Err(e) if attempt == 0 && (e.is_closed() || client.is_closed()) => attempt += 1,
+                other => return other.map_err(err),
+            }
+        }
     }
 
     /// One statement per batch: the columns as arrays, unnested, inserted, conflicts

@@ -89,6 +89,22 @@ impl Sqlite {
         .await
     }
 
+    /// Runs `statements`, all with `params`, in one transaction; the rows each changed.
+    pub async fn exec_all(&self, statements: Vec<String>, params: Vec<Param>) -> Result<Vec<u64>> {
+        self.with(move |conn| {
+            let tx = conn.transaction()?;
+            let mut changed = Vec::with_capacity(statements.len());
+            for sql in &statements {
+                let n =
+                    tx.prepare_cached(&sqlite_placeholders(sql))?.execute(rusqlite::params_from_iter(params.iter()))?;
+                changed.push(n as u64);
+            }
+            tx.commit()?;
+            Ok(changed)
+        })
+        .await
+    }
+
     /// One transaction per batch, one prepared insert per event.
     pub async fn insert_events(&self, site: &str, events: Vec<NewEvent>) -> Result<Vec<bool>> {
         let site = site.to_string();

@@ -12,6 +12,14 @@ use std::time::{Duration, Instant};
 use tailor::engine::uuid::Uuid;
 
 pub const TOKEN: &str = "test-admin-token-123";
+/// The identity secret of the site `default` in the servers of `Backend::serve`.
+pub const IDENTITY_SECRET: &str = "test-identity-secret-0123456789";
+
+/// An identity token for `user_id` on the site `default`, valid for an hour.
+pub fn identity_token(user_id: &str) -> String {
+    let exp = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() + 3600;
+    tailor_server::identity::token(IDENTITY_SECRET, "default", user_id, exp)
+}
 
 static COUNTER: AtomicU32 = AtomicU32::new(0);
 
@@ -30,7 +38,17 @@ impl Backend {
     /// Starts a server on this database with the shared key and admin token.
     pub fn serve(&self, extra: &[&str]) -> Server {
         let key = self.key();
-        let mut args = vec!["--db", &self.db, "--key", key.to_str().unwrap(), "--admin-token", TOKEN];
+        let secret = format!("default={IDENTITY_SECRET}");
+        let mut args = vec![
+            "--db",
+            &self.db,
+            "--key",
+            key.to_str().unwrap(),
+            "--admin-token",
+            TOKEN,
+            "--identity-secret",
+            &secret,
+        ];
         args.extend_from_slice(extra);
         Server::start(&args, self.dir.path())
     }
@@ -229,6 +247,12 @@ pub fn purchase(anon: &str, ts: i64) -> serde_json::Value {
     serde_json::json!({"id": new_id(), "type": "purchase", "ts": ts,
         "props": {"orderId": format!("o-{}", new_id()), "revenue": 42.5, "currency": "EUR", "items": [{"sku": "A1"}]},
         "anonymousId": anon})
+}
+
+/// `event` sent under `user_id` (as the browser does after identify).
+pub fn with_user(mut event: serde_json::Value, user_id: &str) -> serde_json::Value {
+    event["userId"] = serde_json::json!(user_id);
+    event
 }
 
 /// Posts a batch; returns the status and the JSON body.
