@@ -19,7 +19,7 @@ if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 # --- Debian packages -------------------------------------------------------------------------
 need_pkgs=()
 want() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed" || need_pkgs+=("$1"); }
-for p in chromium chromium-driver postgresql sqlite3 pkg-config gcc; do want "$p"; done
+for p in chromium chromium-driver postgresql sqlite3 pkg-config gcc openssl python3; do want "$p"; done
 # Node: scripts/node.sh below (Debian 12's nodejs is 18, too old); python3-venv lets it
 # install a supported Node from PyPI when the machine has none.
 want python3-venv

@@ -27,7 +27,7 @@ const USAGE: &str = "usage: tailor serve [options]
   --site NAME            default site for requests that name none (default 'default')
   --ruleset FILE         publish FILE for the default site at start (unless unchanged)
   --key FILE             Ed25519 signing key (created if absent; default beside the DB)
-  --admin-token TOKEN    enables the admin API (or env TAILOR_ADMIN_TOKEN)
+  --admin-token TOKEN    enables the admin API, at least 16 characters (or env TAILOR_ADMIN_TOKEN)
   --identity-secret SITE=SECRET
                          verify identity tokens of SITE with SECRET, at least 16 characters
                          (repeatable; SITE '*' = every site without its own; or env
@@ -40,6 +40,9 @@ const USAGE: &str = "usage: tailor serve [options]
   --fail-rate F          TESTING ONLY: answer 503 to this fraction (0 to 1) of POST /v1/events
                          before storing anything (default 0), to exercise client retries
 ";
+
+/// The shortest admin token accepted, from the flag or the environment.
+const MIN_ADMIN_TOKEN: usize = 16;
 
 /// What the server needs to know, from the command line.
 #[derive(Clone, Debug)]
@@ -74,7 +77,12 @@ impl Config {
             site: "default".to_string(),
             ruleset: None,
             key: None,
-            admin_token: std::env::var("TAILOR_ADMIN_TOKEN").ok().filter(|t| !t.is_empty()),
+            admin_token: match std::env::var("TAILOR_ADMIN_TOKEN").ok().filter(|t| !t.is_empty()) {
+                Some(t) if t.len() < MIN_ADMIN_TOKEN => {
+                    return Err(format!("TAILOR_ADMIN_TOKEN: use at least {MIN_ADMIN_TOKEN} characters"))
+                }
+                token => token,
+            },
             identity_secrets: crate::identity::parse_secrets(
                 &std::env::var("TAILOR_IDENTITY_SECRETS").unwrap_or_default(),
             )
@@ -113,8 +121,8 @@ impl Config {
                 "--key" => config.key = Some(value("--key")?.into()),
                 "--admin-token" => {
                     let v = value("--admin-token")?;
-                    if v.len() < 8 {
-                        return Err("--admin-token: use at least 8 characters".into());
+                    if v.len() < MIN_ADMIN_TOKEN {
+                        return Err(format!("--admin-token: use at least {MIN_ADMIN_TOKEN} characters"));
                     }
                     config.admin_token = Some(v);
                 }

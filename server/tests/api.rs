@@ -613,3 +613,20 @@ fn tailor_identity_token_makes_tokens_the_server_accepts() {
     let missing = run(&["--user", "u"], IDENTITY_SECRET);
     assert!(String::from_utf8_lossy(&missing.stderr).contains("usage"));
 }
+
+#[test]
+fn short_admin_tokens_are_refused_from_the_flag_and_the_environment() {
+    let serve = |args: &[&str], env: Option<&str>| {
+        let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_tailor"));
+        c.arg("serve").args(["--addr", "127.0.0.1:0", "--db", "sqlite::memory-unused"]).args(args);
+        c.env_remove("TAILOR_ADMIN_TOKEN");
+        if let Some(t) = env {
+            c.env("TAILOR_ADMIN_TOKEN", t);
+        }
+        let out = c.output().unwrap();
+        assert!(!out.status.success());
+        String::from_utf8_lossy(&out.stderr).to_string()
+    };
+    assert!(serve(&["--admin-token", "short-token"], None).contains("--admin-token: use at least 16"));
+    assert!(serve(&[], Some("short-token")).contains("TAILOR_ADMIN_TOKEN: use at least 16"));
+}

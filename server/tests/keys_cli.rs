@@ -97,3 +97,108 @@ fn publish_sends_the_ruleset_to_a_running_server() {
 fn base64_len(text: &str) -> usize {
     text.trim_end_matches('=').len() * 3 / 4
 }
+
+/// A TLS-terminating proxy in front of the real server (Python's http.server and ssl), with
+/// a certificate for 127.0.0.1 from a private CA made by openssl: `publish` speaks HTTPS, trusts the private
+/// CA given with `--ca`, and refuses the certificate without it.
+#[test]
+fn publish_talks_to_an_https_server() {
+    let b = sqlite();
+    let server = b.serve(&[]);
+    let dir = b.dir.path();
+    let (ca, ca_key, csr, cert, key) =
+        (dir.join("ca.pem"), dir.join("ca.key"), dir.join("s.csr"), dir.join("cert.pem"), dir.join("key.pem"));
+    let ext = dir.join("leaf.ext");
+    std::fs::write(&ext, "basicConstraints=CA:FALSE\nsubjectAltName=IP:127.0.0.1\n").unwrap();
+    let openssl = |args: &[&str]| {
+        let out = Command::new("openssl").args(args).current_dir(dir).output().unwrap();
+        assert!(out.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    };
+    // A private CA, and a certificate for 127.0.0.1 that it signs.
+    let p = |path: &std::path::Path| path.to_str().unwrap().to_string();
+    let (ca_s, ca_key_s, csr_s, cert_s, key_s, ext_s) = (p(&ca), p(&ca_key), p(&csr), p(&cert), p(&key), p(&ext));
+    openssl(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "1",
+        "-subj",
+        "/CN=Tailor test CA",
+        "-keyout",
+        &ca_key_s,
+        "-out",
+        &ca_s,
+    ]);
+    openssl(&["req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1", "-keyout", &key_s, "-out", &csr_s]);
+    openssl(&[
+        "x509",
+        "-req",
+        "-in",
+        &csr_s,
+        "-CA",
+        &ca_s,
+        "-CAkey",
+        &ca_key_s,
+        "-CAcreateserial",
+        "-days",
+        "1",
+        "-extfile",
+        &ext_s,
+        "-out",
+        &cert_s,
+    ]);
+    const PROXY: &str = r#"
+import http.server, ssl, sys, urllib.request, urllib.error
+upstream, cert, key = sys.argv[1:4]
+class Proxy(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers["content-length"]))
+        headers = {k: v for k, v in self.headers.items() if k.lower() in ("authorization", "content-type")}
+        request = urllib.request.Request(upstream + self.path, data=body, method="POST", headers=headers)
+        try:
+            r = urllib.request.urlopen(request)
+            code, data = r.status, r.read()
+        except urllib.error.HTTPError as e:
+            code, data = e.code, e.read()
+        self.send_response(code)
+        self.send_header("content-length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+    def log_message(self, *args):
+        pass
+server = http.server.HTTPServer(("127.0.0.1", 0), Proxy)
+context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+context.load_cert_chain(cert, key)
+server.socket = context.wrap_socket(server.socket, server_side=True)
+print(server.server_address[1], flush=True)
+server.serve_forever()
+"#;
+    let mut proxy = Command::new("python3")
+        .args(["-c", PROXY, &server.base])
+        .arg(&cert)
+        .arg(&key)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut port = String::new();
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(proxy.stdout.take().unwrap()), &mut port).unwrap();
+    let https = format!("https://127.0.0.1:{}", port.trim());
+    let ruleset = write_ruleset(dir, "r.json", r#"{"version": 1, "placements": {}}"#);
+    let args =
+        ["ruleset", "publish", "--server", &https, "--site", "shop", "--token", TOKEN, ruleset.to_str().unwrap()];
+    let untrusted = tailor(&args);
+    let published = tailor(&[&args[..], &["--ca", ca.to_str().unwrap()]].concat());
+    let missing_ca = tailor(&[&args[..], &["--ca", "/nonexistent/ca.pem"]].concat());
+    let _ = proxy.kill();
+    let _ = proxy.wait();
+    let why = String::from_utf8_lossy(&untrusted.stderr);
+    println!("# publish over HTTPS without --ca: {}", why.trim());
+    assert!(!untrusted.status.success());
+    assert!(why.to_lowercase().contains("certificate"), "{why}");
+    let envelope = ok(&published);
+    assert_eq!((envelope["site"].as_str(), envelope["version"].as_u64()), (Some("shop"), Some(1)));
+    assert!(String::from_utf8_lossy(&missing_ca.stderr).contains("--ca /nonexistent/ca.pem"));
+}

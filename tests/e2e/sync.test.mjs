@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { identityToken, launchBrowser, newPage, startServer } from "./harness.mjs";
 
 const PAGES = join(import.meta.dirname, "pages");
-const TOKEN = "sync-test-token";
+const TOKEN = "sync-test-admin-token";
 // TAILOR_PKG serves another build of the package (e.g. a copy while pkg/ is being rebuilt).
 const PKG = process.env.TAILOR_PKG ? ["--pkg", process.env.TAILOR_PKG] : [];
 

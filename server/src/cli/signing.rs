@@ -4,9 +4,10 @@
 //!   prints the signed envelope (the same JSON `GET /v1/rulesets/{site}` serves).
 //! - `verify (--public-key BASE64 | --key FILE) [--now MS | --ignore-expiry] ENVELOPE`
 //!   checks the signature and the validity window; exits non-zero when either fails.
-//! - `publish --server URL [--site NAME] [--token TOKEN] RULESET` sends the ruleset to a
-//!   running server's admin API (token also from `TAILOR_ADMIN_TOKEN`), which validates,
-//!   signs and bumps the version; prints the new envelope.
+//! - `publish --server URL [--site NAME] [--token TOKEN] [--ca FILE] RULESET` sends the
+//!   ruleset to a running server's admin API (token also from `TAILOR_ADMIN_TOKEN`), which
+//!   validates, signs and bumps the version; prints the new envelope. `https://` URLs are
+//!   verified against the Mozilla roots, plus the PEM certificates of `--ca` (a private CA).
 //!
 //! `-` as a file reads stdin.
 
@@ -20,7 +21,7 @@ use tailor_server::signing::{self, now_ms, Keypair, DEFAULT_TTL_MS};
 const USAGE: &str = "usage:
   tailor ruleset sign --key FILE --site NAME [--version N] [--ttl SECONDS] [--issued-at MS] RULESET
   tailor ruleset verify (--public-key BASE64 | --key FILE) [--now MS | --ignore-expiry] ENVELOPE
-  tailor ruleset publish --server URL [--site NAME] [--token TOKEN] RULESET";
+  tailor ruleset publish --server URL [--site NAME] [--token TOKEN] [--ca FILE] RULESET";
 
 #[derive(Default)]
 struct Options {
@@ -34,6 +35,7 @@ struct Options {
     ignore_expiry: bool,
     server: Option<String>,
     token: Option<String>,
+    ca: Option<PathBuf>,
     file: Option<String>,
 }
 
@@ -55,6 +57,7 @@ fn options(args: &[String]) -> Result<Options, String> {
             "--ignore-expiry" => o.ignore_expiry = true,
             "--server" => o.server = Some(value("--server")?),
             "--token" => o.token = Some(value("--token")?),
+            "--ca" => o.ca = Some(value("--ca")?.into()),
             flag if flag.starts_with("--") => return Err(format!("unknown option '{flag}'\n{USAGE}")),
             file if o.file.is_none() => o.file = Some(file.to_string()),
             extra => return Err(format!("unexpected argument '{extra}'\n{USAGE}")),
@@ -141,13 +144,25 @@ fn publish(o: Options) -> Result<(), String> {
         .ok_or("publish needs --token TOKEN or TAILOR_ADMIN_TOKEN")?;
     let ruleset = read_ruleset(o.file.as_deref())?;
     let url = format!("{}/v1/admin/rulesets/{site}", server.trim_end_matches('/'));
-    let response = reqwest::blocking::Client::new()
+    let mut client = reqwest::blocking::Client::builder().https_only(url.starts_with("https://"));
+    if let Some(path) = &o.ca {
+        let pem = std::fs::read(path).map_err(|e| format!("--ca {}: {e}", path.display()))?;
+        let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| format!("--ca {}: {e}", path.display()))?;
+        if certs.is_empty() {
+            return Err(format!("--ca {}: no PEM certificate in it", path.display()));
+        }
+        for cert in certs {
+            client = client.add_root_certificate(cert);
+        }
+    }
+    let client = client.build().map_err(|e| format!("HTTP client: {e}"))?;
+    let response = client
         .post(&url)
         .bearer_auth(token)
         .header("content-type", "application/json")
         .body(ruleset.to_json())
         .send()
-        .map_err(|e| format!("{url}: {e}"))?;
+        .map_err(|e| format!("{url}: {}", error_chain(&e)))?;
     let status = response.status();
     let body = response.text().unwrap_or_default();
     if !status.is_success() {
@@ -155,4 +170,16 @@ fn publish(o: Options) -> Result<(), String> {
     }
     println!("{body}");
     Ok(())
+}
+
+/// An error with its causes (reqwest's own message hides why a TLS handshake failed).
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        out.push_str(": ");
+        out.push_str(&c.to_string());
+        cause = c.source();
+    }
+    out
 }
