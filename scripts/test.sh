@@ -39,6 +39,9 @@ else
     "(rust-web-clippy, installed by scripts/setup.sh) is missing"
 fi
 
+step "supply chain (scripts/audit.sh: cargo deny, npm audit)"
+bash scripts/audit.sh
+
 step "PostgreSQL for the server tests"
 TAILOR_TEST_PG_URL=$(bash scripts/pg.sh start)
 export TAILOR_TEST_PG_URL
