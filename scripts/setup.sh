@@ -122,6 +122,19 @@ else
   say "cargo-deny present"
 fi
 
+# --- SciPy, the independent reference of the experiment statistics' tests (tests/stats) -----
+scipy_pin=1.17.1
+if [ "${TAILOR_SETUP_FUZZ:-1}" = 0 ]; then
+  : # the demo does not need it
+elif .tailor/py/bin/python -c "import scipy, sys; sys.exit(scipy.__version__ != '$scipy_pin')" 2>/dev/null; then
+  say "SciPy $scipy_pin present in .tailor/py"
+else
+  say "installing SciPy $scipy_pin from PyPI into .tailor/py (for the statistics tests)"
+  rm -rf .tailor/py
+  /usr/bin/python3 -m venv .tailor/py 2>/dev/null || python3 -m venv .tailor/py
+  .tailor/py/bin/pip install -q --disable-pip-version-check "scipy==$scipy_pin"
+fi
+
 # --- Node.js 20.11 or later (the machine's, or one from PyPI), first on PATH ----------------
 node_dir=$(bash scripts/node.sh)
 if [ "$node_dir" != "$(dirname "$(command -v node 2>/dev/null || echo /none/node)")" ]; then

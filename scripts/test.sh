@@ -48,6 +48,9 @@ export TAILOR_TEST_PG_URL
 trap 'bash scripts/pg.sh stop >/dev/null 2>&1 || true' EXIT
 echo "$TAILOR_TEST_PG_URL"
 
+step "statistics fixtures: tests/stats/fixtures.json is what SciPy computes"
+.tailor/py/bin/python tests/stats/fixtures.py --check
+
 step "native tests (engine, server, CLI)"
 cargo test --workspace
 

@@ -9,4 +9,5 @@ pub mod ingest;
 pub mod ratelimit;
 pub mod serve;
 pub mod signing;
+pub mod stats;
 pub mod store;
