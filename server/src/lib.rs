@@ -7,6 +7,7 @@ pub mod api;
 pub mod identity;
 pub mod ingest;
 pub mod ratelimit;
+pub mod results;
 pub mod serve;
 pub mod signing;
 pub mod stats;

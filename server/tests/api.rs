@@ -458,15 +458,43 @@ fn experiment_results_count_exposures_and_conversions_per_variant() {
             client().get(server.url("/v1/admin/results/default?experiment=hero")).bearer_auth(TOKEN).send().unwrap();
         assert_eq!(response.status().as_u16(), 200);
         let body: serde_json::Value = response.json().unwrap();
+        let experiments = body["experiments"].as_array().unwrap();
+        assert_eq!(experiments.len(), 1, "{}", b.name);
+        let hero = &experiments[0];
+        assert_eq!(hero["experimentKey"], "hero");
+        let counts: Vec<serde_json::Value> = hero["variations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| {
+                json!([
+                    v["variation"],
+                    v["exposures"],
+                    v["shoppers"],
+                    v["conversions"],
+                    v["orders"],
+                    v["revenue"],
+                    v["conversionRate"],
+                    v["revenuePerShopper"]
+                ])
+            })
+            .collect();
         assert_eq!(
-            body["experiments"],
-            json!([{"experimentKey": "hero", "variations": [
-                {"variation": 0, "exposures": 3, "shoppers": 2, "conversions": 1, "conversionRate": 0.5},
-                {"variation": 1, "exposures": 2, "shoppers": 2, "conversions": 1, "conversionRate": 0.5},
-            ]}]),
+            counts,
+            [json!([0, 3, 2, 1, 1, 42.5, 0.5, 21.25]), json!([1, 2, 2, 1, 1, 42.5, 0.5, 21.25])],
             "{}",
             b.name
         );
+        // Statistics of variation 1 against the control, on both default metrics.
+        let metrics: Vec<&str> =
+            hero["metrics"].as_array().unwrap().iter().map(|m| m["key"].as_str().unwrap()).collect();
+        assert_eq!(metrics, ["conversion", "revenuePerShopper"]);
+        let c = &hero["metrics"][0]["comparisons"][0];
+        assert_eq!((c["variation"].as_u64(), c["absolute"].as_f64()), (Some(1), Some(0.0)));
+        assert_eq!(c["significant"], false);
+        assert_eq!(hero["correction"], "holm");
+        assert!(hero["srm"].is_null(), "no published ruleset: no configured split");
+        assert!(hero["guidance"].as_str().unwrap().starts_with("No significant difference"), "{}", hero["guidance"]);
         let all: serde_json::Value =
             client().get(server.url("/v1/admin/results/default")).bearer_auth(TOKEN).send().unwrap().json().unwrap();
         assert_eq!(all["experiments"].as_array().unwrap().len(), 2);

@@ -5,11 +5,19 @@
 //! implementation shared by the browser, the server and the CLI gives identical answers.
 //! Objects keep their keys in insertion order (as `JSON.parse` does); a repeated key keeps
 //! the last value at the position of the first, as JavaScript does.
+//!
+//! Parsing is O(n log n) in the number of keys of an object, whatever the input: an object's
+//! keys are read as they come and deduplicated once, by sorting, when it closes (a linear
+//! search per key took 24 s on 1 MiB of tiny keys). Untrusted input is bounded by
+//! [`MAX_DEPTH`] and [`MAX_KEYS`].
 
 use std::fmt::Write as _;
 
 /// Nesting deeper than this is rejected: untrusted input must not exhaust the stack.
 pub const MAX_DEPTH: usize = 64;
+
+/// Objects with more keys than this (repeated keys counted) are rejected.
+pub const MAX_KEYS: usize = 10_000;
 
 #[derive(Clone, Debug, PartialEq, Default)]
 pub enum Value {
@@ -63,6 +71,36 @@ impl Map {
     }
     pub fn keys(&self) -> impl Iterator<Item = &str> {
         self.0.iter().map(|(k, _)| k.as_str())
+    }
+
+    /// Merges repeated keys as [`Map::insert`] would have: the last value at the position of
+    /// the first. One stable sort of the positions by key, so O(n log n). (Written with the
+    /// vector types the module already has: each new one costs Wasm bytes.)
+    fn dedupe(&mut self) {
+        let v = &mut self.0;
+        // Positions by key; stable, so equal keys stay in the order they came.
+        let order = crate::engine::sort::order(v.len(), &|a, b| v[a].0.cmp(&v[b].0));
+        // One mark per position: `usize::MAX` drops the entry.
+        let mut marks = order.clone();
+        let mut first = 0;
+        for k in 1..order.len() {
+            let (a, b) = (order[first], order[k]);
+            if v[a].0 == v[b].0 {
+                // Same key: swapping the entries moves the later value to the first place.
+                v.swap(a, b);
+                marks[b] = usize::MAX;
+            } else {
+                first = k;
+            }
+        }
+        let mut kept = 0;
+        for (i, &mark) in marks.iter().enumerate() {
+            if mark != usize::MAX {
+                v.swap(kept, i);
+                kept += 1;
+            }
+        }
+        v.truncate(kept);
     }
 }
 
@@ -545,7 +583,7 @@ impl Parser<'_> {
     }
     fn value(&mut self, depth: usize) -> Result<Value, ParseError> {
         if depth > MAX_DEPTH {
-            return Err(self.err("nesting is too deep"));
+            return Err(self.err("nesting is deeper than 64 levels"));
         }
         match self.s.get(self.i) {
             None => Err(self.err("unexpected end of input")),
@@ -557,6 +595,9 @@ impl Parser<'_> {
                     return Ok(Value::Object(m));
                 }
                 loop {
+                    if m.0.len() == MAX_KEYS {
+                        return Err(self.err("an object has more than 10000 keys"));
+                    }
                     self.ws();
                     if self.s.get(self.i) != Some(&b'"') {
                         return Err(self.err("expected a string key"));
@@ -568,12 +609,13 @@ impl Parser<'_> {
                     }
                     self.ws();
                     let v = self.value(depth + 1)?;
-                    m.insert(k, v);
+                    m.0.push((k, v));
                     self.ws();
                     if self.eat(b",") {
                         continue;
                     }
                     if self.eat(b"}") {
+                        m.dedupe();
                         return Ok(Value::Object(m));
                     }
                     return Err(self.err("expected ',' or '}'"));
@@ -739,7 +781,7 @@ mod tests {
         assert!(Value::parse("1 2").is_err());
         assert!(Value::parse("\"abc").is_err());
         let deep = "[".repeat(MAX_DEPTH + 2);
-        assert_eq!(Value::parse(&deep).unwrap_err().reason, "nesting is too deep");
+        assert_eq!(Value::parse(&deep).unwrap_err().reason, "nesting is deeper than 64 levels");
     }
 
     #[test]
@@ -816,6 +858,100 @@ mod tests {
             let digits_only = text.bytes().all(|b| b.is_ascii_digit());
             let expected = if digits_only { text.parse::<usize>().ok() } else { None };
             assert_eq!(parse_digits(text), expected, "{text}");
+        }
+    }
+
+    /// Reference semantics: every key through `Map::insert`, one at a time.
+    fn insert_one_by_one(pairs: &[(String, f64)]) -> Map {
+        let mut m = Map::new();
+        for (k, v) in pairs {
+            m.insert(k.clone(), Value::Number(*v));
+        }
+        m
+    }
+
+    #[test]
+    fn large_objects_keep_first_position_and_last_value() {
+        let mut seed = 3u64;
+        for n in [0, 1, 15, 16, 17, 40, 300, 2_000] {
+            for distinct in [1, 3, n / 2 + 1, n + 1] {
+                let pairs: Vec<(String, f64)> = (0..n)
+                    .map(|i| {
+                        seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                        (format!("k{}", (seed >> 33) as usize % distinct), i as f64)
+                    })
+                    .collect();
+                let expected = insert_one_by_one(&pairs);
+                let mut text = String::from("{");
+                for (i, (k, v)) in pairs.iter().enumerate() {
+                    if i > 0 {
+                        text.push(',');
+                    }
+                    let _ = write!(text, "\"{k}\":{v}");
+                }
+                text.push('}');
+                let parsed = Value::parse(&text).unwrap();
+                assert_eq!(parsed, Value::Object(expected.clone()), "n = {n}, distinct = {distinct}");
+                assert_eq!(pairs.into_iter().map(|(k, v)| (k, Value::Number(v))).collect::<Map>(), expected);
+            }
+        }
+    }
+
+    fn object_of(keys: usize) -> String {
+        let mut text = String::from("{");
+        for i in 0..keys {
+            if i > 0 {
+                text.push(',');
+            }
+            let _ = write!(text, "\"{i}\":0");
+        }
+        text.push('}');
+        text
+    }
+
+    #[test]
+    fn keys_per_object_are_capped_with_the_place() {
+        assert_eq!(Value::parse(&object_of(MAX_KEYS)).unwrap().as_object().unwrap().len(), MAX_KEYS);
+        let text = format!("[1,{}]", object_of(MAX_KEYS + 1));
+        let err = Value::parse(&text).unwrap_err();
+        assert_eq!(err.reason, "an object has more than 10000 keys");
+        assert!(err.reason.contains(&MAX_KEYS.to_string()));
+        // At the first key past the cap.
+        assert_eq!(&text[err.offset..], "\"10000\":0}]");
+        assert!(err.to_string().starts_with("invalid JSON at byte "), "{err}");
+        // Repeated keys count: the cap bounds the work, not the result.
+        let repeated = format!("{{{}\"a\":1}}", "\"a\":1,".repeat(MAX_KEYS));
+        assert_eq!(Value::parse(&repeated).unwrap_err().reason, "an object has more than 10000 keys");
+        let deep = format!("{}1{}", "[".repeat(MAX_DEPTH + 1), "]".repeat(MAX_DEPTH + 1));
+        let err = Value::parse(&deep).unwrap_err();
+        assert!(err.reason.contains(&MAX_DEPTH.to_string()), "{err}");
+        assert_eq!(err.offset, MAX_DEPTH + 1);
+        let ok = format!("{}1{}", "[".repeat(MAX_DEPTH), "]".repeat(MAX_DEPTH));
+        assert!(Value::parse(&ok).is_ok());
+    }
+
+    /// 1 MiB of tiny keys: objects at the key cap, all keys distinct (the worst case for
+    /// the old linear search, 24 s in the server) and all keys the same.
+    #[test]
+    fn a_mebibyte_of_tiny_keys_parses_in_n_log_n() {
+        let one = object_of(MAX_KEYS);
+        let mut distinct = String::from("[");
+        while distinct.len() + one.len() < 1 << 20 {
+            if distinct.len() > 1 {
+                distinct.push(',');
+            }
+            distinct.push_str(&one);
+        }
+        distinct.push(']');
+        let same = format!("[{{{}\"a\":1}}]", "\"a\":1,".repeat(MAX_KEYS - 1));
+        for (name, text) in [("distinct keys", &distinct), ("one repeated key", &same)] {
+            let started = std::time::Instant::now();
+            let v = Value::parse(text).unwrap();
+            let took = started.elapsed();
+            println!("# json: {} KiB of {name} parsed in {:.1} ms", text.len() / 1024, took.as_secs_f64() * 1e3);
+            assert!(v.as_array().is_some());
+            // Generous for an unoptimised build on a busy machine; quadratic took seconds.
+            assert!(took < std::time::Duration::from_secs(3), "{name}: {took:?}");
         }
     }
 

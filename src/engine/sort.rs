@@ -18,7 +18,7 @@ pub fn sort_by<T>(v: &mut [T], cmp: impl Fn(&T, &T) -> Ordering) {
 
 /// The stable sorted order of `0..n`: `order[k]` is the index of the element that goes to
 /// position `k`.
-fn order(n: usize, cmp: &dyn Fn(usize, usize) -> Ordering) -> Vec<usize> {
+pub(crate) fn order(n: usize, cmp: &dyn Fn(usize, usize) -> Ordering) -> Vec<usize> {
     let mut a: Vec<usize> = (0..n).collect();
     let mut b = a.clone();
     let mut width = 1;

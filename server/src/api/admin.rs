@@ -53,8 +53,8 @@ pub async fn publish_ruleset(
     }
 }
 
-/// `GET /v1/admin/results/{site}[?experiment=KEY]`: exposures, shoppers and conversions
-/// per variation.
+/// `GET /v1/admin/results/{site}[?experiment=KEY]`: per experiment, the counts and the
+/// statistics of every variation against the control (`crate::results`).
 pub async fn results(
     State(state): State<Shared>,
     Path(site): Path<String>,
@@ -68,30 +68,20 @@ pub async fn results(
         Ok(rows) => rows,
         Err(e) => return store_error(e),
     };
-    let mut experiments: Vec<serde_json::Value> = Vec::new();
-    let mut current: Option<(String, Vec<serde_json::Value>)> = None;
-    for row in rows {
-        if current.as_ref().is_none_or(|(key, _)| *key != row.experiment_key) {
-            if let Some((key, variations)) = current.take() {
-                experiments.push(serde_json::json!({ "experimentKey": key, "variations": variations }));
-            }
-            current = Some((row.experiment_key.clone(), Vec::new()));
-        }
-        let variation: serde_json::Value =
-            serde_json::from_str(&row.variation).unwrap_or(serde_json::Value::String(row.variation.clone()));
-        let rate = if row.shoppers > 0 { row.conversions as f64 / row.shoppers as f64 } else { 0.0 };
-        if let Some((_, variations)) = current.as_mut() {
-            variations.push(serde_json::json!({
-                "variation": variation,
-                "exposures": row.exposures,
-                "shoppers": row.shoppers,
-                "conversions": row.conversions,
-                "conversionRate": rate,
-            }));
-        }
-    }
-    if let Some((key, variations)) = current.take() {
-        experiments.push(serde_json::json!({ "experimentKey": key, "variations": variations }));
-    }
+    // The configured weights, for the sample ratio mismatch check.
+    let ruleset = match state.store.latest_ruleset(&site).await {
+        Ok(found) => found.and_then(|(_, envelope)| serde_json::from_str::<serde_json::Value>(&envelope).ok()),
+        Err(e) => return store_error(e),
+    };
+    let ruleset = ruleset.as_ref().map(|envelope| &envelope["ruleset"]);
+    let mut keys: Vec<&str> = rows.iter().map(|r| r.experiment_key.as_str()).collect();
+    keys.dedup();
+    let experiments: Vec<serde_json::Value> = keys
+        .into_iter()
+        .map(|key| {
+            let mine: Vec<_> = rows.iter().filter(|r| r.experiment_key == key).collect();
+            crate::results::experiment(key, &mine, crate::results::configured_weights(ruleset, key))
+        })
+        .collect();
     json(StatusCode::OK, serde_json::json!({ "site": site, "experiments": experiments }).to_string())
 }

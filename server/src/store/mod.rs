@@ -105,6 +105,7 @@ impl From<Option<String>> for Param {
 pub enum Cell {
     Null,
     Int(i64),
+    Float(f64),
     Text(String),
 }
 
@@ -112,8 +113,17 @@ impl Cell {
     pub fn int(&self) -> i64 {
         match self {
             Cell::Int(n) => *n,
+            Cell::Float(f) => *f as i64,
             Cell::Text(s) => s.parse().unwrap_or(0),
             Cell::Null => 0,
+        }
+    }
+    pub fn float(&self) -> f64 {
+        match self {
+            Cell::Int(n) => *n as f64,
+            Cell::Float(f) => *f,
+            Cell::Text(s) => s.parse().unwrap_or(0.0),
+            Cell::Null => 0.0,
         }
     }
     pub fn text(&self) -> Option<&str> {
@@ -206,6 +216,11 @@ pub struct VariantResult {
     pub shoppers: i64,
     /// Shoppers exposed who sent a `purchase` at or after their first exposure.
     pub conversions: i64,
+    /// Purchases at or after the shopper's first exposure, their revenue, and the sum over
+    /// shoppers of the square of each shopper's revenue (for its variance).
+    pub orders: i64,
+    pub revenue: f64,
+    pub revenue_sq: f64,
 }
 
 /// What `DELETE /v1/profiles/{id}` erases: `id` taken as an anonymous id or as a user id.
@@ -443,10 +458,16 @@ impl Store {
     /// the anonymous id (an event's own `userId` proves nothing).
     pub async fn results(&self, site: &str, experiment: Option<&str>) -> Result<Vec<VariantResult>> {
         let filter = if experiment.is_some() { "AND exp_key = $2" } else { "" };
+        // `props.revenue` of purchases (validated as a number at ingest).
+        let revenue = match self.backend {
+            Backend::Sqlite(_) => "CAST(json_extract(e.body, '$.props.revenue') AS REAL)",
+            Backend::Postgres(_) => "CAST(e.body::jsonb #>> '{props,revenue}' AS DOUBLE PRECISION)",
+        };
         let sql = format!(
             "WITH shopper_events AS (
                SELECT COALESCE(i.user_id, e.anonymous_id) AS shopper, e.type, e.ts,
-                      e.exp_key, e.exp_variation
+                      e.exp_key, e.exp_variation,
+                      CASE WHEN e.type = 'purchase' THEN {revenue} END AS revenue
                FROM events e LEFT JOIN identities i ON i.site = e.site AND i.anonymous_id = e.anonymous_id
                WHERE e.site = $1),
              exposed AS (
@@ -454,13 +475,18 @@ impl Store {
                FROM shopper_events
                WHERE type = 'experiment_exposure' AND exp_key IS NOT NULL {filter}
                GROUP BY exp_key, exp_variation, shopper),
-             purchases AS (
-               SELECT shopper, MAX(ts) AS last_ts FROM shopper_events WHERE type = 'purchase' GROUP BY shopper)
-             SELECT x.exp_key, x.exp_variation, CAST(SUM(x.n) AS BIGINT), COUNT(*),
-                    CAST(SUM(CASE WHEN p.last_ts >= x.first_ts THEN 1 ELSE 0 END) AS BIGINT)
-             FROM exposed x LEFT JOIN purchases p ON p.shopper = x.shopper
-             GROUP BY x.exp_key, x.exp_variation
-             ORDER BY x.exp_key, x.exp_variation"
+             per_shopper AS (
+               SELECT x.exp_key, x.exp_variation, x.shopper, x.n, COUNT(p.ts) AS orders,
+                      COALESCE(SUM(p.revenue), 0) AS revenue
+               FROM exposed x LEFT JOIN shopper_events p
+                 ON p.shopper = x.shopper AND p.type = 'purchase' AND p.ts >= x.first_ts
+               GROUP BY x.exp_key, x.exp_variation, x.shopper, x.n)
+             SELECT exp_key, exp_variation, CAST(SUM(n) AS BIGINT), COUNT(*),
+                    CAST(SUM(CASE WHEN orders > 0 THEN 1 ELSE 0 END) AS BIGINT), CAST(SUM(orders) AS BIGINT),
+                    CAST(SUM(revenue) AS DOUBLE PRECISION), CAST(SUM(revenue * revenue) AS DOUBLE PRECISION)
+             FROM per_shopper
+             GROUP BY exp_key, exp_variation
+             ORDER BY exp_key, exp_variation"
         );
         let mut params = vec![Param::from(site)];
         if let Some(e) = experiment {
@@ -476,14 +502,27 @@ impl Store {
                 exposures: r[2].int(),
                 shoppers: r[3].int(),
                 conversions: r[4].int(),
+                orders: r[5].int(),
+                revenue: r[6].float(),
+                revenue_sq: r[7].float(),
             })
             .collect())
     }
 }
 
-/// `$1` placeholders as SQLite's `?1`.
+/// `$1` placeholders as SQLite's `?1`; a `$` not followed by a digit (a JSON path such as
+/// `'$.props'`) stays.
 fn sqlite_placeholders(sql: &str) -> String {
-    sql.replace('$', "?")
+    let mut out = String::with_capacity(sql.len());
+    let mut chars = sql.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '$' && chars.peek().is_some_and(char::is_ascii_digit) {
+            out.push('?');
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -498,5 +537,13 @@ mod tests {
         assert!(DbUrl::parse("sqlite:").is_err());
         assert_eq!(DbUrl::parse("sqlite:a/b.db").unwrap().default_key_path(), PathBuf::from("a/signing.key"));
         assert_eq!(DbUrl::parse("postgres://u:secret@h:5/d").unwrap().display(), "postgres://u:***@h:5/d");
+    }
+
+    #[test]
+    fn placeholders_leave_json_paths_alone() {
+        assert_eq!(
+            sqlite_placeholders("SELECT json_extract(b, '$.props.x') WHERE a = $1 AND c = $12"),
+            "SELECT json_extract(b, '$.props.x') WHERE a = ?1 AND c = ?12"
+        );
     }
 }

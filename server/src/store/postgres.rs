@@ -141,6 +141,7 @@ impl Postgres {
                 let cell = match *column.type_() {
                     Type::INT8 => row.try_get::<_, Option<i64>>(i).map(|v| v.map(Cell::Int)),
                     Type::INT4 => row.try_get::<_, Option<i32>>(i).map(|v| v.map(|n| Cell::Int(n as i64))),
+                    Type::FLOAT8 => row.try_get::<_, Option<f64>>(i).map(|v| v.map(Cell::Float)),
                     _ => row.try_get::<_, Option<String>>(i).map(|v| v.map(Cell::Text)),
                 }
                 .map_err(err)?;

@@ -69,7 +69,7 @@ impl Sqlite {
                     cells.push(match row.get_ref(i)? {
                         ValueRef::Null => Cell::Null,
                         ValueRef::Integer(n) => Cell::Int(n),
-                        ValueRef::Real(f) => Cell::Int(f as i64),
+                        ValueRef::Real(f) => Cell::Float(f),
                         ValueRef::Text(t) | ValueRef::Blob(t) => Cell::Text(String::from_utf8_lossy(t).into_owned()),
                     });
                 }
