@@ -6,7 +6,9 @@
 
 use serde_json::{json, Value};
 
-use crate::stats::{compare, mean_interval, srm, wilson, Comparison, Kind, Sample, ALPHA, SRM_THRESHOLD};
+use crate::stats::{
+    compare, cuped, holm, mean_interval, srm, wilson, Comparison, Kind, Paired, Sample, ALPHA, SRM_THRESHOLD,
+};
 use crate::store::VariantResult;
 
 /// The metrics every experiment gets (the server's defaults).
@@ -20,6 +22,43 @@ fn sample(row: &VariantResult, kind: Kind) -> Sample {
         Kind::Proportion => Sample::proportion(row.shoppers as u64, row.conversions as u64),
         Kind::Mean => Sample { n: row.shoppers as u64, sum: row.revenue, sum_sq: row.revenue_sq },
     }
+}
+
+/// The metric with its pre-exposure covariate for CUPED: for conversion, whether the shopper
+/// bought before the first exposure; for revenue, the revenue before it.
+fn paired(row: &VariantResult, kind: Kind) -> Paired {
+    match kind {
+        Kind::Proportion => Paired {
+            y: sample(row, kind),
+            sum_x: row.pre_buyers as f64,
+            sum_x_sq: row.pre_buyers as f64,
+            sum_xy: row.pre_buyers_converted as f64,
+        },
+        Kind::Mean => Paired {
+            y: sample(row, kind),
+            sum_x: row.pre_revenue,
+            sum_x_sq: row.pre_revenue_sq,
+            sum_xy: row.revenue_x_pre_revenue,
+        },
+    }
+}
+
+/// The CUPED comparison of one metric's variations (indices into `rows`), with the share of
+/// the variance it removes; `None` without pre-exposure data.
+struct Adjusted {
+    theta: f64,
+    comparison: Comparison,
+    variance_reduction: f64,
+}
+
+fn adjusted(rows: &[VariantResult], kind: Kind, v: usize) -> Option<Adjusted> {
+    let groups: Vec<Paired> = rows.iter().map(|r| paired(r, kind)).collect();
+    let (theta, samples) = cuped(&groups)?;
+    let comparison = compare(&samples[0], &samples[v], Kind::Mean, ALPHA);
+    let raw = groups[0].y.variance_of_mean(Kind::Mean) + groups[v].y.variance_of_mean(Kind::Mean);
+    let reduced = samples[0].variance_of_mean(Kind::Mean) + samples[v].variance_of_mean(Kind::Mean);
+    let variance_reduction = if raw > 0.0 { 1.0 - reduced / raw } else { 0.0 };
+    Some(Adjusted { theta, comparison, variance_reduction })
 }
 
 fn pair(p: (f64, f64)) -> Value {
@@ -52,12 +91,7 @@ pub fn experiment(key: &str, rows: &[&VariantResult], weights: Option<Vec<f64>>)
     let empty = |i: usize| VariantResult {
         experiment_key: key.to_string(),
         variation: i.to_string(),
-        exposures: 0,
-        shoppers: 0,
-        conversions: 0,
-        orders: 0,
-        revenue: 0.0,
-        revenue_sq: 0.0,
+        ..VariantResult::default()
     };
     let by_index: Vec<VariantResult> = (0..count)
         .map(|i| rows.iter().find(|r| index(r) == Some(i)).map_or_else(|| empty(i), |r| (*r).clone()))
@@ -102,9 +136,17 @@ pub fn experiment(key: &str, rows: &[&VariantResult], weights: Option<Vec<f64>>)
         }
     }
     let mut p: Vec<f64> = comparisons.iter().map(|(_, _, c)| c.p_value).collect();
-    crate::stats::holm(&mut p);
+    holm(&mut p);
     for ((_, _, c), adjusted) in comparisons.iter_mut().zip(p) {
         c.p_value_adjusted = adjusted;
+    }
+    // The same comparisons with CUPED, corrected as their own family.
+    let mut cuped: Vec<Option<Adjusted>> =
+        comparisons.iter().map(|(m, v, _)| adjusted(&by_index, METRICS[*m].2, *v)).collect();
+    let mut p: Vec<f64> = cuped.iter().flatten().map(|a| a.comparison.p_value).collect();
+    holm(&mut p);
+    for (a, adjusted) in cuped.iter_mut().flatten().zip(p) {
+        a.comparison.p_value_adjusted = adjusted;
     }
     let metrics: Vec<Value> = METRICS
         .iter()
@@ -112,8 +154,9 @@ pub fn experiment(key: &str, rows: &[&VariantResult], weights: Option<Vec<f64>>)
         .map(|(m, (metric, definition, kind))| {
             let list: Vec<Value> = comparisons
                 .iter()
-                .filter(|(mm, _, _)| *mm == m)
-                .map(|(_, v, c)| {
+                .zip(&cuped)
+                .filter(|((mm, _, _), _)| *mm == m)
+                .map(|((_, v, c), a)| {
                     json!({
                         "variation": v,
                         "absolute": c.absolute,
@@ -127,6 +170,17 @@ pub fn experiment(key: &str, rows: &[&VariantResult], weights: Option<Vec<f64>>)
                         "sequentialInterval": pair(c.sequential_interval),
                         "chanceToBeat": c.chance_to_beat,
                         "expectedLoss": c.expected_loss,
+                        "cuped": a.as_ref().map(|a| json!({
+                            "theta": a.theta,
+                            "varianceReduction": a.variance_reduction,
+                            "absolute": a.comparison.absolute,
+                            "absoluteInterval": pair(a.comparison.absolute_interval),
+                            "relative": a.comparison.relative,
+                            "relativeInterval": pair(a.comparison.relative_interval),
+                            "pValue": a.comparison.p_value,
+                            "pValueAdjusted": a.comparison.p_value_adjusted,
+                            "significant": a.comparison.p_value_adjusted < ALPHA,
+                        })),
                     })
                 })
                 .collect();
@@ -207,6 +261,7 @@ mod tests {
             orders: conversions,
             revenue: conversions as f64 * 40.0,
             revenue_sq: conversions as f64 * 1600.0,
+            ..VariantResult::default()
         }
     }
 

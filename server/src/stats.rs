@@ -209,6 +209,46 @@ pub fn compare(control: &Sample, treatment: &Sample, kind: Kind, alpha: f64) -> 
     }
 }
 
+/// A metric `y` with a pre-exposure covariate `x`, summarised per shopper: the sums of `x`,
+/// `x²` and `x·y` next to `y`'s sample.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Paired {
+    pub y: Sample,
+    pub sum_x: f64,
+    pub sum_x_sq: f64,
+    pub sum_xy: f64,
+}
+
+/// Variance reduction (CUPED): with `θ = cov(x, y) / var(x)` over the shoppers of every
+/// variation together and `x̄` their mean covariate, each shopper's value becomes
+/// `y - θ(x - x̄)`. Returns `θ` and each variation's sample of adjusted values (compare them
+/// as means); `None` when `x` does not vary (no pre-exposure data: nothing to reduce).
+pub fn cuped(groups: &[Paired]) -> Option<(f64, Vec<Sample>)> {
+    let n: f64 = groups.iter().map(|g| g.y.n as f64).sum();
+    let (sx, sy) = (groups.iter().map(|g| g.sum_x).sum::<f64>(), groups.iter().map(|g| g.y.sum).sum::<f64>());
+    let sxx: f64 = groups.iter().map(|g| g.sum_x_sq).sum();
+    let sxy: f64 = groups.iter().map(|g| g.sum_xy).sum();
+    let var_x = sxx - sx * sx / n;
+    if n < 2.0 || var_x <= 1e-12 * sxx.max(1.0) {
+        return None;
+    }
+    let theta = (sxy - sx * sy / n) / var_x;
+    let c = theta * sx / n;
+    let adjusted = groups
+        .iter()
+        .map(|g| {
+            let k = g.y.n as f64;
+            // y' = y - θx + c, summed and squared-and-summed from the sums.
+            let sum = g.y.sum - theta * g.sum_x + k * c;
+            let sum_sq = g.y.sum_sq + theta * theta * g.sum_x_sq + k * c * c - 2.0 * theta * g.sum_xy
+                + 2.0 * c * g.y.sum
+                - 2.0 * theta * c * g.sum_x;
+            Sample { n: g.y.n, sum, sum_sq }
+        })
+        .collect();
+    Some((theta, adjusted))
+}
+
 /// Holm's step-down adjustment of `p` (family-wise error rate), in place.
 pub fn holm(p: &mut [f64]) {
     let m = p.len();

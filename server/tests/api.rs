@@ -493,6 +493,21 @@ fn experiment_results_count_exposures_and_conversions_per_variant() {
         assert_eq!((c["variation"].as_u64(), c["absolute"].as_f64()), (Some(1), Some(0.0)));
         assert_eq!(c["significant"], false);
         assert_eq!(hero["correction"], "holm");
+        // CUPED from pre-exposure data: s3 bought (42.5) before its exposure, nobody else did.
+        // Control: converted [1, 0], bought before [0, 0]; variation 1: [0, 1] and [1, 0].
+        use tailor_server::stats::{cuped, Paired, Sample};
+        let arm = |sum, sum_x, sum_xy| Paired { y: Sample { n: 2, sum, sum_sq: sum }, sum_x, sum_x_sq: sum_x, sum_xy };
+        let (theta, _) = cuped(&[arm(1.0, 0.0, 0.0), arm(1.0, 1.0, 0.0)]).unwrap();
+        assert!((c["cuped"]["theta"].as_f64().unwrap() - theta).abs() < 1e-12, "{} {c}", b.name);
+        let revenue = &hero["metrics"][1]["comparisons"][0]["cuped"];
+        let arm = |sum: f64, sum_x: f64, sum_xy| Paired {
+            y: Sample { n: 2, sum, sum_sq: sum * sum },
+            sum_x,
+            sum_x_sq: sum_x * sum_x,
+            sum_xy,
+        };
+        let (theta, _) = cuped(&[arm(42.5, 0.0, 0.0), arm(42.5, 42.5, 0.0)]).unwrap();
+        assert!((revenue["theta"].as_f64().unwrap() - theta).abs() < 1e-12, "{revenue}");
         assert!(hero["srm"].is_null(), "no published ruleset: no configured split");
         assert!(hero["guidance"].as_str().unwrap().starts_with("No significant difference"), "{}", hero["guidance"]);
         let all: serde_json::Value =

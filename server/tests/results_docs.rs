@@ -51,6 +51,9 @@ fn docs_results_md_shows_every_field_of_the_answer() {
     let mut events = Vec::new();
     for i in 0..40u32 {
         let anon = format!("docs-{i}");
+        if i % 4 == 0 {
+            events.push(purchase(&anon, now - 20_000)); // before the exposure: CUPED's covariate
+        }
         events.push(exposure(&anon, now - 10_000, "hero", i % 2));
         if i % 3 == 0 {
             events.push(purchase(&anon, now - 5_000));

@@ -1,11 +1,12 @@
 //! The experiment statistics (`tailor_server::stats`) checked, not trusted:
 //! - every figure of `tests/stats/fixtures.json`, computed by SciPy from the definitions
-//!   (`tests/stats/fixtures.py`), agrees to 1e-6 relative;
+//!   (`tests/stats/fixtures.py`), agrees to 1e-6 relative, CUPED included;
 //! - simulated experiments: 1,000 A/A tests give a fixed-horizon false-positive rate of
 //!   5% +- 1.5%, the sequential test checked every day for 14 days stays at most 5%, and
-//!   1,000 A/B tests with a known effect reach the stated power within 3 points.
+//!   1,000 A/B tests with a known effect reach the stated power within 3 points, and 1,000
+//!   A/A tests with CUPED keep the false-positive rate while removing variance.
 
-use tailor_server::stats::{compare, srm, wilson, Kind, Sample, ALPHA};
+use tailor_server::stats::{compare, cuped, srm, wilson, Kind, Paired, Sample, ALPHA};
 
 fn fixtures() -> serde_json::Value {
     let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/stats/fixtures.json")).unwrap();
@@ -82,7 +83,28 @@ fn every_figure_agrees_with_scipy() {
         close(&format!("srm {i} pValue"), p, &case["pValue"]);
         figures += 2;
     }
-    let cases = f["comparisons"].as_array().unwrap().len() + f["srm"].as_array().unwrap().len();
+    for (i, case) in f["cuped"].as_array().unwrap().iter().enumerate() {
+        let paired = |v: &serde_json::Value| {
+            let n = |k: usize| v[k].as_f64().unwrap();
+            Paired { y: Sample { n: n(0) as u64, sum: n(1), sum_sq: n(2) }, sum_x: n(3), sum_x_sq: n(4), sum_xy: n(5) }
+        };
+        let groups = [paired(&case["control"]), paired(&case["treatment"])];
+        let (theta, adjusted) = cuped(&groups).unwrap();
+        let c = compare(&adjusted[0], &adjusted[1], Kind::Mean, ALPHA);
+        let raw = groups[0].y.variance_of_mean(Kind::Mean) + groups[1].y.variance_of_mean(Kind::Mean);
+        let reduction =
+            1.0 - (adjusted[0].variance_of_mean(Kind::Mean) + adjusted[1].variance_of_mean(Kind::Mean)) / raw;
+        let at = |k: &str| format!("cuped {i} ({}) {k}", case["metric"].as_str().unwrap());
+        close(&at("theta"), theta, &case["theta"]);
+        close(&at("absolute"), c.absolute, &case["absolute"]);
+        pair(&at("absoluteInterval"), c.absolute_interval, &case["absoluteInterval"]);
+        close(&at("pValue"), c.p_value, &case["pValue"]);
+        close(&at("varianceReduction"), reduction, &case["varianceReduction"]);
+        figures += 6;
+    }
+    let cases = f["comparisons"].as_array().unwrap().len()
+        + f["srm"].as_array().unwrap().len()
+        + f["cuped"].as_array().unwrap().len();
     assert!(cases >= 20, "only {cases} fixtures");
     println!("# stats: {figures} figures of {cases} fixtures agree with {} to 1e-6 relative", f["source"]);
 }
@@ -133,6 +155,46 @@ fn aa_tests_give_the_stated_false_positive_rate() {
     );
     assert!((fixed - 0.05).abs() <= 0.015, "fixed-horizon false-positive rate {fixed}");
     assert!(sequential <= 0.05, "sequential false-positive rate {sequential}");
+}
+
+/// CUPED keeps the error rate and removes variance: 1,000 A/A tests whose revenue depends
+/// on the revenue before exposure.
+#[test]
+fn cuped_aa_tests_give_the_stated_false_positive_rate_with_less_variance() {
+    let mut rng = Rng(13);
+    let n = 1000u64;
+    let (mut positives, mut reduction) = (0, 0.0);
+    for _ in 0..RUNS {
+        let mut arm = || {
+            let mut g = Paired { y: Sample { n, sum: 0.0, sum_sq: 0.0 }, sum_x: 0.0, sum_x_sq: 0.0, sum_xy: 0.0 };
+            for _ in 0..n {
+                let x = if rng.next() < 0.4 { 100.0 * rng.next() } else { 0.0 };
+                let noise: f64 = (0..12).map(|_| rng.next()).sum::<f64>() - 6.0;
+                let y = 5.0 + 0.5 * x + 20.0 * noise;
+                g.y.sum += y;
+                g.y.sum_sq += y * y;
+                g.sum_x += x;
+                g.sum_x_sq += x * x;
+                g.sum_xy += x * y;
+            }
+            g
+        };
+        let groups = [arm(), arm()];
+        let (_, adjusted) = cuped(&groups).unwrap();
+        positives += usize::from(compare(&adjusted[0], &adjusted[1], Kind::Mean, ALPHA).p_value <= ALPHA);
+        let raw = groups[0].y.variance_of_mean(Kind::Mean) + groups[1].y.variance_of_mean(Kind::Mean);
+        reduction += 1.0 - (adjusted[0].variance_of_mean(Kind::Mean) + adjusted[1].variance_of_mean(Kind::Mean)) / raw;
+    }
+    let (rate, reduction) = (positives as f64 / RUNS as f64, reduction / RUNS as f64);
+    println!(
+        "# stats: {RUNS} A/A tests with CUPED, {n} shoppers per arm: false positives {:.1}%, variance {:.0}% lower",
+        rate * 100.0,
+        reduction * 100.0
+    );
+    assert!((rate - 0.05).abs() <= 0.015, "CUPED false-positive rate {rate}");
+    // Here 0.5x has a variance of 233 next to the noise's 400: x explains 37% of y's
+    // variance, and CUPED must remove about that much.
+    assert!((reduction - 233.3 / 633.3).abs() < 0.03, "variance reduction {reduction}");
 }
 
 #[test]

@@ -8,7 +8,9 @@ against them to 1e-6 relative.
 Written from the definitions in docs/results.md, not from the Rust code: where SciPy has
 the test (Welch's t, Wilson's interval, chi-squared), SciPy's function is used; the
 expected loss is integrated numerically; the mSPRT and the delta method, which SciPy does
-not have, follow their published formulas.
+not have, follow their published formulas. CUPED is computed from per-shopper data that
+NumPy draws (θ from NumPy's covariance, each shopper's value adjusted, SciPy's Welch t-test
+on the adjusted values); the Rust code gets only the sums of those shoppers.
 """
 import json
 import math
@@ -110,12 +112,52 @@ def srm_case(shoppers, weights):
     return {"shoppers": shoppers, "weights": weights, "statistic": float(res.statistic), "pValue": float(res.pvalue)}
 
 
+CUPED = [  # (seed, shoppers per arm, metric, effect): per-shopper data drawn by NumPy
+    (1, 2000, "revenue", 1.5), (2, 5000, "revenue", 0.0), (3, 800, "revenue", 4.0),
+    (4, 3000, "conversion", 0.02), (5, 6000, "conversion", 0.0), (6, 1500, "conversion", 0.05),
+]
+
+
+def cuped_arm(rng, n, metric, effect):
+    """Per-shopper (pre-exposure covariate, metric) drawn for one arm."""
+    if metric == "revenue":
+        x = np.round(rng.gamma(0.6, 40.0, n) * (rng.random(n) < 0.4), 2)
+        y = np.round(np.maximum(0.0, 5.0 + 0.5 * x + rng.normal(0.0, 20.0, n) + effect), 2)
+    else:
+        x = (rng.random(n) < 0.15).astype(float)
+        y = (rng.random(n) < 0.04 + 0.10 * x + effect).astype(float)
+    return x, y
+
+
+def cuped_case(seed, n, metric, effect):
+    rng = np.random.default_rng(seed)
+    (xc, yc), (xt, yt) = cuped_arm(rng, n, metric, 0.0), cuped_arm(rng, n, metric, effect)
+    x, y = np.concatenate([xc, xt]), np.concatenate([yc, yt])
+    theta = float(np.cov(x, y, ddof=1)[0, 1] / np.var(x, ddof=1))
+    adjust = lambda xs, ys: ys - theta * (xs - x.mean())  # noqa: E731
+    ac, at = adjust(xc, yc), adjust(xt, yt)
+    res = stats.ttest_ind(at, ac, equal_var=False)
+    a, b = np.var(ac, ddof=1) / n, np.var(at, ddof=1) / n
+    df = (a + b) ** 2 / (a * a / (n - 1) + b * b / (n - 1))
+    d = float(at.mean() - ac.mean())
+    half = float(stats.t.ppf(1 - ALPHA / 2, df) * math.sqrt(a + b))
+    raw = np.var(yc, ddof=1) / n + np.var(yt, ddof=1) / n
+    summary = lambda xs, ys: [len(ys), float(ys.sum()), float((ys * ys).sum()),  # noqa: E731
+                              float(xs.sum()), float((xs * xs).sum()), float((xs * ys).sum())]
+    return {
+        "metric": metric, "control": summary(xc, yc), "treatment": summary(xt, yt),
+        "theta": theta, "absolute": d, "absoluteInterval": [d - half, d + half],
+        "pValue": float(res.pvalue), "varianceReduction": float(1 - (a + b) / raw),
+    }
+
+
 def fixtures():
     return {
         "source": f"tests/stats/fixtures.py with SciPy {scipy.__version__}, NumPy {np.__version__}",
         "alpha": ALPHA,
         "comparisons": [proportion_case(*c) for c in PROPORTIONS] + [mean_case(*c) for c in MEANS],
         "srm": [srm_case(*c) for c in SRM],
+        "cuped": [cuped_case(*c) for c in CUPED],
     }
 
 
@@ -139,7 +181,7 @@ if __name__ == "__main__":
             committed = json.load(f)
         if not close(now, committed, "fixtures"):
             sys.exit("tests/stats/fixtures.json differs from what SciPy computes now: regenerate it")
-        n = len(now["comparisons"]) + len(now["srm"])
+        n = len(now["comparisons"]) + len(now["srm"]) + len(now["cuped"])
         print(f"tests/stats/fixtures.json: {n} cases agree with SciPy {scipy.__version__}")
     else:
         print(json.dumps(now, indent=1))

@@ -206,7 +206,7 @@ pub struct Store {
 }
 
 /// One row of experiment results.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct VariantResult {
     pub experiment_key: String,
     pub variation: String,
@@ -221,6 +221,14 @@ pub struct VariantResult {
     pub orders: i64,
     pub revenue: f64,
     pub revenue_sq: f64,
+    /// Pre-exposure data for variance reduction (CUPED): shoppers who bought before their
+    /// first exposure, those of them who converted after it; per shopper the revenue before
+    /// the first exposure summed, squared and summed, and times the revenue after it, summed.
+    pub pre_buyers: i64,
+    pub pre_buyers_converted: i64,
+    pub pre_revenue: f64,
+    pub pre_revenue_sq: f64,
+    pub revenue_x_pre_revenue: f64,
 }
 
 /// What `DELETE /v1/profiles/{id}` erases: `id` taken as an anonymous id or as a user id.
@@ -476,14 +484,22 @@ impl Store {
                WHERE type = 'experiment_exposure' AND exp_key IS NOT NULL {filter}
                GROUP BY exp_key, exp_variation, shopper),
              per_shopper AS (
-               SELECT x.exp_key, x.exp_variation, x.shopper, x.n, COUNT(p.ts) AS orders,
-                      COALESCE(SUM(p.revenue), 0) AS revenue
+               SELECT x.exp_key, x.exp_variation, x.shopper, x.n,
+                      COUNT(CASE WHEN p.ts >= x.first_ts THEN 1 END) AS orders,
+                      COALESCE(SUM(CASE WHEN p.ts >= x.first_ts THEN p.revenue END), 0) AS revenue,
+                      COUNT(CASE WHEN p.ts < x.first_ts THEN 1 END) AS pre_orders,
+                      COALESCE(SUM(CASE WHEN p.ts < x.first_ts THEN p.revenue END), 0) AS pre_revenue
                FROM exposed x LEFT JOIN shopper_events p
-                 ON p.shopper = x.shopper AND p.type = 'purchase' AND p.ts >= x.first_ts
+                 ON p.shopper = x.shopper AND p.type = 'purchase'
                GROUP BY x.exp_key, x.exp_variation, x.shopper, x.n)
              SELECT exp_key, exp_variation, CAST(SUM(n) AS BIGINT), COUNT(*),
                     CAST(SUM(CASE WHEN orders > 0 THEN 1 ELSE 0 END) AS BIGINT), CAST(SUM(orders) AS BIGINT),
-                    CAST(SUM(revenue) AS DOUBLE PRECISION), CAST(SUM(revenue * revenue) AS DOUBLE PRECISION)
+                    CAST(SUM(revenue) AS DOUBLE PRECISION), CAST(SUM(revenue * revenue) AS DOUBLE PRECISION),
+                    CAST(SUM(CASE WHEN pre_orders > 0 THEN 1 ELSE 0 END) AS BIGINT),
+                    CAST(SUM(CASE WHEN pre_orders > 0 AND orders > 0 THEN 1 ELSE 0 END) AS BIGINT),
+                    CAST(SUM(pre_revenue) AS DOUBLE PRECISION),
+                    CAST(SUM(pre_revenue * pre_revenue) AS DOUBLE PRECISION),
+                    CAST(SUM(revenue * pre_revenue) AS DOUBLE PRECISION)
              FROM per_shopper
              GROUP BY exp_key, exp_variation
              ORDER BY exp_key, exp_variation"
@@ -505,6 +521,11 @@ impl Store {
                 orders: r[5].int(),
                 revenue: r[6].float(),
                 revenue_sq: r[7].float(),
+                pre_buyers: r[8].int(),
+                pre_buyers_converted: r[9].int(),
+                pre_revenue: r[10].float(),
+                pre_revenue_sq: r[11].float(),
+                revenue_x_pre_revenue: r[12].float(),
             })
             .collect())
     }
