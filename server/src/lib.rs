@@ -6,6 +6,7 @@
 pub mod api;
 pub mod identity;
 pub mod ingest;
+pub mod metrics;
 pub mod ratelimit;
 pub mod results;
 pub mod serve;

@@ -153,9 +153,19 @@ pub fn verify(envelope: &RulesetEnvelope, key: &VerifyingKey, now_ms: Option<i64
 /// Checks a ruleset before it is signed, with the decision engine's validator (the same one
 /// the SDK runs): every error with its JSON path.
 pub fn validate_ruleset(ruleset: &Value) -> Result<(), Vec<String>> {
-    Ruleset::compile(ruleset, &NativeRegex)
-        .map(|_| ())
-        .map_err(|errors| errors.iter().map(ToString::to_string).collect())
+    let mut errors: Vec<String> = match Ruleset::compile(ruleset, &NativeRegex) {
+        Ok(_) => Vec::new(),
+        Err(errors) => errors.iter().map(ToString::to_string).collect(),
+    };
+    // The experiments' metrics: read by the results report only, so checked here.
+    if let Ok(doc) = serde_json::from_str::<serde_json::Value>(&ruleset.to_json()) {
+        errors.extend(crate::metrics::validate_ruleset(&doc));
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(errors)
+    }
 }
 
 /// Milliseconds since the Unix epoch.

@@ -10,6 +10,8 @@
 //!   the variation beats the control and the expected loss of choosing it.
 //! - Sample ratio mismatch: a chi-squared goodness-of-fit test of shoppers per variation
 //!   against the configured weights.
+//! - Ratio metrics (average order value, click-through) by the delta method, compared with
+//!   z; variance reduction (CUPED) with a pre-exposure covariate.
 //! - Holm's step-down correction over the comparisons of one experiment.
 //!
 //! Distributions come from `statrs`; the formulas are in docs/results.md, and
@@ -139,25 +141,43 @@ pub fn default_tau_sq(control_mean: f64) -> f64 {
 
 /// Compares `treatment` with `control`.
 pub fn compare(control: &Sample, treatment: &Sample, kind: Kind, alpha: f64) -> Comparison {
-    let (mc, mt) = (control.mean(), treatment.mean());
     let (vc, vt) = (control.variance_of_mean(kind), treatment.variance_of_mean(kind));
+    let test = match kind {
+        // z for rates, Welch's t for means.
+        Kind::Proportion => Test::Z,
+        Kind::Mean => {
+            Test::T(welch_df(control.variance(kind), control.n as f64, treatment.variance(kind), treatment.n as f64))
+        }
+    };
+    compare_estimates((control.mean(), vc), (treatment.mean(), vt), test, alpha)
+}
+
+/// The fixed-horizon test of a difference of two estimates.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Test {
+    /// The normal distribution.
+    Z,
+    /// Student's t with these degrees of freedom.
+    T(f64),
+}
+
+/// Compares two estimates, each given as its value and the variance of that value: the
+/// figures of [`Comparison`] for any estimate that is about normal (a rate, a mean, a ratio
+/// by the delta method).
+pub fn compare_estimates(control: (f64, f64), treatment: (f64, f64), test: Test, alpha: f64) -> Comparison {
+    let ((mc, vc), (mt, vt)) = (control, treatment);
     let d = mt - mc;
     let v = vc + vt;
     let se = v.sqrt();
-    // Fixed horizon: z for rates, Welch's t for means.
     let (p_value, half) = if se == 0.0 {
         (if d == 0.0 { 1.0 } else { 0.0 }, 0.0)
     } else {
-        match kind {
-            Kind::Proportion => (2.0 * normal().sf((d / se).abs()), z(1.0 - alpha / 2.0) * se),
-            Kind::Mean => {
-                let df =
-                    welch_df(control.variance(kind), control.n as f64, treatment.variance(kind), treatment.n as f64);
-                match StudentsT::new(0.0, 1.0, df) {
-                    Ok(t) => (2.0 * t.sf((d / se).abs()), t.inverse_cdf(1.0 - alpha / 2.0) * se),
-                    Err(_) => (f64::NAN, f64::NAN),
-                }
-            }
+        match test {
+            Test::Z => (2.0 * normal().sf((d / se).abs()), z(1.0 - alpha / 2.0) * se),
+            Test::T(df) => match StudentsT::new(0.0, 1.0, df) {
+                Ok(t) => (2.0 * t.sf((d / se).abs()), t.inverse_cdf(1.0 - alpha / 2.0) * se),
+                Err(_) => (f64::NAN, f64::NAN),
+            },
         }
     };
     // Relative uplift: delta method on mt / mc.
@@ -247,6 +267,38 @@ pub fn cuped(groups: &[Paired]) -> Option<(f64, Vec<Sample>)> {
         })
         .collect();
     Some((theta, adjusted))
+}
+
+/// A ratio metric summarised per shopper: the numerator's sample (`n` shoppers, sums of
+/// their values and squares), the sums of the denominator's values and squares, and of
+/// numerator times denominator.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Ratio {
+    pub numerator: Sample,
+    pub den_sum: f64,
+    pub den_sum_sq: f64,
+    pub cross: f64,
+}
+
+impl Ratio {
+    /// `ΣN / ΣD` and its variance by the delta method:
+    /// `(var(N̄) - 2R·cov(N̄, D̄) + R²·var(D̄)) / D̄²`, with sample (co)variances (`n - 1`);
+    /// `None` without a shopper or when the denominator adds up to 0.
+    pub fn estimate(&self) -> Option<(f64, f64)> {
+        let n = self.numerator.n as f64;
+        if self.numerator.n == 0 || self.den_sum == 0.0 {
+            return None;
+        }
+        let (mn, md) = (self.numerator.sum / n, self.den_sum / n);
+        let r = mn / md;
+        if self.numerator.n < 2 {
+            return Some((r, 0.0));
+        }
+        let var_n = self.numerator.variance(Kind::Mean);
+        let var_d = ((self.den_sum_sq - n * md * md) / (n - 1.0)).max(0.0);
+        let cov = (self.cross - n * mn * md) / (n - 1.0);
+        Some((r, ((var_n - 2.0 * r * cov + r * r * var_d) / (n * md * md)).max(0.0)))
+    }
 }
 
 /// Holm's step-down adjustment of `p` (family-wise error rate), in place.

@@ -488,7 +488,7 @@ fn experiment_results_count_exposures_and_conversions_per_variant() {
         // Statistics of variation 1 against the control, on both default metrics.
         let metrics: Vec<&str> =
             hero["metrics"].as_array().unwrap().iter().map(|m| m["key"].as_str().unwrap()).collect();
-        assert_eq!(metrics, ["conversion", "revenuePerShopper"]);
+        assert_eq!(metrics, ["conversion", "revenuePerShopper", "averageOrderValue"]);
         let c = &hero["metrics"][0]["comparisons"][0];
         assert_eq!((c["variation"].as_u64(), c["absolute"].as_f64()), (Some(1), Some(0.0)));
         assert_eq!(c["significant"], false);

@@ -31,13 +31,35 @@ fn paths(v: &Value, at: &str, out: &mut BTreeSet<String>) {
     }
 }
 
-fn documented_answer() -> Value {
+/// The first JSON block after `heading` in docs/results.md.
+fn documented(heading: &str) -> Value {
     let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/results.md")).unwrap();
-    let start = doc.find("## The answer").expect("docs/results.md has '## The answer'");
+    let start = doc.find(heading).unwrap_or_else(|| panic!("docs/results.md has {heading:?}"));
     let block = &doc[start..];
     let open = block.find("```json\n").unwrap() + "```json\n".len();
     let close = open + block[open..].find("```").unwrap();
-    serde_json::from_str(&block[open..close]).expect("the answer in docs/results.md is JSON")
+    serde_json::from_str(&block[open..close]).unwrap_or_else(|e| panic!("the JSON after {heading:?}: {e}"))
+}
+
+fn documented_answer() -> Value {
+    documented("## The answer")
+}
+
+#[test]
+fn the_experiment_with_metrics_in_docs_results_md_publishes() {
+    let experiment = documented("## The metrics");
+    let ruleset = json!({"version": 1, "placements": {}, "experiments": [experiment]});
+    let b = &backends()[0];
+    let server = b.serve(&[]);
+    let published = client()
+        .post(server.url("/v1/admin/rulesets/default"))
+        .bearer_auth(TOKEN)
+        .body(ruleset.to_string())
+        .send()
+        .unwrap();
+    assert_eq!(published.status().as_u16(), 201, "{}", published.text().unwrap());
+    let metrics = tailor_server::metrics::for_experiment(Some(&ruleset), "checkout-button");
+    assert_eq!(metrics.len(), 3);
 }
 
 #[test]
@@ -61,13 +83,7 @@ fn docs_results_md_shows_every_field_of_the_answer() {
     }
     let (status, _) = post_batch(&server, &json!({ "events": events }));
     assert_eq!(status, 200);
-    let real: Value = client()
-        .get(server.url("/v1/admin/results/default?experiment=hero"))
-        .bearer_auth(TOKEN)
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
+    let real = results(&server, "default?experiment=hero");
     assert_eq!(real["experiments"][0]["variations"][0]["shoppers"], 20, "{real}");
     let (mut ours, mut documented) = (BTreeSet::new(), BTreeSet::new());
     paths(&real, "", &mut ours);

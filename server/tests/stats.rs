@@ -6,7 +6,7 @@
 //!   1,000 A/B tests with a known effect reach the stated power within 3 points, and 1,000
 //!   A/A tests with CUPED keep the false-positive rate while removing variance.
 
-use tailor_server::stats::{compare, cuped, srm, wilson, Kind, Paired, Sample, ALPHA};
+use tailor_server::stats::{compare, compare_estimates, cuped, srm, wilson, Kind, Paired, Ratio, Sample, Test, ALPHA};
 
 fn fixtures() -> serde_json::Value {
     let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/stats/fixtures.json")).unwrap();
@@ -102,9 +102,34 @@ fn every_figure_agrees_with_scipy() {
         close(&at("varianceReduction"), reduction, &case["varianceReduction"]);
         figures += 6;
     }
-    let cases = f["comparisons"].as_array().unwrap().len()
-        + f["srm"].as_array().unwrap().len()
-        + f["cuped"].as_array().unwrap().len();
+    for (i, case) in f["ratios"].as_array().unwrap().iter().enumerate() {
+        let ratio = |v: &serde_json::Value| {
+            let n = |k: usize| v[k].as_f64().unwrap();
+            Ratio {
+                numerator: Sample { n: n(0) as u64, sum: n(1), sum_sq: n(2) },
+                den_sum: n(3),
+                den_sum_sq: n(4),
+                cross: n(5),
+            }
+        };
+        let at = |k: &str| format!("ratio {i} ({}) {k}", case["metric"].as_str().unwrap());
+        let (c, t) = (ratio(&case["control"]).estimate().unwrap(), ratio(&case["treatment"]).estimate().unwrap());
+        pair(&at("controlRatio"), c, &case["controlRatio"]);
+        pair(&at("treatmentRatio"), t, &case["treatmentRatio"]);
+        let r = compare_estimates(c, t, Test::Z, ALPHA);
+        close(&at("absolute"), r.absolute, &case["absolute"]);
+        pair(&at("absoluteInterval"), r.absolute_interval, &case["absoluteInterval"]);
+        close(&at("pValue"), r.p_value, &case["pValue"]);
+        close(&at("relative"), r.relative, &case["relative"]);
+        pair(&at("relativeInterval"), r.relative_interval, &case["relativeInterval"]);
+        close(&at("sequentialPValue"), r.sequential_p_value, &case["sequentialPValue"]);
+        pair(&at("sequentialInterval"), r.sequential_interval, &case["sequentialInterval"]);
+        close(&at("chanceToBeat"), r.chance_to_beat, &case["chanceToBeat"]);
+        close(&at("expectedLoss"), r.expected_loss, &case["expectedLoss"]);
+        figures += 16;
+    }
+    let cases =
+        ["comparisons", "srm", "cuped", "ratios"].iter().map(|k| f[*k].as_array().unwrap().len()).sum::<usize>();
     assert!(cases >= 20, "only {cases} fixtures");
     println!("# stats: {figures} figures of {cases} fixtures agree with {} to 1e-6 relative", f["source"]);
 }

@@ -783,9 +783,12 @@ impl<'a> Loader<'a> {
     }
 
     fn experiment(&mut self, e: &Value, path: &str, rs: &Ruleset) -> Option<Experiment> {
-        const FIELDS: [&str; 17] = [
+        // `metrics` is read by the server's results report (it checks them on publish); the
+        // browser does not use them.
+        const FIELDS: [&str; 18] = [
             "key",
             "description",
+            "metrics",
             "seed",
             "hashAttribute",
             "fallbackAttribute",

@@ -10,7 +10,9 @@ the test (Welch's t, Wilson's interval, chi-squared), SciPy's function is used; 
 expected loss is integrated numerically; the mSPRT and the delta method, which SciPy does
 not have, follow their published formulas. CUPED is computed from per-shopper data that
 NumPy draws (θ from NumPy's covariance, each shopper's value adjusted, SciPy's Welch t-test
-on the adjusted values); the Rust code gets only the sums of those shoppers.
+on the adjusted values); the Rust code gets only the sums of those shoppers. Ratio metrics
+(order value, click-through) likewise: NumPy's covariance of per-shopper numerators and
+denominators in the delta method's formula.
 """
 import json
 import math
@@ -151,6 +153,49 @@ def cuped_case(seed, n, metric, effect):
     }
 
 
+RATIOS = [  # (seed, shoppers per arm, metric, effect): per-shopper numerator and denominator
+    (7, 3000, "orderValue", 0.0), (8, 1200, "orderValue", 6.0), (9, 8000, "clickThrough", 0.0),
+    (10, 2500, "clickThrough", 0.03),
+]
+
+
+def ratio_arm(rng, n, metric, effect):
+    if metric == "orderValue":  # orders per shopper, their revenue
+        d = rng.poisson(0.3, n).astype(float)
+        num = np.array([np.round(rng.gamma(2.0, 20.0 + effect, int(k)), 2).sum() for k in d])
+    else:  # impressions per shopper, clicks among them
+        d = rng.poisson(4.0, n).astype(float)
+        num = rng.binomial(d.astype(int), 0.08 + effect).astype(float)
+    return num, d
+
+
+def ratio_estimate(num, d):
+    """ΣN/ΣD and its variance by the delta method, from the per-shopper values."""
+    n = len(num)
+    mn, md = num.mean(), d.mean()
+    r = mn / md
+    cov = np.cov(num, d, ddof=1)
+    return r, (cov[0, 0] - 2 * r * cov[0, 1] + r * r * cov[1, 1]) / (n * md * md)
+
+
+def ratio_case(seed, n, metric, effect):
+    rng = np.random.default_rng(seed)
+    (nc, dc), (nt, dt) = ratio_arm(rng, n, metric, 0.0), ratio_arm(rng, n, metric, effect)
+    (rc, vc), (rt, vt) = ratio_estimate(nc, dc), ratio_estimate(nt, dt)
+    d, se = rt - rc, math.sqrt(vc + vt)
+    z = stats.norm.ppf(1 - ALPHA / 2)
+    summary = lambda num, den: [len(num), float(num.sum()), float((num * num).sum()),  # noqa: E731
+                                float(den.sum()), float((den * den).sum()), float((num * den).sum())]
+    out = {
+        "metric": metric, "control": summary(nc, dc), "treatment": summary(nt, dt),
+        "controlRatio": [rc, vc], "treatmentRatio": [rt, vt],
+        "absolute": d, "absoluteInterval": [d - z * se, d + z * se],
+        "pValue": float(2 * stats.norm.sf(abs(d) / se)),
+    }
+    out.update(common(rc, vc, rt, vt))
+    return out
+
+
 def fixtures():
     return {
         "source": f"tests/stats/fixtures.py with SciPy {scipy.__version__}, NumPy {np.__version__}",
@@ -158,6 +203,7 @@ def fixtures():
         "comparisons": [proportion_case(*c) for c in PROPORTIONS] + [mean_case(*c) for c in MEANS],
         "srm": [srm_case(*c) for c in SRM],
         "cuped": [cuped_case(*c) for c in CUPED],
+        "ratios": [ratio_case(*c) for c in RATIOS],
     }
 
 
@@ -181,7 +227,7 @@ if __name__ == "__main__":
             committed = json.load(f)
         if not close(now, committed, "fixtures"):
             sys.exit("tests/stats/fixtures.json differs from what SciPy computes now: regenerate it")
-        n = len(now["comparisons"]) + len(now["srm"]) + len(now["cuped"])
+        n = sum(len(now[k]) for k in ("comparisons", "srm", "cuped", "ratios"))
         print(f"tests/stats/fixtures.json: {n} cases agree with SciPy {scipy.__version__}")
     else:
         print(json.dumps(now, indent=1))

@@ -76,12 +76,23 @@ pub async fn results(
     let ruleset = ruleset.as_ref().map(|envelope| &envelope["ruleset"]);
     let mut keys: Vec<&str> = rows.iter().map(|r| r.experiment_key.as_str()).collect();
     keys.dedup();
-    let experiments: Vec<serde_json::Value> = keys
-        .into_iter()
-        .map(|key| {
-            let mine: Vec<_> = rows.iter().filter(|r| r.experiment_key == key).collect();
-            crate::results::experiment(key, &mine, crate::results::configured_weights(ruleset, key))
-        })
-        .collect();
+    let mut experiments = Vec::new();
+    for key in keys {
+        let mine: Vec<_> = rows.iter().filter(|r| r.experiment_key == key).collect();
+        // The experiment's own metrics in the published ruleset, else the defaults.
+        let mut metrics = Vec::new();
+        for metric in crate::metrics::for_experiment(ruleset, key) {
+            match state.store.metric_sums(&site, key, &metric).await {
+                Ok(sums) => metrics.push(crate::results::MetricData { metric, sums }),
+                Err(e) => return store_error(e),
+            }
+        }
+        experiments.push(crate::results::experiment(
+            key,
+            &mine,
+            crate::results::configured_weights(ruleset, key),
+            &metrics,
+        ));
+    }
     json(StatusCode::OK, serde_json::json!({ "site": site, "experiments": experiments }).to_string())
 }

@@ -9,7 +9,21 @@ pub fn main(args: &[String]) -> Result<(), String> {
         return Err("usage: tailor ruleset validate FILE".into());
     };
     let text = std::fs::read_to_string(file).map_err(|e| format!("{file}: {e}"))?;
-    match Ruleset::parse(&text, &NativeRegex) {
+    // The experiments' metrics are the server's part (the engine only lets them through).
+    let metric_errors = serde_json::from_str::<serde_json::Value>(&text)
+        .map(|doc| tailor_server::metrics::validate_ruleset(&doc))
+        .unwrap_or_default();
+    let parsed =
+        Ruleset::parse(&text, &NativeRegex).and_then(
+            |rs| {
+                if metric_errors.is_empty() {
+                    Ok(rs)
+                } else {
+                    Err(Vec::new())
+                }
+            },
+        );
+    match parsed {
         Ok(rs) => {
             println!(
                 "{file}: valid ruleset{}: {}",
@@ -22,6 +36,7 @@ pub fn main(args: &[String]) -> Result<(), String> {
             Ok(())
         }
         Err(errors) => {
+            let errors: Vec<String> = errors.iter().map(ToString::to_string).chain(metric_errors).collect();
             for e in &errors {
                 println!("error: {e}");
             }

@@ -221,14 +221,23 @@ pub struct VariantResult {
     pub orders: i64,
     pub revenue: f64,
     pub revenue_sq: f64,
-    /// Pre-exposure data for variance reduction (CUPED): shoppers who bought before their
-    /// first exposure, those of them who converted after it; per shopper the revenue before
-    /// the first exposure summed, squared and summed, and times the revenue after it, summed.
-    pub pre_buyers: i64,
-    pub pre_buyers_converted: i64,
-    pub pre_revenue: f64,
-    pub pre_revenue_sq: f64,
-    pub revenue_x_pre_revenue: f64,
+}
+
+/// One variation's sums for one metric (`crate::metrics`): over its exposed shoppers, the
+/// metric's value `y` per shopper, the same measured before the first exposure `x` (the
+/// covariate of CUPED), and a ratio's denominator `d`.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct MetricSums {
+    pub variation: String,
+    pub n: i64,
+    pub sum_y: f64,
+    pub sum_y_sq: f64,
+    pub sum_x: f64,
+    pub sum_x_sq: f64,
+    pub sum_xy: f64,
+    pub sum_d: f64,
+    pub sum_d_sq: f64,
+    pub sum_yd: f64,
 }
 
 /// What `DELETE /v1/profiles/{id}` erases: `id` taken as an anonymous id or as a user id.
@@ -484,22 +493,14 @@ impl Store {
                WHERE type = 'experiment_exposure' AND exp_key IS NOT NULL {filter}
                GROUP BY exp_key, exp_variation, shopper),
              per_shopper AS (
-               SELECT x.exp_key, x.exp_variation, x.shopper, x.n,
-                      COUNT(CASE WHEN p.ts >= x.first_ts THEN 1 END) AS orders,
-                      COALESCE(SUM(CASE WHEN p.ts >= x.first_ts THEN p.revenue END), 0) AS revenue,
-                      COUNT(CASE WHEN p.ts < x.first_ts THEN 1 END) AS pre_orders,
-                      COALESCE(SUM(CASE WHEN p.ts < x.first_ts THEN p.revenue END), 0) AS pre_revenue
+               SELECT x.exp_key, x.exp_variation, x.shopper, x.n, COUNT(p.ts) AS orders,
+                      COALESCE(SUM(p.revenue), 0) AS revenue
                FROM exposed x LEFT JOIN shopper_events p
-                 ON p.shopper = x.shopper AND p.type = 'purchase'
+                 ON p.shopper = x.shopper AND p.type = 'purchase' AND p.ts >= x.first_ts
                GROUP BY x.exp_key, x.exp_variation, x.shopper, x.n)
              SELECT exp_key, exp_variation, CAST(SUM(n) AS BIGINT), COUNT(*),
                     CAST(SUM(CASE WHEN orders > 0 THEN 1 ELSE 0 END) AS BIGINT), CAST(SUM(orders) AS BIGINT),
-                    CAST(SUM(revenue) AS DOUBLE PRECISION), CAST(SUM(revenue * revenue) AS DOUBLE PRECISION),
-                    CAST(SUM(CASE WHEN pre_orders > 0 THEN 1 ELSE 0 END) AS BIGINT),
-                    CAST(SUM(CASE WHEN pre_orders > 0 AND orders > 0 THEN 1 ELSE 0 END) AS BIGINT),
-                    CAST(SUM(pre_revenue) AS DOUBLE PRECISION),
-                    CAST(SUM(pre_revenue * pre_revenue) AS DOUBLE PRECISION),
-                    CAST(SUM(revenue * pre_revenue) AS DOUBLE PRECISION)
+                    CAST(SUM(revenue) AS DOUBLE PRECISION), CAST(SUM(revenue * revenue) AS DOUBLE PRECISION)
              FROM per_shopper
              GROUP BY exp_key, exp_variation
              ORDER BY exp_key, exp_variation"
@@ -521,11 +522,114 @@ impl Store {
                 orders: r[5].int(),
                 revenue: r[6].float(),
                 revenue_sq: r[7].float(),
-                pre_buyers: r[8].int(),
-                pre_buyers_converted: r[9].int(),
-                pre_revenue: r[10].float(),
-                pre_revenue_sq: r[11].float(),
-                revenue_x_pre_revenue: r[12].float(),
+            })
+            .collect())
+    }
+
+    /// The sums of `metric` per variation of `experiment` (see [`MetricSums`]): the same
+    /// shoppers as [`Store::results`], their matching events from the first exposure on (within
+    /// the metric's window) for `y` and `d`, and before it for `x`.
+    pub async fn metric_sums(
+        &self,
+        site: &str,
+        experiment: &str,
+        metric: &crate::metrics::Metric,
+    ) -> Result<Vec<MetricSums>> {
+        use crate::metrics::{Events, MetricKind};
+        let pg = matches!(self.backend, Backend::Postgres(_));
+        let mut params: Vec<Param> = vec![site.into(), experiment.into()];
+        let mut param = |p: Param| {
+            params.push(p);
+            format!("${}", params.len())
+        };
+        // `props.<name>` of the event: as text to compare, as a number (else NULL) to sum.
+        let mut side = |e: &Events| -> (String, String) {
+            let mut cond = format!("type = {}", param(e.event.as_str().into()));
+            for (k, v) in &e.filters {
+                let text = if pg {
+                    format!("(body::jsonb -> 'props' ->> CAST({} AS TEXT))", param(k.as_str().into()))
+                } else {
+                    format!("json_extract(body, {})", param(format!("$.props.{k}").into()))
+                };
+                cond.push_str(&format!(" AND {text} = {}", param(v.as_str().into())));
+            }
+            let value = match &e.property {
+                None => "1.0".to_string(),
+                Some(k) if pg => {
+                    let k = param(k.as_str().into());
+                    format!(
+                        "CASE WHEN jsonb_typeof(body::jsonb -> 'props' -> CAST({k} AS TEXT)) = 'number' \
+                         THEN CAST(body::jsonb -> 'props' ->> CAST({k} AS TEXT) AS DOUBLE PRECISION) END"
+                    )
+                }
+                Some(k) => {
+                    let path = param(format!("$.props.{k}").into());
+                    format!(
+                        "CASE WHEN json_type(body, {path}) IN ('integer', 'real') THEN json_extract(body, {path}) END"
+                    )
+                }
+            };
+            (cond, value)
+        };
+        let (num_cond, num_value) = side(&metric.events);
+        let (den_cond, den_value) =
+            metric.denominator.as_ref().map_or(("1 = 0".to_string(), "0".to_string()), &mut side);
+        let window = param(metric.window_ms.unwrap_or(i64::MAX / 4).into());
+        let (y, x, d) = match metric.kind {
+            MetricKind::Conversion => {
+                ("CASE WHEN num_n > 0 THEN 1 ELSE 0 END", "CASE WHEN pre_n > 0 THEN 1 ELSE 0 END", "0")
+            }
+            MetricKind::Mean => ("num_v", "pre_v", "0"),
+            MetricKind::Ratio => ("num_v", "0", "den_v"),
+        };
+        let sql = format!(
+            "WITH shopper_events AS (
+               SELECT COALESCE(i.user_id, e.anonymous_id) AS shopper, e.type, e.ts, e.exp_key, e.exp_variation, e.body
+               FROM events e LEFT JOIN identities i ON i.site = e.site AND i.anonymous_id = e.anonymous_id
+               WHERE e.site = $1),
+             exposed AS (
+               SELECT exp_variation, shopper, MIN(ts) AS first_ts FROM shopper_events
+               WHERE type = 'experiment_exposure' AND exp_key = $2
+               GROUP BY exp_variation, shopper),
+             matched AS (
+               SELECT shopper, ts,
+                      CASE WHEN {num_cond} THEN 1 ELSE 0 END AS is_num,
+                      CASE WHEN {num_cond} THEN {num_value} END AS num_value,
+                      CASE WHEN {den_cond} THEN 1 ELSE 0 END AS is_den,
+                      CASE WHEN {den_cond} THEN {den_value} END AS den_value
+               FROM shopper_events WHERE type <> 'experiment_exposure'),
+             per_shopper AS (
+               SELECT x.exp_variation, x.shopper,
+                 COALESCE(SUM(CASE WHEN m.ts >= x.first_ts AND m.ts < x.first_ts + {window} THEN m.is_num END), 0) AS num_n,
+                 COALESCE(SUM(CASE WHEN m.ts >= x.first_ts AND m.ts < x.first_ts + {window} THEN m.num_value END), 0) AS num_v,
+                 COALESCE(SUM(CASE WHEN m.ts < x.first_ts THEN m.is_num END), 0) AS pre_n,
+                 COALESCE(SUM(CASE WHEN m.ts < x.first_ts THEN m.num_value END), 0) AS pre_v,
+                 COALESCE(SUM(CASE WHEN m.ts >= x.first_ts AND m.ts < x.first_ts + {window} THEN m.den_value END), 0) AS den_v
+               FROM exposed x LEFT JOIN matched m ON m.shopper = x.shopper
+               GROUP BY x.exp_variation, x.shopper),
+             vals AS (
+               SELECT exp_variation, CAST({y} AS DOUBLE PRECISION) AS y, CAST({x} AS DOUBLE PRECISION) AS x,
+                      CAST({d} AS DOUBLE PRECISION) AS d
+               FROM per_shopper)
+             SELECT exp_variation, COUNT(*), SUM(y), SUM(y * y), SUM(x), SUM(x * x), SUM(x * y),
+                    SUM(d), SUM(d * d), SUM(y * d)
+             FROM vals GROUP BY exp_variation ORDER BY exp_variation"
+        );
+        Ok(self
+            .query(&sql, params)
+            .await?
+            .into_iter()
+            .map(|r| MetricSums {
+                variation: r[0].text().unwrap_or_default().to_string(),
+                n: r[1].int(),
+                sum_y: r[2].float(),
+                sum_y_sq: r[3].float(),
+                sum_x: r[4].float(),
+                sum_x_sq: r[5].float(),
+                sum_xy: r[6].float(),
+                sum_d: r[7].float(),
+                sum_d_sq: r[8].float(),
+                sum_yd: r[9].float(),
             })
             .collect())
     }

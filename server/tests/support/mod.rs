@@ -262,6 +262,13 @@ pub fn post_batch(server: &Server, batch: &serde_json::Value) -> (u16, serde_jso
     (status, response.json().unwrap_or(serde_json::Value::Null))
 }
 
+/// `GET /v1/admin/results/{path}` with the admin token (`path`: the site and any query).
+pub fn results(server: &Server, path: &str) -> serde_json::Value {
+    let response = client().get(server.url(&format!("/v1/admin/results/{path}"))).bearer_auth(TOKEN).send().unwrap();
+    assert_eq!(response.status().as_u16(), 200, "results of {path}");
+    response.json().unwrap()
+}
+
 pub fn statuses(body: &serde_json::Value) -> Vec<String> {
     body["results"].as_array().unwrap().iter().map(|r| r["status"].as_str().unwrap().to_string()).collect()
 }
