@@ -8,6 +8,7 @@
 mod admin;
 mod events;
 mod profiles;
+mod results_page;
 pub mod rulesets;
 
 use std::sync::Arc;
@@ -43,6 +44,7 @@ pub fn routes() -> Router<Shared> {
         .route("/v1/profiles/{id}", delete(profiles::erase))
         .route("/v1/admin/rulesets/{site}", post(admin::publish_ruleset))
         .route("/v1/admin/results/{site}", get(admin::results))
+        .route("/admin/results", get(results_page::page))
 }
 
 /// A JSON response with a status.

@@ -1,0 +1,299 @@
+// The results page (GET /admin/results) in headless Chromium against the real `tailor serve`:
+// two seeded experiments, one with a clear winner and one with a broken split. The figures
+// read from the page must be those of GET /v1/admin/results, the SRM banner must show for
+// the broken split only, and the CSV download must hold the API's figures at full precision.
+// Saves docs/images/results-desktop.png and results-winner.png (1280 wide), results-phone.png
+// and results-phone-winner.png (390 wide).
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
+import { mkdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { ROOT, launchBrowser, newPage, startServer } from "./harness.mjs";
+
+const TOKEN = "results-page-admin-token";
+const SITE = "default";
+const IMAGES = join(ROOT, "docs/images");
+
+const RULESET = {
+  version: 1,
+  placements: {},
+  experiments: [
+    { key: "hero-copy", weights: [0.5, 0.5], variations: [{ key: "control" }, { key: "free-shipping" }] },
+    { key: "checkout-button", weights: [0.5, 0.5], variations: [{ key: "blue" }, { key: "green" }] },
+  ],
+};
+
+/** A version 7 UUID (the event ids the server accepts) for time `ms`. */
+function uuid7(ms) {
+  const b = randomBytes(16);
+  b.writeUIntBE(ms, 0, 6);
+  b[6] = 0x70 | (b[6] & 0x0f);
+  b[8] = 0x80 | (b[8] & 0x3f);
+  const h = b.toString("hex");
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}
+
+/**
+ * Events for `shoppers` shoppers of `experiment` in `variation`, the first `buyers` of whom
+ * buy after their exposure; every third shopper sees the experiment twice.
+ */
+function arm(experiment, variation, shoppers, buyers, start) {
+  const events = [];
+  for (let i = 0; i < shoppers; i++) {
+    const anonymousId = `${experiment}-${variation}-${i}`;
+    const ts = start + i * 1000;
+    const exposure = { type: "experiment_exposure", props: { experimentKey: experiment, variation } };
+    events.push({ id: uuid7(ts), ts, anonymousId, ...exposure });
+    if (i % 3 === 0) events.push({ id: uuid7(ts + 5000), ts: ts + 5000, anonymousId, ...exposure });
+    if (i < buyers) {
+      const revenue = 20 + ((i * 37) % 90) + 0.5;
+      const props = { orderId: `o-${anonymousId}`, revenue, currency: "EUR", items: [{ sku: "A1" }] };
+      events.push({ id: uuid7(ts + 60000), ts: ts + 60000, anonymousId, type: "purchase", props });
+    }
+  }
+  return events;
+}
+
+async function post(server, path, body, token) {
+  const headers = { "content-type": "application/json" };
+  if (token) headers.authorization = `Bearer ${token}`;
+  const response = await fetch(server.url + path, { method: "POST", headers, body: JSON.stringify(body) });
+  const text = await response.text();
+  assert.ok(response.ok, `${path}: ${response.status} ${text}`);
+  return JSON.parse(text);
+}
+
+async function seed(server) {
+  await post(server, `/v1/admin/rulesets/${SITE}`, RULESET, TOKEN);
+  const start = Date.now() - 3 * 24 * 3600 * 1000;
+  const events = [
+    // 5.0% against 9.0% of 1,000 shoppers each: a clear winner.
+    ...arm("hero-copy", 0, 1000, 50, start),
+    ...arm("hero-copy", 1, 1000, 90, start),
+    // 620 against 380 shoppers on a 50/50 split: broken.
+    ...arm("checkout-button", 0, 620, 40, start),
+    ...arm("checkout-button", 1, 380, 25, start),
+  ];
+  for (let i = 0; i < events.length; i += 1000) {
+    const batch = events.slice(i, i + 1000);
+    const answer = await post(server, "/v1/events", { site: SITE, events: batch });
+    assert.equal(answer.accepted, batch.length, JSON.stringify(answer.results.find((r) => r.status !== "accepted")));
+  }
+}
+
+/**
+ * Asserts that `text` shows `value` (times `scale`) rounded to the decimals it is written
+ * with: "5.20%" shows 0.052 with scale 100, "1,000" shows 1000.
+ */
+function shows(text, value, scale = 1, what = "") {
+  const m = /([+-]?)([\d,]+(?:\.(\d+))?)/.exec(text);
+  assert.ok(m, `${what}: no number in '${text}'`);
+  const shown = Number(m[1] + m[2].replace(/,/g, ""));
+  const decimals = m[3] ? m[3].length : 0;
+  const tolerance = 0.5 * 10 ** -decimals + 1e-9;
+  assert.ok(Math.abs(shown - value * scale) <= tolerance, `${what}: '${text}' does not show ${value * scale}`);
+}
+
+/** "4.10% to 6.30%" shows [0.041, 0.063]. */
+function showsRange(text, [lo, hi], scale, what) {
+  const [a, b] = text.split(" to ");
+  assert.ok(b !== undefined, `${what}: '${text}' is not a range`);
+  shows(a, lo, scale, what + " low");
+  shows(b, hi, scale, what + " high");
+}
+
+function showsChance(text, x, what) {
+  if (text === "> 99.9%") return assert.ok(x > 0.999, `${what}: ${x}`);
+  if (text === "< 0.1%") return assert.ok(x < 0.001, `${what}: ${x}`);
+  shows(text, x, 100, what);
+}
+
+function showsP(text, p, what) {
+  if (text === "< 0.0001") return assert.ok(p < 0.0001, `${what}: ${p}`);
+  shows(text, p, 1, what);
+}
+
+/** What the page shows of each experiment, read from the DOM. */
+function readPage(page) {
+  return page.evaluate(() =>
+    [...document.querySelectorAll("article[data-experiment]")].map((article) => {
+      const text = (root, selector) => root.querySelector(selector)?.textContent.trim() ?? null;
+      return {
+        key: article.dataset.experiment,
+        verdict: text(article, ".exp-head .verdict"),
+        guidance: text(article, ".guidance"),
+        srm: article.querySelector("[data-srm]") ? text(article, "[data-srm]") : null,
+        metrics: [...article.querySelectorAll("section[data-metric]")].map((section) => ({
+          key: section.dataset.metric,
+          rows: [...section.querySelectorAll("table.figures:not(.stats) tbody tr")].map((tr) => {
+            const cell = {};
+            for (const field of tr.querySelectorAll("[data-field]")) {
+              const name = field.dataset.field;
+              // A value cell holds its interval: keep the main figure apart.
+              cell[name] = name === "value" ? field.querySelector(".big").textContent.trim() : field.textContent.trim();
+            }
+            return { variation: Number(tr.dataset.variation), name: text(tr, "th"), ...cell };
+          }),
+          stats: [...section.querySelectorAll("table.stats tbody tr")].map((tr) => {
+            const cell = { variation: Number(tr.dataset.variation) };
+            for (const field of tr.querySelectorAll("[data-field]")) cell[field.dataset.field] = field.textContent.trim();
+            return cell;
+          }),
+        })),
+      };
+    }),
+  );
+}
+
+/** A variation's value, interval and shoppers on a metric, whichever shape the report has. */
+function figures(metric, v) {
+  const own = Array.isArray(metric.variations) ? metric.variations.find((x) => x.variation === v.variation) : null;
+  if (own) return { value: own.value, interval: own.interval, shoppers: own.shoppers };
+  const conversion = metric.key === "conversion";
+  return {
+    value: conversion ? v.conversionRate : v.revenuePerShopper,
+    interval: conversion ? v.conversionInterval : v.revenuePerShopperInterval,
+    shoppers: v.shoppers,
+  };
+}
+
+function parseCsv(text) {
+  const rows = text.trim().split("\r\n").map((line) => line.split(","));
+  const [head, ...body] = rows;
+  return body.map((r) => Object.fromEntries(head.map((h, i) => [h, r[i]])));
+}
+
+let browser;
+let server;
+before(async () => {
+  browser = await launchBrowser();
+  server = await startServer(["--admin-token", TOKEN, "--rate-limit", "0"]);
+  await seed(server);
+});
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+test("the results page shows the API's figures, flags the broken split only, and exports them as CSV", { timeout: 120000 }, async () => {
+  const report = await (await fetch(`${server.url}/v1/admin/results/${SITE}`, { headers: { authorization: `Bearer ${TOKEN}` } })).json();
+  const hero = report.experiments.find((e) => e.experimentKey === "hero-copy");
+  const broken = report.experiments.find((e) => e.experimentKey === "checkout-button");
+  // The seed is what the test means it to be.
+  assert.equal(hero.metrics[0].comparisons[0].significant, true, "conversion of hero-copy is significant");
+  assert.equal(hero.srm.mismatch, false);
+  assert.equal(broken.srm.mismatch, true);
+
+  const page = await newPage(browser);
+  await page.setViewportSize({ width: 1280, height: 900 });
+  const response = await page.goto(`${server.url}/admin/results`);
+  assert.match(response.headers()["content-security-policy"], /script-src 'sha256-/);
+
+  // A wrong token is refused with a sentence, and forgotten.
+  await page.fill("#token", "not-the-admin-token-at-all");
+  await page.click("#sign-in button[type=submit]");
+  await page.waitForFunction(() => document.querySelector("#sign-in-error").textContent.includes("refused"));
+  assert.equal(await page.evaluate(() => sessionStorage.getItem("tailor.adminToken")), null);
+  // Chromium logs the refused request (401) to the console: expected here, and only here.
+  page.problems = page.problems.filter((p) => !/status of 401/.test(p));
+
+  await page.fill("#token", TOKEN);
+  await page.click("#sign-in button[type=submit]");
+  await page.waitForSelector("body[data-ready=true]", { timeout: 20000 });
+  assert.equal(await page.evaluate(() => sessionStorage.getItem("tailor.adminToken")), TOKEN);
+  assert.equal(await page.isVisible("#sign-in"), false);
+
+  const shown = await readPage(page);
+  assert.deepEqual(
+    shown.map((e) => e.key),
+    report.experiments.map((e) => e.experimentKey),
+  );
+  for (const experiment of report.experiments) {
+    const view = shown.find((e) => e.key === experiment.experimentKey);
+    const names = RULESET.experiments.find((e) => e.key === experiment.experimentKey).variations.map((v) => v.key);
+    assert.equal(view.guidance, experiment.guidance);
+    assert.equal(view.srm !== null, experiment.srm.mismatch, `${view.key}: SRM banner only for a broken split`);
+    assert.deepEqual(
+      view.metrics.map((m) => m.key),
+      experiment.metrics.map((m) => m.key),
+    );
+    for (const metric of experiment.metrics) {
+      const table = view.metrics.find((m) => m.key === metric.key);
+      const percent = ["proportion", "conversion"].includes(metric.kind) ? 100 : 1;
+      assert.equal(table.rows.length, experiment.variations.length);
+      for (const v of experiment.variations) {
+        const row = table.rows[v.variation];
+        const what = `${view.key}/${metric.key}/${v.variation}`;
+        assert.ok(row.name.startsWith(names[v.variation]), `${what}: named '${row.name}'`);
+        const { value, interval, shoppers } = figures(metric, v);
+        assert.equal(row.shoppers, shoppers.toLocaleString("en-US"), what);
+        shows(row.value, value, percent, what + " value");
+        showsRange(row.interval, interval, percent, what + " interval");
+        if (metric.key === "revenuePerShopper") shows(row.averageOrderValue, v.averageOrderValue, 1, what + " AOV");
+        const c = metric.comparisons.find((x) => x.variation === v.variation);
+        if (!c) {
+          assert.equal(row.relative, undefined, `${what}: the control has no uplift`);
+          continue;
+        }
+        shows(row.relative, c.relative, 100, what + " uplift");
+        showsRange(row.relativeInterval, c.relativeInterval, 100, what + " uplift interval");
+        showsChance(row.chanceToBeat, c.chanceToBeat, what + " chance to beat");
+        assert.equal(row.significant, c.significant ? (c.absolute > 0 ? "Yes, better" : "Yes, worse") : "Not yet", what);
+        const stats = table.stats.find((s) => s.variation === v.variation);
+        showsP(stats.pValue, c.pValue, what + " p");
+        showsP(stats.pValueAdjusted, c.pValueAdjusted, what + " Holm p");
+        showsP(stats.sequentialPValue, c.sequentialPValue, what + " sequential p");
+      }
+    }
+  }
+  const heroView = shown.find((e) => e.key === "hero-copy");
+  assert.equal(heroView.verdict, "Winner found");
+  assert.equal(heroView.metrics[0].rows[1].significant, "Yes, better");
+  const brokenView = shown.find((e) => e.key === "checkout-button");
+  assert.equal(brokenView.verdict, "Broken split");
+  assert.match(brokenView.srm, /50% \/ 50% of shoppers to blue \/ green, but 62\.0% \/ 38\.0% arrived/);
+
+  // The CSV download holds the API's figures at full precision.
+  const [download] = await Promise.all([page.waitForEvent("download"), page.click('article[data-experiment="hero-copy"] a[data-csv]')]);
+  assert.equal(download.suggestedFilename(), "results-default-hero-copy.csv");
+  const csv = parseCsv(readFileSync(await download.path(), "utf8"));
+  assert.equal(csv.length, hero.metrics.length * hero.variations.length);
+  for (const row of csv) {
+    const v = hero.variations[Number(row.variation)];
+    const metric = hero.metrics.find((m) => m.key === row.metric);
+    const c = metric.comparisons.find((x) => x.variation === v.variation);
+    assert.equal(row.experiment, "hero-copy");
+    assert.equal(Number(row.shoppers), figures(metric, v).shoppers);
+    assert.equal(Number(row.conversions), v.conversions);
+    assert.equal(Number(row.value), figures(metric, v).value);
+    if (c) {
+      assert.equal(Number(row.relative_uplift), c.relative);
+      assert.equal(Number(row.p_value_holm), c.pValueAdjusted);
+      assert.equal(Number(row.chance_to_beat), c.chanceToBeat);
+      assert.equal(row.significant, String(c.significant));
+    } else {
+      assert.equal(row.relative_uplift, "");
+    }
+  }
+
+  mkdirSync(IMAGES, { recursive: true });
+  await page.screenshot({ path: join(IMAGES, "results-desktop.png"), fullPage: true });
+  await page.locator('article[data-experiment="hero-copy"]').screenshot({ path: join(IMAGES, "results-winner.png") });
+  // The phone: the top of the page, and the winner's conversion table.
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.evaluate(() => window.scrollTo(0, 0));
+  await page.screenshot({ path: join(IMAGES, "results-phone.png") });
+  await page.evaluate(() => document.querySelector('article[data-experiment="hero-copy"]').scrollIntoView());
+  await page.screenshot({ path: join(IMAGES, "results-phone-winner.png") });
+  // Nothing on the phone is wider than the screen.
+  assert.ok((await page.evaluate(() => document.documentElement.scrollWidth)) <= 390, "no sideways scrolling at 390 px");
+
+  // Reloading keeps the token for this tab; signing out forgets it.
+  await page.reload();
+  await page.waitForSelector("body[data-ready=true]");
+  await page.click("#sign-out");
+  assert.equal(await page.evaluate(() => sessionStorage.getItem("tailor.adminToken")), null);
+  assert.equal(await page.isVisible("#sign-in"), true);
+  assert.deepEqual(page.problems, []);
+});
