@@ -65,6 +65,10 @@ const KNOWN = {
     value: (v) => v.revenuePerShopper,
     interval: (v) => v.revenuePerShopperInterval,
   },
+  averageOrderValue: {
+    title: "Average order value",
+    explain: "Revenue per order, over the orders placed after the first exposure.",
+  },
 };
 
 /** "addToCart" as "Add to cart". */
@@ -221,6 +225,8 @@ function srmBanner(experiment, names) {
 
 function metricTable(experiment, metric, names) {
   const info = metricInfo(metric);
+  // A report without an average order value metric still has the figure per variation.
+  const aovColumn = metric.key === "revenuePerShopper" && !experiment.metrics.some((m) => m.key === "averageOrderValue");
   const vars = experiment.variations;
   const control = vars[0];
   const byVariation = new Map(metric.comparisons.map((c) => [c.variation, c]));
@@ -236,7 +242,7 @@ function metricTable(experiment, metric, names) {
     el("th", { scope: "col", class: "num", text: "Uplift vs control" }),
     el("th", { scope: "col", class: "num", text: "Chance to beat control" }),
     el("th", { scope: "col", text: "Significant?" }),
-    metric.key === "revenuePerShopper" ? el("th", { scope: "col", class: "num", text: "Avg order value" }) : null,
+    aovColumn ? el("th", { scope: "col", class: "num", text: "Avg order value" }) : null,
   );
   const rows = vars.map((v, i) => {
     // Phones show each row as a card without the table head: each bar gets its own axis.
@@ -284,7 +290,7 @@ function metricTable(experiment, metric, names) {
       const sig = c.significant ? (c.absolute > 0 ? ["yes-up", "Yes, better"] : ["yes-down", "Yes, worse"]) : ["no", "Not yet"];
       cells.push(el("td", { "data-label": "Significant?", "data-field": "significant" }, el("span", { class: `pill ${sig[0]}`, text: sig[1] })));
     }
-    if (metric.key === "revenuePerShopper") {
+    if (aovColumn) {
       cells.push(el("td", { class: "num", "data-label": "Avg order value", "data-field": "averageOrderValue", text: money(v.averageOrderValue) }));
     }
     return el("tr", { "data-variation": i }, ...cells);

@@ -230,7 +230,9 @@ test("the results page shows the API's figures, flags the broken split only, and
         assert.equal(row.shoppers, shoppers.toLocaleString("en-US"), what);
         shows(row.value, value, percent, what + " value");
         showsRange(row.interval, interval, percent, what + " interval");
-        if (metric.key === "revenuePerShopper") shows(row.averageOrderValue, v.averageOrderValue, 1, what + " AOV");
+        // Average order value: a metric of its own, or else a column of revenue per shopper.
+        const aovMetric = experiment.metrics.some((m) => m.key === "averageOrderValue");
+        if (metric.key === "revenuePerShopper" && !aovMetric) shows(row.averageOrderValue, v.averageOrderValue, 1, what + " AOV");
         const c = metric.comparisons.find((x) => x.variation === v.variation);
         if (!c) {
           assert.equal(row.relative, undefined, `${what}: the control has no uplift`);
@@ -289,8 +291,16 @@ test("the results page shows the API's figures, flags the broken split only, and
   // Nothing on the phone is wider than the screen.
   assert.ok((await page.evaluate(() => document.documentElement.scrollWidth)) <= 390, "no sideways scrolling at 390 px");
 
+  // Another site, with the token this tab keeps: nothing to show yet, said in words.
+  await page.goto(`${server.url}/admin/results?site=empty-shop`);
+  await page.waitForFunction(() => document.querySelector("#status").textContent.includes("No experiment"));
+  assert.equal(await page.textContent("#site-name"), "empty-shop");
+  assert.equal(await page.locator("article[data-experiment]").count(), 0);
+  // The ruleset request of a site without one answers 404: expected.
+  page.problems = page.problems.filter((p) => !/status of 404/.test(p));
+
   // Reloading keeps the token for this tab; signing out forgets it.
-  await page.reload();
+  await page.goto(`${server.url}/admin/results`);
   await page.waitForSelector("body[data-ready=true]");
   await page.click("#sign-out");
   assert.equal(await page.evaluate(() => sessionStorage.getItem("tailor.adminToken")), null);
