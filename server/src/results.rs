@@ -6,18 +6,12 @@
 
 use serde_json::{json, Value};
 
-use crate::metrics::{Metric, MetricKind, Role};
+use crate::metrics::{MetricKind, Role};
 use crate::stats::{
     compare, compare_estimates, cuped, holm, mean_interval, srm, wilson, Comparison, Kind, Paired, Ratio, Sample, Test,
     ALPHA, SRM_THRESHOLD,
 };
-use crate::store::{MetricSums, VariantResult};
-
-/// One metric of an experiment with its sums per variation, as the store gives them.
-pub struct MetricData {
-    pub metric: Metric,
-    pub sums: Vec<MetricSums>,
-}
+use crate::store::{MetricData, MetricSums, VariantResult};
 
 fn pair(p: (f64, f64)) -> Value {
     json!([p.0, p.1])

@@ -38,8 +38,13 @@ pub async fn publish_ruleset(
         Ok(v) => v,
         Err(e) => return error(StatusCode::BAD_REQUEST, "malformed_json", e),
     };
+    let doc = serde_json::from_slice::<serde_json::Value>(&body).ok();
     match super::publish(&state, &site, ruleset, false).await {
-        Ok((envelope, _)) => json(StatusCode::CREATED, envelope.to_value().to_json()),
+        Ok((envelope, _)) => {
+            // New metrics: the rollups are rebuilt now rather than on the next report.
+            rebuild_rollups(&state, &site, doc);
+            json(StatusCode::CREATED, envelope.to_value().to_json())
+        }
         Err(PublishError::Invalid(errors)) => json(
             StatusCode::UNPROCESSABLE_ENTITY,
             serde_json::json!({
@@ -64,35 +69,56 @@ pub async fn results(
     if let Err(refused) = require_admin(&state, request.headers()) {
         return refused;
     }
-    let rows = match state.store.results(&site, query.get("experiment").map(String::as_str)).await {
-        Ok(rows) => rows,
-        Err(e) => return store_error(e),
-    };
-    // The configured weights, for the sample ratio mismatch check.
+    // The published ruleset: the experiments' weights (for the split check) and metrics.
     let ruleset = match state.store.latest_ruleset(&site).await {
         Ok(found) => found.and_then(|(_, envelope)| serde_json::from_str::<serde_json::Value>(&envelope).ok()),
         Err(e) => return store_error(e),
     };
-    let ruleset = ruleset.as_ref().map(|envelope| &envelope["ruleset"]);
-    let mut keys: Vec<&str> = rows.iter().map(|r| r.experiment_key.as_str()).collect();
-    keys.dedup();
-    let mut experiments = Vec::new();
-    for key in keys {
-        let mine: Vec<_> = rows.iter().filter(|r| r.experiment_key == key).collect();
-        // The experiment's own metrics in the published ruleset, else the defaults.
-        let mut metrics = Vec::new();
-        for metric in crate::metrics::for_experiment(ruleset, key) {
-            match state.store.metric_sums(&site, key, &metric).await {
-                Ok(sums) => metrics.push(crate::results::MetricData { metric, sums }),
-                Err(e) => return store_error(e),
-            }
-        }
-        experiments.push(crate::results::experiment(
-            key,
-            &mine,
-            crate::results::configured_weights(ruleset, key),
-            &metrics,
-        ));
+    let ruleset = ruleset.map(|mut envelope| envelope["ruleset"].take());
+    let scan = query.get("source").is_some_and(|s| s == "scan");
+    let experiment = query.get("experiment").map(String::as_str);
+    let (data, source) = match state.store.results_data(&site, experiment, ruleset.as_ref(), scan).await {
+        Ok(found) => found,
+        Err(e) => return store_error(e),
+    };
+    if source == "scan" && !scan {
+        rebuild_rollups(&state, &site, ruleset.clone());
     }
-    json(StatusCode::OK, serde_json::json!({ "site": site, "experiments": experiments }).to_string())
+    let experiments: Vec<serde_json::Value> = data
+        .iter()
+        .map(|e| {
+            let base: Vec<_> = e.base.iter().collect();
+            crate::results::experiment(
+                &e.key,
+                &base,
+                crate::results::configured_weights(ruleset.as_ref(), &e.key),
+                &e.metrics,
+            )
+        })
+        .collect();
+    json(StatusCode::OK, serde_json::json!({ "site": site, "source": source, "experiments": experiments }).to_string())
+}
+
+/// Rebuilds the rollups of `site` in the background, unless that is under way.
+pub fn rebuild_rollups(state: &Shared, site: &str, ruleset: Option<serde_json::Value>) {
+    let Some(guard) = crate::store::Rebuilding::start(site) else {
+        return;
+    };
+    let (state, site) = (state.clone(), site.to_string());
+    tokio::spawn(async move {
+        let started = std::time::Instant::now();
+        match state.store.rollups_current(&site, ruleset.as_ref()).await {
+            Ok(true) => return,
+            Ok(false) => {}
+            Err(e) => return crate::serve::log_error(&format!("reading the rollups of site {site}: {e}")),
+        }
+        match state.store.rebuild_rollups(&site, ruleset.as_ref()).await {
+            Ok(rows) => crate::serve::log_info(&format!(
+                "rollups of site {site} rebuilt: {rows} rows in {} ms",
+                started.elapsed().as_millis()
+            )),
+            Err(e) => crate::serve::log_error(&format!("rebuilding the rollups of site {site}: {e}")),
+        }
+        drop(guard);
+    });
 }

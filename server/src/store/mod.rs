@@ -7,9 +7,11 @@
 
 mod event;
 mod postgres;
+mod rollup;
 mod sqlite;
 
 pub use event::NewEvent;
+pub use rollup::{ExperimentData, MetricData, MetricSums, Rebuilding};
 
 use std::path::PathBuf;
 
@@ -62,6 +64,44 @@ CREATE TABLE IF NOT EXISTS users (
   traits TEXT NOT NULL,
   updated_at BIGINT NOT NULL,
   PRIMARY KEY (site, user_id)
+);
+CREATE TABLE IF NOT EXISTS rollup_rows (
+  site TEXT NOT NULL,
+  exp_key TEXT NOT NULL,
+  metric TEXT NOT NULL,
+  shopper TEXT NOT NULL,
+  variation TEXT NOT NULL,
+  exposures BIGINT NOT NULL,
+  y_n DOUBLE PRECISION NOT NULL,
+  y DOUBLE PRECISION NOT NULL,
+  x DOUBLE PRECISION NOT NULL,
+  d DOUBLE PRECISION NOT NULL,
+  PRIMARY KEY (site, exp_key, metric, shopper, variation)
+);
+CREATE INDEX IF NOT EXISTS rollup_rows_by_shopper ON rollup_rows (site, shopper);
+CREATE TABLE IF NOT EXISTS rollup_totals (
+  site TEXT NOT NULL,
+  exp_key TEXT NOT NULL,
+  metric TEXT NOT NULL,
+  variation TEXT NOT NULL,
+  n BIGINT NOT NULL,
+  exposures BIGINT NOT NULL,
+  converted BIGINT NOT NULL,
+  events DOUBLE PRECISION NOT NULL,
+  sum_y DOUBLE PRECISION NOT NULL,
+  sum_y_sq DOUBLE PRECISION NOT NULL,
+  sum_x DOUBLE PRECISION NOT NULL,
+  sum_x_sq DOUBLE PRECISION NOT NULL,
+  sum_xy DOUBLE PRECISION NOT NULL,
+  sum_d DOUBLE PRECISION NOT NULL,
+  sum_d_sq DOUBLE PRECISION NOT NULL,
+  sum_yd DOUBLE PRECISION NOT NULL,
+  PRIMARY KEY (site, exp_key, metric, variation)
+);
+CREATE TABLE IF NOT EXISTS rollup_state (
+  site TEXT NOT NULL PRIMARY KEY,
+  metrics TEXT NOT NULL,
+  built_at BIGINT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS rulesets (
   site TEXT NOT NULL,
@@ -223,23 +263,6 @@ pub struct VariantResult {
     pub revenue_sq: f64,
 }
 
-/// One variation's sums for one metric (`crate::metrics`): over its exposed shoppers, the
-/// metric's value `y` per shopper, the same measured before the first exposure `x` (the
-/// covariate of CUPED), and a ratio's denominator `d`.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct MetricSums {
-    pub variation: String,
-    pub n: i64,
-    pub sum_y: f64,
-    pub sum_y_sq: f64,
-    pub sum_x: f64,
-    pub sum_x_sq: f64,
-    pub sum_xy: f64,
-    pub sum_d: f64,
-    pub sum_d_sq: f64,
-    pub sum_yd: f64,
-}
-
 /// What `DELETE /v1/profiles/{id}` erases: `id` taken as an anonymous id or as a user id.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Erase {
@@ -303,10 +326,29 @@ impl Store {
         if events.is_empty() {
             return Ok(Vec::new());
         }
-        match &self.backend {
+        let (mut anonymous_ids, mut exposed): (Vec<String>, Vec<String>) = (Vec::new(), Vec::new());
+        for e in &events {
+            if !anonymous_ids.contains(&e.anonymous_id) {
+                anonymous_ids.push(e.anonymous_id.clone());
+            }
+            if e.exp_key.is_some() && !exposed.contains(&e.anonymous_id) {
+                exposed.push(e.anonymous_id.clone());
+            }
+        }
+        let inserted = match &self.backend {
             Backend::Sqlite(db) => db.insert_events(site, events).await,
             Backend::Postgres(db) => db.insert_events(site, events).await,
+        }?;
+        // The events are stored (acknowledged); the rollups follow. Should this fail, the
+        // shopper's next change (or a rebuild) recomputes them from the events.
+        if inserted.iter().any(|new| *new) {
+            let ids: Vec<&str> = anonymous_ids.iter().map(String::as_str).collect();
+            let exposed: Vec<&str> = exposed.iter().map(String::as_str).collect();
+            if let Err(e) = self.refresh_after_batch(site, &ids, &exposed).await {
+                crate::serve::log_error(&format!("updating the rollups of site {site}: {e}"));
+            }
         }
+        Ok(inserted)
     }
 
     /// The newest published envelope of `site`: its version and JSON text.
@@ -357,6 +399,9 @@ impl Store {
     /// Links `anonymous_id` to `user_id` as proven (re-linking it if it was someone else's)
     /// and merges `traits` into the user's (a shallow merge; `null` removes a trait).
     pub async fn identify(&self, site: &str, anonymous_id: &str, user_id: &str, traits: &Map, now: i64) -> Result<()> {
+        // The shoppers whose rollups the link moves: the anonymous id, its previous user, the user.
+        let mut moved = self.shoppers_of(site, &[anonymous_id]).await?;
+        moved.extend([anonymous_id.to_string(), user_id.to_string()]);
         self.exec(
             "INSERT INTO identities (site, anonymous_id, user_id, linked_at) VALUES ($1, $2, $3, $4) \
              ON CONFLICT (site, anonymous_id) DO UPDATE SET user_id = excluded.user_id, linked_at = excluded.linked_at",
@@ -382,7 +427,7 @@ impl Store {
             vec![site.into(), user_id.into(), Value::Object(merged).to_json().into(), now.into()],
         )
         .await?;
-        Ok(())
+        self.refresh_rollups(site, &moved).await
     }
 
     async fn traits(&self, site: &str, user_id: &str) -> Result<Map> {
@@ -462,176 +507,16 @@ impl Store {
                 "DELETE FROM users WHERE site = $1 AND user_id = $2".into(),
             ],
         };
+        // The shoppers whose rollups lose events: the id itself and the user it belongs to.
+        let mut moved = self.shoppers_of(site, &[id]).await?;
+        moved.push(id.to_string());
         let params = vec![Param::from(site), Param::from(id)];
         let n = match &self.backend {
             Backend::Sqlite(db) => db.exec_all(statements, params).await?,
             Backend::Postgres(db) => db.exec_all(statements, params).await?,
         };
+        self.refresh_rollups(site, &moved).await?;
         Ok(Deleted { events: n[0], identities: n[1] + n[2], users: n.get(3).copied().unwrap_or(0) })
-    }
-
-    /// Exposures and conversions per variation of every experiment of `site` (or only
-    /// `experiment`). A shopper is the user an anonymous id is linked to with proof, else
-    /// the anonymous id (an event's own `userId` proves nothing).
-    pub async fn results(&self, site: &str, experiment: Option<&str>) -> Result<Vec<VariantResult>> {
-        let filter = if experiment.is_some() { "AND exp_key = $2" } else { "" };
-        // `props.revenue` of purchases (validated as a number at ingest).
-        let revenue = match self.backend {
-            Backend::Sqlite(_) => "CAST(json_extract(e.body, '$.props.revenue') AS REAL)",
-            Backend::Postgres(_) => "CAST(e.body::jsonb #>> '{props,revenue}' AS DOUBLE PRECISION)",
-        };
-        let sql = format!(
-            "WITH shopper_events AS (
-               SELECT COALESCE(i.user_id, e.anonymous_id) AS shopper, e.type, e.ts,
-                      e.exp_key, e.exp_variation,
-                      CASE WHEN e.type = 'purchase' THEN {revenue} END AS revenue
-               FROM events e LEFT JOIN identities i ON i.site = e.site AND i.anonymous_id = e.anonymous_id
-               WHERE e.site = $1),
-             exposed AS (
-               SELECT exp_key, exp_variation, shopper, COUNT(*) AS n, MIN(ts) AS first_ts
-               FROM shopper_events
-               WHERE type = 'experiment_exposure' AND exp_key IS NOT NULL {filter}
-               GROUP BY exp_key, exp_variation, shopper),
-             per_shopper AS (
-               SELECT x.exp_key, x.exp_variation, x.shopper, x.n, COUNT(p.ts) AS orders,
-                      COALESCE(SUM(p.revenue), 0) AS revenue
-               FROM exposed x LEFT JOIN shopper_events p
-                 ON p.shopper = x.shopper AND p.type = 'purchase' AND p.ts >= x.first_ts
-               GROUP BY x.exp_key, x.exp_variation, x.shopper, x.n)
-             SELECT exp_key, exp_variation, CAST(SUM(n) AS BIGINT), COUNT(*),
-                    CAST(SUM(CASE WHEN orders > 0 THEN 1 ELSE 0 END) AS BIGINT), CAST(SUM(orders) AS BIGINT),
-                    CAST(SUM(revenue) AS DOUBLE PRECISION), CAST(SUM(revenue * revenue) AS DOUBLE PRECISION)
-             FROM per_shopper
-             GROUP BY exp_key, exp_variation
-             ORDER BY exp_key, exp_variation"
-        );
-        let mut params = vec![Param::from(site)];
-        if let Some(e) = experiment {
-            params.push(e.into());
-        }
-        Ok(self
-            .query(&sql, params)
-            .await?
-            .into_iter()
-            .map(|r| VariantResult {
-                experiment_key: r[0].text().unwrap_or_default().to_string(),
-                variation: r[1].text().unwrap_or_default().to_string(),
-                exposures: r[2].int(),
-                shoppers: r[3].int(),
-                conversions: r[4].int(),
-                orders: r[5].int(),
-                revenue: r[6].float(),
-                revenue_sq: r[7].float(),
-            })
-            .collect())
-    }
-
-    /// The sums of `metric` per variation of `experiment` (see [`MetricSums`]): the same
-    /// shoppers as [`Store::results`], their matching events from the first exposure on (within
-    /// the metric's window) for `y` and `d`, and before it for `x`.
-    pub async fn metric_sums(
-        &self,
-        site: &str,
-        experiment: &str,
-        metric: &crate::metrics::Metric,
-    ) -> Result<Vec<MetricSums>> {
-        use crate::metrics::{Events, MetricKind};
-        let pg = matches!(self.backend, Backend::Postgres(_));
-        let mut params: Vec<Param> = vec![site.into(), experiment.into()];
-        let mut param = |p: Param| {
-            params.push(p);
-            format!("${}", params.len())
-        };
-        // `props.<name>` of the event: as text to compare, as a number (else NULL) to sum.
-        let mut side = |e: &Events| -> (String, String) {
-            let mut cond = format!("type = {}", param(e.event.as_str().into()));
-            for (k, v) in &e.filters {
-                let text = if pg {
-                    format!("(body::jsonb -> 'props' ->> CAST({} AS TEXT))", param(k.as_str().into()))
-                } else {
-                    format!("json_extract(body, {})", param(format!("$.props.{k}").into()))
-                };
-                cond.push_str(&format!(" AND {text} = {}", param(v.as_str().into())));
-            }
-            let value = match &e.property {
-                None => "1.0".to_string(),
-                Some(k) if pg => {
-                    let k = param(k.as_str().into());
-                    format!(
-                        "CASE WHEN jsonb_typeof(body::jsonb -> 'props' -> CAST({k} AS TEXT)) = 'number' \
-                         THEN CAST(body::jsonb -> 'props' ->> CAST({k} AS TEXT) AS DOUBLE PRECISION) END"
-                    )
-                }
-                Some(k) => {
-                    let path = param(format!("$.props.{k}").into());
-                    format!(
-                        "CASE WHEN json_type(body, {path}) IN ('integer', 'real') THEN json_extract(body, {path}) END"
-                    )
-                }
-            };
-            (cond, value)
-        };
-        let (num_cond, num_value) = side(&metric.events);
-        let (den_cond, den_value) =
-            metric.denominator.as_ref().map_or(("1 = 0".to_string(), "0".to_string()), &mut side);
-        let window = param(metric.window_ms.unwrap_or(i64::MAX / 4).into());
-        let (y, x, d) = match metric.kind {
-            MetricKind::Conversion => {
-                ("CASE WHEN num_n > 0 THEN 1 ELSE 0 END", "CASE WHEN pre_n > 0 THEN 1 ELSE 0 END", "0")
-            }
-            MetricKind::Mean => ("num_v", "pre_v", "0"),
-            MetricKind::Ratio => ("num_v", "0", "den_v"),
-        };
-        let sql = format!(
-            "WITH shopper_events AS (
-               SELECT COALESCE(i.user_id, e.anonymous_id) AS shopper, e.type, e.ts, e.exp_key, e.exp_variation, e.body
-               FROM events e LEFT JOIN identities i ON i.site = e.site AND i.anonymous_id = e.anonymous_id
-               WHERE e.site = $1),
-             exposed AS (
-               SELECT exp_variation, shopper, MIN(ts) AS first_ts FROM shopper_events
-               WHERE type = 'experiment_exposure' AND exp_key = $2
-               GROUP BY exp_variation, shopper),
-             matched AS (
-               SELECT shopper, ts,
-                      CASE WHEN {num_cond} THEN 1 ELSE 0 END AS is_num,
-                      CASE WHEN {num_cond} THEN {num_value} END AS num_value,
-                      CASE WHEN {den_cond} THEN 1 ELSE 0 END AS is_den,
-                      CASE WHEN {den_cond} THEN {den_value} END AS den_value
-               FROM shopper_events WHERE type <> 'experiment_exposure'),
-             per_shopper AS (
-               SELECT x.exp_variation, x.shopper,
-                 COALESCE(SUM(CASE WHEN m.ts >= x.first_ts AND m.ts < x.first_ts + {window} THEN m.is_num END), 0) AS num_n,
-                 COALESCE(SUM(CASE WHEN m.ts >= x.first_ts AND m.ts < x.first_ts + {window} THEN m.num_value END), 0) AS num_v,
-                 COALESCE(SUM(CASE WHEN m.ts < x.first_ts THEN m.is_num END), 0) AS pre_n,
-                 COALESCE(SUM(CASE WHEN m.ts < x.first_ts THEN m.num_value END), 0) AS pre_v,
-                 COALESCE(SUM(CASE WHEN m.ts >= x.first_ts AND m.ts < x.first_ts + {window} THEN m.den_value END), 0) AS den_v
-               FROM exposed x LEFT JOIN matched m ON m.shopper = x.shopper
-               GROUP BY x.exp_variation, x.shopper),
-             vals AS (
-               SELECT exp_variation, CAST({y} AS DOUBLE PRECISION) AS y, CAST({x} AS DOUBLE PRECISION) AS x,
-                      CAST({d} AS DOUBLE PRECISION) AS d
-               FROM per_shopper)
-             SELECT exp_variation, COUNT(*), SUM(y), SUM(y * y), SUM(x), SUM(x * x), SUM(x * y),
-                    SUM(d), SUM(d * d), SUM(y * d)
-             FROM vals GROUP BY exp_variation ORDER BY exp_variation"
-        );
-        Ok(self
-            .query(&sql, params)
-            .await?
-            .into_iter()
-            .map(|r| MetricSums {
-                variation: r[0].text().unwrap_or_default().to_string(),
-                n: r[1].int(),
-                sum_y: r[2].float(),
-                sum_y_sq: r[3].float(),
-                sum_x: r[4].float(),
-                sum_x_sq: r[5].float(),
-                sum_xy: r[6].float(),
-                sum_d: r[7].float(),
-                sum_d_sq: r[8].float(),
-                sum_yd: r[9].float(),
-            })
-            .collect())
     }
 }
 

@@ -182,6 +182,27 @@ impl Postgres {
         }
     }
 
+    /// Runs each statement with its own parameters, all in one transaction; retried once
+    /// on a connection found closed, like [`Postgres::exec_all`].
+    pub async fn exec_each(&self, statements: Vec<(String, Vec<Param>)>) -> Result<()> {
+        let mut attempt = 0;
+        loop {
+            let mut client = self.pool.get().await.map_err(pool_err)?;
+            let result = async {
+                let tx = client.transaction().await?;
+                for (sql, params) in &statements {
+                    tx.execute(sql.as_str(), &refs(params)).await?;
+                }
+                tx.commit().await
+            }
+            .await;
+            match result {
+                Err(e) if attempt == 0 && (e.is_closed() || client.is_closed()) => attempt += 1,
+                other => return other.map_err(err),
+            }
+        }
+    }
+
     /// One statement per batch: the columns as arrays, unnested, inserted, conflicts
     /// skipped; the ids that were inserted come back.
     pub async fn insert_events(&self, site: &str, events: Vec<NewEvent>) -> Result<Vec<bool>> {

@@ -105,6 +105,19 @@ impl Sqlite {
         .await
     }
 
+    /// Runs each statement with its own parameters, all in one transaction.
+    pub async fn exec_each(&self, statements: Vec<(String, Vec<Param>)>) -> Result<()> {
+        self.with(move |conn| {
+            let tx = conn.transaction()?;
+            for (sql, params) in &statements {
+                tx.prepare_cached(&sqlite_placeholders(sql))?.execute(rusqlite::params_from_iter(params.iter()))?;
+            }
+            tx.commit()?;
+            Ok(())
+        })
+        .await
+    }
+
     /// One transaction per batch, one prepared insert per event.
     pub async fn insert_events(&self, site: &str, events: Vec<NewEvent>) -> Result<Vec<bool>> {
         let site = site.to_string();
