@@ -34,7 +34,16 @@ const USAGE: &str = "usage: tailor serve [options]
                          TAILOR_IDENTITY_SECRETS=site1=secret1,site2=secret2); without one,
                          identify links nothing and hands out nothing of a user
   --cors-origin ORIGIN   allow this browser origin (repeatable; '*' for any)
-  --rate-limit N         events per second per site in this process (default 1000; 0 = off)
+  --rate-limit N         events per second per site in this process (default 1000; 0 = no
+                         event limit at all, per site or per client)
+  --client-rate-limit N  events per second per client of a site, counted per address and per
+                         anonymous id (default a tenth of --rate-limit, at least 100 or the
+                         site's rate; 0 = off); each address also has a byte budget
+  --trust-proxy          take the client's address from the last X-Forwarded-For entry (only
+                         behind a proxy that sets it)
+  --sites LIST           serve only these sites (comma-separated, repeatable), the --site
+                         default, sites with their own --identity-secret and sites with a
+                         published ruleset; events of others get 404 (default: every site)
   --request-timeout S    seconds before a request is answered 503 (default 10)
   --ruleset-ttl S        seconds a signed ruleset stays valid (default 2592000 = 30 days)
   --fail-rate F          TESTING ONLY: answer 503 to this fraction (0 to 1) of POST /v1/events
@@ -61,6 +70,12 @@ pub struct Config {
     pub identity_secrets: Vec<(String, String)>,
     pub cors_origins: Vec<String>,
     pub rate_limit: u32,
+    /// Events per second per client of a site; `None` = derived from `rate_limit`.
+    pub client_rate_limit: Option<u32>,
+    /// Whether the client's address comes from `X-Forwarded-For`.
+    pub trust_proxy: bool,
+    /// `--sites`: the sites served besides the default one; `None` = every site.
+    pub sites: Option<Vec<String>>,
     pub request_timeout: Duration,
     pub ruleset_ttl_ms: i64,
     /// Testing only (`--fail-rate`): the fraction of event batches answered 503 unstored.
@@ -89,6 +104,9 @@ impl Config {
             .map_err(|e| format!("TAILOR_IDENTITY_SECRETS: {e}"))?,
             cors_origins: Vec::new(),
             rate_limit: 1000,
+            client_rate_limit: None,
+            trust_proxy: false,
+            sites: None,
             request_timeout: Duration::from_secs(10),
             ruleset_ttl_ms: DEFAULT_TTL_MS,
             fail_rate: 0.0,
@@ -137,6 +155,24 @@ impl Config {
                     let v = value("--rate-limit")?;
                     config.rate_limit =
                         v.parse().map_err(|_| format!("--rate-limit: '{v}' is not a number of events per second"))?;
+                }
+                "--client-rate-limit" => {
+                    let v = value("--client-rate-limit")?;
+                    config.client_rate_limit = Some(
+                        v.parse()
+                            .map_err(|_| format!("--client-rate-limit: '{v}' is not a number of events per second"))?,
+                    );
+                }
+                "--trust-proxy" => config.trust_proxy = true,
+                "--sites" => {
+                    let v = value("--sites")?;
+                    let sites = config.sites.get_or_insert_with(Vec::new);
+                    for site in v.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+                        if !tailor::engine::wire::is_valid_name(site) {
+                            return Err(format!("--sites: '{site}' must be 1-64 of A-Z a-z 0-9 . _ -"));
+                        }
+                        sites.push(site.to_string());
+                    }
                 }
                 "--request-timeout" => {
                     let v = value("--request-timeout")?;
@@ -190,7 +226,7 @@ pub fn main(args: &[String]) -> Result<(), String> {
             state.config.db.display(),
             state.key.key_id()
         );
-        axum::serve(listener, router(state))
+        axum::serve(listener, router(state).into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(shutdown())
             .await
             .map_err(|e| format!("server error: {e}"))
@@ -221,7 +257,13 @@ pub async fn start(config: Config) -> Result<Shared, String> {
     if created {
         log_info(&format!("created signing key {} in {}", key.key_id(), key_path.display()));
     }
-    let state = Arc::new(AppState { limiter: RateLimiter::new(config.rate_limit), config, store, key });
+    let state = Arc::new(AppState {
+        limiter: RateLimiter::new(config.rate_limit, config.client_rate_limit),
+        intake: api::events::Intake::new(&config),
+        config,
+        store,
+        key,
+    });
     if let Some(path) = state.config.ruleset.clone() {
         let text = std::fs::read_to_string(&path).map_err(|e| format!("--ruleset {}: {e}", path.display()))?;
         let ruleset =

@@ -6,7 +6,7 @@
 #![allow(clippy::result_large_err)]
 
 mod admin;
-mod events;
+pub mod events;
 mod profiles;
 mod results_page;
 pub mod rulesets;
@@ -31,6 +31,8 @@ pub struct AppState {
     pub store: Store,
     pub key: Keypair,
     pub limiter: RateLimiter,
+    /// What `POST /v1/events` needs besides: the parsing pool and the sites served.
+    pub intake: events::Intake,
 }
 
 pub type Shared = Arc<AppState>;
@@ -96,15 +98,75 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-/// Reads a request body up to `limit` bytes; 413 beyond.
-pub async fn read_body(body: axum::body::Body, limit: usize) -> Result<axum::body::Bytes, Response> {
-    axum::body::to_bytes(body, limit).await.map_err(|_| {
-        error(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "payload_too_large",
-            format!("the body is larger than the {limit} bytes allowed here"),
-        )
-    })
+/// How much of a refused body is still read (and thrown away) so that a client that sends
+/// the whole body before reading the answer gets it, rather than a reset connection.
+pub const DRAIN_LIMIT: usize = 8 * 1024 * 1024;
+
+/// The next chunk of data of a body; `None` at its end.
+async fn next_chunk(body: &mut axum::body::Body) -> Option<Result<axum::body::Bytes, axum::Error>> {
+    use axum::body::HttpBody;
+    loop {
+        let frame = std::future::poll_fn(|cx| std::pin::Pin::new(&mut *body).poll_frame(cx)).await?;
+        match frame {
+            Ok(frame) => {
+                if let Ok(data) = frame.into_data() {
+                    return Some(Ok(data));
+                }
+            }
+            Err(e) => return Some(Err(e)),
+        }
+    }
+}
+
+/// Reads and discards a body up to `limit` more bytes; true when it ended within them.
+pub async fn drain(mut body: axum::body::Body, limit: usize) -> bool {
+    let mut read = 0usize;
+    while let Some(chunk) = next_chunk(&mut body).await {
+        match chunk {
+            Ok(data) => read = read.saturating_add(data.len()),
+            Err(_) => return false,
+        }
+        if read > limit {
+            return false;
+        }
+    }
+    true
+}
+
+/// A refusal sent before the request's body was read: the body is drained first (up to
+/// [`DRAIN_LIMIT`]), unless the client waits for `100 Continue` and so has not sent it; the
+/// connection is closed when the body was not read to its end.
+pub async fn refuse_unread(headers: &HeaderMap, body: axum::body::Body, mut response: Response) -> Response {
+    let waits_for_continue = headers
+        .get(header::EXPECT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("100-continue"));
+    if waits_for_continue || !drain(body, DRAIN_LIMIT).await {
+        response.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
+    response
+}
+
+/// Reads a request body up to `limit` bytes; 413 beyond (after draining the rest, see
+/// [`refuse_unread`]).
+pub async fn read_body(mut body: axum::body::Body, limit: usize) -> Result<axum::body::Bytes, Response> {
+    let mut buf = Vec::new();
+    while let Some(chunk) = next_chunk(&mut body).await {
+        let data = chunk.map_err(|e| error(StatusCode::BAD_REQUEST, "unreadable_body", e.to_string()))?;
+        if buf.len() + data.len() > limit {
+            let mut response = error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                format!("the body is larger than the {limit} bytes allowed here"),
+            );
+            if !drain(body, DRAIN_LIMIT).await {
+                response.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+            }
+            return Err(response);
+        }
+        buf.extend_from_slice(&data);
+    }
+    Ok(buf.into())
 }
 
 /// The `site` query parameter, or the server's default site.
