@@ -404,3 +404,69 @@ async fn a_returning_shopper_keeps_their_id_for_events_held_before_consent() {
     let held = stored.iter().find(|e| get(e, "id").as_string() == Some(id.clone())).expect("the held event is stored");
     assert_eq!(get(held, "anonymousId").as_string(), Some(owner), "re-issued under the shopper's id");
 }
+
+/// Two instances of one site in one page hear each other as two tabs of the origin do
+/// (BroadcastChannel delivers to every other channel object of the name).
+async fn two_tabs(consent: &str) -> (String, TailorCore, TailorCore) {
+    let site = unique_site();
+    let config = format!(r#"{{"site": "{site}", "consent": "{consent}"}}"#);
+    let a = TailorCore::init(json(&config)).await.unwrap();
+    let b = TailorCore::init(json(&config)).await.unwrap();
+    (site, a, b)
+}
+
+#[wasm_bindgen_test]
+async fn profile_writes_from_two_tabs_merge_instead_of_rolling_back() {
+    let (site, a, b) = two_tabs("granted").await;
+    for i in 0..30 {
+        track(if i % 3 == 0 { &b } else { &a }, "page_view", "{}").await;
+        if i % 7 == 0 {
+            JsFuture::from(sleep(1)).await.unwrap();
+        }
+    }
+    track(&b, "purchase", r#"{"orderId": "o1", "revenue": 20, "currency": "EUR", "items": []}"#).await;
+    wait_for_saved_profile(&site, "page_view", 30.0).await;
+    wait_until("both tabs see every event", async || {
+        [&a, &b].iter().all(|t| get(&t.profile(), "events.page_view.count").as_f64() == Some(30.0))
+    })
+    .await;
+    let reloaded = TailorCore::init(json(&format!(r#"{{"site": "{site}", "consent": "granted"}}"#))).await.unwrap();
+    assert_eq!(get(&reloaded.profile(), "events.page_view.count").as_f64(), Some(30.0));
+    assert_eq!(get(&reloaded.profile(), "orders.count").as_f64(), Some(1.0));
+}
+
+#[wasm_bindgen_test]
+async fn forget_in_one_tab_reaches_the_other() {
+    let (site, a, b) = two_tabs("granted").await;
+    track(&b, "page_view", "{}").await;
+    wait_for_saved_profile(&site, "page_view", 1.0).await;
+    let old = get(&b.status(), "anonymousId").as_string();
+    JsFuture::from(a.forget()).await.unwrap();
+    let new = get(&a.status(), "anonymousId").as_string();
+    assert_ne!(new, old);
+    wait_until("the other tab takes the new id", async || get(&b.status(), "anonymousId").as_string() == new).await;
+    let status = b.status();
+    assert_eq!(get(&status, "consent").as_string().as_deref(), Some("pending"));
+    assert_eq!(get(&status, "sending").as_bool(), Some(false));
+    assert_eq!(get(&status, "storage").as_string().as_deref(), Some("memory"));
+    assert_eq!(get(&b.profile(), "events.page_view.count").as_f64(), Some(0.0));
+    assert!(outbox(&site).await.is_empty(), "nothing written back");
+}
+
+#[wasm_bindgen_test]
+async fn consent_in_one_tab_reaches_the_other() {
+    let (site, a, b) = two_tabs("pending").await;
+    track(&b, "page_view", "{}").await;
+    JsFuture::from(a.consent("denied".into())).await.unwrap();
+    let consent = |t: &TailorCore| get(&t.status(), "consent").as_string();
+    wait_until("the other tab is denied", async || consent(&b).as_deref() == Some("denied")).await;
+    JsFuture::from(a.consent("granted".into())).await.unwrap();
+    wait_until("the other tab is granted", async || consent(&b).as_deref() == Some("granted")).await;
+    wait_until("the other tab stores", async || {
+        get(&b.status(), "storage").as_string().as_deref() == Some("indexeddb")
+    })
+    .await;
+    assert!(outbox(&site).await.is_empty(), "the event held before the denial was dropped");
+    track(&b, "page_view", "{}").await;
+    assert_eq!(outbox(&site).await.len(), 1);
+}

@@ -14,13 +14,14 @@ export function tabs(name, f) {
   } catch {
     ch = null;
     try {
-      addEventListener("storage", (e) => e.key === name && e.newValue && hear(e.newValue.slice(e.newValue.indexOf(" ") + 1)));
+      addEventListener("storage", (e) => e.key === name && e.newValue && hear(e.newValue));
     } catch {}
   }
   return (m) => {
     try {
-      // A fresh random prefix, so that the same message twice is still a change.
-      ch ? ch.postMessage(m) : localStorage.setItem(name, Math.random() + " " + m);
+      // Set and removed at once: each is a change the other tabs hear, and nothing stays.
+      if (ch) ch.postMessage(m);
+      else localStorage.setItem(name, m), localStorage.removeItem(name);
     } catch {}
   };
 }
