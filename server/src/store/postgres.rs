@@ -25,6 +25,14 @@ fn err(e: impl std::fmt::Display) -> StoreError {
     StoreError(format!("postgres: {e}"))
 }
 
+/// A driver error with the database's own message ("db error" alone says nothing).
+fn db_err(e: tokio_postgres::Error) -> StoreError {
+    match e.as_db_error() {
+        Some(db) => StoreError(format!("postgres: {}: {}", db.code().code(), db.message())),
+        None => err(e),
+    }
+}
+
 /// A pool error with its cause (deadpool's own text hides it).
 fn pool_err(e: deadpool_postgres::PoolError) -> StoreError {
     match e {
@@ -198,7 +206,7 @@ impl Postgres {
             .await;
             match result {
                 Err(e) if attempt == 0 && (e.is_closed() || client.is_closed()) => attempt += 1,
-                other => return other.map_err(err),
+                other => return other.map_err(db_err),
             }
         }
     }
