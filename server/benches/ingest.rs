@@ -4,7 +4,7 @@
 //! `TAILOR_TEST_PG_URL` (or `TAILOR_BENCH_PG_URL`) is set.
 //!
 //!   export TAILOR_TEST_PG_URL=$(scripts/pg.sh start)
-//!   cargo bench -p tailor-server --bench ingest
+//!   cargo bench -p tailor-server --profile server-bench --bench ingest
 //!
 //! SQLite's raw INSERTs run twice, with `synchronous = FULL` (what the server uses: an
 //! acknowledged batch survives power loss) and `NORMAL` (WAL's default trade-off: the last
