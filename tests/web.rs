@@ -275,7 +275,11 @@ async fn a_full_quota_degrades_to_memory_without_exceptions() {
     for _ in 0..5 {
         ids.push(track(&t, "product_view", &big).await);
     }
-    JsFuture::from(sleep(20)).await.unwrap();
+    // The failed write is noticed after the event is held: wait for it, not a guessed time.
+    wait_until("the SDK has fallen back to memory", async || {
+        get(&t.status(), "storage").as_string().as_deref() == Some("memory")
+    })
+    .await;
     let status = t.status();
     clear_keys(&filler);
     assert!(ids.iter().all(|id| id.as_string().is_some()), "every track resolved with an id");
@@ -343,10 +347,12 @@ async fn forget_leaves_storage_empty() {
     let t = TailorCore::init(json(&format!(r#"{{"site": "{site}", "consent": "granted"}}"#))).await.unwrap();
     track(&t, "product_view", r#"{"sku": "A"}"#).await;
     JsFuture::from(t.identify("user-1".into(), json(r#"{"plan": "gold"}"#))).await.unwrap();
-    JsFuture::from(sleep(20)).await.unwrap();
     let before = get(&t.status(), "anonymousId").as_string();
-    let names = Array::from(&JsFuture::from(database_names()).await.unwrap());
-    assert!(names.iter().any(|n| n.as_string() == Some(format!("tailor:{site}"))));
+    wait_until("the database exists", async || {
+        let names = Array::from(&JsFuture::from(database_names()).await.unwrap());
+        names.iter().any(|n| n.as_string() == Some(format!("tailor:{site}")))
+    })
+    .await;
 
     JsFuture::from(t.forget()).await.unwrap();
     wait_until("the database is deleted", async || {
