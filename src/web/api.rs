@@ -176,7 +176,7 @@ fn capture_context(now: f64) -> Value {
 /// Tracks an event into the profile and the outbox. Shared by `track` and the exposures
 /// that decisions record.
 async fn track_event(shared: Shared, event_type: &str, props: Value) -> Result<String, JsValue> {
-    let (id, json, store, consent, limit) = {
+    let (event, store, consent, limit) = {
         let mut s = shared.borrow_mut();
         if s.consent == Consent::Denied {
             // Nothing is kept: the page still gets an answer.
@@ -188,21 +188,21 @@ async fn track_event(shared: Shared, event_type: &str, props: Value) -> Result<S
             .profile
             .track(event_type, props, now, monotonic_random(now), Some(context))
             .map_err(|e| event_error("track", e))?;
-        let out = (event.id().to_string(), event.to_json(), s.store.clone(), s.consent, s.config.pending_limit);
-        s.changed(Change::Event(event));
-        out
+        s.changed(Change::Event(event.clone()));
+        (event, s.store.clone(), s.consent, s.config.pending_limit)
     };
+    let id = event.id().to_string();
     if consent == Consent::Pending {
         // Held in memory with its original id and time until consent is given; bounded.
-        let _ = store.write(storage::OUTBOX, &id, &json).await;
+        let _ = store.write(storage::OUTBOX, &id, &event.to_json()).await;
         bound_outbox(&shared, &store, limit).await;
-    } else if let Err(e) = store.write(storage::OUTBOX, &id, &json).await {
+    } else if let Err(e) = store.write(storage::OUTBOX, &id, &event.to_json()).await {
         let memory = {
             let mut s = shared.borrow_mut();
             s.degrade(String::from("an event could not be stored: ") + &e);
             s.store.clone()
         };
-        let _ = memory.write(storage::OUTBOX, &id, &json).await;
+        let _ = memory.write(storage::OUTBOX, &id, &event.to_json()).await;
     } else if !shared.borrow().sending_allowed {
         // Stored but never sent (Global Privacy Control, no endpoint): bounded too, so the
         // outbox cannot fill the origin's storage.
@@ -636,20 +636,17 @@ async fn set_consent(shared: &Shared, consent: Consent, here: bool) {
                     s.profile = saved;
                     s.anonymous_id = s.profile.anonymous_id().to_string();
                 }
+                // The held events merge into the stored profile at the next save.
+                s.changes.clear();
+                for e in &held {
+                    s.changes.push(Change::Event(e.clone()));
+                }
                 s.store = store.clone();
                 s.consent = Consent::Granted;
                 s.sending_allowed = sending_allowed(&s.config, Consent::Granted, s.gpc);
             }
-            let texts: Vec<String> = held.iter().map(|e| e.to_json()).collect();
-            // The held events merge into the stored profile at the next save.
-            {
-                let changes = &mut shared.borrow_mut().changes;
-                changes.clear();
-                for e in held {
-                    changes.push(Change::Event(e));
-                }
-            }
-            if let Err(e) = store.write_many(storage::OUTBOX, &keys, &texts).await {
+            let held: Vec<String> = held.iter().map(|e| e.to_json()).collect();
+            if let Err(e) = store.write_many(storage::OUTBOX, &keys, &held).await {
                 problems.push(e);
             }
             let _ = held_store.erase().await;

@@ -40,14 +40,13 @@ class IdbStore {
     return this.run(store, "readwrite", (s) => void keys.forEach((k, i) => s.put(values[i], k)));
   }
   // Read-modify-write in one transaction, so that tabs writing at once are serialised:
-  // f(text, or "" for none) answers with reply(text to write) or not at all. Resolves to
-  // whether it wrote.
+  // f(text or null) answers the text to write, or undefined for none. Resolves to whether it wrote.
   update(store, key, f) {
     let wrote = false;
     return this.run(store, "readwrite", (s) => {
       const r = s.get(key);
       r.onsuccess = () => {
-        const v = answer(f, r.result);
+        const v = f(r.result === undefined ? null : r.result);
         if (v != null) {
           s.put(v, key);
           wrote = true;
@@ -157,21 +156,9 @@ class MemoryStore {
   }
 }
 
-// What an update's callback answered with reply(); a Wasm closure of (string) -> () is
-// already in the module, one that returns a value would add its own glue.
-let replied;
-export function reply(text) {
-  replied = text;
-}
-function answer(f, text) {
-  replied = null;
-  f(text || "");
-  return replied;
-}
-
 // The same read-modify-write for localStorage and memory (localStorage has no transactions).
 LocalStore.prototype.update = MemoryStore.prototype.update = async function (store, key, f) {
-  const v = answer(f, await this.get(store, key));
+  const v = f(await this.get(store, key));
   if (v == null) return false;
   await this.put(store, key, v);
   return true;

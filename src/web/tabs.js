@@ -14,14 +14,13 @@ export function tabs(name, f) {
   } catch {
     ch = null;
     try {
-      addEventListener("storage", (e) => e.key === name && e.newValue && hear(e.newValue));
+      addEventListener("storage", (e) => e.key === name && e.newValue && hear(e.newValue.slice(e.newValue.indexOf(" ") + 1)));
     } catch {}
   }
   return (m) => {
     try {
-      // Set and removed at once: each is a change the other tabs hear, and nothing stays.
-      if (ch) ch.postMessage(m);
-      else localStorage.setItem(name, m), localStorage.removeItem(name);
+      // A fresh random prefix, so that the same message twice is still a change.
+      ch ? ch.postMessage(m) : localStorage.setItem(name, Math.random() + " " + m);
     } catch {}
   };
 }

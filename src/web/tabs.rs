@@ -65,21 +65,19 @@ async fn save_now(shared: Shared) {
         (s.store.clone(), s.generation)
     };
     let inner = shared.clone();
-    let merge = Closure::<dyn FnMut(String)>::new(move |stored: String| {
-        let Ok(mut s) = inner.try_borrow_mut() else { return };
+    let merge = Closure::<dyn FnMut(Option<String>) -> Option<String>>::new(move |stored: Option<String>| {
+        let mut s = inner.try_borrow_mut().ok()?;
         if s.generation != generation || !s.storing_allowed() {
-            return;
+            return None;
         }
         let s = &mut *s;
         let revision = s.profile.revision();
-        let stored = Some(stored.as_str()).filter(|t| !t.is_empty());
-        if let Some(text) = s.changes.merge_into(stored, &mut s.profile, now_ms()) {
-            storage::reply(&text);
-        }
+        let text = s.changes.merge_into(stored.as_deref(), &mut s.profile, now_ms());
         if s.profile.revision() != revision {
             s.anonymous_id = s.profile.anonymous_id().to_string();
             s.emit("profile");
         }
+        text
     });
     match store.update(storage::STATE, PROFILE, &merge).await {
         Ok(true) => tell(&shared, "saved"),
