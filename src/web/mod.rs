@@ -12,7 +12,6 @@ mod storage;
 mod sync;
 mod sync_identity;
 mod sync_rules;
-mod tabs;
 
 pub use api::{version, TailorCore};
 pub use platform::start;

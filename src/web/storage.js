@@ -39,21 +39,6 @@ class IdbStore {
   putMany(store, keys, values) {
     return this.run(store, "readwrite", (s) => void keys.forEach((k, i) => s.put(values[i], k)));
   }
-  // Read-modify-write in one transaction, so that tabs writing at once are serialised:
-  // f(text or null) answers the text to write, or undefined for none. Resolves to whether it wrote.
-  update(store, key, f) {
-    let wrote = false;
-    return this.run(store, "readwrite", (s) => {
-      const r = s.get(key);
-      r.onsuccess = () => {
-        const v = f(r.result === undefined ? null : r.result);
-        if (v != null) {
-          s.put(v, key);
-          wrote = true;
-        }
-      };
-    }).then(() => wrote);
-  }
   getAll(store, limit) {
     return this.run(store, "readonly", (s) => s.getAll(null, limit || undefined));
   }
@@ -155,14 +140,6 @@ class MemoryStore {
     STORES.forEach((s) => this.maps[s].clear());
   }
 }
-
-// The same read-modify-write for localStorage and memory (localStorage has no transactions).
-LocalStore.prototype.update = MemoryStore.prototype.update = async function (store, key, f) {
-  const v = f(await this.get(store, key));
-  if (v == null) return false;
-  await this.put(store, key, v);
-  return true;
-};
 
 function openIdb(name, timeoutMs, version) {
   return new Promise((ok, fail) => {

@@ -180,9 +180,13 @@ pub async fn reset(shared: &Shared) {
     super::sync_identity::reset(shared).await;
 }
 
-/// The shopper asked to be forgotten: ask the server to erase these ids (queued until it
-/// succeeds). `None`: another tab asked, and erases the anonymous id itself.
-pub async fn forgotten(shared: &Shared, anonymous_id: Option<String>, user_id: Option<String>) {
+/// The shopper asked to be forgotten: ask the server to erase these ids (queued until it succeeds).
+pub async fn forgotten(shared: &Shared, anonymous_id: String, user_id: Option<String>) {
+    {
+        let mut s = shared.borrow_mut();
+        s.sync.beacon_cache.clear();
+        s.sync.backoff = Backoff::default();
+    }
     super::sync_rules::forget_cache(shared);
     super::sync_identity::forgotten(shared, anonymous_id, user_id).await;
 }
