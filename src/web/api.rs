@@ -166,6 +166,14 @@ fn schedule_save(shared: &Shared) {
     page::later(Closure::once_into_js(move || spawn_local(save_now(shared))).unchecked_into());
 }
 
+/// The page is being hidden or left: a profile save still waiting for its task is started
+/// now, since a task scheduled for later never runs on a page that is unloading.
+pub(crate) fn save_if_pending(shared: &Shared) {
+    if shared.borrow().save_scheduled {
+        spawn_local(save_now(shared.clone()));
+    }
+}
+
 async fn save_now(shared: Shared) {
     let (store, json, generation) = {
         let mut s = shared.borrow_mut();
@@ -410,7 +418,9 @@ impl TailorCore {
                 s.emit("status");
             }
             super::sync::reset(&shared).await;
-            schedule_save(&shared);
+            // Saved before the promise resolves: a reload right after reset() must not bring
+            // back the previous shopper's profile.
+            save_now(shared).await;
             Ok(JsValue::UNDEFINED)
         })
     }

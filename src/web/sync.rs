@@ -202,13 +202,17 @@ fn listen_lifecycle(shared: &Shared) {
             schedule(&s, 0.0);
         }
         "pagehide" => {
+            super::api::save_if_pending(&s);
             send_beacon(&s);
             // A page holding a Web Lock cannot enter the back/forward cache: let go; the
             // next tick (here after a back navigation, or in another tab) takes it again.
             s.borrow_mut().sync.sender = false;
             release_sender(&lock_name(&s));
         }
-        _ => send_beacon(&s),
+        _ => {
+            super::api::save_if_pending(&s);
+            send_beacon(&s);
+        }
     });
     listen(&f.into_js_value());
 }
