@@ -253,7 +253,7 @@ async fn track_event(shared: Shared, event_type: &str, props: Value) -> Result<S
     } else if !shared.borrow().sending_allowed {
         // Stored but never sent (Global Privacy Control, no endpoint): bounded too, so the
         // outbox cannot fill the origin's storage.
-        bound_outbox(&shared, &store, MAX_UNSENT).await;
+        bound_unsent(&shared);
     }
     shared.borrow().emit("profile");
     schedule_save(&shared);
@@ -263,6 +263,30 @@ async fn track_event(shared: Shared, event_type: &str, props: Value) -> Result<S
 
 /// Events an outbox keeps at most while consent is granted but nothing is sent.
 const MAX_UNSENT: u32 = 1000;
+
+/// Keeps the outbox within `MAX_UNSENT` events, in the background: one pass at a time, and
+/// one more after it when events were committed meanwhile.
+fn bound_unsent(shared: &Shared) {
+    {
+        let mut s = shared.borrow_mut();
+        s.bounding = s.bounding.saturating_add(1).min(2);
+        if s.bounding > 1 {
+            return;
+        }
+    }
+    let shared = shared.clone();
+    spawn_local(async move {
+        loop {
+            let store = shared.borrow().store.clone();
+            bound_outbox(&shared, &store, MAX_UNSENT).await;
+            let mut s = shared.borrow_mut();
+            s.bounding -= 1;
+            if s.bounding == 0 {
+                break;
+            }
+        }
+    });
+}
 
 /// Keeps the outbox within `limit` events: drops the oldest, counted in `status.dropped`.
 async fn bound_outbox(shared: &Shared, store: &storage::Store, limit: u32) {
@@ -350,6 +374,7 @@ impl TailorCore {
             save_scheduled: false,
             generation: 0,
             sync: Default::default(),
+            bounding: 0,
         };
         let shared = Rc::new(RefCell::new(state));
         super::sync_rules::load_cached(&shared).await;

@@ -40,6 +40,9 @@ pub struct State {
     pub generation: u32,
     /// The sync loop: backoff, sender lock, timers, beacon cache, ruleset ETag (see sync.rs).
     pub sync: super::sync::SyncState,
+    /// The bound on unsent events: 0 idle, 1 a pass is running, 2 and another is wanted
+    /// (a burst of `track` calls runs one pass after its commit, not one per event).
+    pub bounding: u8,
 }
 
 impl State {
