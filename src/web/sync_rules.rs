@@ -219,7 +219,9 @@ pub async fn first_refresh(shared: &Shared) {
     for resolve in waiting {
         let _ = resolve.call1(&JsValue::NULL, &problem);
     }
-    if shared.borrow().config.live_updates {
+    // Without a key nothing the stream brings could be used.
+    let live = { let s = shared.borrow(); s.config.live_updates && s.config.public_key.is_some() };
+    if live {
         go_live(shared);
     }
 }

@@ -214,25 +214,32 @@ impl Stream {
             return Some(self.first.remove(0));
         }
         loop {
-            tokio::select! {
-                _ = self.shutdown.wait_for(|closed| *closed) => return None,
-                got = self.rx.recv() => match got {
-                    Ok(p) if p.etag != self.sent => {
+            enum Woke {
+                Shutdown,
+                Got(Result<Arc<Published>, broadcast::error::RecvError>),
+                Tick,
+            }
+            let woke = tokio::select! {
+                _ = self.shutdown.wait_for(|closed| *closed) => Woke::Shutdown,
+                got = self.rx.recv() => Woke::Got(got),
+                _ = self.tick.tick() => Woke::Tick,
+            };
+            match woke {
+                Woke::Shutdown | Woke::Got(Err(broadcast::error::RecvError::Closed)) => return None,
+                Woke::Got(Ok(p)) => {
+                    if p.etag != self.sent {
                         self.sent = p.etag.clone();
                         return Some(ruleset_event(&p));
                     }
-                    Ok(_) => {}
-                    // Fell behind: what was missed is superseded by the current envelope.
-                    Err(broadcast::error::RecvError::Lagged(_)) => {
-                        if let Some(e) = self.from_store().await {
-                            return Some(e);
-                        }
+                }
+                // Fell behind: what was missed is superseded by the current envelope.
+                Woke::Got(Err(broadcast::error::RecvError::Lagged(_))) => {
+                    if let Some(e) = self.from_store().await {
+                        return Some(e);
                     }
-                    Err(broadcast::error::RecvError::Closed) => return None,
-                },
-                _ = self.tick.tick() => {
-                    let live = &self.slot.state.live;
-                    if live.check_due(&self.slot.site) {
+                }
+                Woke::Tick => {
+                    if self.slot.state.live.check_due(&self.slot.site) {
                         if let Some(e) = self.from_store().await {
                             return Some(e);
                         }
