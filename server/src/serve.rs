@@ -410,7 +410,9 @@ async fn cors(State(state): State<Shared>, request: Request, next: Next) -> Resp
         h.insert(header::ACCESS_CONTROL_ALLOW_METHODS, HeaderValue::from_static("GET, POST, DELETE, OPTIONS"));
         h.insert(
             header::ACCESS_CONTROL_ALLOW_HEADERS,
-            HeaderValue::from_static("content-type, authorization, if-none-match, last-event-id, x-tailor-identity-token"),
+            HeaderValue::from_static(
+                "content-type, authorization, if-none-match, last-event-id, x-tailor-identity-token",
+            ),
         );
         h.insert(header::ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static("600"));
         allow_origin(&mut response, &origin);

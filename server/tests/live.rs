@@ -175,7 +175,11 @@ fn a_publish_reaches_an_open_stream_within_two_seconds() {
 
     let mut stream = EventStream::open(&server.base, "/v1/rulesets/default/stream", &[]);
     assert_eq!(stream.status, 200, "{}", stream.head);
-    assert!(header(&stream.head, "content-type").is_some_and(|v| v.starts_with("text/event-stream")), "{}", stream.head);
+    assert!(
+        header(&stream.head, "content-type").is_some_and(|v| v.starts_with("text/event-stream")),
+        "{}",
+        stream.head
+    );
     let hint = stream.next(Duration::from_secs(5)).expect("a first event");
     assert_eq!(hint.retry, Some(5000), "the retry hint comes first: {hint:?}");
     // On connect: the current envelope, as the GET serves it, with its ETag as the id.
@@ -186,7 +190,8 @@ fn a_publish_reaches_an_open_stream_within_two_seconds() {
     for (n, id) in ["two", "three", "four"].iter().enumerate() {
         let started = Instant::now();
         let published = publish(&server.base, "default", &ruleset(id));
-        let e = stream.next_ruleset(Duration::from_secs(2)).unwrap_or_else(|| panic!("publish {id} did not arrive in 2 s"));
+        let e =
+            stream.next_ruleset(Duration::from_secs(2)).unwrap_or_else(|| panic!("publish {id} did not arrive in 2 s"));
         latencies.push(started.elapsed());
         let got = RulesetEnvelope::parse(&e.data).unwrap();
         assert_eq!(got.version, published.version);

@@ -87,7 +87,8 @@ impl std::fmt::Display for ConfigError {
     }
 }
 
-const OPTIONS: &str = "site, endpoint, consent, respectGpc, storage, flushInterval, publicKey, pendingLimit, ruleset, liveUpdates";
+const OPTIONS: &str =
+    "site, endpoint, consent, respectGpc, storage, flushInterval, publicKey, pendingLimit, ruleset, liveUpdates";
 
 fn type_err(field: &str, expected: &str, got: &Value) -> ConfigError {
     ConfigError {

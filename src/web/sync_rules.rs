@@ -220,7 +220,10 @@ pub async fn first_refresh(shared: &Shared) {
         let _ = resolve.call1(&JsValue::NULL, &problem);
     }
     // Without a key nothing the stream brings could be used.
-    let live = { let s = shared.borrow(); s.config.live_updates && s.config.public_key.is_some() };
+    let live = {
+        let s = shared.borrow();
+        s.config.live_updates && s.config.public_key.is_some()
+    };
     if live {
         go_live(shared);
     }

@@ -307,7 +307,8 @@ pub async fn stream(
     }
     let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + KEEP_ALIVE, KEEP_ALIVE);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let stream = Stream { slot, rx, shutdown: state.live.shutdown.subscribe(), sent: current.etag.clone(), first, tick };
+    let stream =
+        Stream { slot, rx, shutdown: state.live.shutdown.subscribe(), sent: current.etag.clone(), first, tick };
     let events = futures_util::stream::unfold(stream, |mut s| async move {
         let event = s.next().await?;
         Some((Ok::<_, Infallible>(event), s))
