@@ -48,8 +48,9 @@ function personalise(pageType) {
       }
       window.lastDecision = d;
     });
-  tailor("ready").then(decide);
-  tailor("ready", (t) => t.on("ruleset", decide));
+  tailor("ready")
+    .then(decide)
+    .then(() => tailor("on", "ruleset", decide));
 }
 
 document.addEventListener("click", (e) => {
