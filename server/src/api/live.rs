@@ -234,13 +234,13 @@ impl Stream {
                 }
                 // Fell behind: what was missed is superseded by the current envelope.
                 Woke::Got(Err(broadcast::error::RecvError::Lagged(_))) => {
-                    if let Some(e) = self.from_store().await {
+                    if let Some(e) = self.reread_current().await {
                         return Some(e);
                     }
                 }
                 Woke::Tick => {
                     if self.slot.state.live.check_due(&self.slot.site) {
-                        if let Some(e) = self.from_store().await {
+                        if let Some(e) = self.reread_current().await {
                             return Some(e);
                         }
                     }
@@ -252,7 +252,7 @@ impl Stream {
 
     /// The current envelope from the database, when it is not the one last sent; a newer
     /// version also goes to the site's other streams.
-    async fn from_store(&mut self) -> Option<Event> {
+    async fn reread_current(&mut self) -> Option<Event> {
         let envelope = super::rulesets::current_envelope(&self.slot.state, &self.slot.site).await.ok()?;
         self.slot.state.live.published(&self.slot.site, &envelope);
         let p = Published::of(&envelope);
