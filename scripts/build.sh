@@ -49,4 +49,4 @@ node_modules/.bin/esbuild pkg/index.js --bundle --minify --format=esm --target=e
 
 # Size budget (total gzip -9 of the script-tag files): what the build reached plus 5%, so the
 # size cannot grow back silently. Lower it when the SDK gets smaller; see docs/size.md.
-node scripts/size.mjs --budget-kb 120.2 pkg/dist/tailor.js pkg/dist/tailor_bg.wasm
+node scripts/size.mjs --budget-kb 133.5 pkg/dist/tailor.js pkg/dist/tailor_bg.wasm
