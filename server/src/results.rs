@@ -1,8 +1,9 @@
 //! The experiment report of `GET /v1/admin/results/{site}`: per experiment, the counts of
 //! each variation, the sample ratio mismatch check against the configured weights, every
 //! metric of each variation against the control (variation 0) with the statistics of
-//! [`crate::stats`], Holm's correction over all of an experiment's comparisons, and plain
-//! words saying what to do.
+//! [`crate::stats`], Holm's correction over all of an experiment's comparisons, the same
+//! comparisons day by day over the shoppers exposed so far (the timeline), and plain words
+//! saying what to do, naming the variations by their keys in the ruleset.
 
 use serde_json::{json, Value};
 
@@ -11,7 +12,7 @@ use crate::stats::{
     compare, compare_estimates, cuped, holm, mean_interval, srm, wilson, Comparison, Kind, Paired, Ratio, Sample, Test,
     ALPHA, SRM_THRESHOLD,
 };
-use crate::store::{MetricData, MetricSums, VariantResult};
+use crate::store::{MetricData, MetricSums, VariantResult, DAY_MS};
 
 fn pair(p: (f64, f64)) -> Value {
     json!([p.0, p.1])
@@ -26,6 +27,39 @@ pub fn configured_weights(ruleset: Option<&Value>, experiment: &str) -> Option<V
         Some(w) if w.len() == n => w.iter().map(Value::as_f64).collect(),
         _ => Some(vec![1.0 / n as f64; n]),
     }
+}
+
+/// The keys of `experiment`'s variations in the site's published ruleset, by index (`None`
+/// where a variation has no key); empty when the ruleset does not have the experiment.
+pub fn variation_keys(ruleset: Option<&Value>, experiment: &str) -> Vec<Option<String>> {
+    let found = ruleset.and_then(|r| r["experiments"].as_array()?.iter().find(|e| e["key"] == experiment));
+    found
+        .and_then(|e| e["variations"].as_array())
+        .map(|list| list.iter().map(|v| v["key"].as_str().map(str::to_string)).collect())
+        .unwrap_or_default()
+}
+
+/// How the report names variation `i`: `"key"` from the ruleset, else `variation i`.
+fn label(keys: &[Option<String>], i: usize) -> String {
+    match keys.get(i).and_then(Option::as_deref) {
+        Some(k) => format!("\u{201c}{k}\u{201d}"),
+        None => format!("variation {i}"),
+    }
+}
+
+/// `YYYY-MM-DD` of a day counted from the Unix epoch (the proleptic Gregorian calendar).
+pub fn date(day: i64) -> String {
+    // Howard Hinnant's days-to-civil algorithm.
+    let z = day + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02}")
 }
 
 fn percent(x: f64) -> String {
@@ -129,8 +163,24 @@ fn comparison_json(r: &Row) -> Value {
     })
 }
 
+/// What the report knows of an experiment from the published ruleset: its weights (for
+/// the split check) and its variations' keys (to name them).
+#[derive(Clone, Debug, Default)]
+pub struct Configured {
+    pub weights: Option<Vec<f64>>,
+    pub keys: Vec<Option<String>>,
+}
+
+impl Configured {
+    pub fn from_ruleset(ruleset: Option<&Value>, experiment: &str) -> Configured {
+        Configured { weights: configured_weights(ruleset, experiment), keys: variation_keys(ruleset, experiment) }
+    }
+}
+
 /// One experiment's report from its rows (one per variation seen) and its metrics.
-pub fn experiment(key: &str, rows: &[&VariantResult], weights: Option<Vec<f64>>, metrics: &[MetricData]) -> Value {
+pub fn experiment(key: &str, rows: &[&VariantResult], configured: &Configured, metrics: &[MetricData]) -> Value {
+    let weights = configured.weights.clone();
+    let keys = &configured.keys;
     let index = |variation: &str| variation.parse::<usize>().ok();
     let count = weights
         .as_ref()
@@ -151,6 +201,7 @@ pub fn experiment(key: &str, rows: &[&VariantResult], weights: Option<Vec<f64>>,
             let revenue = Sample { n: r.shoppers as u64, sum: r.revenue, sum_sq: r.revenue_sq };
             json!({
                 "variation": index(&r.variation),
+                "key": index(&r.variation).and_then(|i| keys.get(i).cloned().flatten()),
                 "exposures": r.exposures,
                 "shoppers": r.shoppers,
                 "conversions": r.conversions,
@@ -238,7 +289,8 @@ pub fn experiment(key: &str, rows: &[&VariantResult], weights: Option<Vec<f64>>,
             })
         })
         .collect();
-    let guidance = guidance(mismatch, &by_index, metrics, &table);
+    let guidance = guidance(mismatch, &by_index, keys, metrics, &table);
+    let timeline = timeline(count, metrics);
     json!({
         "experimentKey": key,
         "control": 0,
@@ -248,62 +300,157 @@ pub fn experiment(key: &str, rows: &[&VariantResult], weights: Option<Vec<f64>>,
         "variations": variations,
         "metrics": metrics_json,
         "guidance": guidance,
+        "timeline": timeline,
     })
 }
 
-/// What a merchandiser should do, in plain words: from the goal metrics, with any guardrail
-/// that got worse.
-fn guidance(mismatch: bool, rows: &[VariantResult], metrics: &[MetricData], table: &[Row]) -> String {
+/// Day by day (UTC, by the shoppers' first exposure), every metric over the shoppers exposed
+/// up to the end of that day: each variation's shoppers, converted shoppers, sum and value,
+/// and each variation against the control with the relative uplift and its interval, as the
+/// report would have said with only those shoppers. From the rollups' sums per day.
+fn timeline(count: usize, metrics: &[MetricData]) -> Vec<Value> {
+    let index = |variation: &str| variation.parse::<usize>().ok().filter(|&i| i < count);
+    let mut days: Vec<i64> = metrics.iter().flat_map(|d| d.days.iter().map(|s| s.day)).collect();
+    days.sort_unstable();
+    days.dedup();
+    let mut running: Vec<Vec<MetricSums>> = metrics
+        .iter()
+        .map(|_| (0..count).map(|i| MetricSums { variation: i.to_string(), ..Default::default() }).collect())
+        .collect();
+    days.iter()
+        .map(|&day| {
+            let per_metric: Vec<Value> = metrics
+                .iter()
+                .enumerate()
+                .map(|(m, d)| {
+                    for s in d.days.iter().filter(|s| s.day == day) {
+                        if let Some(i) = index(&s.sums.variation) {
+                            running[m][i].add(&s.sums);
+                        }
+                    }
+                    let sums = &running[m];
+                    let variations: Vec<Value> = sums
+                        .iter()
+                        .enumerate()
+                        .map(|(i, s)| {
+                            json!({
+                                "variation": i,
+                                "shoppers": s.n,
+                                "converted": s.converted,
+                                "sum": s.sum_y,
+                                "value": value(d.metric.kind, s).map(|v| v.0),
+                            })
+                        })
+                        .collect();
+                    let comparisons: Vec<Value> = (1..count)
+                        .filter_map(|v| {
+                            let c = comparison(d.metric.kind, &sums[0], &sums[v])?;
+                            Some(json!({
+                                "variation": v,
+                                "relative": c.relative,
+                                "relativeInterval": pair(c.relative_interval),
+                                "chanceToBeat": c.chance_to_beat,
+                            }))
+                        })
+                        .collect();
+                    json!({ "key": d.metric.key, "variations": variations, "comparisons": comparisons })
+                })
+                .collect();
+            json!({ "day": date(day), "start": day * DAY_MS, "metrics": per_metric })
+        })
+        .collect()
+}
+
+/// Fewer shoppers than this in a variation, and nothing significant: "not enough data".
+pub const FEW_SHOPPERS: i64 = 100;
+
+/// What a merchandiser should do, in plain words, naming the variations by their keys:
+/// from the goal metrics, with any guardrail that got worse.
+fn guidance(
+    mismatch: bool,
+    rows: &[VariantResult],
+    keys: &[Option<String>],
+    metrics: &[MetricData],
+    table: &[Row],
+) -> String {
+    let name = |i: usize| label(keys, i);
+    let control = name(0);
     if mismatch {
-        return "The split is broken: the shoppers per variation differ from the configured weights far more \
-                than chance allows. Find out why (a redirect, a caching layer, a filter on exposures) before \
-                trusting any figure below."
-            .to_string();
+        let counts: Vec<String> =
+            rows.iter().enumerate().map(|(i, r)| format!("{} {} shoppers", name(i), r.shoppers)).collect();
+        return format!(
+            "The split is broken: {} differ from the configured weights far more than chance allows. \
+             Find out why (a redirect, a caching layer, a filter on exposures) before trusting any figure below.",
+            counts.join(", ")
+        );
     }
-    if rows.first().is_none_or(|c| c.shoppers == 0) || rows.iter().skip(1).all(|r| r.shoppers == 0) {
-        return "Not enough data yet: no shopper has been exposed to the control and another variation.".to_string();
+    let empty: Vec<String> = rows.iter().enumerate().filter(|(_, r)| r.shoppers == 0).map(|(i, _)| name(i)).collect();
+    if rows.len() < 2 || !empty.is_empty() {
+        let who = if empty.is_empty() { "a second variation".to_string() } else { empty.join(", ") };
+        return format!("Not enough data yet: no shopper has seen {who}. Keep the test running.");
     }
     let role = |r: &Row| metrics[r.m].metric.role;
-    let named = |r: &Row| format!("variation {} ({} {})", r.v, percent(r.primary.relative), metrics[r.m].metric.key);
-    let significant = |r: &Row| r.primary.p_value_adjusted < ALPHA;
-    let goal: Vec<&Row> = table.iter().filter(|r| role(r) == Role::Goal).collect();
-    let pick = |rows: &[&Row], roles: Role, better: bool| -> Vec<String> {
-        rows.iter()
-            .filter(|r| {
-                role(r) == roles && significant(r) && (r.primary.absolute > 0.0) == better && r.primary.absolute != 0.0
-            })
-            .map(|r| named(r))
-            .collect()
+    let key = |r: &Row| metrics[r.m].metric.key.as_str();
+    let figures = |r: &Row| {
+        let (lo, hi) = r.primary.relative_interval;
+        if lo.is_finite() && hi.is_finite() {
+            format!("{} on {} (95% interval {} to {})", percent(r.primary.relative), key(r), percent(lo), percent(hi))
+        } else {
+            format!("{:+} on {}", r.primary.absolute, key(r))
+        }
     };
-    let winners = pick(&goal, Role::Goal, true);
-    let losers = pick(&goal, Role::Goal, false);
-    let all: Vec<&Row> = table.iter().collect();
-    let harmed = pick(&all, Role::Guardrail, false);
+    let significant = |r: &Row| r.primary.p_value_adjusted < ALPHA && r.primary.absolute != 0.0;
+    let harmed: Vec<&Row> =
+        table.iter().filter(|r| role(r) == Role::Guardrail && significant(r) && r.primary.absolute < 0.0).collect();
+    let harm_of = |v: usize| -> Vec<String> { harmed.iter().filter(|r| r.v == v).map(|r| figures(r)).collect() };
     let mut words = Vec::new();
-    if !winners.is_empty() {
-        words.push(format!("Better than the control: {}.", winners.join(", ")));
+    let goal: Vec<&Row> = table.iter().filter(|r| role(r) == Role::Goal).collect();
+    for r in goal.iter().filter(|r| significant(r)) {
+        let harm = harm_of(r.v);
+        if r.primary.absolute > 0.0 && harm.is_empty() {
+            words.push(format!(
+                "{} beats the control {control}: {}. It is safe to roll it out.",
+                name(r.v),
+                figures(r)
+            ));
+        } else if r.primary.absolute > 0.0 {
+            words.push(format!(
+                "{} beats the control {control}: {}, but it does harm: {}. Weigh the two before rolling it out.",
+                name(r.v),
+                figures(r),
+                harm.join(", ")
+            ));
+        } else {
+            words.push(format!("{} is worse than the control {control}: {}. Stop it.", name(r.v), figures(r)));
+        }
     }
-    if !losers.is_empty() {
-        words.push(format!("Worse than the control: {}.", losers.join(", ")));
+    let fewest = rows.iter().enumerate().min_by_key(|(_, r)| r.shoppers).map(|(i, r)| (i, r.shoppers));
+    if let (true, Some((i, n))) = (words.is_empty(), fewest.filter(|&(_, n)| n < FEW_SHOPPERS)) {
+        return format!(
+            "Not enough data yet: {} has only {n} shoppers; below {FEW_SHOPPERS} per variation no difference but a huge \
+             one can show. Keep the test running.",
+            name(i)
+        );
     }
     if words.is_empty() {
         let best = goal.iter().max_by(|a, b| a.primary.chance_to_beat.total_cmp(&b.primary.chance_to_beat));
         let lead = best.map_or(String::new(), |r| {
-            format!(
-                " Variation {} leads with a {:.0}% chance to beat the control.",
-                r.v,
-                r.primary.chance_to_beat * 100.0
-            )
+            format!(" {} leads with a {:.0}% chance to beat the control.", name(r.v), r.primary.chance_to_beat * 100.0)
         });
-        let keys: Vec<&str> =
+        let goals: Vec<&str> =
             metrics.iter().filter(|d| d.metric.role == Role::Goal).map(|d| d.metric.key.as_str()).collect();
         words.push(format!(
-            "No significant difference in {} yet (95% level, Holm-corrected): keep the test running.{lead}",
-            keys.join(", ")
+            "No clear difference from the control {control} in {} yet (95% level, Holm-corrected): keep the test \
+             running.{lead}",
+            goals.join(", ")
         ));
     }
-    if !harmed.is_empty() {
-        words.push(format!("Guardrail worse than the control: {}.", harmed.join(", ")));
+    // Guardrail harm of a variation not already named above.
+    let said: Vec<usize> = goal.iter().filter(|r| significant(r) && r.primary.absolute > 0.0).map(|r| r.v).collect();
+    let mut harmed_variations: Vec<usize> = harmed.iter().map(|r| r.v).filter(|v| !said.contains(v)).collect();
+    harmed_variations.dedup();
+    for v in harmed_variations {
+        words.push(format!("{} does harm on a guardrail: {}.", name(v), harm_of(v).join(", ")));
     }
     words.join(" ")
 }
@@ -340,6 +487,7 @@ mod tests {
                     ..Default::default()
                 })
                 .collect(),
+            days: Vec::new(),
         };
         let mut list = vec![conversion];
         if !guardrail.is_empty() {
@@ -356,25 +504,51 @@ mod tests {
                         ..Default::default()
                     })
                     .collect(),
+                days: Vec::new(),
             });
         }
         list
     }
 
+    fn split(weights: &[f64], keys: &[&str]) -> Configured {
+        Configured { weights: Some(weights.to_vec()), keys: keys.iter().map(|k| Some(k.to_string())).collect() }
+    }
+
     #[test]
-    fn a_clear_winner_is_named_and_a_broken_split_overrides_it() {
+    fn a_clear_winner_is_named_by_its_key_and_a_broken_split_overrides_it() {
         let (a, b) = (row(0, 5000, 250), row(1, 5000, 400));
-        let report = experiment("x", &[&a, &b], Some(vec![0.5, 0.5]), &data(&[&a, &b], &[]));
+        let report = experiment("x", &[&a, &b], &split(&[0.5, 0.5], &["control", "amount"]), &data(&[&a, &b], &[]));
         assert_eq!(report["metrics"][0]["comparisons"][0]["significant"], true);
         assert_eq!(report["metrics"][0]["variations"][1]["value"], 0.08);
-        assert!(report["guidance"]
-            .as_str()
-            .unwrap()
-            .starts_with("Better than the control: variation 1 (+60.0% conversion)"));
+        assert_eq!(report["variations"][1]["key"], "amount");
+        let words = report["guidance"].as_str().unwrap();
+        assert!(
+            words.starts_with("\u{201c}amount\u{201d} beats the control \u{201c}control\u{201d}: +60.0% on conversion"),
+            "{words}"
+        );
+        assert!(words.ends_with("It is safe to roll it out."), "{words}");
+        // Without keys in the ruleset, the index names it.
+        let unnamed = experiment("x", &[&a, &b], &Configured::default(), &data(&[&a, &b], &[]));
+        assert!(unnamed["guidance"].as_str().unwrap().starts_with("variation 1 beats the control variation 0"));
         let c = row(1, 4000, 400);
-        let broken = experiment("x", &[&a, &c], Some(vec![0.5, 0.5]), &data(&[&a, &c], &[]));
+        let broken = experiment("x", &[&a, &c], &split(&[0.5, 0.5], &["control", "amount"]), &data(&[&a, &c], &[]));
         assert_eq!(broken["srm"]["mismatch"], true);
-        assert!(broken["guidance"].as_str().unwrap().starts_with("The split is broken"));
+        let words = broken["guidance"].as_str().unwrap();
+        assert!(
+            words.starts_with(
+                "The split is broken: \u{201c}control\u{201d} 5000 shoppers, \u{201c}amount\u{201d} 4000 shoppers differ"
+            ),
+            "{words}"
+        );
+    }
+
+    #[test]
+    fn a_loser_is_named_and_told_to_stop() {
+        let (a, b) = (row(0, 5000, 400), row(1, 5000, 250));
+        let report = experiment("x", &[&a, &b], &split(&[0.5, 0.5], &["grid", "list"]), &data(&[&a, &b], &[]));
+        let words = report["guidance"].as_str().unwrap();
+        assert!(words.starts_with("\u{201c}list\u{201d} is worse than the control \u{201c}grid\u{201d}: -37.5% on conversion"), "{words}");
+        assert!(words.ends_with("Stop it."), "{words}");
     }
 
     #[test]
@@ -382,27 +556,75 @@ mod tests {
         let (a, b) = (row(0, 5000, 250), row(1, 5000, 255));
         // Revenue per shopper: 2.0 against 1.5, each with a standard deviation of about 10.
         let guardrail = [(5000, 10_000.0, 5000.0 * 104.0), (5000, 7_500.0, 5000.0 * 102.25)];
-        let report = experiment("x", &[&a, &b], Some(vec![0.5, 0.5]), &data(&[&a, &b], &guardrail));
+        let report = experiment("x", &[&a, &b], &split(&[0.5, 0.5], &["control", "b"]), &data(&[&a, &b], &guardrail));
         let words = report["guidance"].as_str().unwrap();
-        assert!(words.starts_with("No significant difference in conversion yet"), "{words}");
-        assert!(
-            words.ends_with("Guardrail worse than the control: variation 1 (-25.0% revenuePerShopper)."),
-            "{words}"
-        );
+        assert!(words.starts_with("No clear difference from the control \u{201c}control\u{201d} in conversion yet"), "{words}");
+        assert!(words.contains("\u{201c}b\u{201d} does harm on a guardrail: -25.0% on revenuePerShopper"), "{words}");
         assert_eq!(report["metrics"][1]["role"], "guardrail");
+        // A winner that does harm is told to weigh the two.
+        let (a, b) = (row(0, 5000, 250), row(1, 5000, 400));
+        let report = experiment("x", &[&a, &b], &split(&[0.5, 0.5], &["control", "b"]), &data(&[&a, &b], &guardrail));
+        let words = report["guidance"].as_str().unwrap();
+        assert!(words.contains("but it does harm: -25.0% on revenuePerShopper"), "{words}");
+        assert!(!words.contains("safe to roll it out"), "{words}");
     }
 
     #[test]
     fn variations_nobody_saw_are_listed_with_zeros() {
         let a = row(0, 100, 5);
-        let report = experiment("x", &[&a], Some(vec![0.5, 0.25, 0.25]), &data(&[&a], &[]));
+        let report = experiment("x", &[&a], &split(&[0.5, 0.25, 0.25], &[]), &data(&[&a], &[]));
         assert_eq!(report["variations"].as_array().unwrap().len(), 3);
         assert_eq!(report["variations"][2]["shoppers"], 0);
         assert!(report["metrics"][0]["variations"][2]["value"].is_null());
         // Every shopper in the control of a three-way split: that split is broken.
         assert_eq!(report["srm"]["mismatch"], true);
-        let unknown = experiment("x", &[&a], None, &data(&[&a], &[]));
+        let unknown = experiment("x", &[&a], &Configured::default(), &data(&[&a], &[]));
         assert!(unknown["srm"].is_null());
-        assert!(unknown["guidance"].as_str().unwrap().starts_with("Not enough data"));
+        assert_eq!(
+            unknown["guidance"],
+            "Not enough data yet: no shopper has seen a second variation. Keep the test running."
+        );
+        let (a, b) = (row(0, 60, 3), row(1, 55, 4));
+        let few = experiment("x", &[&a, &b], &split(&[0.5, 0.5], &["control", "new"]), &data(&[&a, &b], &[]));
+        assert!(few["guidance"].as_str().unwrap().starts_with("Not enough data yet: \u{201c}new\u{201d} has only 55 shoppers"));
+    }
+
+    #[test]
+    fn dates_are_utc_calendar_days() {
+        assert_eq!(date(0), "1970-01-01");
+        assert_eq!(date(59), "1970-03-01");
+        assert_eq!(date(11_016), "2000-02-29");
+        assert_eq!(date(20_794), "2026-12-07");
+        assert_eq!(date(-1), "1969-12-31");
+    }
+
+    #[test]
+    fn the_timeline_accumulates_days_and_compares_each_day() {
+        use crate::store::DaySums;
+        let sums = |v: usize, n: i64, k: i64| MetricSums {
+            variation: v.to_string(),
+            n,
+            converted: k,
+            sum_y: k as f64,
+            sum_y_sq: k as f64,
+            ..Default::default()
+        };
+        let mut metric = data(&[], &[]).remove(0);
+        metric.days = vec![
+            DaySums { day: 10, sums: sums(0, 100, 10) },
+            DaySums { day: 10, sums: sums(1, 100, 12) },
+            DaySums { day: 12, sums: sums(0, 300, 20) },
+            DaySums { day: 12, sums: sums(1, 300, 36) },
+        ];
+        let t = timeline(2, &[metric]);
+        assert_eq!(t.len(), 2);
+        assert_eq!(t[0]["day"], "1970-01-11");
+        assert_eq!(t[1]["metrics"][0]["variations"][1]["shoppers"], 400);
+        assert_eq!(t[1]["metrics"][0]["variations"][1]["converted"], 48);
+        let first = t[0]["metrics"][0]["comparisons"][0]["relative"].as_f64().unwrap();
+        let last = t[1]["metrics"][0]["comparisons"][0]["relative"].as_f64().unwrap();
+        assert!((first - 0.2).abs() < 1e-12 && (last - 0.6).abs() < 1e-12, "{first} {last}");
+        let c = compare(&Sample::proportion(400, 30), &Sample::proportion(400, 48), Kind::Proportion, ALPHA);
+        assert_eq!(t[1]["metrics"][0]["comparisons"][0]["relativeInterval"], pair(c.relative_interval));
     }
 }

@@ -94,12 +94,8 @@ pub async fn results(
         .iter()
         .map(|e| {
             let base: Vec<_> = e.base.iter().collect();
-            crate::results::experiment(
-                &e.key,
-                &base,
-                crate::results::configured_weights(ruleset.as_ref(), &e.key),
-                &e.metrics,
-            )
+            let configured = crate::results::Configured::from_ruleset(ruleset.as_ref(), &e.key);
+            crate::results::experiment(&e.key, &base, &configured, &e.metrics)
         })
         .collect();
     json(StatusCode::OK, serde_json::json!({ "site": site, "source": source, "experiments": experiments }).to_string())

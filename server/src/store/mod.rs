@@ -11,7 +11,7 @@ mod rollup;
 mod sqlite;
 
 pub use event::NewEvent;
-pub use rollup::{ExperimentData, MetricData, MetricSums, Rebuilding};
+pub use rollup::{DaySums, ExperimentData, MetricData, MetricSums, Rebuilding, DAY_MS};
 
 use std::path::PathBuf;
 
@@ -65,12 +65,14 @@ CREATE TABLE IF NOT EXISTS users (
   updated_at BIGINT NOT NULL,
   PRIMARY KEY (site, user_id)
 );
-CREATE TABLE IF NOT EXISTS rollup_rows (
+DROP TABLE IF EXISTS rollup_rows;
+CREATE TABLE IF NOT EXISTS rollup_shoppers (
   site TEXT NOT NULL,
   exp_key TEXT NOT NULL,
   metric TEXT NOT NULL,
   shopper TEXT NOT NULL,
   variation TEXT NOT NULL,
+  day BIGINT NOT NULL,
   exposures BIGINT NOT NULL,
   y_n DOUBLE PRECISION NOT NULL,
   y DOUBLE PRECISION NOT NULL,
@@ -78,7 +80,7 @@ CREATE TABLE IF NOT EXISTS rollup_rows (
   d DOUBLE PRECISION NOT NULL,
   PRIMARY KEY (site, exp_key, metric, shopper, variation)
 );
-CREATE INDEX IF NOT EXISTS rollup_rows_by_shopper ON rollup_rows (site, shopper);
+CREATE INDEX IF NOT EXISTS rollup_shoppers_by_shopper ON rollup_shoppers (site, shopper);
 CREATE TABLE IF NOT EXISTS rollup_totals (
   site TEXT NOT NULL,
   exp_key TEXT NOT NULL,
@@ -97,6 +99,26 @@ CREATE TABLE IF NOT EXISTS rollup_totals (
   sum_d_sq DOUBLE PRECISION NOT NULL,
   sum_yd DOUBLE PRECISION NOT NULL,
   PRIMARY KEY (site, exp_key, metric, variation)
+);
+CREATE TABLE IF NOT EXISTS rollup_days (
+  site TEXT NOT NULL,
+  exp_key TEXT NOT NULL,
+  metric TEXT NOT NULL,
+  variation TEXT NOT NULL,
+  day BIGINT NOT NULL,
+  n BIGINT NOT NULL,
+  exposures BIGINT NOT NULL,
+  converted BIGINT NOT NULL,
+  events DOUBLE PRECISION NOT NULL,
+  sum_y DOUBLE PRECISION NOT NULL,
+  sum_y_sq DOUBLE PRECISION NOT NULL,
+  sum_x DOUBLE PRECISION NOT NULL,
+  sum_x_sq DOUBLE PRECISION NOT NULL,
+  sum_xy DOUBLE PRECISION NOT NULL,
+  sum_d DOUBLE PRECISION NOT NULL,
+  sum_d_sq DOUBLE PRECISION NOT NULL,
+  sum_yd DOUBLE PRECISION NOT NULL,
+  PRIMARY KEY (site, exp_key, metric, variation, day)
 );
 CREATE TABLE IF NOT EXISTS rollup_state (
   site TEXT NOT NULL PRIMARY KEY,

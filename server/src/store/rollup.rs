@@ -1,6 +1,6 @@
 //! Experiment results from rollups that ingestion keeps up to date (docs/results.md, "Scale").
 //!
-//! - `rollup_rows`: per experiment, metric, shopper and variation, the shopper's value of the
+//! - `rollup_shoppers`: per experiment, metric, shopper and variation, the shopper's value of the
 //!   metric (`y`, and `y_n` matching events), the same before the first exposure (`x`, for
 //!   CUPED) and a ratio's denominator (`d`), with the shopper's exposures.
 //! - `rollup_totals`: the sums over those rows per variation, so that a report reads a few
@@ -40,11 +40,41 @@ pub struct MetricSums {
     pub sum_yd: f64,
 }
 
-/// One metric of an experiment with its sums per variation.
+impl MetricSums {
+    /// Adds the sums of `other` (shoppers disjoint from these) to these.
+    pub fn add(&mut self, other: &MetricSums) {
+        self.n += other.n;
+        self.exposures += other.exposures;
+        self.converted += other.converted;
+        self.events += other.events;
+        self.sum_y += other.sum_y;
+        self.sum_y_sq += other.sum_y_sq;
+        self.sum_x += other.sum_x;
+        self.sum_x_sq += other.sum_x_sq;
+        self.sum_xy += other.sum_xy;
+        self.sum_d += other.sum_d;
+        self.sum_d_sq += other.sum_d_sq;
+        self.sum_yd += other.sum_yd;
+    }
+}
+
+/// The sums of the shoppers first exposed on one day (UTC, in days since the Unix epoch).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct DaySums {
+    pub day: i64,
+    pub sums: MetricSums,
+}
+
+/// One metric of an experiment with its sums per variation, and the same per day of first
+/// exposure (in day order, then variation order), which add up to them.
 pub struct MetricData {
     pub metric: Metric,
     pub sums: Vec<MetricSums>,
+    pub days: Vec<DaySums>,
 }
+
+/// Milliseconds in a day: a shopper's day is `first exposure / DAY_MS` (UTC).
+pub const DAY_MS: i64 = 86_400_000;
 
 /// What a report needs of one experiment.
 pub struct ExperimentData {
@@ -55,7 +85,7 @@ pub struct ExperimentData {
 }
 
 /// Bumped when the rollups' meaning changes: every site is then rebuilt.
-const FORMAT: &str = "rollups-1";
+const FORMAT: &str = "rollups-2";
 
 /// The purchases behind each variation's own figures (conversions, orders, revenue).
 fn purchases() -> Metric {
@@ -126,6 +156,31 @@ fn sums_from(r: &[super::Cell]) -> MetricSums {
     }
 }
 
+/// A row of [`sums_from`]'s columns followed by the day.
+fn day_sums_from(r: &[super::Cell]) -> DaySums {
+    DaySums { day: r[13].int(), sums: sums_from(r) }
+}
+
+/// The sums per variation of sums per day and variation.
+fn add_up(days: &[DaySums]) -> Vec<MetricSums> {
+    let mut out: Vec<MetricSums> = Vec::new();
+    for d in days {
+        match out.iter_mut().find(|s| s.variation == d.sums.variation) {
+            Some(s) => s.add(&d.sums),
+            None => out.push(d.sums.clone()),
+        }
+    }
+    out.sort_by(|a, b| a.variation.cmp(&b.variation));
+    out
+}
+
+/// The two tables of totals that follow `rollup_shoppers`.
+#[derive(Clone, Copy)]
+enum Totals {
+    Variation,
+    Day,
+}
+
 /// Sites whose rollups are being rebuilt (one rebuild at a time per site).
 static REBUILDING: Mutex<Option<HashSet<String>>> = Mutex::new(None);
 
@@ -162,7 +217,8 @@ impl Store {
 
     /// The per-shopper values of `metric` for the experiment `$2` of site `$1` (only of the
     /// shopper `$3`, whose anonymous ids are `one_shopper`), as a `WITH` list ending in
-    /// `vals(exp_variation, shopper, exposures, y_n, y, x, d)`. `params` must hold those
+    /// `vals(exp_variation, shopper, day, exposures, y_n, y, x, d)` (`day`: of the first exposure, in
+    /// days since the Unix epoch, UTC). `params` must hold those
     /// parameters; the metric's own are appended.
     fn metric_values(&self, metric: &Metric, one_shopper: Option<&[String]>, params: &mut Vec<Param>) -> String {
         let pg = self.pg();
@@ -251,16 +307,17 @@ impl Store {
                           CASE WHEN {den_cond} THEN {den_value} END AS den_value
                    FROM shopper_events m WHERE m.type <> 'experiment_exposure'),
                  per_shopper AS (
-                   SELECT x.exp_variation, x.shopper, x.exposures,
+                   SELECT x.exp_variation, x.shopper, x.first_ts, x.exposures,
                      COALESCE(SUM(CASE WHEN {post} THEN m.is_num END), 0) AS num_n,
                      COALESCE(SUM(CASE WHEN {post} THEN m.num_value END), 0) AS num_v,
                      COALESCE(SUM(CASE WHEN {pre} THEN m.is_num END), 0) AS pre_n,
                      COALESCE(SUM(CASE WHEN {pre} THEN m.num_value END), 0) AS pre_v,
                      COALESCE(SUM(CASE WHEN {post} THEN m.den_value END), 0) AS den_v
                    FROM exposed x LEFT JOIN matched m ON m.shopper = x.shopper
-                   GROUP BY x.exp_variation, x.shopper, x.exposures),
+                   GROUP BY x.exp_variation, x.shopper, x.first_ts, x.exposures),
                  vals AS (
-                   SELECT exp_variation, shopper, exposures, CAST(num_n AS DOUBLE PRECISION) AS y_n,
+                   SELECT exp_variation, shopper, CAST(first_ts / {DAY_MS} AS BIGINT) AS day, exposures,
+                          CAST(num_n AS DOUBLE PRECISION) AS y_n,
                           CAST({y} AS DOUBLE PRECISION) AS y, CAST({x} AS DOUBLE PRECISION) AS x,
                           CAST({d} AS DOUBLE PRECISION) AS d
                    FROM per_shopper)"
@@ -285,7 +342,7 @@ impl Store {
                SELECT DISTINCT x.shopper, l.anonymous_id FROM exposed x
                JOIN identities l ON l.site = $1 AND l.user_id = x.shopper),
              per_shopper AS (
-               SELECT x.exp_variation, x.shopper, x.exposures,
+               SELECT x.exp_variation, x.shopper, x.first_ts, x.exposures,
                  COALESCE(SUM(CASE WHEN {num_cond} AND {post} THEN 1 END), 0) AS num_n,
                  COALESCE(SUM(CASE WHEN {num_cond} AND {post} THEN {num_value} END), 0) AS num_v,
                  COALESCE(SUM(CASE WHEN {num_cond} AND {pre} THEN 1 END), 0) AS pre_n,
@@ -294,23 +351,26 @@ impl Store {
                FROM exposed x
                LEFT JOIN owned o ON o.shopper = x.shopper
                LEFT JOIN events m ON m.site = $1 AND m.anonymous_id = o.anonymous_id AND m.type IN ({types})
-               GROUP BY x.exp_variation, x.shopper, x.exposures),
+               GROUP BY x.exp_variation, x.shopper, x.first_ts, x.exposures),
              vals AS (
-               SELECT exp_variation, shopper, exposures, CAST(num_n AS DOUBLE PRECISION) AS y_n,
+               SELECT exp_variation, shopper, CAST(first_ts / {DAY_MS} AS BIGINT) AS day, exposures,
+                          CAST(num_n AS DOUBLE PRECISION) AS y_n,
                       CAST({y} AS DOUBLE PRECISION) AS y, CAST({x} AS DOUBLE PRECISION) AS x,
                       CAST({d} AS DOUBLE PRECISION) AS d
                FROM per_shopper)"
         )
     }
 
-    /// The sums of `metric` per variation of `experiment`, from the events themselves.
-    pub async fn metric_sums(&self, site: &str, experiment: &str, metric: &Metric) -> Result<Vec<MetricSums>> {
+    /// The sums of `metric` per day of first exposure and variation of `experiment`, from
+    /// the events themselves.
+    pub async fn metric_day_sums(&self, site: &str, experiment: &str, metric: &Metric) -> Result<Vec<DaySums>> {
         let mut params: Vec<Param> = vec![site.into(), experiment.into()];
         let with = self.metric_values(metric, None, &mut params);
         let sums = SUMS.join(", ");
-        let sql =
-            format!("{with} SELECT exp_variation, {sums} FROM vals GROUP BY exp_variation ORDER BY exp_variation");
-        Ok(self.query(&sql, params).await?.iter().map(|r| sums_from(r)).collect())
+        let sql = format!(
+            "{with} SELECT exp_variation, {sums}, day FROM vals GROUP BY day, exp_variation ORDER BY day, exp_variation"
+        );
+        Ok(self.query(&sql, params).await?.iter().map(|r| day_sums_from(r)).collect())
     }
 
     /// The experiments with exposures on `site` (or only `experiment`), in key order.
@@ -357,6 +417,20 @@ impl Store {
             .collect())
     }
 
+    async fn day_totals(&self, site: &str, experiment: &str, metric: &str) -> Result<Vec<DaySums>> {
+        let sql = format!(
+            "SELECT variation, {}, day FROM rollup_days WHERE site = $1 AND exp_key = $2 AND metric = $3 AND n > 0 \
+             ORDER BY day, variation",
+            TOTALS.join(", ")
+        );
+        Ok(self
+            .query(&sql, vec![site.into(), experiment.into(), metric.into()])
+            .await?
+            .iter()
+            .map(|r| day_sums_from(r))
+            .collect())
+    }
+
     /// Everything the report of `site` (or only `experiment`) needs, and where it came from:
     /// `"rollups"`, or `"scan"` while the rollups are not built for the ruleset's metrics
     /// (a rebuild is then started) or when `scan` is asked for.
@@ -372,12 +446,13 @@ impl Store {
         for key in self.experiment_keys(site, experiment, current).await? {
             let mut metrics = Vec::new();
             for metric in rolled_up(ruleset, &key) {
-                let sums = if current {
-                    self.totals(site, &key, &metric.key).await?
+                let (sums, days) = if current {
+                    (self.totals(site, &key, &metric.key).await?, self.day_totals(site, &key, &metric.key).await?)
                 } else {
-                    self.metric_sums(site, &key, &metric).await?
+                    let days = self.metric_day_sums(site, &key, &metric).await?;
+                    (add_up(&days), days)
                 };
-                metrics.push(MetricData { metric, sums });
+                metrics.push(MetricData { metric, sums, days });
             }
             let purchases = metrics.pop().expect("the purchases are rolled up");
             let base = purchases
@@ -407,8 +482,9 @@ impl Store {
             // Background work over every event of the site: longer than a request may take.
             statements.push(("SET LOCAL statement_timeout = 0".into(), Vec::new()));
         }
-        statements.push(("DELETE FROM rollup_rows WHERE site = $1".into(), vec![site.into()]));
+        statements.push(("DELETE FROM rollup_shoppers WHERE site = $1".into(), vec![site.into()]));
         statements.push(("DELETE FROM rollup_totals WHERE site = $1".into(), vec![site.into()]));
+        statements.push(("DELETE FROM rollup_days WHERE site = $1".into(), vec![site.into()]));
         for key in self.experiment_keys(site, None, false).await? {
             for metric in rolled_up(ruleset, &key) {
                 let mut params: Vec<Param> = vec![site.into(), key.as_str().into()];
@@ -417,8 +493,8 @@ impl Store {
                 let m = params.len();
                 statements.push((
                     format!(
-                        "{with} INSERT INTO rollup_rows (site, exp_key, metric, shopper, variation, exposures, y_n, y, x, d) \
-                         SELECT $1, $2, ${m}, shopper, exp_variation, exposures, y_n, y, x, d FROM vals"
+                        "{with} INSERT INTO rollup_shoppers (site, exp_key, metric, shopper, variation, day, exposures, y_n, y, x, d) \
+                         SELECT $1, $2, ${m}, shopper, exp_variation, day, exposures, y_n, y, x, d FROM vals"
                     ),
                     params,
                 ));
@@ -427,8 +503,18 @@ impl Store {
         statements.push((
             format!(
                 "INSERT INTO rollup_totals (site, exp_key, metric, variation, {}) \
-                 SELECT site, exp_key, metric, variation, {} FROM rollup_rows WHERE site = $1 \
+                 SELECT site, exp_key, metric, variation, {} FROM rollup_shoppers WHERE site = $1 \
                  GROUP BY site, exp_key, metric, variation",
+                TOTALS.join(", "),
+                SUMS.join(", ")
+            ),
+            vec![site.into()],
+        ));
+        statements.push((
+            format!(
+                "INSERT INTO rollup_days (site, exp_key, metric, variation, day, {}) \
+                 SELECT site, exp_key, metric, variation, day, {} FROM rollup_shoppers WHERE site = $1 \
+                 GROUP BY site, exp_key, metric, variation, day",
                 TOTALS.join(", "),
                 SUMS.join(", ")
             ),
@@ -441,7 +527,7 @@ impl Store {
             vec![site.into(), state_key(ruleset).into(), crate::signing::now_ms().into()],
         ));
         self.exec_each(statements).await?;
-        let rows = self.query("SELECT COUNT(*) FROM rollup_rows WHERE site = $1", vec![site.into()]).await?;
+        let rows = self.query("SELECT COUNT(*) FROM rollup_shoppers WHERE site = $1", vec![site.into()]).await?;
         Ok(rows.first().map_or(0, |r| r[0].int()))
     }
 
@@ -502,7 +588,7 @@ impl Store {
                 })
                 .collect();
             let sql = format!(
-                "SELECT DISTINCT shopper FROM rollup_rows WHERE site = $1 AND shopper IN ({})",
+                "SELECT DISTINCT shopper FROM rollup_shoppers WHERE site = $1 AND shopper IN ({})",
                 list.join(", ")
             );
             for r in self.query(&sql, params).await? {
@@ -560,8 +646,9 @@ impl Store {
                 )
                 .await?;
             let shopper_params = || vec![Param::from(site), Param::from(shopper.as_str())];
-            statements.push((self.move_totals("-"), shopper_params()));
-            statements.push(("DELETE FROM rollup_rows WHERE site = $1 AND shopper = $2".into(), shopper_params()));
+            statements.push((self.move_totals("-", Totals::Variation), shopper_params()));
+            statements.push((self.move_totals("-", Totals::Day), shopper_params()));
+            statements.push(("DELETE FROM rollup_shoppers WHERE site = $1 AND shopper = $2".into(), shopper_params()));
             for key in keys.iter().filter_map(|r| r[0].text()) {
                 for metric in rolled_up(ruleset.as_ref(), key) {
                     let mut params: Vec<Param> = vec![site.into(), key.into(), shopper.as_str().into()];
@@ -570,8 +657,8 @@ impl Store {
                     let m = params.len();
                     statements.push((
                         format!(
-                            "{with} INSERT INTO rollup_rows (site, exp_key, metric, shopper, variation, exposures, y_n, y, x, d) \
-                             SELECT $1, $2, ${m}, shopper, exp_variation, exposures, y_n, y, x, d FROM vals"
+                            "{with} INSERT INTO rollup_shoppers (site, exp_key, metric, shopper, variation, day, exposures, y_n, y, x, d) \
+                             SELECT $1, $2, ${m}, shopper, exp_variation, day, exposures, y_n, y, x, d FROM vals"
                         ),
                         params,
                     ));
@@ -580,7 +667,7 @@ impl Store {
             statements.push((
                 format!(
                     "INSERT INTO rollup_totals (site, exp_key, metric, variation, {}) \
-                     SELECT DISTINCT site, exp_key, metric, variation, {} FROM rollup_rows {by_shopper} \
+                     SELECT DISTINCT site, exp_key, metric, variation, {} FROM rollup_shoppers {by_shopper} \
                      WHERE site = $1 AND shopper = $2 ON CONFLICT (site, exp_key, metric, variation) DO NOTHING",
                     TOTALS.join(", "),
                     ["0"; 12].join(", "),
@@ -588,23 +675,40 @@ impl Store {
                 ),
                 shopper_params(),
             ));
-            statements.push((self.move_totals("+"), shopper_params()));
+            statements.push((
+                format!(
+                    "INSERT INTO rollup_days (site, exp_key, metric, variation, day, {}) \
+                     SELECT DISTINCT site, exp_key, metric, variation, day, {} FROM rollup_shoppers {by_shopper} \
+                     WHERE site = $1 AND shopper = $2 ON CONFLICT (site, exp_key, metric, variation, day) DO NOTHING",
+                    TOTALS.join(", "),
+                    ["0"; 12].join(", "),
+                    by_shopper = self.by_shopper()
+                ),
+                shopper_params(),
+            ));
+            statements.push((self.move_totals("+", Totals::Variation), shopper_params()));
+            statements.push((self.move_totals("+", Totals::Day), shopper_params()));
         }
         self.exec_each(statements).await
     }
 
-    /// Moves the totals by the sums of the rollup rows of shopper `$2` of site `$1`, with `op`
-    /// (`-` before they are replaced, `+` after).
-    fn move_totals(&self, op: &str) -> String {
-        let set: Vec<String> = TOTALS.iter().map(|c| format!("{c} = rollup_totals.{c} {op} o.{c}")).collect();
+    /// Moves the totals (per variation, or per variation and day) by the sums of the rollup
+    /// rows of shopper `$2` of site `$1`, with `op` (`-` before they are replaced, `+` after).
+    fn move_totals(&self, op: &str, totals: Totals) -> String {
+        let (table, key) = match totals {
+            Totals::Variation => ("rollup_totals", "exp_key, metric, variation"),
+            Totals::Day => ("rollup_days", "exp_key, metric, variation, day"),
+        };
+        let set: Vec<String> = TOTALS.iter().map(|c| format!("{c} = {table}.{c} {op} o.{c}")).collect();
         let sums: Vec<String> = SUMS.iter().zip(TOTALS).map(|(s, c)| format!("{s} AS {c}")).collect();
+        let matched: Vec<String> = key.split(", ").map(|c| format!("{table}.{c} = o.{c}")).collect();
         format!(
-            "UPDATE rollup_totals SET {} FROM (SELECT exp_key, metric, variation, {} FROM rollup_rows {by_shopper} \
-             WHERE site = $1 AND shopper = $2 GROUP BY exp_key, metric, variation) AS o \
-             WHERE rollup_totals.site = $1 AND rollup_totals.exp_key = o.exp_key \
-             AND rollup_totals.metric = o.metric AND rollup_totals.variation = o.variation",
+            "UPDATE {table} SET {} FROM (SELECT {key}, {} FROM rollup_shoppers {by_shopper} \
+             WHERE site = $1 AND shopper = $2 GROUP BY {key}) AS o \
+             WHERE {table}.site = $1 AND {}",
             set.join(", "),
             sums.join(", "),
+            matched.join(" AND "),
             by_shopper = self.by_shopper()
         )
     }
@@ -614,7 +718,7 @@ impl Store {
         if self.pg() {
             ""
         } else {
-            "INDEXED BY rollup_rows_by_shopper"
+            "INDEXED BY rollup_shoppers_by_shopper"
         }
     }
 }
