@@ -14,3 +14,4 @@ pub mod serve;
 pub mod signing;
 pub mod stats;
 pub mod store;
+pub mod studio_token;

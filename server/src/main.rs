@@ -14,6 +14,7 @@ commands:
   decide --ruleset FILE                        decide for profiles/contexts (JSON Lines on stdin)
   ruleset validate FILE                        check a ruleset and report every error
   identity-token --site SITE --user ID         print an identity token (secret: env TAILOR_IDENTITY_SECRET)
+  studio link --site SITE [--role R] [--ttl T]  print a Studio link (role view|edit|publish, ttl e.g. 30m)
   version                                      print the version
 ";
 

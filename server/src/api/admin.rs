@@ -1,16 +1,51 @@
-//! The admin API (bearer token): publish a ruleset, read experiment results.
+//! The admin API (bearer token): publish a ruleset, read experiment results, make Studio
+//! links. Results and links also take a Studio token ([`crate::studio_token`]) of the site.
 
 use std::collections::HashMap;
 
 use axum::body::Body;
 use axum::extract::{Path, Query, Request, State};
-use axum::http::StatusCode;
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::Response;
 use tailor::engine::json::Value;
 use tailor::engine::wire::is_valid_name;
 
 use super::rulesets::PublishError;
-use super::{error, json, read_body, require_admin, store_error, Shared};
+use super::{error, json, read_body, require_admin, store_error, AppState, Shared};
+use crate::studio_token::{self, Claims, Role};
+
+/// Who a request speaks for.
+#[derive(Debug)]
+pub enum Access {
+    Admin,
+    Studio(Claims),
+}
+
+/// Checks a Studio token for `needs` on `site`: the claims, or the JSON refusal that says why
+/// (malformed, tampered, expired, another site, a role too low).
+pub fn studio_access(state: &AppState, token: &str, site: &str, needs: Role) -> Result<Claims, Response> {
+    let refuse = |r: studio_token::Refusal| {
+        error(StatusCode::from_u16(r.status()).unwrap_or(StatusCode::UNAUTHORIZED), r.code(), r.message())
+    };
+    let claims =
+        studio_token::verify(&state.key.verifying_key(), token, crate::signing::now_ms()).map_err(refuse)?;
+    claims.allows(site, needs).map_err(refuse)?;
+    Ok(claims)
+}
+
+/// The admin token, or a Studio token (`Authorization: Bearer ts1....`) with at least `needs`
+/// on `site`.
+pub fn require_access(state: &AppState, headers: &HeaderMap, site: &str, needs: Role) -> Result<Access, Response> {
+    let bearer = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim);
+    match bearer {
+        Some(token) if token.starts_with("ts1.") => studio_access(state, token, site, needs).map(Access::Studio),
+        _ => require_admin(state, headers).map(|()| Access::Admin),
+    }
+}
 
 /// The largest ruleset accepted for publishing.
 pub const MAX_RULESET_BYTES: usize = 4 * 1024 * 1024;
@@ -72,7 +107,7 @@ pub async fn results(
     Query(query): Query<HashMap<String, String>>,
     request: Request<Body>,
 ) -> Response {
-    if let Err(refused) = require_admin(&state, request.headers()) {
+    if let Err(refused) = require_access(&state, request.headers(), &site, Role::View) {
         return refused;
     }
     // The published ruleset: the experiments' weights (for the split check) and metrics.
@@ -123,4 +158,77 @@ pub fn rebuild_rollups(state: &Shared, site: &str, ruleset: Option<serde_json::V
         }
         drop(guard);
     });
+}
+
+/// The largest body of a link request.
+const MAX_LINK_BYTES: usize = 4096;
+
+/// `POST /v1/admin/studio-links/{site}` with an optional JSON body `{"role", "ttl", "path"}`
+/// (defaults `view`, `30m`, the results page of the site): 201 and a new Studio link. The
+/// admin token may make any; a Studio token of the site with the `edit` role or above, links
+/// of at most its own role that expire no later than itself.
+pub async fn studio_link(State(state): State<Shared>, Path(site): Path<String>, request: Request<Body>) -> Response {
+    if !is_valid_name(&site) {
+        return error(StatusCode::BAD_REQUEST, "invalid_site", "site must be 1-64 of A-Z a-z 0-9 . _ -");
+    }
+    let access = match require_access(&state, request.headers(), &site, Role::Edit) {
+        Ok(a) => a,
+        Err(refused) => return refused,
+    };
+    let body = match read_body(request.into_body(), MAX_LINK_BYTES).await {
+        Ok(b) => b,
+        Err(response) => return response,
+    };
+    let asked = match link_request(&body) {
+        Ok(a) => a,
+        Err(message) => return error(StatusCode::BAD_REQUEST, "invalid_link_request", message),
+    };
+    let (role, ttl_ms, path) = asked;
+    let path = path.unwrap_or_else(|| format!("/admin/results?site={site}"));
+    let mut expires_at = crate::signing::now_ms().saturating_add(ttl_ms);
+    if let Access::Studio(claims) = &access {
+        if role > claims.role {
+            let refusal = studio_token::Refusal::Role { has: claims.role, needs: role };
+            return error(StatusCode::FORBIDDEN, refusal.code(), refusal.message());
+        }
+        expires_at = expires_at.min(claims.expires_at);
+    }
+    let token = studio_token::issue(&state.key, &site, role, expires_at);
+    json(
+        StatusCode::CREATED,
+        serde_json::json!({
+            "site": site,
+            "role": role.as_str(),
+            "expiresAt": expires_at,
+            "token": token,
+            "link": studio_token::link(&path, &token),
+        })
+        .to_string(),
+    )
+}
+
+/// Reads the body of a link request: the role, the lifetime in ms and the path.
+fn link_request(body: &[u8]) -> Result<(Role, i64, Option<String>), String> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok((Role::View, studio_token::DEFAULT_TTL_MS, None));
+    }
+    let doc: serde_json::Value = serde_json::from_slice(body).map_err(|e| format!("the body is not JSON: {e}"))?;
+    let fields = doc.as_object().ok_or("the body must be a JSON object {\"role\", \"ttl\", \"path\"}")?;
+    let mut out = (Role::View, studio_token::DEFAULT_TTL_MS, None);
+    for (k, v) in fields {
+        let text = || v.as_str().ok_or(format!("{k}: expected a string"));
+        match k.as_str() {
+            "role" => out.0 = Role::parse(text()?)?,
+            "ttl" => out.1 = studio_token::parse_ttl(text()?)?,
+            "path" => {
+                let p = text()?;
+                if !p.starts_with('/') || p.starts_with("//") || p.contains(['\\', '#']) || p.len() > 1024 {
+                    return Err(format!("path '{p}': expected a path on this server, such as /admin/results"));
+                }
+                out.2 = Some(p.to_string());
+            }
+            other => return Err(format!("unknown field '{other}': expected role, ttl, path")),
+        }
+    }
+    Ok(out)
 }

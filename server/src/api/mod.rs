@@ -50,6 +50,7 @@ pub fn routes() -> Router<Shared> {
         .route("/v1/profiles/{id}", delete(profiles::erase))
         .route("/v1/admin/rulesets/{site}", post(admin::publish_ruleset))
         .route("/v1/admin/results/{site}", get(admin::results))
+        .route("/v1/admin/studio-links/{site}", post(admin::studio_link))
         .route("/admin/results", get(results_page::page))
 }
 

@@ -1,7 +1,8 @@
 //! `GET /admin/results`: the results page a merchandiser reads. One HTML document with its
 //! stylesheet and script inlined (`server/static/results.{html,css,js}`, compiled into the
 //! binary), so the page works offline and needs one route. The page itself holds no data:
-//! it asks for the admin token and reads `GET /v1/admin/results/{site}` with it.
+//! it asks for the admin token and reads `GET /v1/admin/results/{site}` with it, or, opened
+//! from a Studio link (`?tailor_studio=TOKEN`, checked here first), uses that token.
 //!
 //! The script and the stylesheet are allowed by their SHA-256 in the page's
 //! Content-Security-Policy; nothing else may run, load or frame the page.
@@ -44,6 +45,12 @@ pub async fn page(State(state): State<Shared>, Query(query): Query<HashMap<Strin
         Ok(site) => site,
         Err(refused) => return refused,
     };
+    // Opened from a Studio link: a token refused (tampered, expired, another site) says why.
+    if let Some(token) = query.get(crate::studio_token::PARAM) {
+        if let Err(refused) = super::admin::studio_access(&state, token, &site, crate::studio_token::Role::View) {
+            return refused;
+        }
+    }
     let (html, csp) = &*PAGE;
     let mut response = (StatusCode::OK, html.replace(SITE_SLOT, &site)).into_response();
     let headers = response.headers_mut();
@@ -61,7 +68,13 @@ mod tests {
 
     #[test]
     fn the_page_inlines_its_script_and_style_once_and_allows_only_them() {
-        let (html, csp) = &*PAGE;
+        // Opened from a Studio link: a token refused (tampered, expired, another site) says why.
+    if let Some(token) = query.get(crate::studio_token::PARAM) {
+        if let Err(refused) = super::admin::studio_access(&state, token, &site, crate::studio_token::Role::View) {
+            return refused;
+        }
+    }
+    let (html, csp) = &*PAGE;
         assert!(!html.contains("/*{{css}}*/") && !html.contains("/*{{js}}*/"));
         assert_eq!(html.matches(SITE_SLOT).count(), 1, "one place for the default site");
         assert!(html.contains(JS) && html.contains(CSS));

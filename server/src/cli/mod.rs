@@ -9,6 +9,7 @@ mod hash;
 mod identity_token;
 mod keys;
 mod signing;
+mod studio;
 mod validate;
 
 /// Runs `command` if it is one of the CLI tools; `None` when it is not.
@@ -19,6 +20,7 @@ pub fn dispatch(command: &str, args: &[String]) -> Option<Result<(), String>> {
         "decide" => decide::main(args),
         "keys" => keys::main(args),
         "identity-token" => identity_token::main(args),
+        "studio" => studio::main(args),
         "ruleset" => match args.first().map(String::as_str) {
             Some("validate") => validate::main(&args[1..]),
             Some("sign" | "verify" | "publish") => signing::main(args),
