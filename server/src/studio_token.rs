@@ -125,14 +125,10 @@ pub fn timestamp(ms: i64) -> String {
     format!("{} {:02}:{:02}:{:02}", crate::results::date(s.div_euclid(86_400)), t / 3600, t / 60 % 60, t % 60)
 }
 
-fn message(claims: &str) -> String {
-    format!("{CONTEXT}{claims}")
-}
-
 /// A token for `site` with `role`, valid until `expires_at` (Unix milliseconds).
 pub fn issue(key: &Keypair, site: &str, role: Role, expires_at: i64) -> String {
     let claims = format!("{site}\n{}\n{expires_at}\n{}", role.as_str(), key.key_id());
-    let signature = key.sign_message(message(&claims).as_bytes());
+    let signature = key.sign_message(format!("{CONTEXT}{claims}").as_bytes());
     format!("{PREFIX}{}.{}", URL_SAFE_NO_PAD.encode(claims), URL_SAFE_NO_PAD.encode(signature))
 }
 
@@ -142,19 +138,22 @@ pub fn verify(key: &VerifyingKey, token: &str, now_ms: i64) -> Result<Claims, Re
     let rest = token.strip_prefix(PREFIX).ok_or_else(|| malformed("it does not start with 'ts1.'"))?;
     let (claims, signature) = rest.split_once('.').ok_or_else(|| malformed("it has no signature part"))?;
     let claims = URL_SAFE_NO_PAD.decode(claims).map_err(|_| malformed("its claims are not base64url"))?;
-    let claims = String::from_utf8(claims).map_err(|_| malformed("its claims are not UTF-8"))?;
     let signature = URL_SAFE_NO_PAD.decode(signature).map_err(|_| malformed("its signature is not base64url"))?;
     let signature: [u8; 64] = signature.try_into().map_err(|_| malformed("its signature is not 64 bytes"))?;
+    // The signature before anything the claims say.
+    let signed = [CONTEXT.as_bytes(), &claims].concat();
+    if key.verify_strict(&signed, &Signature::from_bytes(&signature)).is_err() {
+        return Err(Refusal::Tampered);
+    }
+    let claims = String::from_utf8(claims).map_err(|_| malformed("its claims are not UTF-8"))?;
     let lines: Vec<&str> = claims.split('\n').collect();
     let [site, role, expires_at, kid] = lines[..] else {
         return Err(malformed("its claims are not four lines"));
     };
-    // The signature before anything the claims say.
-    if kid != key_id(key) || key.verify_strict(message(&claims).as_bytes(), &Signature::from_bytes(&signature)).is_err()
-    {
+    if kid != key_id(key) {
         return Err(Refusal::Tampered);
     }
-    let role = Role::parse(role).map_err(|e| Refusal::Malformed(e))?;
+    let role = Role::parse(role).map_err(Refusal::Malformed)?;
     let expires_at: i64 = expires_at.parse().map_err(|_| malformed("its expiry is not a number"))?;
     if now_ms >= expires_at {
         return Err(Refusal::Expired { expires_at });

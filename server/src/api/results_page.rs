@@ -68,13 +68,7 @@ mod tests {
 
     #[test]
     fn the_page_inlines_its_script_and_style_once_and_allows_only_them() {
-        // Opened from a Studio link: a token refused (tampered, expired, another site) says why.
-    if let Some(token) = query.get(crate::studio_token::PARAM) {
-        if let Err(refused) = super::admin::studio_access(&state, token, &site, crate::studio_token::Role::View) {
-            return refused;
-        }
-    }
-    let (html, csp) = &*PAGE;
+        let (html, csp) = &*PAGE;
         assert!(!html.contains("/*{{css}}*/") && !html.contains("/*{{js}}*/"));
         assert_eq!(html.matches(SITE_SLOT).count(), 1, "one place for the default site");
         assert!(html.contains(JS) && html.contains(CSS));
