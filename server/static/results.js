@@ -1,8 +1,11 @@
-// The results page: reads GET /v1/admin/results/{site} with the admin token and draws it.
+// The results page: reads GET /v1/admin/results/{site} with the admin token, or with the
+// Studio token of the link it was opened from, and draws it.
 // No library: the charts are a few SVG elements made here (docs/results.md says why).
 "use strict";
 
 const TOKEN_KEY = "tailor.adminToken";
+// Set while the token of this tab came from a Studio link (not the admin token).
+const STUDIO_KEY = "tailor.studioLink";
 const SVG_NS = "http://www.w3.org/2000/svg";
 const $ = (id) => document.getElementById(id);
 
@@ -204,6 +207,92 @@ function upliftTone([lo, hi]) {
 const COLOURS = ["#64748b", "#2563eb", "#c2410c", "#7c3aed", "#0f766e", "#be185d"];
 const colour = (i) => COLOURS[i % COLOURS.length];
 
+// ---------- the uplift over time ----------
+
+const LINE_W = 640;
+const LINE_H = 220;
+const LINE_PAD = { left: 52, right: 16, top: 14, bottom: 30 };
+
+/**
+ * The cumulative relative uplift of each variation against the control, one point per day
+ * (the shoppers first exposed up to that day), with its 95% interval as a band: drawn from
+ * `experiment.timeline` for `metric`. `null` without a day that has an uplift.
+ */
+function upliftOverTime(experiment, metric, names) {
+  const days = (experiment.timeline || []).map((d) => ({ day: d.day, m: d.metrics.find((x) => x.key === metric.key) }));
+  const series = [];
+  for (let v = 1; v < experiment.variations.length; v++) {
+    const points = days
+      .map(({ day, m }, i) => ({ i, day, c: m && m.comparisons.find((c) => c.variation === v), shoppers: m && m.variations }))
+      .filter((p) => p.c && isNum(p.c.relative));
+    if (points.length) series.push({ v, points });
+  }
+  if (!series.length) return null;
+  const ends = series.flatMap((s) => s.points.flatMap((p) => [p.c.relative, ...(p.c.relativeInterval || [])])).filter(isNum);
+  let lo = Math.min(0, ...ends);
+  let hi = Math.max(0, ...ends);
+  if (hi === lo) hi = lo + 0.1;
+  const step = niceStep((hi - lo) / 4);
+  lo = Math.floor(lo / step) * step;
+  hi = Math.ceil(hi / step) * step;
+  const plotW = LINE_W - LINE_PAD.left - LINE_PAD.right;
+  const plotH = LINE_H - LINE_PAD.top - LINE_PAD.bottom;
+  const x = (i) => LINE_PAD.left + (days.length === 1 ? plotW / 2 : (i / (days.length - 1)) * plotW);
+  const y = (r) => LINE_PAD.top + ((hi - r) / (hi - lo)) * plotH;
+  const g = [];
+  // Horizontal grid with percentages; "no change" at zero.
+  for (let r = lo; r <= hi + step / 2; r += step) {
+    const zero = Math.abs(r) < step / 1000;
+    g.push(svg("line", { class: zero ? "zero" : "grid", x1: LINE_PAD.left, x2: LINE_W - LINE_PAD.right, y1: y(r), y2: y(r) }));
+    g.push(svg("text", { class: "tick", x: LINE_PAD.left - 6, y: y(r) + 4, "text-anchor": "end", text: zero ? "0%" : signedPct(r).replace(".0%", "%") }));
+  }
+  // Dates: the first, the last and a few between.
+  const every = Math.max(1, Math.ceil(days.length / 6));
+  days.forEach((d, i) => {
+    if (i % every && i !== days.length - 1) return;
+    g.push(svg("text", { class: "tick", x: x(i), y: LINE_H - 8, "text-anchor": "middle", text: d.day.slice(5) }));
+  });
+  for (const { v, points } of series) {
+    const withBand = points.filter((p) => Array.isArray(p.c.relativeInterval) && p.c.relativeInterval.every(isNum));
+    if (withBand.length) {
+      const upper = withBand.map((p) => `${x(p.i)},${y(p.c.relativeInterval[1])}`);
+      const lower = withBand.map((p) => `${x(p.i)},${y(p.c.relativeInterval[0])}`).reverse();
+      g.push(svg("polygon", { class: "band", points: upper.concat(lower).join(" "), fill: colour(v) }));
+    }
+    g.push(svg("polyline", { class: "trend", points: points.map((p) => `${x(p.i)},${y(p.c.relative)}`).join(" "), stroke: colour(v) }));
+    for (const p of points) {
+      const label = `${p.day}, ${names[v]}: ${signedPct(p.c.relative)} (95% interval ${range(p.c.relativeInterval, signedPct)})`;
+      g.push(
+        svg(
+          "circle",
+          { class: "dot", cx: x(p.i), cy: y(p.c.relative), r: 3.5, fill: colour(v), "data-day": p.day, "data-variation": v, "data-relative": p.c.relative },
+          svg("title", { text: label }),
+        ),
+      );
+    }
+  }
+  const legend = el(
+    "p",
+    { class: "legend" },
+    ...series.map(({ v, points }) => {
+      const last = points[points.length - 1].c;
+      return el("span", {}, el("span", { class: "swatch", "data-colour": v % COLOURS.length }), `${names[v]}: ${signedPct(last.relative)} so far`);
+    }),
+  );
+  const chart = svg(
+    "svg",
+    { class: "chart timeline", viewBox: `0 0 ${LINE_W} ${LINE_H}`, role: "img", "aria-label": `Cumulative uplift against ${names[0]}, day by day` },
+    ...g,
+  );
+  return el(
+    "figure",
+    { class: "over-time", "data-timeline": metric.key },
+    el("figcaption", {}, el("strong", { text: "Uplift over time. " }), `Each day counts every shopper who saw the test up to that day (UTC); the band is the 95% interval. A line that settles and a band that narrows away from 0% is a result; one that crosses 0% is not yet.`),
+    chart,
+    legend,
+  );
+}
+
 // ---------- one experiment ----------
 
 function srmBanner(experiment, names) {
@@ -351,6 +440,7 @@ function experimentView(site, experiment, ruleset) {
         el("h3", {}, info.title, el("span", { class: `role ${info.goal ? "goal" : "guardrail"}`, text: info.goal ? "goal" : "guardrail" })),
         el("p", { class: "definition", text: info.explain }),
         el("div", { class: "scroll" }, metricTable(experiment, metric, names)),
+        info.goal ? upliftOverTime(experiment, metric, names) : null,
         metric.comparisons.length ? detailsTable(metric, names, info) : null,
       ),
     );
@@ -400,9 +490,62 @@ function currentSite() {
   return $("site").value.trim();
 }
 
+/**
+ * Opened from a Studio link (`?tailor_studio=TOKEN`): the token is kept for this tab and
+ * taken out of the address at once, so it is not bookmarked, shared or sent as a referrer.
+ */
+function takeStudioToken() {
+  const url = new URL(location.href);
+  const token = url.searchParams.get("tailor_studio");
+  if (!token) return;
+  sessionStorage.setItem(TOKEN_KEY, token);
+  sessionStorage.setItem(STUDIO_KEY, "1");
+  url.searchParams.delete("tailor_studio");
+  history.replaceState(null, "", url);
+}
+
+const viaStudioLink = () => sessionStorage.getItem(STUDIO_KEY) === "1";
+
+function forgetToken() {
+  sessionStorage.removeItem(TOKEN_KEY);
+  sessionStorage.removeItem(STUDIO_KEY);
+}
+
+/** Asks the server for a Studio link of the site (admin only) and shows it to copy. */
+async function makeStudioLink(event) {
+  event.preventDefault();
+  const out = $("studio-link-out");
+  const error = $("studio-link-error");
+  out.value = "";
+  error.textContent = "";
+  const body = { role: $("studio-role").value, ttl: $("studio-ttl").value };
+  let response;
+  try {
+    response = await fetch(`/v1/admin/studio-links/${encodeURIComponent(currentSite())}`, {
+      method: "POST",
+      headers: { Authorization: `Bearer ${sessionStorage.getItem(TOKEN_KEY)}`, "Content-Type": "application/json" },
+      body: JSON.stringify(body),
+    });
+  } catch (e) {
+    error.textContent = "The server did not answer.";
+    return;
+  }
+  const answer = await response.json().catch(() => ({}));
+  if (!response.ok) {
+    error.textContent = answer.message || `The server answered ${response.status}.`;
+    return;
+  }
+  out.value = new URL(answer.link, location.origin).href;
+  out.dataset.expiresAt = answer.expiresAt;
+  $("studio-link-note").textContent = `Anyone with this link can ${answer.role === "view" ? "read" : answer.role} the results of site ${answer.site} until ${new Date(answer.expiresAt).toLocaleString("en-GB", { timeZone: "UTC" })} UTC.`;
+  out.select();
+}
+
 function showSignIn(message) {
   $("sign-in").hidden = false;
   $("sign-out").hidden = true;
+  $("studio-open").hidden = true;
+  $("studio-link").hidden = true;
   $("sign-in-error").textContent = message || "";
   $("token").focus();
 }
@@ -421,9 +564,13 @@ async function load() {
     $("status").textContent = "The server did not answer. Check that tailor serve is running, then reload.";
     return;
   }
-  if (response.status === 401) {
-    sessionStorage.removeItem(TOKEN_KEY);
+  if (response.status === 401 || response.status === 403) {
+    const body = await response.json().catch(() => ({}));
+    const studio = viaStudioLink();
+    forgetToken();
     $("status").textContent = "";
+    // A Studio link refused says why (tampered, expired, another site), in the server's words.
+    if (studio) return showSignIn(`This Studio link does not open the results: ${body.message || "refused"}.`);
     return showSignIn("The server refused that token. Check the admin token and try again.");
   }
   if (!response.ok) {
@@ -442,6 +589,8 @@ async function load() {
 
 function render(site, report, ruleset) {
   $("sign-out").hidden = false;
+  // Links are made by the admin; a tab opened from a link only reads.
+  $("studio-open").hidden = viaStudioLink();
   const list = $("experiments");
   list.replaceChildren();
   const toc = $("toc");
@@ -468,6 +617,7 @@ $("sign-in").addEventListener("submit", (event) => {
   const token = $("token").value.trim();
   if (!token) return;
   sessionStorage.setItem(TOKEN_KEY, token);
+  sessionStorage.removeItem(STUDIO_KEY);
   $("token").value = "";
   const url = new URL(location.href);
   url.searchParams.set("site", currentSite());
@@ -476,7 +626,7 @@ $("sign-in").addEventListener("submit", (event) => {
 });
 
 $("sign-out").addEventListener("click", () => {
-  sessionStorage.removeItem(TOKEN_KEY);
+  forgetToken();
   $("experiments").replaceChildren();
   $("toc").hidden = true;
   $("help").hidden = true;
@@ -484,4 +634,12 @@ $("sign-out").addEventListener("click", () => {
   showSignIn();
 });
 
+$("studio-open").addEventListener("click", () => {
+  const panel = $("studio-link");
+  panel.hidden = !panel.hidden;
+  if (!panel.hidden) $("studio-role").focus();
+});
+$("studio-link").addEventListener("submit", makeStudioLink);
+
+takeStudioToken();
 load();

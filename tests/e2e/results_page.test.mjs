@@ -1,9 +1,11 @@
 // The results page (GET /admin/results) in headless Chromium against the real `tailor serve`:
 // two seeded experiments, one with a clear winner and one with a broken split. The figures
 // read from the page must be those of GET /v1/admin/results, the SRM banner must show for
-// the broken split only, and the CSV download must hold the API's figures at full precision.
-// Saves docs/images/results-desktop.png and results-winner.png (1280 wide), results-phone.png
-// and results-phone-winner.png (390 wide).
+// the broken split only, the uplift-over-time chart must draw the API's timeline, and the CSV
+// download must hold the API's figures at full precision. A Studio link made with the page's
+// button opens the same figures in a fresh tab without the admin token; a tampered one is
+// refused. Saves docs/images/results-desktop.png, results-winner.png and
+// results-studio-link.png (1280 wide), results-phone.png and results-phone-winner.png (390 wide).
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
@@ -34,19 +36,23 @@ function uuid7(ms) {
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
 }
 
+const DAY = 24 * 3600 * 1000;
+const DAYS = 5;
+
 /**
- * Events for `shoppers` shoppers of `experiment` in `variation`, the first `buyers` of whom
- * buy after their exposure; every third shopper sees the experiment twice.
+ * Events for `shoppers` shoppers of `experiment` in `variation`, first exposed evenly over
+ * the `DAYS` days from `start`; `buyers` of them, spread evenly, buy after their exposure;
+ * every third shopper sees the experiment twice.
  */
 function arm(experiment, variation, shoppers, buyers, start) {
   const events = [];
   for (let i = 0; i < shoppers; i++) {
     const anonymousId = `${experiment}-${variation}-${i}`;
-    const ts = start + i * 1000;
+    const ts = start + Math.floor((i * DAYS * DAY) / shoppers);
     const exposure = { type: "experiment_exposure", props: { experimentKey: experiment, variation } };
     events.push({ id: uuid7(ts), ts, anonymousId, ...exposure });
     if (i % 3 === 0) events.push({ id: uuid7(ts + 5000), ts: ts + 5000, anonymousId, ...exposure });
-    if (i < buyers) {
+    if (Math.floor(((i + 1) * buyers) / shoppers) > Math.floor((i * buyers) / shoppers)) {
       const revenue = 20 + ((i * 37) % 90) + 0.5;
       const props = { orderId: `o-${anonymousId}`, revenue, currency: "EUR", items: [{ sku: "A1" }] };
       events.push({ id: uuid7(ts + 60000), ts: ts + 60000, anonymousId, type: "purchase", props });
@@ -66,7 +72,8 @@ async function post(server, path, body, token) {
 
 async function seed(server) {
   await post(server, `/v1/admin/rulesets/${SITE}`, RULESET, TOKEN);
-  const start = Date.now() - 3 * 24 * 3600 * 1000;
+  // Midnight UTC, DAYS + 1 days ago: the exposures fill DAYS whole days.
+  const start = Math.floor(Date.now() / DAY) * DAY - (DAYS + 1) * DAY;
   const events = [
     // 5.0% against 9.0% of 1,000 shoppers each: a clear winner.
     ...arm("hero-copy", 0, 1000, 50, start),
@@ -256,6 +263,34 @@ test("the results page shows the API's figures, flags the broken split only, and
   assert.equal(brokenView.verdict, "Broken split");
   assert.match(brokenView.srm, /50% \/ 50% of shoppers to blue \/ green, but 62\.0% \/ 38\.0% arrived/);
 
+  // The uplift over time: one point per day and variation, at the API's figures, higher
+  // uplift drawn higher; the last day counts every shopper of the test.
+  assert.equal(hero.timeline.length, DAYS, "one day of the timeline per day of exposures");
+  const last = hero.timeline[DAYS - 1].metrics.find((m) => m.key === "conversion");
+  assert.deepEqual(
+    last.variations.map((v) => v.shoppers),
+    hero.variations.map((v) => v.shoppers),
+  );
+  for (const experiment of report.experiments) {
+    const goal = experiment.metrics.find((m) => m.goal);
+    const dots = await page.$$eval(`article[data-experiment="${experiment.experimentKey}"] [data-timeline="${goal.key}"] circle[data-day]`, (list) =>
+      list.map((c) => ({ day: c.dataset.day, variation: Number(c.dataset.variation), relative: Number(c.dataset.relative), cy: Number(c.getAttribute("cy")), title: c.textContent })),
+    );
+    const expected = experiment.timeline.flatMap((d) =>
+      d.metrics.find((m) => m.key === goal.key).comparisons.map((c) => ({ day: d.day, variation: c.variation, relative: c.relative })),
+    );
+    assert.equal(dots.length, expected.length, `${experiment.experimentKey}: a dot per day and variation`);
+    assert.ok(dots.length >= DAYS, `${experiment.experimentKey}: ${dots.length} dots`);
+    for (const [i, e] of expected.entries()) {
+      assert.equal(dots[i].day, e.day);
+      assert.equal(dots[i].variation, e.variation);
+      assert.equal(dots[i].relative, e.relative, `${experiment.experimentKey} ${e.day}`);
+      assert.ok(dots[i].title.includes(e.day) && dots[i].title.includes(e.relative > 0 ? "+" : "-"), dots[i].title);
+    }
+    const byHeight = [...dots].sort((a, b) => a.cy - b.cy);
+    for (let i = 1; i < byHeight.length; i++) assert.ok(byHeight[i - 1].relative >= byHeight[i].relative - 1e-12, "higher uplift drawn higher");
+  }
+
   // The CSV download holds the API's figures at full precision.
   const [download] = await Promise.all([page.waitForEvent("download"), page.click('article[data-experiment="hero-copy"] a[data-csv]')]);
   assert.equal(download.suggestedFilename(), "results-default-hero-copy.csv");
@@ -282,6 +317,41 @@ test("the results page shows the API's figures, flags the broken split only, and
   mkdirSync(IMAGES, { recursive: true });
   await page.screenshot({ path: join(IMAGES, "results-desktop.png"), fullPage: true });
   await page.locator('article[data-experiment="hero-copy"]').screenshot({ path: join(IMAGES, "results-winner.png") });
+
+  // The admin makes a Studio link with the page's button.
+  assert.equal(await page.isVisible("#studio-open"), true);
+  await page.click("#studio-open");
+  await page.selectOption("#studio-role", "view");
+  await page.selectOption("#studio-ttl", "2h");
+  await page.click("#studio-link button[type=submit]");
+  await page.waitForFunction(() => document.querySelector("#studio-link-out").value.startsWith("http"), null, { timeout: 10000 });
+  const link = await page.inputValue("#studio-link-out");
+  assert.match(link, new RegExp(`^${server.url}/admin/results\\?site=default&tailor_studio=ts1\\.`));
+  const left = Number(await page.getAttribute("#studio-link-out", "data-expires-at")) - Date.now();
+  assert.ok(left > 2 * 3600 * 1000 - 60000 && left <= 2 * 3600 * 1000, `a two-hour link: ${left} ms`);
+  assert.match(await page.textContent("#studio-link-note"), /Anyone with this link can read the results of site default until/);
+  await page.evaluate(() => window.scrollTo(0, 0));
+  await page.screenshot({ path: join(IMAGES, "results-studio-link.png"), clip: { x: 0, y: 0, width: 1280, height: 420 } });
+  await page.click("#studio-open");
+
+  // A fresh tab (no admin token) opens it: same figures, the token gone from the address,
+  // no button to make links.
+  const guest = await newPage(browser);
+  await guest.goto(link);
+  await guest.waitForSelector("body[data-ready=true]", { timeout: 20000 });
+  assert.equal(new URL(guest.url()).searchParams.get("tailor_studio"), null, "the token leaves the address at once");
+  assert.equal(new URL(guest.url()).searchParams.get("site"), "default");
+  assert.equal(await guest.isVisible("#studio-open"), false);
+  assert.equal(await guest.isVisible("#sign-in"), false);
+  const guestView = await readPage(guest);
+  assert.deepEqual(guestView, shown, "the Studio link shows what the admin sees");
+  assert.deepEqual(guest.problems, []);
+  await guest.context().close();
+  // A tampered link is refused, saying so.
+  const tampered = link.replace(/tailor_studio=ts1\.(.)/, (m, c) => `tailor_studio=ts1.${c === "A" ? "B" : "A"}`);
+  const refused = await fetch(tampered);
+  assert.equal(refused.status, 401);
+  assert.equal((await refused.json()).error, "studio_token_tampered");
   // The phone: the top of the page, and the winner's conversion table.
   await page.setViewportSize({ width: 390, height: 844 });
   await page.evaluate(() => window.scrollTo(0, 0));
