@@ -374,7 +374,11 @@ fn guidance(
     table: &[Row],
 ) -> String {
     let name = |i: usize| label(keys, i);
-    let control = name(0);
+    // "the control", with its key unless that says "control" already.
+    let control = match keys.first().and_then(Option::as_deref) {
+        Some("control") | None => "the control".to_string(),
+        Some(_) => format!("the control {}", name(0)),
+    };
     if mismatch {
         let counts: Vec<String> =
             rows.iter().enumerate().map(|(i, r)| format!("{} {} shoppers", name(i), r.shoppers)).collect();
@@ -409,19 +413,19 @@ fn guidance(
         let harm = harm_of(r.v);
         if r.primary.absolute > 0.0 && harm.is_empty() {
             words.push(format!(
-                "{} beats the control {control}: {}. It is safe to roll it out.",
+                "{} beats {control}: {}. It is safe to roll it out.",
                 name(r.v),
                 figures(r)
             ));
         } else if r.primary.absolute > 0.0 {
             words.push(format!(
-                "{} beats the control {control}: {}, but it does harm: {}. Weigh the two before rolling it out.",
+                "{} beats {control}: {}, but it does harm: {}. Weigh the two before rolling it out.",
                 name(r.v),
                 figures(r),
                 harm.join(", ")
             ));
         } else {
-            words.push(format!("{} is worse than the control {control}: {}. Stop it.", name(r.v), figures(r)));
+            words.push(format!("{} is worse than {control}: {}. Stop it.", name(r.v), figures(r)));
         }
     }
     let fewest = rows.iter().enumerate().min_by_key(|(_, r)| r.shoppers).map(|(i, r)| (i, r.shoppers));
@@ -440,7 +444,7 @@ fn guidance(
         let goals: Vec<&str> =
             metrics.iter().filter(|d| d.metric.role == Role::Goal).map(|d| d.metric.key.as_str()).collect();
         words.push(format!(
-            "No clear difference from the control {control} in {} yet (95% level, Holm-corrected): keep the test \
+            "No clear difference from {control} in {} yet (95% level, Holm-corrected): keep the test \
              running.{lead}",
             goals.join(", ")
         ));
@@ -523,13 +527,13 @@ mod tests {
         assert_eq!(report["variations"][1]["key"], "amount");
         let words = report["guidance"].as_str().unwrap();
         assert!(
-            words.starts_with("\u{201c}amount\u{201d} beats the control \u{201c}control\u{201d}: +60.0% on conversion"),
+            words.starts_with("\u{201c}amount\u{201d} beats the control: +60.0% on conversion"),
             "{words}"
         );
         assert!(words.ends_with("It is safe to roll it out."), "{words}");
         // Without keys in the ruleset, the index names it.
         let unnamed = experiment("x", &[&a, &b], &Configured::default(), &data(&[&a, &b], &[]));
-        assert!(unnamed["guidance"].as_str().unwrap().starts_with("variation 1 beats the control variation 0"));
+        assert!(unnamed["guidance"].as_str().unwrap().starts_with("variation 1 beats the control: +60.0%"));
         let c = row(1, 4000, 400);
         let broken = experiment("x", &[&a, &c], &split(&[0.5, 0.5], &["control", "amount"]), &data(&[&a, &c], &[]));
         assert_eq!(broken["srm"]["mismatch"], true);
@@ -558,7 +562,7 @@ mod tests {
         let guardrail = [(5000, 10_000.0, 5000.0 * 104.0), (5000, 7_500.0, 5000.0 * 102.25)];
         let report = experiment("x", &[&a, &b], &split(&[0.5, 0.5], &["control", "b"]), &data(&[&a, &b], &guardrail));
         let words = report["guidance"].as_str().unwrap();
-        assert!(words.starts_with("No clear difference from the control \u{201c}control\u{201d} in conversion yet"), "{words}");
+        assert!(words.starts_with("No clear difference from the control in conversion yet"), "{words}");
         assert!(words.contains("\u{201c}b\u{201d} does harm on a guardrail: -25.0% on revenuePerShopper"), "{words}");
         assert_eq!(report["metrics"][1]["role"], "guardrail");
         // A winner that does harm is told to weigh the two.

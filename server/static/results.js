@@ -209,6 +209,9 @@ const colour = (i) => COLOURS[i % COLOURS.length];
 
 // ---------- the uplift over time ----------
 
+/** "2026-12-01" as "1 Dec". */
+const shortDate = (day) => new Date(day + "T00:00:00Z").toLocaleDateString("en-GB", { day: "numeric", month: "short", timeZone: "UTC" });
+
 const LINE_W = 640;
 const LINE_H = 220;
 const LINE_PAD = { left: 52, right: 16, top: 14, bottom: 30 };
@@ -250,14 +253,14 @@ function upliftOverTime(experiment, metric, names) {
   const every = Math.max(1, Math.ceil(days.length / 6));
   days.forEach((d, i) => {
     if (i % every && i !== days.length - 1) return;
-    g.push(svg("text", { class: "tick", x: x(i), y: LINE_H - 8, "text-anchor": "middle", text: d.day.slice(5) }));
+    g.push(svg("text", { class: "tick", x: x(i), y: LINE_H - 8, "text-anchor": "middle", text: shortDate(d.day) }));
   });
   for (const { v, points } of series) {
     const withBand = points.filter((p) => Array.isArray(p.c.relativeInterval) && p.c.relativeInterval.every(isNum));
     if (withBand.length) {
       const upper = withBand.map((p) => `${x(p.i)},${y(p.c.relativeInterval[1])}`);
       const lower = withBand.map((p) => `${x(p.i)},${y(p.c.relativeInterval[0])}`).reverse();
-      g.push(svg("polygon", { class: "band", points: upper.concat(lower).join(" "), fill: colour(v) }));
+      g.push(svg("polygon", { class: "ci", points: upper.concat(lower).join(" "), fill: colour(v) }));
     }
     g.push(svg("polyline", { class: "trend", points: points.map((p) => `${x(p.i)},${y(p.c.relative)}`).join(" "), stroke: colour(v) }));
     for (const p of points) {
@@ -537,7 +540,9 @@ async function makeStudioLink(event) {
   }
   out.value = new URL(answer.link, location.origin).href;
   out.dataset.expiresAt = answer.expiresAt;
-  $("studio-link-note").textContent = `Anyone with this link can ${answer.role === "view" ? "read" : answer.role} the results of site ${answer.site} until ${new Date(answer.expiresAt).toLocaleString("en-GB", { timeZone: "UTC" })} UTC.`;
+  const may = { view: "read the results", edit: "read the results and make links", publish: "read the results, make links and publish" };
+  const until = new Date(answer.expiresAt).toISOString().slice(0, 16).replace("T", " ");
+  $("studio-link-note").textContent = `Anyone with this link can ${may[answer.role] || answer.role} of site ${answer.site} until ${until} UTC.`;
   out.select();
 }
 

@@ -40,19 +40,35 @@ const DAY = 24 * 3600 * 1000;
 const DAYS = 5;
 
 /**
+ * `buyers` of `shoppers` indexes, picked by a shuffle with a fixed seed: the same every run,
+ * uneven from day to day as real buyers are.
+ */
+function pickBuyers(shoppers, buyers, seed) {
+  let state = seed >>> 0;
+  const next = () => ((state = (Math.imul(state, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+  const order = [...Array(shoppers).keys()];
+  for (let i = shoppers - 1; i > 0; i--) {
+    const j = Math.floor(next() * (i + 1));
+    [order[i], order[j]] = [order[j], order[i]];
+  }
+  return new Set(order.slice(0, buyers));
+}
+
+/**
  * Events for `shoppers` shoppers of `experiment` in `variation`, first exposed evenly over
- * the `DAYS` days from `start`; `buyers` of them, spread evenly, buy after their exposure;
+ * the `DAYS` days from `start`; `buyers` of them (see `pickBuyers`) buy after their exposure;
  * every third shopper sees the experiment twice.
  */
 function arm(experiment, variation, shoppers, buyers, start) {
   const events = [];
+  const buying = pickBuyers(shoppers, buyers, 7 + variation + experiment.length);
   for (let i = 0; i < shoppers; i++) {
     const anonymousId = `${experiment}-${variation}-${i}`;
     const ts = start + Math.floor((i * DAYS * DAY) / shoppers);
     const exposure = { type: "experiment_exposure", props: { experimentKey: experiment, variation } };
     events.push({ id: uuid7(ts), ts, anonymousId, ...exposure });
     if (i % 3 === 0) events.push({ id: uuid7(ts + 5000), ts: ts + 5000, anonymousId, ...exposure });
-    if (Math.floor(((i + 1) * buyers) / shoppers) > Math.floor((i * buyers) / shoppers)) {
+    if (buying.has(i)) {
       const revenue = 20 + ((i * 37) % 90) + 0.5;
       const props = { orderId: `o-${anonymousId}`, revenue, currency: "EUR", items: [{ sku: "A1" }] };
       events.push({ id: uuid7(ts + 60000), ts: ts + 60000, anonymousId, type: "purchase", props });
@@ -329,7 +345,7 @@ test("the results page shows the API's figures, flags the broken split only, and
   assert.match(link, new RegExp(`^${server.url}/admin/results\\?site=default&tailor_studio=ts1\\.`));
   const left = Number(await page.getAttribute("#studio-link-out", "data-expires-at")) - Date.now();
   assert.ok(left > 2 * 3600 * 1000 - 60000 && left <= 2 * 3600 * 1000, `a two-hour link: ${left} ms`);
-  assert.match(await page.textContent("#studio-link-note"), /Anyone with this link can read the results of site default until/);
+  assert.match(await page.textContent("#studio-link-note"), /Anyone with this link can read the results of site default until \d{4}-\d\d-\d\d \d\d:\d\d UTC\./);
   await page.evaluate(() => window.scrollTo(0, 0));
   await page.screenshot({ path: join(IMAGES, "results-studio-link.png"), clip: { x: 0, y: 0, width: 1280, height: 420 } });
   await page.click("#studio-open");
