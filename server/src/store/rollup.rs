@@ -1,15 +1,17 @@
 //! Experiment results from rollups that ingestion keeps up to date (docs/results.md, "Scale").
 //!
-//! - `rollup_shoppers`: per experiment, metric, shopper and variation, the shopper's value of the
-//!   metric (`y`, and `y_n` matching events), the same before the first exposure (`x`, for
-//!   CUPED) and a ratio's denominator (`d`), with the shopper's exposures.
+//! - `rollup_shoppers`: per experiment, metric, shopper and variation, the day of the
+//!   shopper's first exposure (UTC), the shopper's value of the metric (`y`, and `y_n`
+//!   matching events), the same before the first exposure (`x`, for CUPED) and a ratio's
+//!   denominator (`d`), with the shopper's exposures.
 //! - `rollup_totals`: the sums over those rows per variation, so that a report reads a few
-//!   rows whatever the traffic.
+//!   rows whatever the traffic; `rollup_days`: the same per variation and day of first
+//!   exposure, for the timeline.
 //! - `rollup_state`: the metric definitions the rollups of a site were built for.
 //!
 //! Every change recomputes the shoppers it touches from their own events, with the same SQL
-//! as a full scan, and moves the totals by the difference in the same transaction: a batch of
-//! events, an identify that links an anonymous id, an erasure. A published ruleset whose
+//! as a full scan, and moves both totals by the difference in the same transaction: a batch
+//! of events, an identify that links an anonymous id, an erasure. A published ruleset whose
 //! metrics differ rebuilds the site's rollups; until that is done, reports scan the events
 //! (and say `"source": "scan"`).
 
@@ -477,6 +479,18 @@ impl Store {
     /// Rebuilds the rollups of `site` from its events for the metrics of `ruleset`, in one
     /// transaction; returns the number of rollup rows.
     pub async fn rebuild_rollups(&self, site: &str, ruleset: Option<&serde_json::Value>) -> Result<i64> {
+        // First, in a transaction of its own, a state that no ruleset matches: from now on
+        // every batch refreshes its shoppers (after this rebuild, under the same lock on
+        // PostgreSQL), and the events of batches before it are in what the rebuild reads.
+        // Without it, a batch stored while the rebuild runs, after it read the site, would
+        // find no rollups to refresh and be missing from them.
+        self.exec_each(vec![(
+            "INSERT INTO rollup_state (site, metrics, built_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (site) DO UPDATE SET metrics = excluded.metrics, built_at = excluded.built_at"
+                .into(),
+            vec![site.into(), format!("{FORMAT};building").into(), crate::signing::now_ms().into()],
+        )])
+        .await?;
         let mut statements = self.lock(site);
         if self.pg() {
             // Background work over every event of the site: longer than a request may take.
