@@ -216,3 +216,28 @@ fn the_cli_says_what_is_wrong() {
         assert!(err.contains(says), "{args:?}: {err}");
     }
 }
+
+#[test]
+fn docs_api_md_shows_the_fields_and_errors_of_studio_links() {
+    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/api.md")).unwrap();
+    let section = &doc[doc.find("## POST /v1/admin/studio-links/{site}").expect("docs/api.md has the endpoint")..];
+    let open = section.find("```json\n").unwrap() + "```json\n".len();
+    let close = open + section[open..].find("```").unwrap();
+    let documented: Value = serde_json::from_str(&section[open..close]).unwrap();
+    let b = sqlite();
+    let server = b.serve(&[]);
+    let (status, real) = make_link(&server, "demo", TOKEN, &json!({}));
+    assert_eq!(status, 201);
+    let keys = |v: &Value| v.as_object().unwrap().keys().cloned().collect::<Vec<_>>();
+    assert_eq!(keys(&documented), keys(&real), "the documented answer has the real answer's fields");
+    for code in [
+        "studio_token_tampered",
+        "studio_token_expired",
+        "studio_token_malformed",
+        "studio_token_wrong_site",
+        "studio_token_role",
+        "invalid_link_request",
+    ] {
+        assert!(doc.contains(&format!("`{code}`")), "docs/api.md names {code}");
+    }
+}
