@@ -132,7 +132,12 @@ async fn measure(name: &str, url: DbUrl, other: DbUrl, n: i64, pg: bool) {
                 .iter()
                 .map(|e| {
                     let base: Vec<_> = e.base.iter().collect();
-                    tailor_server::results::experiment(&e.key, &base, Some(vec![0.5, 0.5]), &e.metrics)
+                    tailor_server::results::experiment(
+                        &e.key,
+                        &base,
+                        &tailor_server::results::Configured { weights: Some(vec![0.5, 0.5]), keys: Vec::new() },
+                        &e.metrics,
+                    )
                 })
                 .collect();
             let shoppers: i64 =
