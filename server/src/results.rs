@@ -412,11 +412,7 @@ fn guidance(
     for r in goal.iter().filter(|r| significant(r)) {
         let harm = harm_of(r.v);
         if r.primary.absolute > 0.0 && harm.is_empty() {
-            words.push(format!(
-                "{} beats {control}: {}. It is safe to roll it out.",
-                name(r.v),
-                figures(r)
-            ));
+            words.push(format!("{} beats {control}: {}. It is safe to roll it out.", name(r.v), figures(r)));
         } else if r.primary.absolute > 0.0 {
             words.push(format!(
                 "{} beats {control}: {}, but it does harm: {}. Weigh the two before rolling it out.",
@@ -526,10 +522,7 @@ mod tests {
         assert_eq!(report["metrics"][0]["variations"][1]["value"], 0.08);
         assert_eq!(report["variations"][1]["key"], "amount");
         let words = report["guidance"].as_str().unwrap();
-        assert!(
-            words.starts_with("\u{201c}amount\u{201d} beats the control: +60.0% on conversion"),
-            "{words}"
-        );
+        assert!(words.starts_with("\u{201c}amount\u{201d} beats the control: +60.0% on conversion"), "{words}");
         assert!(words.ends_with("It is safe to roll it out."), "{words}");
         // Without keys in the ruleset, the index names it.
         let unnamed = experiment("x", &[&a, &b], &Configured::default(), &data(&[&a, &b], &[]));
@@ -551,7 +544,12 @@ mod tests {
         let (a, b) = (row(0, 5000, 400), row(1, 5000, 250));
         let report = experiment("x", &[&a, &b], &split(&[0.5, 0.5], &["grid", "list"]), &data(&[&a, &b], &[]));
         let words = report["guidance"].as_str().unwrap();
-        assert!(words.starts_with("\u{201c}list\u{201d} is worse than the control \u{201c}grid\u{201d}: -37.5% on conversion"), "{words}");
+        assert!(
+            words.starts_with(
+                "\u{201c}list\u{201d} is worse than the control \u{201c}grid\u{201d}: -37.5% on conversion"
+            ),
+            "{words}"
+        );
         assert!(words.ends_with("Stop it."), "{words}");
     }
 
@@ -590,7 +588,10 @@ mod tests {
         );
         let (a, b) = (row(0, 60, 3), row(1, 55, 4));
         let few = experiment("x", &[&a, &b], &split(&[0.5, 0.5], &["control", "new"]), &data(&[&a, &b], &[]));
-        assert!(few["guidance"].as_str().unwrap().starts_with("Not enough data yet: \u{201c}new\u{201d} has only 55 shoppers"));
+        assert!(few["guidance"]
+            .as_str()
+            .unwrap()
+            .starts_with("Not enough data yet: \u{201c}new\u{201d} has only 55 shoppers"));
     }
 
     #[test]

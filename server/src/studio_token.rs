@@ -228,7 +228,8 @@ mod tests {
         let t = issue(&k, "demo", Role::View, 10_000);
         let (claims, sig) = t.strip_prefix(PREFIX).unwrap().split_once('.').unwrap();
         let text = String::from_utf8(URL_SAFE_NO_PAD.decode(claims).unwrap()).unwrap();
-        for changed in [text.replace("view", "publish"), text.replace("10000", "99999999"), text.replace("demo", "shop")]
+        for changed in
+            [text.replace("view", "publish"), text.replace("10000", "99999999"), text.replace("demo", "shop")]
         {
             let forged = format!("{PREFIX}{}.{sig}", URL_SAFE_NO_PAD.encode(changed));
             assert_eq!(verify(&k.verifying_key(), &forged, 0), Err(Refusal::Tampered));

@@ -79,7 +79,8 @@ fn check(report: &Value, first_day: i64, extra: i64, what: &str) {
 fn the_timeline_is_the_cumulative_report_of_each_day() {
     for b in backends() {
         let server = b.serve(&["--rate-limit", "0"]);
-        let r = client().post(server.url("/v1/admin/rulesets/default")).bearer_auth(TOKEN).body(RULESET).send().unwrap();
+        let r =
+            client().post(server.url("/v1/admin/rulesets/default")).bearer_auth(TOKEN).body(RULESET).send().unwrap();
         assert_eq!(r.status().as_u16(), 201);
         let first_day = (now_ms() / DAY - 5) * DAY;
         let mut events = Vec::new();

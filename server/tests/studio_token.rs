@@ -16,7 +16,11 @@ const RULESET: &str = r#"{"version": 1, "placements": {}, "experiments": [{"key"
 /// Runs the CLI; returns the exit code, stdout and stderr.
 fn tailor(args: &[&str]) -> (i32, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_tailor")).args(args).output().expect("run tailor");
-    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into(), String::from_utf8_lossy(&out.stderr).into())
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into(),
+        String::from_utf8_lossy(&out.stderr).into(),
+    )
 }
 
 /// `tailor studio link` with the server's key: the link and the token it prints.
@@ -98,7 +102,8 @@ fn a_cli_link_opens_the_results_of_its_site_and_nothing_else() {
         let (status, e) = get(&server, "/v1/admin/results/default", &forged);
         assert_eq!((status, e["error"].as_str()), (401, Some("studio_token_tampered")), "{forged}: {e}");
         assert!(e["message"].as_str().unwrap().contains("tampered"), "{e}");
-        let page = client().get(format!("{}/admin/results?site=default&tailor_studio={forged}", server.base)).send().unwrap();
+        let page =
+            client().get(format!("{}/admin/results?site=default&tailor_studio={forged}", server.base)).send().unwrap();
         assert_eq!(page.status().as_u16(), 401);
         assert_eq!(page.json::<Value>().unwrap()["error"], "studio_token_tampered");
     }

@@ -27,8 +27,7 @@ pub fn studio_access(state: &AppState, token: &str, site: &str, needs: Role) -> 
     let refuse = |r: studio_token::Refusal| {
         error(StatusCode::from_u16(r.status()).unwrap_or(StatusCode::UNAUTHORIZED), r.code(), r.message())
     };
-    let claims =
-        studio_token::verify(&state.key.verifying_key(), token, crate::signing::now_ms()).map_err(refuse)?;
+    let claims = studio_token::verify(&state.key.verifying_key(), token, crate::signing::now_ms()).map_err(refuse)?;
     claims.allows(site, needs).map_err(refuse)?;
     Ok(claims)
 }

@@ -50,9 +50,8 @@ fn link(args: &[String]) -> Result<(), String> {
     if !path.starts_with('/') {
         return Err(format!("--path '{path}': expected a path that starts with /"));
     }
-    let key_path = key.unwrap_or_else(|| {
-        db.unwrap_or_else(|| DbUrl::Sqlite(PathBuf::from(".tailor/tailor.db"))).default_key_path()
-    });
+    let key_path = key
+        .unwrap_or_else(|| db.unwrap_or_else(|| DbUrl::Sqlite(PathBuf::from(".tailor/tailor.db"))).default_key_path());
     if !key_path.exists() {
         return Err(format!(
             "no signing key at {}: start the server once (it creates its key there), or pass the server's --key FILE",
