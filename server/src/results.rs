@@ -289,7 +289,9 @@ pub fn experiment(key: &str, rows: &[&VariantResult], configured: &Configured, m
             })
         })
         .collect();
-    let guidance = guidance(mismatch, &by_index, keys, metrics, &table);
+    // A broken split is said with the weights it breaks.
+    let broken = if mismatch { weights.as_deref() } else { None };
+    let guidance = guidance(broken, &by_index, keys, metrics, &table);
     let timeline = timeline(count, metrics);
     json!({
         "experimentKey": key,
@@ -361,13 +363,22 @@ fn timeline(count: usize, metrics: &[MetricData]) -> Vec<Value> {
         .collect()
 }
 
+/// `a`, `a and b`, `a, b and c`.
+fn and_list(items: &[String]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.clone(),
+        [init @ .., last] => format!("{} and {last}", init.join(", ")),
+    }
+}
+
 /// Fewer shoppers than this in a variation, and nothing significant: "not enough data".
 pub const FEW_SHOPPERS: i64 = 100;
 
 /// What a merchandiser should do, in plain words, naming the variations by their keys:
 /// from the goal metrics, with any guardrail that got worse.
 fn guidance(
-    mismatch: bool,
+    broken: Option<&[f64]>,
     rows: &[VariantResult],
     keys: &[Option<String>],
     metrics: &[MetricData],
@@ -379,13 +390,25 @@ fn guidance(
         Some("control") | None => "the control".to_string(),
         Some(_) => format!("the control {}", name(0)),
     };
-    if mismatch {
-        let counts: Vec<String> =
-            rows.iter().enumerate().map(|(i, r)| format!("{} {} shoppers", name(i), r.shoppers)).collect();
+    if let Some(weights) = broken {
+        let total: f64 = weights.iter().sum();
+        let shares: Vec<String> = weights.iter().map(|w| format!("{:.0}%", 100.0 * w / total)).collect();
+        let counts: Vec<String> = rows
+            .iter()
+            .enumerate()
+            .map(|(i, r)| {
+                if i == 0 {
+                    format!("{} got {} shoppers", name(i), r.shoppers)
+                } else {
+                    format!("{} {}", name(i), r.shoppers)
+                }
+            })
+            .collect();
         return format!(
-            "The split is broken: {} differ from the configured weights far more than chance allows. \
+            "The split is broken: the ruleset splits shoppers {}, but {}, far further from it than chance allows. \
              Find out why (a redirect, a caching layer, a filter on exposures) before trusting any figure below.",
-            counts.join(", ")
+            shares.join(" / "),
+            and_list(&counts)
         );
     }
     let empty: Vec<String> = rows.iter().enumerate().filter(|(_, r)| r.shoppers == 0).map(|(i, _)| name(i)).collect();
@@ -533,7 +556,8 @@ mod tests {
         let words = broken["guidance"].as_str().unwrap();
         assert!(
             words.starts_with(
-                "The split is broken: \u{201c}control\u{201d} 5000 shoppers, \u{201c}amount\u{201d} 4000 shoppers differ"
+                "The split is broken: the ruleset splits shoppers 50% / 50%, but \u{201c}control\u{201d} got 5000 \
+                 shoppers and \u{201c}amount\u{201d} 4000, far further from it than chance allows."
             ),
             "{words}"
         );
