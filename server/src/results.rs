@@ -363,6 +363,25 @@ fn timeline(count: usize, metrics: &[MetricData]) -> Vec<Value> {
         .collect()
 }
 
+/// A metric's key as words: `revenuePerShopper` as `revenue per shopper`, `add_to-cart` as
+/// `add to cart`.
+fn spoken(key: &str) -> String {
+    let mut out = String::new();
+    let mut previous = ' ';
+    for c in key.chars() {
+        if c == '_' || c == '-' {
+            out.push(' ');
+        } else if c.is_ascii_uppercase() && (previous.is_ascii_lowercase() || previous.is_ascii_digit()) {
+            out.push(' ');
+            out.push(c.to_ascii_lowercase());
+        } else {
+            out.push(c);
+        }
+        previous = c;
+    }
+    out
+}
+
 /// `a`, `a and b`, `a, b and c`.
 fn and_list(items: &[String]) -> String {
     match items {
@@ -417,7 +436,7 @@ fn guidance(
         return format!("Not enough data yet: no shopper has seen {who}. Keep the test running.");
     }
     let role = |r: &Row| metrics[r.m].metric.role;
-    let key = |r: &Row| metrics[r.m].metric.key.as_str();
+    let key = |r: &Row| spoken(&metrics[r.m].metric.key);
     let figures = |r: &Row| {
         let (lo, hi) = r.primary.relative_interval;
         if lo.is_finite() && hi.is_finite() {
@@ -460,8 +479,8 @@ fn guidance(
         let lead = best.map_or(String::new(), |r| {
             format!(" {} leads with a {:.0}% chance to beat the control.", name(r.v), r.primary.chance_to_beat * 100.0)
         });
-        let goals: Vec<&str> =
-            metrics.iter().filter(|d| d.metric.role == Role::Goal).map(|d| d.metric.key.as_str()).collect();
+        let goals: Vec<String> =
+            metrics.iter().filter(|d| d.metric.role == Role::Goal).map(|d| spoken(&d.metric.key)).collect();
         words.push(format!(
             "No clear difference from {control} in {} yet (95% level, Holm-corrected): keep the test \
              running.{lead}",
@@ -585,13 +604,13 @@ mod tests {
         let report = experiment("x", &[&a, &b], &split(&[0.5, 0.5], &["control", "b"]), &data(&[&a, &b], &guardrail));
         let words = report["guidance"].as_str().unwrap();
         assert!(words.starts_with("No clear difference from the control in conversion yet"), "{words}");
-        assert!(words.contains("\u{201c}b\u{201d} does harm on a guardrail: -25.0% on revenuePerShopper"), "{words}");
+        assert!(words.contains("\u{201c}b\u{201d} does harm on a guardrail: -25.0% on revenue per shopper"), "{words}");
         assert_eq!(report["metrics"][1]["role"], "guardrail");
         // A winner that does harm is told to weigh the two.
         let (a, b) = (row(0, 5000, 250), row(1, 5000, 400));
         let report = experiment("x", &[&a, &b], &split(&[0.5, 0.5], &["control", "b"]), &data(&[&a, &b], &guardrail));
         let words = report["guidance"].as_str().unwrap();
-        assert!(words.contains("but it does harm: -25.0% on revenuePerShopper"), "{words}");
+        assert!(words.contains("but it does harm: -25.0% on revenue per shopper"), "{words}");
         assert!(!words.contains("safe to roll it out"), "{words}");
     }
 
