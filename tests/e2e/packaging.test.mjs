@@ -1,0 +1,84 @@
+// The npm package tried the way users install it: `npm pack` of pkg/, the tarball installed
+// (offline) into fresh projects built with Vite, webpack 5 and esbuild (the slim entry), and a
+// plain <script type="module"> page importing the installed files; each is served on
+// 127.0.0.1 and run in headless Chromium, where it loads the Wasm from what was built, decides
+// and records an event. Then the package in Node, and the package README's examples.
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { launchBrowser, newPage, readStore } from "./harness.mjs";
+import { bundle, packTarball, project, serveDir } from "../packaging/support.mjs";
+
+const LOAD = { timeout: 20000 };
+let browser;
+let scratch;
+let tarball;
+const cleanup = [];
+before(async () => {
+  scratch = mkdtempSync(join(tmpdir(), "tailor-packaging-"));
+  tarball = packTarball(scratch);
+  browser = await launchBrowser();
+});
+after(async () => {
+  await browser?.close();
+  for (const f of cleanup.reverse()) await f();
+  rmSync(scratch, { recursive: true, force: true });
+});
+
+/** A fresh project of the fixture `name`, removed after the tests. */
+function fresh(name) {
+  const dir = project(name, tarball);
+  cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** Serves `root`, opens the page, waits for the fixture app's report; returns { report, page, server }. */
+async function open(root, site) {
+  const server = await serveDir(root);
+  cleanup.push(server.stop);
+  const page = await newPage(browser);
+  const wasm = [];
+  page.on("response", (r) => r.url().endsWith(".wasm") && wasm.push({ url: r.url(), status: r.status() }));
+  await page.goto(server.url + "/", LOAD);
+  await page.waitForFunction(() => window.packaging !== undefined, null, LOAD);
+  const report = await page.evaluate(() => window.packaging);
+  const outbox = await readStore(page, "tailor:" + site, "outbox");
+  return { report, page, server, wasm, outbox };
+}
+
+/** What every fixture app must have seen: the real engine deciding, before and after a product view. */
+function assertWorked({ report, page, server, wasm, outbox }) {
+  assert.equal(report.error, undefined, report.error);
+  assert.equal(report.ready, true, "the Wasm core is running");
+  assert.equal(report.storage, "indexeddb");
+  assert.equal(report.before, "welcome", "a new shopper gets the welcome offer");
+  assert.equal(report.after, "shoes", "after a shoe view the shoes offer ranks first");
+  assert.equal(report.views, 1);
+  assert.match(report.eventId, /^[0-9a-f-]{36}$/);
+  assert.deepEqual(outbox.map((e) => [e.id, e.type, e.props.sku]), [[report.eventId, "product_view", "SH-1"]]);
+  assert.equal(wasm.length, 1, JSON.stringify(wasm));
+  assert.ok(wasm[0].url.startsWith(server.url + "/") && wasm[0].status === 200, JSON.stringify(wasm));
+  assert.ok(server.served.includes(new URL(wasm[0].url).pathname), "the Wasm came from the built output");
+  assert.deepEqual(page.problems, []);
+}
+
+for (const bundler of ["vite", "webpack", "esbuild"]) {
+  test(`${bundler}: a fresh project with the tarball builds, loads the Wasm from its output, decides and records`, async () => {
+    const dir = fresh(bundler);
+    const out = await bundle(bundler, dir);
+    const run = await open(out, "pack-" + bundler);
+    assertWorked(run);
+    // The build holds the SDK (and only the entry it imports): no file of the package is fetched from node_modules.
+    assert.ok(!run.server.served.some((p) => p.includes("node_modules")), run.server.served.join(" "));
+  });
+}
+
+test("a plain <script type=module> page imports the installed files and works", async () => {
+  const dir = fresh("plain");
+  const run = await open(dir, "pack-plain");
+  assertWorked(run);
+  assert.ok(run.server.served.includes("/node_modules/@tailor-sdk/tailor/wasm/tailor_bg.wasm"));
+});
