@@ -82,3 +82,50 @@ test("a plain <script type=module> page imports the installed files and works", 
   assertWorked(run);
   assert.ok(run.server.served.includes("/node_modules/@tailor-sdk/tailor/wasm/tailor_bg.wasm"));
 });
+
+/** Runs `code` as an ES module file in the project `dir` with Node; returns what it printed as JSON. */
+function inNode(dir, code) {
+  writeFileSync(join(dir, "ssr.mjs"), code);
+  return JSON.parse(execFileSync(process.execPath, ["ssr.mjs"], { cwd: dir, encoding: "utf8", timeout: 20000 }));
+}
+
+test("in Node (server-side rendering) the package imports and answers with defaults, storing and sending nothing", () => {
+  const dir = fresh("plain");
+  const got = inNode(
+    dir,
+    `import { Tailor } from "@tailor-sdk/tailor";
+const tailor = await Tailor.init({ site: "ssr", consent: "granted", endpoint: "https://t.example.com" });
+const decision = tailor.decide({ pageType: "home" });
+console.log(JSON.stringify({ status: tailor.status, decision, id: await tailor.track("page_view", {}), profile: tailor.profile(), flush: await tailor.flush() }));`,
+  );
+  assert.equal(got.status.ready, false);
+  assert.equal(got.status.storage, "none");
+  assert.match(got.status.problems[0], /Tailor runs in the browser: in Node .* answers with defaults/);
+  assert.deepEqual(got.decision, { placements: {}, experiments: {}, reasons: [] });
+  assert.equal(got.id, null);
+  assert.equal(got.profile, null);
+  assert.equal(got.flush.sent, 0);
+});
+
+test("in Node the slim entry with initTailor(bytes) runs the real engine on memory storage", () => {
+  const dir = fresh("plain");
+  const got = inNode(
+    dir,
+    `import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { Tailor, initTailor } from "@tailor-sdk/tailor/slim";
+const wasm = readFileSync(createRequire(import.meta.url).resolve("@tailor-sdk/tailor/tailor_bg.wasm"));
+const loaded = await initTailor(wasm);
+const ruleset = { version: 1, placements: { hero: { limit: 1 } }, offers: [{ id: "welcome", placements: ["hero"], content: { title: "Hi" } }] };
+const tailor = await Tailor.init({ site: "node-test", consent: "granted", ruleset });
+const id = await tailor.track("search", { query: "boots" });
+const offer = tailor.decide({}, { record: false }).placements.hero.offers[0].offerId;
+console.log(JSON.stringify({ loaded, status: tailor.status, id, offer, searches: tailor.profile().events.search.count }));`,
+  );
+  assert.equal(got.loaded, true);
+  assert.equal(got.status.ready, true);
+  assert.equal(got.status.storage, "memory");
+  assert.match(got.id, /^[0-9a-f-]{36}$/);
+  assert.equal(got.offer, "welcome");
+  assert.equal(got.searches, 1);
+});
