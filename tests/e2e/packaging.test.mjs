@@ -5,12 +5,12 @@
 // and records an event. Then the package in Node, and the package README's examples.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { execFileSync, spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { launchBrowser, newPage, readStore } from "./harness.mjs";
-import { bundle, packTarball, project, serveDir } from "../packaging/support.mjs";
+import { codeBlocks, launchBrowser, newPage, readStore } from "./harness.mjs";
+import { bundle, FIXTURES, installed, packTarball, project, ROOT, serveDir } from "../packaging/support.mjs";
 
 const LOAD = { timeout: 20000 };
 let browser;
@@ -128,4 +128,85 @@ console.log(JSON.stringify({ loaded, status: tailor.status, id, offer, searches:
   assert.match(got.id, /^[0-9a-f-]{36}$/);
   assert.equal(got.offer, "welcome");
   assert.equal(got.searches, 1);
+});
+
+// The README that ships in the tarball: read from the installed package, each example run as
+// written. The install command is what `project()` did (offline, from the tarball).
+test("the package README ships in the tarball and says how to install it", () => {
+  const dir = fresh("plain");
+  const readme = installed(dir, "README.md");
+  assert.deepEqual(codeBlocks(readme, "sh").map((b) => [b.section, b.code.trim()]), [["Install", "npm install @tailor-sdk/tailor"]]);
+  for (const section of ["Script tag", "npm import", "Server-side rendering (Node)", "OpenFeature"]) {
+    assert.ok(codeBlocks(readme, "js").concat(codeBlocks(readme, "html")).some((b) => b.section === section), "an example under " + section);
+  }
+});
+
+test("README script-tag example: the snippet's queued product_view is stored", async () => {
+  const dir = fresh("plain");
+  const [tag] = codeBlocks(installed(dir, "README.md"), "html");
+  writeFileSync(join(dir, "index.html"), `<!doctype html><html><head><meta charset="utf-8"><link rel="icon" href="data:,">${tag.code}</head><body>shop</body></html>`);
+  const server = await serveDir(dir);
+  cleanup.push(server.stop);
+  const page = await newPage(browser);
+  await page.goto(server.url + "/", LOAD);
+  await page.waitForFunction(() => window.tailor && window.tailor.loaded, null, LOAD);
+  assert.equal(await page.evaluate(() => tailor("ready", (t) => t.status.ready)), true);
+  const events = await readStore(page, "tailor:my-shop", "outbox");
+  assert.deepEqual(events.map((e) => [e.type, e.props.sku]), [["product_view", "SKU-1"]]);
+  assert.ok(server.served.includes("/node_modules/@tailor-sdk/tailor/dist/tailor_bg.wasm"));
+  assert.deepEqual(page.problems, []);
+});
+
+test("README browser examples (npm import, slim, OpenFeature) run as written, bundled", async () => {
+  const dir = fresh("plain");
+  const examples = codeBlocks(installed(dir, "README.md"), "js").filter((b) => !b.section.includes("Node"));
+  assert.ok(examples.length >= 3, "found " + examples.length);
+  const out = join(dir, "dist");
+  const server = await serveDir(out);
+  cleanup.push(server.stop);
+  // @openfeature/web-sdk, the optional peer, comes from the repository's node_modules.
+  const peers = join(ROOT, "node_modules");
+  for (const [i, { section, code }] of examples.entries()) {
+    // Imports must stay at the top of a module, so the example is its own module; the page's
+    // entry imports it and reports how that went.
+    writeFileSync(join(dir, `example-${i}.js`), code);
+    writeFileSync(join(dir, `run-${i}.js`), `import(${JSON.stringify(`./example-${i}.js`)}).then(() => (window.exampleResult = "done"), (e) => (window.exampleResult = "threw " + ((e && e.stack) || e)));`);
+    writeFileSync(join(dir, `example-${i}.html`), `<!doctype html><html><head><meta charset="utf-8"><link rel="icon" href="data:,"></head><body><script type="module" src="./run-${i}.js"></script></body></html>`);
+    if (code.includes("@tailor-sdk/tailor/slim")) {
+      // As the README says: the slim entry with esbuild's file loader.
+      await bundle("esbuild", dir, { esbuildConfig: join(FIXTURES, "esbuild/build.json"), entryPoints: [`run-${i}.js`, `example-${i}.html`], splitting: true, nodePaths: [peers] });
+    } else {
+      // The default entry with webpack 5, which emits the Wasm that index.js names.
+      const webpackConfig = {
+        mode: "production",
+        entry: { [`run-${i}`]: `./run-${i}.js` },
+        output: { filename: "[name].js", publicPath: "auto", module: true, chunkFormat: "module" },
+        experiments: { outputModule: true },
+        resolve: { modules: ["node_modules", peers] },
+        optimization: { minimize: false },
+        performance: { hints: false },
+      };
+      await bundle("webpack", dir, { webpackConfig });
+      writeFileSync(join(out, `example-${i}.html`), readFileSync(join(dir, `example-${i}.html`)));
+    }
+    const page = await newPage(browser);
+    await page.goto(`${server.url}/example-${i}.html`, LOAD);
+    await page.waitForFunction(() => window.exampleResult !== undefined, null, LOAD);
+    assert.equal(await page.evaluate(() => window.exampleResult), "done", section);
+    assert.deepEqual(page.problems, [], section);
+    await page.context().close();
+  }
+});
+
+test("README Node examples run as written in Node, from the installed package", () => {
+  const dir = fresh("plain");
+  const examples = codeBlocks(installed(dir, "README.md"), "js").filter((b) => b.section.includes("Node"));
+  assert.equal(examples.length, 2);
+  for (const [i, { code }] of examples.entries()) {
+    writeFileSync(join(dir, `node-example-${i}.mjs`), code);
+    // console.assert only prints in Node: a failed one is a line on stderr.
+    const run = spawnSync(process.execPath, [`node-example-${i}.mjs`], { cwd: dir, encoding: "utf8", timeout: 20000 });
+    assert.equal(run.status, 0, run.stderr);
+    assert.equal(run.stderr, "", "example " + (i + 1));
+  }
 });

@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { extname, join, normalize, resolve } from "node:path";
 
 export const ROOT = resolve(import.meta.dirname, "../..");
-const FIXTURES = import.meta.dirname;
+export const FIXTURES = import.meta.dirname;
 
 /** `npm pack` of pkg/ (run scripts/build.sh first) into `dir`; returns the tarball's path. */
 export function packTarball(dir) {
@@ -35,24 +35,29 @@ export function installed(dir, rel) {
   return readFileSync(join(dir, "node_modules/@tailor-sdk/tailor", rel), "utf8");
 }
 
-/** Builds the project in `dir` with `bundler` ("vite", "webpack" or "esbuild"); returns the output directory. */
-export async function bundle(bundler, dir) {
+/**
+ * Builds the project in `dir` with `bundler` ("vite", "webpack" or "esbuild"); returns the output
+ * directory. `webpackConfig` replaces the project's webpack.config.js; for esbuild,
+ * `esbuildConfig` names the options file (default: the project's build.json) and `extra` adds
+ * build options (e.g. `nodePaths`).
+ */
+export async function bundle(bundler, dir, { esbuildConfig, webpackConfig, ...extra } = {}) {
   const out = join(dir, "dist");
   if (bundler === "vite") {
     const { build } = await import("vite");
     await build({ root: dir, configFile: false, logLevel: "warn", build: { outDir: out, emptyOutDir: true } });
   } else if (bundler === "webpack") {
     const { default: webpack } = await import("webpack");
-    const { default: config } = await import(join(dir, "webpack.config.js"));
+    const config = webpackConfig || (await import(join(dir, "webpack.config.js"))).default;
     const stats = await new Promise((ok, fail) =>
       webpack({ ...config, context: dir, output: { ...config.output, path: out } }, (e, s) => (e ? fail(e) : ok(s))),
     );
     if (stats.hasErrors()) throw new Error("webpack: " + stats.toString({ all: false, errors: true }));
-    cpSync(join(dir, "index.html"), join(out, "index.html"));
+    if (!webpackConfig) cpSync(join(dir, "index.html"), join(out, "index.html"));
   } else if (bundler === "esbuild") {
     const { build } = await import("esbuild");
-    const options = JSON.parse(readFileSync(join(dir, "build.json"), "utf8"));
-    await build({ ...options, absWorkingDir: dir, outdir: out });
+    const options = JSON.parse(readFileSync(esbuildConfig || join(dir, "build.json"), "utf8"));
+    await build({ ...options, ...extra, absWorkingDir: dir, outdir: out });
   } else throw new Error("unknown bundler " + bundler);
   return out;
 }
