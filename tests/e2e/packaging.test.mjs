@@ -9,8 +9,8 @@ import { execFileSync, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { codeBlocks, launchBrowser, newPage, readStore } from "./harness.mjs";
-import { bundle, FIXTURES, installed, packTarball, project, ROOT, serveDir } from "../packaging/support.mjs";
+import { codeBlocks, launchBrowser, newPage, readStore, startServer } from "./harness.mjs";
+import { bundle, FIXTURES, installed, packTarball, project, ROOT } from "../packaging/support.mjs";
 
 const LOAD = { timeout: 20000 };
 let browser;
@@ -35,22 +35,38 @@ function fresh(name) {
   return dir;
 }
 
-/** Serves `root`, opens the page, waits for the fixture app's report; returns { report, page, server }. */
-async function open(root, site) {
-  const server = await serveDir(root);
+/** Serves `root` with `tailor serve`; resolves to the server, stopped after the tests. */
+async function serve(root) {
+  const server = await startServer([], { www: root });
   cleanup.push(server.stop);
+  return server;
+}
+
+/** A new page that lists the paths of the responses it got (`page.served`) and its Wasm responses (`page.wasm`). */
+async function watchedPage() {
   const page = await newPage(browser);
-  const wasm = [];
-  page.on("response", (r) => r.url().endsWith(".wasm") && wasm.push({ url: r.url(), status: r.status() }));
+  page.served = [];
+  page.wasm = [];
+  page.on("response", (r) => {
+    page.served.push(new URL(r.url()).pathname);
+    if (r.url().endsWith(".wasm")) page.wasm.push({ url: r.url(), status: r.status() });
+  });
+  return page;
+}
+
+/** Serves `root`, opens its page, waits for the fixture app's report; returns { report, page, server, outbox }. */
+async function open(root, site) {
+  const server = await serve(root);
+  const page = await watchedPage();
   await page.goto(server.url + "/", LOAD);
   await page.waitForFunction(() => window.packaging !== undefined, null, LOAD);
   const report = await page.evaluate(() => window.packaging);
   const outbox = await readStore(page, "tailor:" + site, "outbox");
-  return { report, page, server, wasm, outbox };
+  return { report, page, server, outbox };
 }
 
 /** What every fixture app must have seen: the real engine deciding, before and after a product view. */
-function assertWorked({ report, page, server, wasm, outbox }) {
+function assertWorked({ report, page, server, outbox }) {
   assert.equal(report.error, undefined, report.error);
   assert.equal(report.ready, true, "the Wasm core is running");
   assert.equal(report.storage, "indexeddb");
@@ -59,9 +75,10 @@ function assertWorked({ report, page, server, wasm, outbox }) {
   assert.equal(report.views, 1);
   assert.match(report.eventId, /^[0-9a-f-]{36}$/);
   assert.deepEqual(outbox.map((e) => [e.id, e.type, e.props.sku]), [[report.eventId, "product_view", "SH-1"]]);
-  assert.equal(wasm.length, 1, JSON.stringify(wasm));
-  assert.ok(wasm[0].url.startsWith(server.url + "/") && wasm[0].status === 200, JSON.stringify(wasm));
-  assert.ok(server.served.includes(new URL(wasm[0].url).pathname), "the Wasm came from the built output");
+  assert.equal(page.wasm.length, 1, JSON.stringify(page.wasm));
+  assert.ok(page.wasm[0].url.startsWith(server.url + "/") && page.wasm[0].status === 200, JSON.stringify(page.wasm));
+  // Nothing from the repository's own build (the server also serves pkg/ at /pkg/).
+  assert.ok(!page.served.some((p) => p.startsWith("/pkg/")), page.served.join(" "));
   assert.deepEqual(page.problems, []);
 }
 
@@ -72,7 +89,7 @@ for (const bundler of ["vite", "webpack", "esbuild"]) {
     const run = await open(out, "pack-" + bundler);
     assertWorked(run);
     // The build holds the SDK (and only the entry it imports): no file of the package is fetched from node_modules.
-    assert.ok(!run.server.served.some((p) => p.includes("node_modules")), run.server.served.join(" "));
+    assert.ok(!run.page.served.some((p) => p.includes("node_modules")), run.page.served.join(" "));
   });
 }
 
@@ -80,7 +97,7 @@ test("a plain <script type=module> page imports the installed files and works", 
   const dir = fresh("plain");
   const run = await open(dir, "pack-plain");
   assertWorked(run);
-  assert.ok(run.server.served.includes("/node_modules/@tailor-sdk/tailor/wasm/tailor_bg.wasm"));
+  assert.ok(run.page.served.includes("/node_modules/@tailor-sdk/tailor/wasm/tailor_bg.wasm"));
 });
 
 /** Runs `code` as an ES module file in the project `dir` with Node; returns what it printed as JSON. */
@@ -145,15 +162,14 @@ test("README script-tag example: the snippet's queued product_view is stored", a
   const dir = fresh("plain");
   const [tag] = codeBlocks(installed(dir, "README.md"), "html");
   writeFileSync(join(dir, "index.html"), `<!doctype html><html><head><meta charset="utf-8"><link rel="icon" href="data:,">${tag.code}</head><body>shop</body></html>`);
-  const server = await serveDir(dir);
-  cleanup.push(server.stop);
-  const page = await newPage(browser);
+  const server = await serve(dir);
+  const page = await watchedPage();
   await page.goto(server.url + "/", LOAD);
   await page.waitForFunction(() => window.tailor && window.tailor.loaded, null, LOAD);
   assert.equal(await page.evaluate(() => tailor("ready", (t) => t.status.ready)), true);
   const events = await readStore(page, "tailor:my-shop", "outbox");
   assert.deepEqual(events.map((e) => [e.type, e.props.sku]), [["product_view", "SKU-1"]]);
-  assert.ok(server.served.includes("/node_modules/@tailor-sdk/tailor/dist/tailor_bg.wasm"));
+  assert.ok(page.served.includes("/node_modules/@tailor-sdk/tailor/dist/tailor_bg.wasm"));
   assert.deepEqual(page.problems, []);
 });
 
@@ -162,8 +178,7 @@ test("README browser examples (npm import, slim, OpenFeature) run as written, bu
   const examples = codeBlocks(installed(dir, "README.md"), "js").filter((b) => !b.section.includes("Node"));
   assert.ok(examples.length >= 3, "found " + examples.length);
   const out = join(dir, "dist");
-  const server = await serveDir(out);
-  cleanup.push(server.stop);
+  const server = await serve(out);
   // @openfeature/web-sdk, the optional peer, comes from the repository's node_modules.
   const peers = join(ROOT, "node_modules");
   for (const [i, { section, code }] of examples.entries()) {

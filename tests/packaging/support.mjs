@@ -1,12 +1,9 @@
 // Shared pieces of the packaging tests: the packed npm tarball, fresh projects that install it
-// (offline, from the tarball), the three bundlers run from the repository's node_modules, and a
-// static file server on 127.0.0.1 for what they built.
+// (offline, from the tarball), and the three bundlers run from the repository's node_modules.
 import { execFileSync } from "node:child_process";
-import { cpSync, mkdtempSync, readFileSync } from "node:fs";
-import { readFile } from "node:fs/promises";
-import { createServer } from "node:http";
+import { cpSync, existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { extname, join, normalize, resolve } from "node:path";
+import { join, resolve } from "node:path";
 
 export const ROOT = resolve(import.meta.dirname, "../..");
 export const FIXTURES = import.meta.dirname;
@@ -18,7 +15,8 @@ export function packTarball(dir) {
 }
 
 /**
- * A fresh copy of the fixture project `name` (tests/packaging/<name>, plus the shared app.js)
+ * A fresh copy of the fixture project `name` (tests/packaging/<name>, plus the shared app.js,
+ * and the shared index.html, which loads ./main.js as a module, unless it has its own)
  * in a temp dir, with the tarball installed as a user installs it, but offline: the package
  * has no dependencies, so nothing is downloaded. Returns the project's directory.
  */
@@ -26,6 +24,7 @@ export function project(name, tarball) {
   const dir = mkdtempSync(join(tmpdir(), `tailor-pack-${name}-`));
   cpSync(join(FIXTURES, name), dir, { recursive: true });
   cpSync(join(FIXTURES, "app.js"), join(dir, "app.js"));
+  if (!existsSync(join(dir, "index.html"))) cpSync(join(FIXTURES, "index.html"), join(dir, "index.html"));
   execFileSync("npm", ["install", "--offline", "--no-audit", "--no-fund", "--loglevel=error", tarball], { cwd: dir, stdio: ["ignore", "ignore", "inherit"], timeout: 60000 });
   return dir;
 }
@@ -60,29 +59,4 @@ export async function bundle(bundler, dir, { esbuildConfig, webpackConfig, ...ex
     await build({ ...options, ...extra, absWorkingDir: dir, outdir: out });
   } else throw new Error("unknown bundler " + bundler);
   return out;
-}
-
-const TYPES = { ".html": "text/html", ".js": "text/javascript", ".mjs": "text/javascript", ".json": "application/json", ".wasm": "application/wasm", ".css": "text/css" };
-
-/** Serves the files under `root` on a free port of 127.0.0.1; resolves to { url, stop, served }. */
-export function serveDir(root) {
-  const served = [];
-  const server = createServer(async (req, res) => {
-    const path = decodeURIComponent(new URL(req.url, "http://x").pathname);
-    const file = normalize(join(root, path.endsWith("/") ? path + "index.html" : path));
-    try {
-      if (!file.startsWith(root)) throw new Error("outside the root");
-      const body = await readFile(file);
-      served.push(path);
-      res.writeHead(200, { "content-type": TYPES[extname(file)] || "application/octet-stream", "cache-control": "no-store" });
-      res.end(body);
-    } catch {
-      res.writeHead(404).end();
-    }
-  });
-  return new Promise((ok) =>
-    server.listen(0, "127.0.0.1", () =>
-      ok({ url: `http://127.0.0.1:${server.address().port}`, served, stop: () => new Promise((r) => server.close(r)) }),
-    ),
-  );
 }
