@@ -85,7 +85,7 @@ function start(page, site, domain) {
       // Before initialize has finished, the SDK itself answers PROVIDER_NOT_READY.
       const early = client.getStringDetails("cta-color", "early");
       await waiting;
-      window.t = { ...(window.t || {}), [domain]: { tailor, client, events } };
+      window.t = { ...(window.t || {}), [domain]: { tailor, provider, client, events } };
       return { early };
     },
     [site, domain, publicKey],
@@ -213,6 +213,20 @@ test("no ruleset yet: PROVIDER_NOT_READY; a published ruleset fires Configuratio
   assert.deepEqual(changed[1].flagsChanged, ["cta-color"]);
   const [second] = await evaluate(page, "later", [["getStringDetails", "cta-color", "d"]]);
   assert.deepEqual(pick(second), { value: "green", variant: "treatment", reason: "SPLIT", errorCode: undefined });
+  // Once closed (providers cleared), the provider no longer listens to Tailor.
+  await publish("of-later", ruleset("yellow"));
+  const afterClose = await page.evaluate(async () => {
+    const { OpenFeature, ProviderEvents } = window.of;
+    const { tailor, provider } = window.t.later;
+    let emitted = 0;
+    provider.events.addHandler(ProviderEvents.ConfigurationChanged, () => emitted++);
+    await OpenFeature.clearProviders();
+    const seen = new Promise((ok) => tailor.on("ruleset", ok));
+    await tailor.refreshRuleset();
+    await Promise.race([seen, new Promise((r) => setTimeout(r, 5000))]);
+    return { emitted, version: tailor.status.rulesetVersion };
+  });
+  assert.deepEqual(afterClose, { emitted: 0, version: 3 });
   // The one problem: the first fetch, before anything was published, answered 404.
   assert.deepEqual(page.problems.filter((p) => !p.includes("404")), []);
   await page.context().close();
