@@ -93,6 +93,18 @@ for (const bundler of ["vite", "webpack", "esbuild"]) {
   });
 }
 
+test("vite: the server-side rendering build of the project renders with defaults in Node", async () => {
+  const dir = fresh("vite");
+  const { build } = await import("vite");
+  const out = join(dir, "dist-ssr");
+  await build({ root: dir, configFile: false, logLevel: "warn", build: { ssr: "server.js", outDir: out } });
+  const { render } = await import(join(out, "server.js"));
+  const page = await render();
+  assert.equal(page.ready, false);
+  assert.match(page.problems[0], /in Node \(server-side rendering\) it answers with defaults/);
+  assert.equal(page.html, "<h1>Welcome to the shop</h1>");
+});
+
 test("a plain <script type=module> page imports the installed files and works", async () => {
   const dir = fresh("plain");
   const run = await open(dir, "pack-plain");
