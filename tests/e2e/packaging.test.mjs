@@ -1,8 +1,10 @@
 // The npm package tried the way users install it: `npm pack` of pkg/, the tarball installed
 // (offline) into fresh projects built with Vite, webpack 5 and esbuild (the slim entry), and a
 // plain <script type="module"> page importing the installed files; each is served on
-// 127.0.0.1 and run in headless Chromium, where it loads the Wasm from what was built, decides
-// and records an event. Then the package in Node, and the package README's examples.
+// 127.0.0.1 by the real `tailor serve` and run in headless Chromium, where it loads the Wasm
+// from what was built, decides and records an event. Then the package in Node (plain and in
+// Vite's server-side rendering build), and the package README's examples.
+// Needs `bash scripts/build.sh` (pkg/) and `cargo build -p tailor-server`; downloads nothing.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
@@ -88,7 +90,7 @@ for (const bundler of ["vite", "webpack", "esbuild"]) {
     const out = await bundle(bundler, dir);
     const run = await open(out, "pack-" + bundler);
     assertWorked(run);
-    // The build holds the SDK (and only the entry it imports): no file of the package is fetched from node_modules.
+    // The build holds the SDK: no file is fetched from node_modules.
     assert.ok(!run.page.served.some((p) => p.includes("node_modules")), run.page.served.join(" "));
   });
 }
