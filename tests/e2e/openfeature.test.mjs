@@ -12,6 +12,8 @@ import { bundle, FIXTURES, packTarball, project, ROOT } from "../packaging/suppo
 
 const TOKEN = "openfeature-test-admin-token";
 const WAIT = { timeout: 15000 };
+// Each test as a whole is bounded too (a page.evaluate that never settles).
+const BOUND = { timeout: 60000 };
 
 /** Experiments for every path: weights [0, 1] put everyone in variation 1 (SPLIT). */
 const ruleset = (cta) => ({
@@ -47,13 +49,13 @@ before(async () => {
   publicKey = (await (await fetch(server.url + "/v1/keys")).json()).keys[0].publicKey;
   await publish("of-shop", ruleset("red"));
   browser = await launchBrowser();
-});
+}, BOUND);
 after(async () => {
   await browser?.close();
   await server?.stop();
   rmSync(dir, { recursive: true, force: true });
   rmSync(scratch, { recursive: true, force: true });
-});
+}, BOUND);
 
 async function publish(site, doc) {
   const r = await fetch(`${server.url}/v1/admin/rulesets/${site}`, { method: "POST", headers: { authorization: `Bearer ${TOKEN}` }, body: JSON.stringify(doc) });
@@ -102,7 +104,7 @@ function evaluate(page, domain, calls) {
 
 const pick = ({ value, variant, reason, errorCode }) => ({ value, variant, reason, errorCode });
 
-test("flags resolve with the OpenFeature reasons; a context change re-evaluates; exposures are recorded once", async () => {
+test("flags resolve with the OpenFeature reasons; a context change re-evaluates; exposures are recorded once", BOUND, async () => {
   const page = await open("?tailor_force=forced-exp:1");
   const { early } = await start(page, "of-shop", "shop");
   assert.deepEqual(pick(early), { value: "early", variant: undefined, reason: "ERROR", errorCode: "PROVIDER_NOT_READY" });
@@ -160,7 +162,7 @@ test("flags resolve with the OpenFeature reasons; a context change re-evaluates;
   await page.context().close();
 });
 
-test("error codes: FLAG_NOT_FOUND, TYPE_MISMATCH, PARSE_ERROR, and the default value with each", async () => {
+test("error codes: FLAG_NOT_FOUND, TYPE_MISMATCH, PARSE_ERROR, and the default value with each", BOUND, async () => {
   const page = await open();
   await start(page, "of-shop", "errors");
   const got = await evaluate(page, "errors", [
@@ -189,7 +191,7 @@ test("error codes: FLAG_NOT_FOUND, TYPE_MISMATCH, PARSE_ERROR, and the default v
   await page.context().close();
 });
 
-test("no ruleset yet: PROVIDER_NOT_READY; a published ruleset fires ConfigurationChanged with the flags that changed", async () => {
+test("no ruleset yet: PROVIDER_NOT_READY; a published ruleset fires ConfigurationChanged with the flags that changed", BOUND, async () => {
   const page = await open();
   await start(page, "of-later", "later");
   const [none] = await evaluate(page, "later", [["getStringDetails", "cta-color", "d"]]);
@@ -232,7 +234,7 @@ test("no ruleset yet: PROVIDER_NOT_READY; a published ruleset fires Configuratio
   await page.context().close();
 });
 
-test("Tailor off (the Wasm did not load): GENERAL, with the default value", async () => {
+test("Tailor off (the Wasm did not load): GENERAL, with the default value", BOUND, async () => {
   const page = await open("?wasm=missing");
   assert.equal(await page.evaluate(() => window.of.loaded), false);
   await start(page, "of-shop", "off");
@@ -244,7 +246,7 @@ test("Tailor off (the Wasm did not load): GENERAL, with the default value", asyn
   await page.context().close();
 });
 
-test("the provider refuses a bad argument with a clear error", async () => {
+test("the provider refuses a bad argument with a clear error", BOUND, async () => {
   const page = await open();
   const errors = await page.evaluate(async () => {
     const { Tailor, TailorProvider } = window.of;

@@ -15,6 +15,8 @@ import { codeBlocks, launchBrowser, newPage, readStore, startServer } from "./ha
 import { bundle, FIXTURES, installed, packTarball, project, ROOT } from "../packaging/support.mjs";
 
 const LOAD = { timeout: 20000 };
+// Each test as a whole is bounded too (a page.evaluate that never settles, a hung build).
+const BOUND = { timeout: 120000 };
 let browser;
 let scratch;
 let tarball;
@@ -23,12 +25,12 @@ before(async () => {
   scratch = mkdtempSync(join(tmpdir(), "tailor-packaging-"));
   tarball = packTarball(scratch);
   browser = await launchBrowser();
-});
+}, BOUND);
 after(async () => {
   await browser?.close();
   for (const f of cleanup.reverse()) await f();
   rmSync(scratch, { recursive: true, force: true });
-});
+}, BOUND);
 
 /** A fresh project of the fixture `name`, removed after the tests. */
 function fresh(name) {
@@ -85,7 +87,7 @@ function assertWorked({ report, page, server, outbox }) {
 }
 
 for (const bundler of ["vite", "webpack", "esbuild"]) {
-  test(`${bundler}: a fresh project with the tarball builds, loads the Wasm from its output, decides and records`, async () => {
+  test(`${bundler}: a fresh project with the tarball builds, loads the Wasm from its output, decides and records`, BOUND, async () => {
     const dir = fresh(bundler);
     const out = await bundle(bundler, dir);
     const run = await open(out, "pack-" + bundler);
@@ -95,7 +97,7 @@ for (const bundler of ["vite", "webpack", "esbuild"]) {
   });
 }
 
-test("vite: the server-side rendering build of the project renders with defaults in Node", async () => {
+test("vite: the server-side rendering build of the project renders with defaults in Node", BOUND, async () => {
   const dir = fresh("vite");
   const { build } = await import("vite");
   const out = join(dir, "dist-ssr");
@@ -107,7 +109,7 @@ test("vite: the server-side rendering build of the project renders with defaults
   assert.equal(page.html, "<h1>Welcome to the shop</h1>");
 });
 
-test("a plain <script type=module> page imports the installed files and works", async () => {
+test("a plain <script type=module> page imports the installed files and works", BOUND, async () => {
   const dir = fresh("plain");
   const run = await open(dir, "pack-plain");
   assertWorked(run);
@@ -120,7 +122,7 @@ function inNode(dir, code) {
   return JSON.parse(execFileSync(process.execPath, ["ssr.mjs"], { cwd: dir, encoding: "utf8", timeout: 20000 }));
 }
 
-test("in Node (server-side rendering) the package imports and answers with defaults, storing and sending nothing", () => {
+test("in Node (server-side rendering) the package imports and answers with defaults, storing and sending nothing", BOUND, () => {
   const dir = fresh("plain");
   const got = inNode(
     dir,
@@ -138,7 +140,7 @@ console.log(JSON.stringify({ status: tailor.status, decision, id: await tailor.t
   assert.equal(got.flush.sent, 0);
 });
 
-test("in Node the slim entry with initTailor(bytes) runs the real engine on memory storage", () => {
+test("in Node the slim entry with initTailor(bytes) runs the real engine on memory storage", BOUND, () => {
   const dir = fresh("plain");
   const got = inNode(
     dir,
@@ -163,7 +165,7 @@ console.log(JSON.stringify({ loaded, status: tailor.status, id, offer, searches:
 
 // The README that ships in the tarball: read from the installed package, each example run as
 // written. The install command is what `project()` did (offline, from the tarball).
-test("the package README ships in the tarball and says how to install it", () => {
+test("the package README ships in the tarball and says how to install it", BOUND, () => {
   const dir = fresh("plain");
   const readme = installed(dir, "README.md");
   assert.deepEqual(codeBlocks(readme, "sh").map((b) => [b.section, b.code.trim()]), [["Install", "npm install @tailor-sdk/tailor"]]);
@@ -172,7 +174,7 @@ test("the package README ships in the tarball and says how to install it", () =>
   }
 });
 
-test("README script-tag example: the snippet's queued product_view is stored", async () => {
+test("README script-tag example: the snippet's queued product_view is stored", BOUND, async () => {
   const dir = fresh("plain");
   const [tag] = codeBlocks(installed(dir, "README.md"), "html");
   writeFileSync(join(dir, "index.html"), `<!doctype html><html><head><meta charset="utf-8"><link rel="icon" href="data:,">${tag.code}</head><body>shop</body></html>`);
@@ -187,7 +189,7 @@ test("README script-tag example: the snippet's queued product_view is stored", a
   assert.deepEqual(page.problems, []);
 });
 
-test("README browser examples (npm import, slim, OpenFeature) run as written, bundled", async () => {
+test("README browser examples (npm import, slim, OpenFeature) run as written, bundled", BOUND, async () => {
   const dir = fresh("plain");
   const examples = codeBlocks(installed(dir, "README.md"), "js").filter((b) => !b.section.includes("Node"));
   assert.ok(examples.length >= 3, "found " + examples.length);
@@ -227,7 +229,7 @@ test("README browser examples (npm import, slim, OpenFeature) run as written, bu
   }
 });
 
-test("README Node examples run as written in Node, from the installed package", () => {
+test("README Node examples run as written in Node, from the installed package", BOUND, () => {
   const dir = fresh("plain");
   const examples = codeBlocks(installed(dir, "README.md"), "js").filter((b) => b.section.includes("Node"));
   assert.equal(examples.length, 2);

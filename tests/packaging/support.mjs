@@ -10,7 +10,7 @@ export const FIXTURES = import.meta.dirname;
 
 /** `npm pack` of pkg/ (run scripts/build.sh first) into `dir`; returns the tarball's path. */
 export function packTarball(dir) {
-  const out = execFileSync("npm", ["pack", join(ROOT, "pkg"), "--pack-destination", dir, "--json", "--loglevel=error"], { encoding: "utf8" });
+  const out = execFileSync("npm", ["pack", join(ROOT, "pkg"), "--pack-destination", dir, "--json", "--loglevel=error"], { encoding: "utf8", timeout: 60000 });
   return join(dir, JSON.parse(out)[0].filename);
 }
 
