@@ -97,6 +97,21 @@ for (const bundler of ["vite", "webpack", "esbuild"]) {
   });
 }
 
+test("vite: the dev server (dependency pre-bundling) serves the project, and it works the same", BOUND, async () => {
+  const dir = fresh("vite");
+  const { createServer } = await import("vite");
+  const vite = await createServer({ root: dir, configFile: false, logLevel: "warn", server: { host: "127.0.0.1", port: 0, strictPort: true } });
+  await vite.listen();
+  cleanup.push(() => vite.close());
+  const url = vite.resolvedUrls.local[0].replace(/\/$/, "");
+  const page = await watchedPage();
+  await page.goto(url + "/", LOAD);
+  await page.waitForFunction(() => window.packaging !== undefined, null, LOAD);
+  const report = await page.evaluate(() => window.packaging);
+  const outbox = await readStore(page, "tailor:pack-vite", "outbox");
+  assertWorked({ report, page, server: { url }, outbox });
+});
+
 test("vite: the server-side rendering build of the project renders with defaults in Node", BOUND, async () => {
   const dir = fresh("vite");
   const { build } = await import("vite");
