@@ -1,5 +1,5 @@
 // Types of the OpenFeature web provider (`@tailor-sdk/tailor/openfeature`).
-import type { EvaluationContext, Hook, JsonValue, OpenFeatureEventEmitter, Provider, ProviderMetadata, ResolutionDetails } from "@openfeature/web-sdk";
+import type { EvaluationContext, Hook, JsonValue, OpenFeatureEventEmitter, Provider, ProviderMetadata, ResolutionDetails, TrackingEventDetails } from "@openfeature/web-sdk";
 import type { Tailor } from "../index.js";
 
 export interface TailorProviderOptions {
@@ -23,6 +23,8 @@ export declare class TailorProvider implements Provider {
   initialize(context?: EvaluationContext): Promise<void>;
   onContextChange(oldContext: EvaluationContext, newContext: EvaluationContext): void;
   onClose(): Promise<void>;
+  /** Records a Tailor `custom` event `{ name: trackingEventName, ...details }`. */
+  track(trackingEventName: string, context: EvaluationContext, details: TrackingEventDetails): void;
   resolveBooleanEvaluation(flagKey: string, defaultValue: boolean): ResolutionDetails<boolean>;
   resolveStringEvaluation(flagKey: string, defaultValue: string): ResolutionDetails<string>;
   resolveNumberEvaluation(flagKey: string, defaultValue: number): ResolutionDetails<number>;

@@ -110,6 +110,11 @@ export class TailorProvider {
     this.#stop = null;
   }
 
+  /** OpenFeature's tracking API: `client.track(name, details)` records a Tailor `custom` event `{ name, ...details }`. */
+  track(trackingEventName, _context, details) {
+    this.#tailor.track("custom", { ...details, name: trackingEventName }).catch((e) => console.warn(`[tailor] ${WHAT}: track("${trackingEventName}") not recorded: ${e.message}`));
+  }
+
   resolveBooleanEvaluation(flagKey, defaultValue) {
     return this.#resolve(flagKey, defaultValue, "boolean");
   }

@@ -158,6 +158,15 @@ test("flags resolve with the OpenFeature reasons; a context change re-evaluates;
   assert.equal(profile.events.experiment_exposure.count, 7);
   assert.deepEqual(Object.keys(profile.experiments).sort(), ["cta-color", "free-shipping", "json-string", "layout", "max-items", "no-value", "vip-only"]);
   assert.equal(profile.events.offer_impression.count, 1);
+
+  // OpenFeature's tracking API records a custom event.
+  const tracked = await page.evaluate(async () => {
+    const { client, tailor } = window.t.shop;
+    client.track("signup", { value: 1, plan: "gold" });
+    for (let i = 0; i < 50 && !tailor.profile().custom.signup; i++) await new Promise((r) => setTimeout(r, 20));
+    return tailor.profile().custom.signup?.count;
+  });
+  assert.equal(tracked, 1);
   assert.deepEqual(page.problems, []);
   await page.context().close();
 });

@@ -8,6 +8,7 @@ export async function main(): Promise<string> {
   const provider: Provider = new TailorProvider(tailor, { record: false, timeout: 100 });
   await OpenFeature.setProviderAndWait(provider);
   const d = OpenFeature.getClient().getObjectDetails("layout", { cols: 1 });
+  OpenFeature.getClient().track("signup", { value: 1, plan: "gold" });
   const n: number = new TailorProvider(tailor).resolveNumberEvaluation("x", 1).value;
   return String(d.value) + n;
 }
