@@ -5,10 +5,10 @@ import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { launchBrowser, newPage, ROOT, startServer } from "./harness.mjs";
+import { codeBlocks, launchBrowser, newPage, ROOT, startServer } from "./harness.mjs";
 
 const doc = readFileSync(join(ROOT, "docs/sdk.md"), "utf8");
-const examples = [...doc.matchAll(/```js\n([\s\S]*?)```/g)].map((m) => m[1]);
+const examples = codeBlocks(doc, "js").map((b) => b.code);
 
 let server;
 let browser;

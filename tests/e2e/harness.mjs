@@ -23,6 +23,17 @@ export function identityToken(site, userId, { secret = IDENTITY_SECRET, ttl = 36
   return `v1.${exp}.${sig}`;
 }
 
+/**
+ * The fenced ```lang code blocks of a Markdown document, in order, each with the title of the
+ * `## ` section it is in: [{ section, code }]. The docs tests run what this finds.
+ */
+export function codeBlocks(markdown, lang) {
+  return markdown.split(/^## /m).flatMap((part, i) => {
+    const section = i === 0 ? "" : part.slice(0, part.indexOf("\n"));
+    return [...part.matchAll(new RegExp("```" + lang + "\\n([\\s\\S]*?)```", "g"))].map((m) => ({ section, code: m[1] }));
+  });
+}
+
 /** Starts `tailor serve` on a free port in a scratch directory; resolves to { url, stop, logs }. */
 export async function startServer(extraArgs = [], { www = join(ROOT, "www") } = {}) {
   const dir = mkdtempSync(join(tmpdir(), "tailor-e2e-"));

@@ -5,16 +5,13 @@ import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { launchBrowser, newPage, readStore, ROOT, startServer } from "./harness.mjs";
+import { codeBlocks, launchBrowser, newPage, readStore, ROOT, startServer } from "./harness.mjs";
 
 /** The first fenced block of `lang` after the heading `## title`. */
 function example(title, lang) {
-  const readme = readFileSync(join(ROOT, "README.md"), "utf8");
-  const section = readme.split("\n## ").find((s) => s.startsWith(title + "\n"));
-  assert.ok(section, "README has a section " + title);
-  const m = new RegExp("```" + lang + "\\n([\\s\\S]*?)```").exec(section);
-  assert.ok(m, "section " + title + " has a " + lang + " example");
-  return m[1];
+  const block = codeBlocks(readFileSync(join(ROOT, "README.md"), "utf8"), lang).find((b) => b.section === title);
+  assert.ok(block, "README has a section " + title + " with a " + lang + " example");
+  return block.code;
 }
 
 let server;
