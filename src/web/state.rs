@@ -40,6 +40,8 @@ pub struct State {
     pub generation: u32,
     /// The sync loop: backoff, sender lock, timers, beacon cache, ruleset ETag (see sync.rs).
     pub sync: super::sync::SyncState,
+    /// The page-change applier (changes.js), once made.
+    pub pages: Option<wasm_bindgen::JsValue>,
 }
 
 impl State {
@@ -57,6 +59,9 @@ impl State {
     pub fn emit(&self, what: &str) {
         if let Some(f) = &self.listener {
             super::page::soon(f, what);
+        }
+        if let (Some(p), "status") = (&self.pages, what) {
+            super::changes::poke(p);
         }
     }
 
