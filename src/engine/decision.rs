@@ -6,7 +6,7 @@
 //! forced variations. Output is a [`Decision`], serialisable with [`Decision::to_value`].
 
 use super::condition::js;
-use super::experiment::{self, ExperimentResult, ForcedVariations, Sticky};
+use super::experiment::{self, ExperimentReason, ExperimentResult, ForcedVariations, Sticky};
 use super::json::{Map, Value};
 use super::offer::{self, Skip};
 use super::ruleset::Ruleset;
@@ -63,6 +63,10 @@ pub struct Decision<'r> {
     pub skipped: Vec<SkippedOffer>,
     pub experiments: Vec<ExperimentResult>,
     pub exposures: Vec<Exposure>,
+    /// Exposures that the browser records only once it has applied the page change they
+    /// stand for: experiments that change the page (any variation with `changes`, `css` or
+    /// `redirect`) and impressions of offers with `changes` or `css`. Never in `exposures`.
+    pub page_exposures: Vec<Exposure>,
     /// New or changed sticky assignments, to persist in `profile.experiments`.
     pub sticky: Vec<(usize, Sticky)>,
 }
@@ -70,15 +74,36 @@ pub struct Decision<'r> {
 impl Ruleset {
     /// Decides the page for the shopper described by `attributes`.
     pub fn decide(&self, attributes: &Value, options: &DecideOptions) -> Decision<'_> {
-        decide(self, attributes, options)
+        decide_in(self, attributes, options, false)
+    }
+
+    /// Decides as [`Ruleset::decide`], with only the experiments that target this page by
+    /// URL (`urlPatterns` matching `context.url`); the others are left out of the decision
+    /// (no entry, no exposure, no sticky assignment). For a single-page app's route change:
+    /// the page changes of the new route, without deciding the rest again.
+    pub fn decide_page(&self, attributes: &Value, options: &DecideOptions) -> Decision<'_> {
+        decide_in(self, attributes, options, true)
     }
 }
 
 pub fn decide<'r>(rs: &'r Ruleset, attributes: &Value, options: &DecideOptions) -> Decision<'r> {
+    decide_in(rs, attributes, options, false)
+}
+
+fn decide_in<'r>(rs: &'r Ruleset, attributes: &Value, options: &DecideOptions, page_only: bool) -> Decision<'r> {
     let now = options.now;
     let holdout = experiment::in_global_holdout(rs, attributes);
-    let experiments: Vec<ExperimentResult> =
-        (0..rs.experiments.len()).map(|i| experiment::run(rs, i, attributes, &options.forced, holdout)).collect();
+    let experiments: Vec<ExperimentResult> = (0..rs.experiments.len())
+        .filter(|i| !page_only || experiment::targets_page(&rs.experiments[*i], attributes))
+        .map(|i| experiment::run(rs, i, attributes, &options.forced, holdout))
+        .collect();
+    let counted = |x: usize| {
+        experiments
+            .get(x)
+            .filter(|r| r.experiment == x)
+            .or_else(|| experiments.iter().find(|r| r.experiment == x))
+            .is_some_and(|r| r.in_experiment)
+    };
 
     // Content overrides from the variations shown: offer index → (experiment, variation).
     // The first experiment that touches an offer wins.
@@ -108,6 +133,7 @@ pub fn decide<'r>(rs: &'r Ruleset, attributes: &Value, options: &DecideOptions) 
     let mut placements = Vec::with_capacity(wanted.len());
     let mut skipped = Vec::new();
     let mut exposures = Vec::new();
+    let mut page_exposures = Vec::new();
     let mut candidates: Vec<(usize, f64)> = Vec::new();
     let mut cx = offer::Ctx::new(rs, attributes, now, holdout);
     for &p in &wanted {
@@ -163,8 +189,13 @@ pub fn decide<'r>(rs: &'r Ruleset, attributes: &Value, options: &DecideOptions) 
             }
             chosen_where[i] = Some(p);
             // Attribute the impression to the experiment only when the shopper counts in it.
-            let experiment = via.filter(|(x, _)| experiments.get(*x).is_some_and(|r| r.in_experiment));
-            exposures.push(Exposure::OfferImpression { offer: i, placement: p, experiment });
+            let experiment = via.filter(|(x, _)| counted(*x));
+            let impression = Exposure::OfferImpression { offer: i, placement: p, experiment };
+            if o.page.is_empty() {
+                exposures.push(impression);
+            } else {
+                page_exposures.push(impression);
+            }
             offers.push(ChosenOffer {
                 offer: i,
                 content,
@@ -180,17 +211,22 @@ pub fn decide<'r>(rs: &'r Ruleset, attributes: &Value, options: &DecideOptions) 
     // Experiments that swap offer content are exposed when one of their offers is shown;
     // the others whenever the shopper counts in them.
     let mut exp_exposures = Vec::new();
+    let mut exp_page = Vec::new();
     for r in experiments.iter().filter(|r| r.in_experiment) {
         let x = &rs.experiments[r.experiment];
         let exposed = !x.touches_offers()
             || x.variations
                 .iter()
                 .any(|v| v.offers.iter().any(|(o, _)| chosen_where.get(*o).is_some_and(Option::is_some)));
-        if exposed {
-            exp_exposures.push(Exposure::Experiment { experiment: r.experiment, variation: r.variation });
+        let exposure = Exposure::Experiment { experiment: r.experiment, variation: r.variation };
+        if x.changes_page() {
+            exp_page.push(exposure);
+        } else if exposed {
+            exp_exposures.push(exposure);
         }
     }
     exp_exposures.append(&mut exposures);
+    exp_page.append(&mut page_exposures);
     let sticky = experiments.iter().filter_map(|r| r.persist.map(|s| (r.experiment, s))).collect();
     Decision {
         ruleset: rs,
@@ -200,6 +236,7 @@ pub fn decide<'r>(rs: &'r Ruleset, attributes: &Value, options: &DecideOptions) 
         skipped,
         experiments,
         exposures: exp_exposures,
+        page_exposures: exp_page,
         sticky,
     }
 }
@@ -263,6 +300,9 @@ impl Decision<'_> {
                         reason.push_str(&format!("; content from experiment \"{key}\" variation {v}"));
                     }
                     m.insert("reason", Value::from(reason));
+                    if let Some(o) = rs.offers.get(c.offer) {
+                        o.page.write_to(&mut m);
+                    }
                     Value::Object(m)
                 })
                 .collect();
@@ -306,6 +346,10 @@ impl Decision<'_> {
                 m.insert("hashAttribute", Value::from(x.hash_attribute.as_str()));
                 m.insert("hashValue", r.hash_value.as_deref().map_or(Value::Null, Value::from));
                 m.insert("reason", Value::from(r.reason_text(rs)));
+                let on_page = !matches!(r.reason, ExperimentReason::NoPageUrl | ExperimentReason::UrlNotTargeted);
+                if let Some(v) = x.variations.get(r.variation).filter(|_| on_page) {
+                    v.page.write_to(&mut m);
+                }
                 Value::Object(m)
             })
             .collect();
@@ -322,31 +366,51 @@ impl Decision<'_> {
             })
             .collect();
         out.insert("stickyAssignments", Value::Array(sticky));
-        let exposures: Vec<Value> = self
-            .exposures
-            .iter()
-            .map(|e| {
-                let mut m = Map::new();
-                match e {
-                    Exposure::Experiment { experiment, variation } => {
-                        m.insert("type", Value::from("experiment_exposure"));
-                        m.insert("experimentKey", exp_key(*experiment));
-                        m.insert("variation", num(*variation as f64));
-                    }
-                    Exposure::OfferImpression { offer, placement, experiment } => {
-                        m.insert("type", Value::from("offer_impression"));
-                        m.insert("offerId", offer_id(*offer));
-                        m.insert("placement", placement_id(*placement));
-                        if let Some((x, v)) = experiment {
-                            m.insert("experimentKey", exp_key(*x));
-                            m.insert("variation", num(*v as f64));
-                        }
+        let exposure = |e: &Exposure| {
+            let mut m = Map::new();
+            match e {
+                Exposure::Experiment { experiment, variation } => {
+                    m.insert("type", Value::from("experiment_exposure"));
+                    m.insert("experimentKey", exp_key(*experiment));
+                    m.insert("variation", num(*variation as f64));
+                }
+                Exposure::OfferImpression { offer, placement, experiment } => {
+                    m.insert("type", Value::from("offer_impression"));
+                    m.insert("offerId", offer_id(*offer));
+                    m.insert("placement", placement_id(*placement));
+                    if let Some((x, v)) = experiment {
+                        m.insert("experimentKey", exp_key(*x));
+                        m.insert("variation", num(*v as f64));
                     }
                 }
-                Value::Object(m)
-            })
-            .collect();
-        out.insert("exposures", Value::Array(exposures));
+            }
+            Value::Object(m)
+        };
+        out.insert("exposures", Value::Array(self.exposures.iter().map(exposure).collect()));
+        // Page exposures name the elements the experiment changes, so the browser can count
+        // a variation without changes (the control) once those elements are on the page.
+        let page_exposures = self.page_exposures.iter().map(|e| {
+            let mut v = exposure(e);
+            let page = match e {
+                Exposure::Experiment { experiment, .. } => rs.experiments.get(*experiment).map(|x| {
+                    let mut selectors = Vec::new();
+                    for var in &x.variations {
+                        var.page.selectors(&mut selectors);
+                    }
+                    selectors
+                }),
+                Exposure::OfferImpression { offer, .. } => rs.offers.get(*offer).map(|o| {
+                    let mut selectors = Vec::new();
+                    o.page.selectors(&mut selectors);
+                    selectors
+                }),
+            };
+            if let (Some(m), Some(selectors)) = (v.as_object_mut(), page) {
+                m.insert("selectors", Value::Array(selectors.into_iter().map(Value::from).collect()));
+            }
+            v
+        });
+        out.insert("pageExposures", Value::Array(page_exposures.collect()));
         Value::Object(out)
     }
 }

@@ -1,8 +1,10 @@
 //! Running one experiment for one shopper: forced variations, holdouts, audiences, sticky
 //! assignments, namespaces, coverage and weights, in GrowthBook's order.
 //!
-//! Order: forced (URL/QA; bypasses everything else, even `active: false`, as GrowthBook's
-//! URL overrides do) → inactive → global holdout →
+//! Order: URL targeting (`urlPatterns` against `context.url`; a page the experiment does
+//! not target is never in it, even when a variation is forced, so page changes written for
+//! one page never reach another) → forced (URL/QA; bypasses everything else, even
+//! `active: false`, as GrowthBook's URL overrides do) → inactive → global holdout →
 //! audiences and condition → sticky assignment (kept while the bucket version matches,
 //! whatever the weights, coverage or hash attribute say now) → hash attribute (with
 //! fallback) → namespace → experiment holdout → bucket in the variations' ranges.
@@ -95,6 +97,10 @@ impl Sticky {
 /// Why a shopper is (or is not) in an experiment's variation.
 #[derive(Clone, Debug, PartialEq)]
 pub enum ExperimentReason {
+    /// The page has no `context.url` and the experiment has `urlPatterns`.
+    NoPageUrl,
+    /// `context.url` is not one of the pages the experiment's `urlPatterns` target.
+    UrlNotTargeted,
     Inactive,
     Forced,
     GlobalHoldout,
@@ -104,8 +110,12 @@ pub enum ExperimentReason {
     NoHashAttribute,
     NotInNamespace,
     ExperimentHoldout,
-    OutsideCoverage { bucket: f64 },
-    Bucketed { bucket: f64 },
+    OutsideCoverage {
+        bucket: f64,
+    },
+    Bucketed {
+        bucket: f64,
+    },
 }
 
 /// The outcome for one experiment.
@@ -135,6 +145,12 @@ impl ExperimentResult {
         };
         let vkey = x.variations.get(self.variation).map_or("?", |v| v.key.as_str());
         match &self.reason {
+            ExperimentReason::NoPageUrl => {
+                "no page URL (context.url) to match the experiment's urlPatterns: not on this page".into()
+            }
+            ExperimentReason::UrlNotTargeted => {
+                "the page URL does not match the experiment's urlPatterns: not on this page".into()
+            }
             ExperimentReason::Inactive => "experiment is inactive: control shown, not counted".into(),
             ExperimentReason::Forced => {
                 format!("variation {} ({vkey}) forced by tailor_force or QA settings: not counted", self.variation)
@@ -220,6 +236,9 @@ pub fn run(
         return ExperimentResult::out(ix, ExperimentReason::Inactive);
     };
     let n = x.variations.len();
+    if let Some(reason) = off_page(&x.url_patterns, attributes) {
+        return ExperimentResult::out(ix, reason);
+    }
     if let Some(v) = forced.get(&x.key).filter(|v| *v < n) {
         return ExperimentResult { variation: v, ..ExperimentResult::out(ix, ExperimentReason::Forced) };
     }
@@ -285,6 +304,25 @@ pub fn run(
             out
         }
     }
+}
+
+/// Why an experiment with `urlPatterns` does not run on the page of `attributes`
+/// (`context.url`), or `None` when it does.
+fn off_page(patterns: &[super::page::UrlPattern], attributes: &Value) -> Option<ExperimentReason> {
+    if patterns.is_empty() {
+        return None;
+    }
+    match attributes.get("context").and_then(|c| c.get("url")).and_then(Value::as_str) {
+        None => Some(ExperimentReason::NoPageUrl),
+        Some(url) if super::page::targeted(patterns, url) => None,
+        Some(_) => Some(ExperimentReason::UrlNotTargeted),
+    }
+}
+
+/// Whether the experiment targets the page of `attributes` by URL: it has `urlPatterns`
+/// and `context.url` matches them.
+pub fn targets_page(x: &super::ruleset::Experiment, attributes: &Value) -> bool {
+    !x.url_patterns.is_empty() && off_page(&x.url_patterns, attributes).is_none()
 }
 
 /// Whether the shopper is in the ruleset's global holdout.

@@ -12,6 +12,7 @@ pub mod decision;
 pub mod experiment;
 pub mod hash;
 pub mod offer;
+pub mod page;
 pub mod regex;
 pub mod ruleset;
 pub mod sort;

@@ -13,6 +13,7 @@ use super::condition::{Condition, Path};
 use super::hash::bucket_ranges;
 use super::json::{join_strs, write_plain_number, Map, Value};
 use super::offer::{is_url_field, url_problem};
+use super::page::{PageChanges, UrlPattern};
 use super::regex::RegexCompiler;
 
 /// The ruleset format version this engine reads.
@@ -115,6 +116,8 @@ pub struct Offer {
     /// Offers that cannot appear on the same page as this one (symmetric).
     pub excludes: Vec<usize>,
     pub holdout_exempt: bool,
+    /// Page changes (`changes`, `css`) applied while the offer is shown.
+    pub page: PageChanges,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -132,6 +135,8 @@ pub struct Variation {
     pub value: Value,
     /// Offer content overrides: (offer index, fields to replace).
     pub offers: Vec<(usize, Map)>,
+    /// Page changes (`changes`, `css`, `redirect`) of this variation.
+    pub page: PageChanges,
 }
 
 pub struct Namespace {
@@ -160,12 +165,20 @@ pub struct Experiment {
     pub holdout: f64,
     pub bucket_version: u32,
     pub active: bool,
+    /// The pages the experiment runs on (`urlPatterns`); empty: every page.
+    pub url_patterns: Vec<UrlPattern>,
 }
 
 impl Experiment {
     /// Whether any variation swaps offer content.
     pub fn touches_offers(&self) -> bool {
         self.variations.iter().any(|v| !v.offers.is_empty())
+    }
+
+    /// Whether any variation changes the page (`changes`, `css` or `redirect`): the
+    /// exposure is then recorded by the browser once it applied the change.
+    pub fn changes_page(&self) -> bool {
+        self.variations.iter().any(|v| !v.page.is_empty())
     }
 }
 
@@ -226,7 +239,7 @@ impl Ruleset {
 static NULL: Value = Value::Null;
 
 /// `path.key`, or `path["key"]` when the key is not a plain identifier.
-fn join(path: &str, key: &str) -> String {
+pub(super) fn join(path: &str, key: &str) -> String {
     let plain = !key.is_empty() && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'$');
     if plain {
         if path.is_empty() {
@@ -241,23 +254,23 @@ fn join(path: &str, key: &str) -> String {
     }
 }
 
-fn index(path: &str, i: usize) -> String {
+pub(super) fn index(path: &str, i: usize) -> String {
     format!("{path}[{i}]")
 }
 
-struct Loader<'a> {
-    regex: &'a dyn RegexCompiler,
+pub(super) struct Loader<'a> {
+    pub(super) regex: &'a dyn RegexCompiler,
     errors: Vec<ValidationError>,
     warnings: Vec<ValidationError>,
     groups: &'a Value,
 }
 
 impl<'a> Loader<'a> {
-    fn err(&mut self, path: impl Into<String>, reason: impl Into<String>) {
+    pub(super) fn err(&mut self, path: impl Into<String>, reason: impl Into<String>) {
         self.errors.push(ValidationError { path: path.into(), reason: reason.into() });
     }
 
-    fn object<'v>(&mut self, v: &'v Value, path: &str, allowed: &[&str]) -> Option<&'v Map> {
+    pub(super) fn object<'v>(&mut self, v: &'v Value, path: &str, allowed: &[&str]) -> Option<&'v Map> {
         match v {
             Value::Object(m) => {
                 for k in m.keys() {
@@ -277,7 +290,7 @@ impl<'a> Loader<'a> {
         }
     }
 
-    fn string(&mut self, m: &Map, key: &str, path: &str, required: bool) -> Option<String> {
+    pub(super) fn string(&mut self, m: &Map, key: &str, path: &str, required: bool) -> Option<String> {
         match m.get(key) {
             Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),
             Some(Value::String(_)) => {
@@ -326,7 +339,7 @@ impl<'a> Loader<'a> {
         }
     }
 
-    fn boolean(&mut self, m: &Map, key: &str, path: &str) -> Option<bool> {
+    pub(super) fn boolean(&mut self, m: &Map, key: &str, path: &str) -> Option<bool> {
         match m.get(key) {
             None => None,
             Some(Value::Bool(b)) => Some(*b),
@@ -565,11 +578,13 @@ impl<'a> Loader<'a> {
     }
 
     fn offer(&mut self, o: &Value, path: &str, rs: &Ruleset, ids: &[Option<&str>]) -> Option<Offer> {
-        const FIELDS: [&str; 14] = [
+        const FIELDS: [&str; 16] = [
             "id",
             "description",
             "placements",
             "content",
+            "changes",
+            "css",
             "audience",
             "audiences",
             "condition",
@@ -645,6 +660,7 @@ impl<'a> Loader<'a> {
             Some(_) => self.err(join(path, "excludes"), "expected an array of offer ids"),
         }
         let holdout_exempt = self.boolean(m, "holdoutExempt", path).unwrap_or(false);
+        let page = self.page_changes(m, path, false);
         Some(Offer {
             id: id?,
             placements,
@@ -659,6 +675,7 @@ impl<'a> Loader<'a> {
             max_clicks,
             excludes,
             holdout_exempt,
+            page,
         })
     }
 
@@ -785,10 +802,11 @@ impl<'a> Loader<'a> {
     fn experiment(&mut self, e: &Value, path: &str, rs: &Ruleset) -> Option<Experiment> {
         // `metrics` is read by the server's results report (it checks them on publish); the
         // browser does not use them.
-        const FIELDS: [&str; 18] = [
+        const FIELDS: [&str; 19] = [
             "key",
             "description",
             "metrics",
+            "urlPatterns",
             "seed",
             "hashAttribute",
             "fallbackAttribute",
@@ -815,6 +833,7 @@ impl<'a> Loader<'a> {
         };
         let hash_version = self.hash_version(m, path);
         let coverage = self.number(m, "coverage", path, 0.0, 1.0).unwrap_or(1.0);
+        let url_patterns = self.url_patterns(m.get("urlPatterns"), path);
         let mut variations = Vec::new();
         match m.get("variations") {
             Some(Value::Array(a)) if a.len() >= 2 => {
@@ -827,6 +846,9 @@ impl<'a> Loader<'a> {
             _ => self.err(join(path, "variations"), "expected an array of at least 2 variations"),
         }
         let n = m.get("variations").and_then(Value::as_array).map_or(0, Vec::len);
+        if variations.len() == n {
+            self.redirects(&variations, &url_patterns, path);
+        }
         let weights = match m.get("weights") {
             None => super::hash::equal_weights(n),
             Some(Value::Array(a)) => {
@@ -890,11 +912,48 @@ impl<'a> Loader<'a> {
             holdout,
             bucket_version,
             active,
+            url_patterns,
         })
     }
 
+    /// Redirect variations: never the control, nothing else to change on the page they
+    /// leave, and a target outside the experiment's own pages, so a redirect cannot loop.
+    fn redirects(&mut self, variations: &[Variation], patterns: &[UrlPattern], path: &str) {
+        let mut changes_page = false;
+        for (i, v) in variations.iter().enumerate() {
+            changes_page |= !v.page.is_empty();
+            let Some(r) = &v.page.redirect else { continue };
+            let p = join(&index(&join(path, "variations"), i), "redirect");
+            if i == 0 {
+                self.err(p, "the control (variation 0) cannot redirect: shoppers outside the experiment see it");
+            } else if patterns.is_empty() {
+                self.err(
+                    p,
+                    "a redirect needs urlPatterns: without them the experiment runs on every page, the target's too",
+                );
+            } else if super::page::redirect_loops(patterns, &r.url) {
+                self.err(
+                    join(&p, "url"),
+                    format!(
+                        "redirect target {:?} matches the experiment's urlPatterns: it would redirect again",
+                        r.url
+                    ),
+                );
+            } else if v.page.changes.is_some() || v.page.css.is_some() {
+                self.err(p, "a redirect variation leaves the page: it cannot also have changes or css");
+            }
+        }
+        if changes_page && patterns.is_empty() {
+            self.warnings.push(ValidationError {
+                path: join(path, "urlPatterns"),
+                reason: "the experiment changes the page but has no urlPatterns: its changes apply on every page"
+                    .into(),
+            });
+        }
+    }
+
     fn variation(&mut self, v: &Value, path: &str, i: usize, rs: &Ruleset) -> Option<Variation> {
-        let m = self.object(v, path, &["key", "name", "value", "offers"])?;
+        let m = self.object(v, path, &["key", "name", "value", "offers", "changes", "css", "redirect"])?;
         let key = self.string(m, "key", path, false).unwrap_or_else(|| i.to_string());
         let value = m.get("value").cloned().unwrap_or(Value::Null);
         self.urls_in(&value, &join(path, "value"));
@@ -919,7 +978,8 @@ impl<'a> Loader<'a> {
             }
             Some(_) => self.err(join(path, "offers"), "expected an object {offerId: content fields}"),
         }
-        Some(Variation { key, value, offers })
+        let page = self.page_changes(m, path, true);
+        Some(Variation { key, value, offers, page })
     }
 }
 
