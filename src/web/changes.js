@@ -109,11 +109,17 @@ function act(c, el, nodes) {
       const prop = c.action === "hide" ? "display" : name;
       const val = c.action === "hide" ? "none" : v;
       if (!prop || badValue(val) || /url\s*\(/i.test(val)) return null;
+      const had = el.getAttribute("style");
       const old = el.style.getPropertyValue(prop);
       const prio = el.style.getPropertyPriority(prop);
       el.style.setProperty(prop, val, "important");
       const now = el.style.getPropertyValue(prop);
-      return [() => el.style.setProperty(prop, old, prio), () => el.style.getPropertyValue(prop) === now];
+      const undo = () => {
+        el.style.setProperty(prop, old, prio);
+        // (getAttribute first: it writes the CSSOM back, which would otherwise leave style="")
+        if (had == null && el.getAttribute("style") === "") el.removeAttribute("style");
+      };
+      return [undo, () => el.style.getPropertyValue(prop) === now];
     }
     case "insertBefore":
     case "insertAfter":
@@ -223,11 +229,17 @@ export class Pages {
   run(d) {
     const want = new Map();
     for (const x of (d && d.experiments) || []) if (x && x.inExperiment !== false && (x.changes || x.css || x.redirect)) want.set(x.key, x);
+    // pageExposures: what the runtime records once the change is on the page; a variation
+    // without changes (the control) counts once an element its siblings change is there.
     const expose = new Map();
-    for (const e of (d && d.pageExposures) || []) expose.set(e.experimentKey, e.variation);
+    for (const e of (d && d.pageExposures) || []) if (e.type !== "offer_impression") expose.set(e.experimentKey, e);
     for (const [key, a] of this.active) {
-      const x = want.get(key);
+      const x = want.get(key) || expose.get(key);
       if (!x || x.variation !== a.variation) this.revert(key);
+    }
+    for (const [key, e] of expose) {
+      if (want.has(key) || this.active.has(key)) continue;
+      this.active.set(key, { id: key + ":" + e.variation, key, variation: e.variation, exposable: true, changes: [], style: null, probe: e.selectors || [] });
     }
     for (const [key, x] of want) {
       if (this.active.has(key)) continue;
@@ -242,15 +254,11 @@ export class Pages {
         a.style.textContent = String(x.css);
         a.style.dataset.tailor = key;
         document.head.append(a.style);
-        this.exposeOnce(a);
       }
       for (const c of Array.isArray(x.changes) ? x.changes : []) a.changes.push({ c, el: null, undo: null, holds: null, n: 0, nodes: null });
       this.active.set(key, a);
     }
-    // Experiments with page changes where this shopper sees no change (control).
-    for (const [key, v] of expose) if (!want.has(key) && !this.exposed.has(key + ":" + v)) this.exposed.add(key + ":" + v), this.h.expose(key, v);
     this.check();
-    for (const a of this.active.values()) if (a.style || a.changes.some((s) => s.el && s.el.isConnected)) this.exposeOnce(a);
     this.observe();
     this.settle();
     return [...this.active.keys()];
@@ -267,6 +275,7 @@ export class Pages {
   // page's code took off or re-rendered (up to the budget per change).
   check() {
     for (const a of this.active.values()) {
+      if (a.style || (a.probe && (!a.probe.length || a.probe.some((sel) => find({ selector: sel })[0]))) || a.changes.some((s) => s.el && s.el.isConnected)) this.exposeOnce(a);
       a.changes.forEach((s, i) => {
         if (s.n > BUDGET) return;
         const same = s.el && s.el.isConnected;
@@ -296,7 +305,7 @@ export class Pages {
   }
 
   observe() {
-    const todo = [...this.active.values()].some((a) => a.changes.some((s) => s.n <= BUDGET));
+    const todo = [...this.active.values()].some((a) => (a.probe && !this.exposed.has(a.id)) || a.changes.some((s) => s.n <= BUDGET));
     if (todo && !this.mo) {
       this.mo = new MutationObserver(() => this.check());
       this.mo.observe(document, { childList: true, subtree: true, characterData: true, attributes: true });

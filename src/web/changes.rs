@@ -65,7 +65,11 @@ pub fn pages(shared: &Shared, nonce_option: Option<String>, auto: bool) -> Optio
     let expose = Closure::<dyn Fn(String, f64) -> js_sys::Promise>::new(move |key: String, variation: f64| {
         let s = s.clone();
         future_to_promise(async move {
-            let bucket = s.borrow().ruleset.as_ref().and_then(|r| r.experiments.iter().find(|x| x.key == key).map(|x| x.bucket_version));
+            let bucket = s
+                .borrow()
+                .ruleset
+                .as_ref()
+                .and_then(|r| r.experiments.iter().find(|x| x.key == key).map(|x| x.bucket_version));
             let mut props = Map::new();
             props.insert("experimentKey", Value::from(key.as_str()));
             props.insert("variation", Value::Number(variation));
