@@ -5,7 +5,7 @@
 
 use tailor::engine::condition::Condition;
 use tailor::engine::json::Value;
-use tailor::engine::regex::NoRegex;
+use tailor::engine::regex::{NativeRegex, NoRegex};
 use tailor::engine::ruleset::Ruleset;
 
 fn read(path: &str) -> String {
@@ -37,7 +37,8 @@ fn ruleset_doc_examples_are_valid() {
     for (i, text) in blocks.iter().enumerate() {
         let v = Value::parse(text).unwrap_or_else(|e| panic!("block {i}: {e}\n{text}"));
         if v.get("version").is_some() {
-            if let Err(errors) = Ruleset::compile(&v, &NoRegex) {
+            // Native regexes: a regex URL pattern must compile.
+            if let Err(errors) = Ruleset::compile(&v, &NativeRegex) {
                 panic!("block {i} does not validate: {errors:?}\n{text}");
             }
             rulesets += 1;
@@ -150,7 +151,12 @@ fn schema_names_the_fields_the_loader_accepts() {
         }],
         "experiments": [{
             "key": "x1",
-            "variations": [{ "key": "a" }, { "key": "b" }]
+            "urlPatterns": [{ "type": "exact", "pattern": "/" }],
+            "variations": [
+                { "key": "a" },
+                { "key": "b", "changes": [{ "selector": ".probe", "action": "hide" }] },
+                { "key": "c", "redirect": { "url": "/new" } }
+            ]
         }]
     }"#,
     )
@@ -187,6 +193,28 @@ fn schema_names_the_fields_the_loader_accepts() {
             items(experiment.get("properties").and_then(|p| p.get("variations")).unwrap()),
             vec!["experiments", "0", "variations", "0"],
             "experiments[0].variations[0]",
+        ),
+        (
+            "url pattern",
+            def("urlPattern").clone(),
+            vec!["experiments", "0", "urlPatterns", "0"],
+            "experiments[0].urlPatterns[0]",
+        ),
+        (
+            "change",
+            def("change").clone(),
+            vec!["experiments", "0", "variations", "1", "changes", "0"],
+            "experiments[0].variations[1].changes[0]",
+        ),
+        (
+            "redirect",
+            items(experiment.get("properties").and_then(|p| p.get("variations")).unwrap())
+                .get("properties")
+                .and_then(|p| p.get("redirect"))
+                .unwrap()
+                .clone(),
+            vec!["experiments", "0", "variations", "2", "redirect"],
+            "experiments[0].variations[2].redirect",
         ),
     ];
     for (what, schema_object, target, error_path) in cases {

@@ -9,6 +9,7 @@ pub mod ingest;
 pub mod metrics;
 pub mod ratelimit;
 pub mod results;
+pub mod sanitise;
 pub mod serve;
 pub mod signing;
 pub mod stats;

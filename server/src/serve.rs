@@ -266,8 +266,11 @@ pub async fn start(config: Config) -> Result<Shared, String> {
     });
     if let Some(path) = state.config.ruleset.clone() {
         let text = std::fs::read_to_string(&path).map_err(|e| format!("--ruleset {}: {e}", path.display()))?;
-        let ruleset =
+        let mut ruleset =
             tailor::engine::json::Value::parse(&text).map_err(|e| format!("--ruleset {}: {e}", path.display()))?;
+        for changed in crate::sanitise::sanitise_ruleset(&mut ruleset) {
+            log_info(&format!("--ruleset {}: {changed}: HTML sanitised", path.display()));
+        }
         let site = state.config.site.clone();
         let (envelope, new) = api::publish(&state, &site, ruleset, true).await.map_err(|e| match e {
             api::rulesets::PublishError::Invalid(errors) => {

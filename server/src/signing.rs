@@ -151,12 +151,17 @@ pub fn verify(envelope: &RulesetEnvelope, key: &VerifyingKey, now_ms: Option<i64
 }
 
 /// Checks a ruleset before it is signed, with the decision engine's validator (the same one
-/// the SDK runs): every error with its JSON path.
+/// the SDK runs): every error with its JSON path. HTML values of page changes must be in
+/// sanitised form ([`crate::sanitise::sanitise_ruleset`] runs first wherever a ruleset is
+/// published or signed), so no unsanitised HTML is ever signed.
 pub fn validate_ruleset(ruleset: &Value) -> Result<(), Vec<String>> {
     let mut errors: Vec<String> = match Ruleset::compile(ruleset, &NativeRegex) {
         Ok(_) => Vec::new(),
         Err(errors) => errors.iter().map(ToString::to_string).collect(),
     };
+    for path in crate::sanitise::unsanitised(ruleset) {
+        errors.push(format!("{path}: HTML is not in sanitised form (publishing sanitises it first)"));
+    }
     // The experiments' metrics: read by the results report only, so checked here.
     if let Ok(doc) = serde_json::from_str::<serde_json::Value>(&ruleset.to_json()) {
         errors.extend(crate::metrics::validate_ruleset(&doc));

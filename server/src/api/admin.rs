@@ -31,7 +31,7 @@ pub async fn publish_ruleset(
         Ok(b) => b,
         Err(response) => return response,
     };
-    let ruleset = match std::str::from_utf8(&body)
+    let mut ruleset = match std::str::from_utf8(&body)
         .map_err(|e| e.to_string())
         .and_then(|t| Value::parse(t).map_err(|e| e.to_string()))
     {
@@ -39,11 +39,17 @@ pub async fn publish_ruleset(
         Err(e) => return error(StatusCode::BAD_REQUEST, "malformed_json", e),
     };
     let doc = serde_json::from_slice::<serde_json::Value>(&body).ok();
+    // HTML in page changes is signed as sanitised; the answer names the values changed.
+    let sanitised = crate::sanitise::sanitise_ruleset(&mut ruleset);
     match super::publish(&state, &site, ruleset, false).await {
         Ok((envelope, _)) => {
             // New metrics: the rollups are rebuilt now rather than on the next report.
             rebuild_rollups(&state, &site, doc);
-            json(StatusCode::CREATED, envelope.to_value().to_json())
+            let mut answer = envelope.to_value();
+            if let (false, Some(m)) = (sanitised.is_empty(), answer.as_object_mut()) {
+                m.insert("sanitised", Value::Array(sanitised.into_iter().map(Value::from).collect()));
+            }
+            json(StatusCode::CREATED, answer.to_json())
         }
         Err(PublishError::Invalid(errors)) => json(
             StatusCode::UNPROCESSABLE_ENTITY,

@@ -80,7 +80,11 @@ fn read_input(file: Option<&str>) -> Result<String, String> {
 
 fn read_ruleset(file: Option<&str>) -> Result<Value, String> {
     let text = read_input(file)?;
-    let ruleset = Value::parse(&text).map_err(|e| format!("{}: {e}", file.unwrap_or("-")))?;
+    let mut ruleset = Value::parse(&text).map_err(|e| format!("{}: {e}", file.unwrap_or("-")))?;
+    // Signed as the server publishes it: HTML in page changes sanitised.
+    for path in tailor_server::sanitise::sanitise_ruleset(&mut ruleset) {
+        eprintln!("sanitised: {path}");
+    }
     signing::validate_ruleset(&ruleset).map_err(|errors| format!("invalid ruleset: {}", errors.join("; ")))?;
     Ok(ruleset)
 }
