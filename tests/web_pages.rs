@@ -36,10 +36,6 @@ extern "C" {
     fn exposures_once_per_page_view_only_when_applied() -> Promise;
     #[wasm_bindgen(js_name = redirectNeverLoops)]
     fn redirect_never_loops() -> Promise;
-    #[wasm_bindgen(js_name = xssCorpus)]
-    fn xss_corpus(corpus: &JsValue) -> Promise;
-    #[wasm_bindgen(js_name = xssProbeWorks)]
-    fn xss_probe_works() -> Promise;
     #[wasm_bindgen(js_name = nonceOnPageCss)]
     fn nonce_on_page_css() -> Promise;
     #[wasm_bindgen(js_name = hideListForTheNextVisit)]
@@ -123,23 +119,6 @@ async fn exposures_once_per_page_view_and_only_when_applied() {
 async fn redirects_keep_the_query_expose_once_and_never_loop() {
     factory();
     assert_eq!(case(redirect_never_loops()).await, "ok");
-}
-
-#[wasm_bindgen_test]
-async fn the_xss_probe_counts_a_payload_that_runs() {
-    factory();
-    assert_eq!(case(xss_probe_works()).await, "ok");
-}
-
-#[wasm_bindgen_test]
-async fn xss_corpus_through_every_change_type_runs_nothing() {
-    factory();
-    let corpus = JSON::parse(include_str!("vectors/xss-browser.json")).expect("tests/vectors/xss-browser.json");
-    let payloads = Reflect::get(&corpus, &"payloads".into()).ok().filter(|p| p.is_object()).unwrap_or(corpus);
-    let n = js_sys::Array::from(&payloads).length();
-    assert!(n >= 50, "the corpus has {n} payloads");
-    let out = case(xss_corpus(&payloads)).await;
-    assert!(out.starts_with("ok"), "{out}");
 }
 
 #[wasm_bindgen_test]
