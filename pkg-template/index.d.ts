@@ -31,6 +31,13 @@ export declare class Tailor {
   /** Listens for profile or status changes; returns a function that unsubscribes. */
   on(event: "profile", callback: (profile: ProfileSnapshot) => void): () => void;
   on(event: "status", callback: (status: TailorStatus) => void): () => void;
+  /** A new signed ruleset from the server (a fetch, a live update or a poll) is in use. */
+  on(event: "ruleset", callback: (ruleset: RulesetChange) => void): () => void;
+  /**
+   * Resolves once a ruleset is in use (cached, inline or fetched), or the first fetch failed,
+   * or `timeout` ms (default 3000) have passed. Never rejects (except for a bad timeout).
+   */
+  ready(options?: { timeout?: number }): Promise<ReadyState>;
   /** Where things stand. */
   readonly status: TailorStatus;
   /** Offers per placement and experiment variations for the page, with reasons. */
@@ -76,5 +83,19 @@ export interface RulesetRefresh {
   /** Whether a new ruleset was taken. */
   changed: boolean;
   /** Why the server's ruleset was not taken, if it was not. */
+  error: string | null;
+}
+
+/** What `on("ruleset")` listeners get. */
+export interface RulesetChange {
+  /** The published version now in use. */
+  version: number;
+}
+
+/** What `ready()` resolves to. */
+export interface ReadyState {
+  /** Version of the ruleset in use: 0 for an inline one, null when there is none. */
+  version: number | null;
+  /** Why there is no ruleset (the first fetch failed, or the timeout ran out); null when there is one. */
   error: string | null;
 }

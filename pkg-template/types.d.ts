@@ -22,6 +22,12 @@ export interface TailorConfig {
   pendingLimit?: number;
   /** A ruleset given inline (see docs/ruleset.md), used until the server sends a newer one. */
   ruleset?: object;
+  /**
+   * Take new ruleset versions as the server publishes them (Server-Sent Events while the tab
+   * is visible; ETag polling every 60 s where EventSource is missing or refused). Needs
+   * `endpoint` and `publicKey`. Default false: it holds a connection per visible tab.
+   */
+  liveUpdates?: boolean;
   /** Apply the page changes of experiments targeting this page automatically. Default true. */
   pageChanges?: boolean;
   /** Nonce for the `<style>` elements of page changes (default: `<meta name="csp-nonce">` or a script's nonce). */

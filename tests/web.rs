@@ -76,6 +76,31 @@ export function setGpc(on) {
 }
 export function clearKeys(keys) { keys.forEach((k) => localStorage.removeItem(k)); }
 export async function databaseNames() { return (await indexedDB.databases()).map((d) => d.name); }
+// Settles as `p` does, or rejects after `ms` with an Error naming `what`; leaves no timer behind.
+export function within(p, ms, what) {
+  return new Promise((ok, fail) => {
+    const timer = setTimeout(() => fail(new Error("no answer after " + ms + " ms: " + what)), ms);
+    p.then((v) => (clearTimeout(timer), ok(v)), (e) => (clearTimeout(timer), fail(e)));
+  });
+}
+// Counts the read-write transactions on the outbox of database `db` from now on.
+const outboxWrites = {};
+const openTransaction = IDBDatabase.prototype.transaction;
+IDBDatabase.prototype.transaction = function (stores, mode, ...rest) {
+  if (mode === "readwrite" && String(stores) === "outbox" && this.name in outboxWrites) outboxWrites[this.name]++;
+  return openTransaction.call(this, stores, mode, ...rest);
+};
+export function countOutboxWrites(db) { outboxWrites[db] = 0; }
+export function outboxWriteCount(db) { return outboxWrites[db]; }
+// While on, every write to the outbox of database `db` aborts its transaction (as a full disk would).
+const failing = new Set();
+const put = IDBObjectStore.prototype.put;
+IDBObjectStore.prototype.put = function (...args) {
+  const r = put.apply(this, args);
+  if (this.name === "outbox" && failing.has(this.transaction.db.name)) this.transaction.abort();
+  return r;
+};
+export function failOutboxWrites(db, on) { on ? failing.add(db) : failing.delete(db); }
 "#)]
 extern "C" {
     #[wasm_bindgen(js_name = readStore)]
@@ -97,6 +122,42 @@ extern "C" {
     fn clear_keys(keys: &Array);
     #[wasm_bindgen(js_name = databaseNames)]
     fn database_names() -> Promise;
+    fn within(p: &Promise, ms: u32, what: &str) -> Promise;
+    #[wasm_bindgen(js_name = countOutboxWrites)]
+    fn count_outbox_writes(db: &str);
+    #[wasm_bindgen(js_name = outboxWriteCount)]
+    fn outbox_write_count(db: &str) -> u32;
+    #[wasm_bindgen(js_name = failOutboxWrites)]
+    fn fail_outbox_writes(db: &str, on: bool);
+}
+
+/// Awaits `p`, failing the test with `what` when it has not settled within 10 s.
+async fn bounded(p: &Promise, what: &str) -> Result<JsValue, JsValue> {
+    JsFuture::from(within(p, 10_000, what)).await
+}
+
+/// `TailorCore::init(config)`, failing the test when it has not finished within 10 s.
+async fn init_within(config: &str) -> TailorCore {
+    let slot = std::rc::Rc::new(std::cell::RefCell::new(None));
+    let (out, config) = (slot.clone(), json(config));
+    let p = wasm_bindgen_futures::future_to_promise(async move {
+        *out.borrow_mut() = Some(TailorCore::init(config).await?);
+        Ok(JsValue::UNDEFINED)
+    });
+    bounded(&p, "init").await.expect("init");
+    let t = slot.borrow_mut().take();
+    t.expect("initialised")
+}
+
+/// `n` track() calls made in one task (a burst), each awaited within a bound: their results.
+async fn burst(t: &TailorCore, n: usize) -> Vec<Result<JsValue, JsValue>> {
+    let calls: Vec<Promise> =
+        (0..n).map(|i| t.track("product_view".into(), json(&format!(r#"{{"sku": "SKU-{i}"}}"#)))).collect();
+    let mut out = Vec::new();
+    for (i, p) in calls.iter().enumerate() {
+        out.push(bounded(p, &format!("track() number {i} of a burst of {n}")).await);
+    }
+    out
 }
 
 fn get(v: &JsValue, path: &str) -> JsValue {
@@ -409,4 +470,50 @@ async fn a_returning_shopper_keeps_their_id_for_events_held_before_consent() {
     let stored = outbox(&site).await;
     let held = stored.iter().find(|e| get(e, "id").as_string() == Some(id.clone())).expect("the held event is stored");
     assert_eq!(get(held, "anonymousId").as_string(), Some(owner), "re-issued under the shopper's id");
+}
+
+#[wasm_bindgen_test]
+async fn a_burst_of_tracks_is_one_transaction_and_every_resolved_event_is_in_indexeddb() {
+    let site = unique_site();
+    let db = format!("tailor:{site}");
+    let t = init_within(&format!(r#"{{"site": "{site}", "consent": "granted"}}"#)).await;
+    assert_eq!(get(&t.status(), "storage").as_string().as_deref(), Some("indexeddb"));
+    count_outbox_writes(&db);
+    let ids: Vec<String> = burst(&t, 50).await.into_iter().map(|r| r.expect("resolves").as_string().unwrap()).collect();
+    assert!(outbox_write_count(&db) <= 2, "50 calls of one task took {} transactions", outbox_write_count(&db));
+    // Every promise has resolved: every event is committed, read by another connection now.
+    let stored = bounded(&read_store(&db, "outbox"), "reading the outbox").await.unwrap();
+    let stored: Vec<String> = Array::from(&stored)
+        .iter()
+        .map(|s| get(&JSON::parse(&s.as_string().unwrap()).unwrap(), "id").as_string().unwrap())
+        .collect();
+    assert_eq!(stored, ids, "every event, in the order of the calls");
+
+    // The next task's calls go into a transaction of their own, and are durable too.
+    let more: Vec<String> = burst(&t, 5).await.into_iter().map(|r| r.unwrap().as_string().unwrap()).collect();
+    let stored = Array::from(&bounded(&read_store(&db, "outbox"), "reading the outbox").await.unwrap());
+    assert_eq!(stored.length(), 55);
+    assert!(more.iter().all(|id| stored.iter().any(|s| s.as_string().unwrap().contains(id.as_str()))));
+}
+
+#[wasm_bindgen_test]
+async fn a_failed_group_commit_settles_every_call_and_degrades_to_memory() {
+    let site = unique_site();
+    let db = format!("tailor:{site}");
+    let t = init_within(&format!(r#"{{"site": "{site}", "consent": "granted"}}"#)).await;
+    fail_outbox_writes(&db, true);
+    let results = burst(&t, 20).await;
+    fail_outbox_writes(&db, false);
+    // As with one event: the page gets its ids, the events are kept in memory, the problem is reported.
+    assert!(results.iter().all(|r| r.as_ref().is_ok_and(|id| id.as_string().is_some())), "{results:?}");
+    let status = t.status();
+    assert_eq!(get(&status, "storage").as_string().as_deref(), Some("memory"));
+    let problems: Vec<String> = Array::from(&get(&status, "problems")).iter().filter_map(|p| p.as_string()).collect();
+    assert!(problems.iter().any(|p| p.contains("an event could not be stored")), "{problems:?}");
+    assert_eq!(get(&t.profile(), "events.product_view.count").as_f64(), Some(20.0));
+    let stored = bounded(&read_store(&db, "outbox"), "reading the outbox").await.unwrap();
+    assert_eq!(Array::from(&stored).length(), 0, "an aborted transaction wrote nothing");
+    // and the instance keeps answering
+    let id = bounded(&t.track("page_view".into(), JsValue::UNDEFINED), "track after the failure").await;
+    assert!(id.expect("resolves").as_string().is_some());
 }

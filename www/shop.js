@@ -33,30 +33,24 @@ function renderOffers(el, offers) {
     .join("");
 }
 
-// Fills every placement on the page from one decision.
+// Fills every placement on the page from one decision: once a ruleset is in use (at once
+// from the cache for a returning shopper; after the first fetch, at most 3 s, on a first
+// visit), and again whenever a new version is published while the page is open.
 function personalise(pageType) {
   const els = [...document.querySelectorAll("[data-placement]")];
   if (!els.length) return;
-  const decide = () => tailor("decide", { pageType }, { placements: els.map((e) => e.dataset.placement) });
-  // First visit: no cached ruleset yet. Ask for it (it may already be on its way) and decide again.
-  const load = (t) => (t.refreshRuleset ? t.refreshRuleset() : fetch("/ruleset.json").then((r) => r.json()).then((rs) => t.setRuleset(rs)));
-  const settle = (d, tries) =>
-    d.rulesetId || !d.reasons || tries === 0
-      ? d
-      : tailor("ready", load)
-          .then(() => new Promise((r) => setTimeout(r, tries < 3 ? 200 : 0)))
-          .then(decide)
-          .then((next) => settle(next, tries - 1));
-  decide()
-    .then((d) => settle(d, 3))
-    .then((d) => {
-    for (const el of els) {
-      const p = d.placements && d.placements[el.dataset.placement];
-      renderOffers(el, (p && p.offers) || []);
-      el.classList.add("decided");
-    }
-    window.lastDecision = d;
-  });
+  const decide = () =>
+    tailor("decide", { pageType }, { placements: els.map((e) => e.dataset.placement) }).then((d) => {
+      for (const el of els) {
+        const p = d.placements && d.placements[el.dataset.placement];
+        renderOffers(el, (p && p.offers) || []);
+        el.classList.add("decided");
+      }
+      window.lastDecision = d;
+    });
+  tailor("ready")
+    .then(decide)
+    .then(() => tailor("on", "ruleset", decide));
 }
 
 document.addEventListener("click", (e) => {

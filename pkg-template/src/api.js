@@ -36,6 +36,7 @@ function watchTraps() {
   globalThis.addEventListener("unhandledrejection", (ev) => seen(ev.reason));
 }
 
+const LISTENED = ["profile", "status", "ruleset"];
 const EMPTY_DECISION = Object.freeze({ placements: {}, experiments: {}, reasons: [] });
 
 export class Tailor {
@@ -155,32 +156,58 @@ export class Tailor {
   }
 
   /**
-   * Calls `callback` on "profile" (the profile changed; gets the snapshot) or "status"
-   * (storage, consent or problems changed; gets the status). Returns a function that unsubscribes.
+   * Calls `callback` on "profile" (the profile changed; gets the snapshot), "status"
+   * (storage, consent or problems changed; gets the status) or "ruleset" (a new signed
+   * ruleset from the server is in use; gets `{ version }`). Returns a function that unsubscribes.
    */
   on(event, callback) {
-    if (event !== "profile" && event !== "status") throw new TypeError('Tailor.on: event must be "profile" or "status"');
+    if (!LISTENED.includes(event)) throw new TypeError('Tailor.on: event must be "profile", "status" or "ruleset"');
     if (typeof callback !== "function") throw new TypeError("Tailor.on: callback must be a function");
-    if (!this.#listeners) {
-      this.#listeners = { profile: new Set(), status: new Set() };
-      this.#call(
-        (c) =>
-          c.setListener((what) => {
-            const value = what === "profile" ? this.profile() : this.status;
-            // One listener's exception must not keep the others from hearing.
-            this.#listeners[what].forEach((f) => {
-              try {
-                f(value);
-              } catch (e) {
-                console.error(e);
-              }
-            });
-          }),
-        null,
-      );
-    }
+    this.#listen();
     this.#listeners[event].add(callback);
     return () => this.#listeners[event].delete(callback);
+  }
+
+  #listen() {
+    if (this.#listeners) return;
+    this.#listeners = { profile: new Set(), status: new Set(), ruleset: new Set() };
+    this.#call(
+      (c) =>
+        c.setListener((what) => {
+          const value = what === "profile" ? this.profile() : what === "status" ? this.status : { version: this.status.rulesetVersion };
+          // One listener's exception must not keep the others from hearing.
+          (this.#listeners[what] || []).forEach((f) => {
+            try {
+              f(value);
+            } catch (e) {
+              console.error(e);
+            }
+          });
+        }),
+      null,
+    );
+  }
+
+  /**
+   * Resolves once a ruleset is in use (cached, inline or fetched), or the first fetch failed,
+   * or `options.timeout` ms (default 3000) have passed: to `{ version, error }`, where
+   * `version` is the version in use (null: none) and `error` says why there is none. Never rejects.
+   */
+  ready(options) {
+    const ms = options && options.timeout != null ? options.timeout : 3000;
+    if (typeof ms !== "number" || !(ms >= 0)) return Promise.reject(new RangeError("Tailor.ready: options.timeout must be a number of milliseconds"));
+    const answer = (error) => {
+      const version = this.status.rulesetVersion ?? null;
+      return { version, error: version == null ? error || null : null };
+    };
+    if (!this.#core || this.status.rulesetVersion != null) return Promise.resolve(answer("the SDK is off"));
+    return new Promise((ok) => {
+      const timer = setTimeout(() => ok(answer("no ruleset within " + ms + " ms")), ms);
+      this.#call((c) => c.firstFetch(), Promise.resolve("the SDK is off")).then((e) => {
+        clearTimeout(timer);
+        ok(answer(e));
+      });
+    });
   }
   #listeners;
 

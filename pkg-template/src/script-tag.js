@@ -6,6 +6,7 @@
 //   tailor("init", { site: "my-shop", consent: "granted" });
 //   tailor("track", "product_view", { sku: "SKU-1", price: 49 });
 //   tailor("ready", (t) => { ... });     // t is the Tailor instance
+//   tailor("ready").then(({ version }) => { ... });   // t.ready(): a ruleset is in use
 //
 // Every call returns a promise of the method's result. Nothing here can throw into the page.
 import { Tailor, load } from "./api.js";
@@ -33,7 +34,7 @@ function tailor(command, ...args) {
     return t.then(() => undefined);
   }
   return instance.then((t) => {
-    if (command === "ready") return args[0](t);
+    if (command === "ready") return typeof args[0] === "function" ? args[0](t) : t.ready(args[0]);
     if (typeof t[command] !== "function") throw new TypeError('tailor: unknown command "' + command + '"');
     return t[command](...args);
   });

@@ -44,6 +44,9 @@ const USAGE: &str = "usage: tailor serve [options]
   --sites LIST           serve only these sites (comma-separated, repeatable), the --site
                          default, sites with their own --identity-secret and sites with a
                          published ruleset; events of others get 404 (default: every site)
+  --stream-limit N       live ruleset streams per site in this process (default 10000)
+  --client-stream-limit N
+                         live ruleset streams per client address (default 16)
   --request-timeout S    seconds before a request is answered 503 (default 10)
   --ruleset-ttl S        seconds a signed ruleset stays valid (default 2592000 = 30 days)
   --fail-rate F          TESTING ONLY: answer 503 to this fraction (0 to 1) of POST /v1/events
@@ -77,6 +80,9 @@ pub struct Config {
     /// `--sites`: the sites served besides the default one; `None` = every site.
     pub sites: Option<Vec<String>>,
     pub request_timeout: Duration,
+    /// Open `GET /v1/rulesets/{site}/stream` per site, and per client address.
+    pub stream_limit: u32,
+    pub client_stream_limit: u32,
     pub ruleset_ttl_ms: i64,
     /// Testing only (`--fail-rate`): the fraction of event batches answered 503 unstored.
     pub fail_rate: f64,
@@ -108,6 +114,8 @@ impl Config {
             trust_proxy: false,
             sites: None,
             request_timeout: Duration::from_secs(10),
+            stream_limit: api::live::DEFAULT_SITE_STREAMS,
+            client_stream_limit: api::live::DEFAULT_CLIENT_STREAMS,
             ruleset_ttl_ms: DEFAULT_TTL_MS,
             fail_rate: 0.0,
         };
@@ -174,6 +182,15 @@ impl Config {
                         sites.push(site.to_string());
                     }
                 }
+                "--stream-limit" | "--client-stream-limit" => {
+                    let v = value(flag)?;
+                    let n = v.parse().map_err(|_| format!("{flag}: '{v}' is not a number of streams"))?;
+                    if flag == "--stream-limit" {
+                        config.stream_limit = n;
+                    } else {
+                        config.client_stream_limit = n;
+                    }
+                }
                 "--request-timeout" => {
                     let v = value("--request-timeout")?;
                     let s: f64 = v
@@ -226,8 +243,13 @@ pub fn main(args: &[String]) -> Result<(), String> {
             state.config.db.display(),
             state.key.key_id()
         );
+        let live = state.clone();
         axum::serve(listener, router(state).into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(shutdown())
+            .with_graceful_shutdown(async move {
+                shutdown().await;
+                // Open live streams would keep the graceful shutdown waiting for ever.
+                live.live.close();
+            })
             .await
             .map_err(|e| format!("server error: {e}"))
     })
@@ -260,6 +282,7 @@ pub async fn start(config: Config) -> Result<Shared, String> {
     let state = Arc::new(AppState {
         limiter: RateLimiter::new(config.rate_limit, config.client_rate_limit),
         intake: api::events::Intake::new(&config),
+        live: api::live::Live::new(config.stream_limit, config.client_stream_limit),
         config,
         store,
         key,
@@ -390,7 +413,9 @@ async fn cors(State(state): State<Shared>, request: Request, next: Next) -> Resp
         h.insert(header::ACCESS_CONTROL_ALLOW_METHODS, HeaderValue::from_static("GET, POST, DELETE, OPTIONS"));
         h.insert(
             header::ACCESS_CONTROL_ALLOW_HEADERS,
-            HeaderValue::from_static("content-type, authorization, if-none-match, x-tailor-identity-token"),
+            HeaderValue::from_static(
+                "content-type, authorization, if-none-match, last-event-id, x-tailor-identity-token",
+            ),
         );
         h.insert(header::ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static("600"));
         allow_origin(&mut response, &origin);

@@ -21,7 +21,9 @@ const SHOPPERS: usize = 20;
 const SHOPPER_EVERY: Duration = Duration::from_millis(250);
 const ATTACKERS: usize = 4;
 /// Events per attacker batch: half valid (each under a new anonymous id), half rejected.
-const ATTACK_BATCH: usize = 100;
+/// Big batches give the attacker a hundred times the shoppers' traffic even on a loaded
+/// 2-core machine (with 100 it managed only 78x there).
+const ATTACK_BATCH: usize = 500;
 const RUN: Duration = Duration::from_secs(4);
 
 #[derive(Default)]
@@ -143,8 +145,10 @@ fn an_attacker_sending_a_hundred_times_the_traffic_leaves_the_shoppers_their_eve
         );
         assert!(ratio >= 100.0, "{}: the attacker sent only {ratio:.0}x the shoppers' traffic", b.name);
         assert!(share >= 0.99, "{}: shoppers got {:.2}% of their events accepted", b.name, share * 100.0);
-        // The attacker's address got no more than its client rate (100/s) and one bucket.
-        assert!(attack_ok as f64 <= 100.0 * (secs + 1.5) + 100.0, "{}: attacker got {attack_ok} events in", b.name);
+        // The attacker's address got no more than its client rate (100/s), one bucket (100)
+        // and the one batch that may overdraw it (a batch is paid in full: its valid half).
+        let most = 100.0 * (secs + 1.5) + 100.0 + (ATTACK_BATCH / 2) as f64;
+        assert!(attack_ok as f64 <= most, "{}: attacker got {attack_ok} events (at most {most})", b.name);
         assert!(attack_ok > 0, "{}: the attacker's valid events are stored up to its rate", b.name);
     }
 }

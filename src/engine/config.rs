@@ -61,6 +61,9 @@ pub struct Config {
     pub pending_limit: u32,
     /// A ruleset given inline (a JSON object), used until a newer one arrives from the server.
     pub ruleset: Option<Value>,
+    /// Whether new ruleset versions are pushed to this page by the server's stream (off by
+    /// default: it holds a connection per visible tab; see docs/sync.md, "Live updates").
+    pub live_updates: bool,
 }
 
 /// A problem with one option.
@@ -84,7 +87,8 @@ impl std::fmt::Display for ConfigError {
     }
 }
 
-const OPTIONS: &str = "site, endpoint, consent, respectGpc, storage, flushInterval, publicKey, pendingLimit, ruleset";
+const OPTIONS: &str =
+    "site, endpoint, consent, respectGpc, storage, flushInterval, publicKey, pendingLimit, ruleset, liveUpdates";
 
 fn type_err(field: &str, expected: &str, got: &Value) -> ConfigError {
     ConfigError {
@@ -181,6 +185,11 @@ impl Config {
             Some(Value::Bool(b)) => *b,
             Some(other) => return Err(type_err("respectGpc", "a boolean", other)),
         };
+        let live_updates = match obj.get("liveUpdates") {
+            None | Some(Value::Null) => false,
+            Some(Value::Bool(b)) => *b,
+            Some(other) => return Err(type_err("liveUpdates", "a boolean", other)),
+        };
         let storage = match string("storage")? {
             None | Some("auto") => StorageKind::Auto,
             Some("indexeddb") => StorageKind::IndexedDb,
@@ -218,6 +227,7 @@ impl Config {
             public_key,
             pending_limit,
             ruleset,
+            live_updates,
         })
     }
 }
@@ -237,6 +247,7 @@ mod tests {
         assert!(c.respect_gpc);
         assert_eq!(c.endpoint, None);
         assert_eq!(c.flush_interval_ms, 5000);
+        assert!(!c.live_updates, "no stream unless asked for");
     }
 
     #[test]
@@ -252,6 +263,7 @@ mod tests {
             (r#"{"site":"a","endpoint":"ftp://x"}"#, ErrorKind::Range, "config.endpoint must be"),
             (r#"{"site":"a","sitee":"b"}"#, ErrorKind::Type, "config.sitee is not an option"),
             (r#"{"site":"a","respectGpc":"no"}"#, ErrorKind::Type, "config.respectGpc must be a boolean"),
+            (r#"{"site":"a","liveUpdates":1}"#, ErrorKind::Type, "config.liveUpdates must be a boolean"),
             (r#"{"site":"a","publicKey":"abc"}"#, ErrorKind::Range, "config.publicKey must be"),
             (r#"{"site":"a","ruleset":"{}"}"#, ErrorKind::Type, "config.ruleset must be a ruleset object, got string"),
         ];

@@ -166,6 +166,14 @@ fn schedule_save(shared: &Shared) {
     page::later(Closure::once_into_js(move || spawn_local(save_now(shared))).unchecked_into());
 }
 
+/// The page is being hidden or left: a profile save still waiting for its task is started
+/// now, since a task scheduled for later never runs on a page that is unloading.
+pub(crate) fn save_if_pending(shared: &Shared) {
+    if shared.borrow().save_scheduled {
+        spawn_local(save_now(shared.clone()));
+    }
+}
+
 async fn save_now(shared: Shared) {
     let (store, json, generation) = {
         let mut s = shared.borrow_mut();
@@ -245,7 +253,7 @@ pub(crate) async fn track_event(shared: Shared, event_type: &str, props: Value) 
     } else if !shared.borrow().sending_allowed {
         // Stored but never sent (Global Privacy Control, no endpoint): bounded too, so the
         // outbox cannot fill the origin's storage.
-        bound_outbox(&shared, &store, MAX_UNSENT).await;
+        bound_unsent(&shared);
     }
     shared.borrow().emit("profile");
     schedule_save(&shared);
@@ -255,6 +263,30 @@ pub(crate) async fn track_event(shared: Shared, event_type: &str, props: Value) 
 
 /// Events an outbox keeps at most while consent is granted but nothing is sent.
 const MAX_UNSENT: u32 = 1000;
+
+/// Keeps the outbox within `MAX_UNSENT` events, in the background: one pass at a time, and
+/// one more after it when events were committed meanwhile.
+fn bound_unsent(shared: &Shared) {
+    {
+        let mut s = shared.borrow_mut();
+        s.bounding = s.bounding.saturating_add(1).min(2);
+        if s.bounding > 1 {
+            return;
+        }
+    }
+    let shared = shared.clone();
+    spawn_local(async move {
+        loop {
+            let store = shared.borrow().store.clone();
+            bound_outbox(&shared, &store, MAX_UNSENT).await;
+            let mut s = shared.borrow_mut();
+            s.bounding -= 1;
+            if s.bounding == 0 {
+                break;
+            }
+        }
+    });
+}
 
 /// Keeps the outbox within `limit` events: drops the oldest, counted in `status.dropped`.
 async fn bound_outbox(shared: &Shared, store: &storage::Store, limit: u32) {
@@ -344,6 +376,7 @@ impl TailorCore {
             generation: 0,
             sync: Default::default(),
             pages: None,
+            bounding: 0,
         };
         let shared = Rc::new(RefCell::new(state));
         super::sync_rules::load_cached(&shared).await;
@@ -418,7 +451,9 @@ impl TailorCore {
                 s.emit("status");
             }
             super::sync::reset(&shared).await;
-            schedule_save(&shared);
+            // Saved before the promise resolves: a reload right after reset() must not bring
+            // back the previous shopper's profile.
+            save_now(shared).await;
             Ok(JsValue::UNDEFINED)
         })
     }

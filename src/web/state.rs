@@ -42,6 +42,9 @@ pub struct State {
     pub sync: super::sync::SyncState,
     /// The page-change applier (changes.js), once made.
     pub pages: Option<wasm_bindgen::JsValue>,
+    /// The bound on unsent events: 0 idle, 1 a pass is running, 2 and another is wanted
+    /// (a burst of `track` calls runs one pass after its commit, not one per event).
+    pub bounding: u8,
 }
 
 impl State {

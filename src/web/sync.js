@@ -161,3 +161,70 @@ export function lsRemove(key) {
     g.localStorage.removeItem(key);
   } catch {}
 }
+
+// Live ruleset updates: an EventSource on `url` while the tab is visible. Calls
+// on("ruleset", envelope, id) per event, and on("poll") every `pollMs` while visible where
+// EventSource is missing or keeps failing (refused, or 3 errors without a connection). The
+// stream closes at pagehide and after a minute hidden, and reopens when the tab is visible
+// again, from the last id it had (`?lastEventId=`): it then gets only what it missed.
+export function live(url, last, pollMs, on) {
+  const doc = g.document;
+  const visible = () => !doc || doc.visibilityState !== "hidden";
+  let es = null, failures = 0, polling = !g.EventSource, hiddenTimer = 0, pollTimer = 0, polled = Date.now();
+  const call = (...a) => {
+    try {
+      on(...a);
+    } catch {}
+  };
+  const close = () => {
+    if (es) es.close();
+    es = null;
+  };
+  const poll = () => {
+    polled = Date.now();
+    call("poll");
+  };
+  const fallBack = () => {
+    close();
+    polling = true;
+    clearInterval(pollTimer);
+    pollTimer = setInterval(() => visible() && poll(), pollMs);
+  };
+  const open = () => {
+    if (polling) {
+      if (!pollTimer) fallBack();
+      if (Date.now() - polled >= pollMs) poll();
+      return;
+    }
+    if (es) return;
+    try {
+      es = new EventSource(last ? url + "?lastEventId=" + encodeURIComponent(last) : url);
+    } catch {
+      return fallBack();
+    }
+    es.onopen = () => (failures = 0);
+    es.onerror = () => {
+      if (!es || es.readyState === 2 || ++failures >= 3) fallBack();
+    };
+    es.addEventListener("ruleset", (e) => {
+      last = e.lastEventId || last;
+      call("ruleset", e.data, e.lastEventId);
+    });
+  };
+  const away = () => {
+    close();
+    clearInterval(pollTimer);
+    pollTimer = 0;
+  };
+  try {
+    g.addEventListener("pagehide", away);
+    g.addEventListener("pageshow", (e) => e.persisted && visible() && open());
+    if (doc)
+      doc.addEventListener("visibilitychange", () => {
+        clearTimeout(hiddenTimer);
+        if (visible()) open();
+        else hiddenTimer = setTimeout(close, 60000);
+      });
+  } catch {}
+  if (visible()) open();
+}

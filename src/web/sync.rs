@@ -84,6 +84,10 @@ pub struct SyncState {
     pub totals: FlushReport,
     /// `ETag` of the ruleset in use, sent as `If-None-Match`.
     pub ruleset_etag: Option<String>,
+    /// The first ruleset fetch finished: `Some(problem)`, `Some(None)` when it went well.
+    pub first_fetch: Option<Option<String>>,
+    /// `firstFetch()` promises waiting for it (their resolve functions).
+    pub first_fetch_waiting: Vec<js_sys::Function>,
     /// The identity token given with `identify()`, for the user it was given for: sent with
     /// the identify request and with the user's erasure at `forget()`.
     pub identity: Option<(String, String)>,
@@ -147,7 +151,7 @@ pub fn start(shared: &Shared) {
     let s = shared.clone();
     spawn_local(async move {
         super::sync_identity::drain_erasures(&s).await;
-        super::sync_rules::refresh(&s).await;
+        super::sync_rules::first_refresh(&s).await;
         super::sync_identity::link_if_needed(&s).await;
     });
     if shared.borrow().sending_allowed {
@@ -202,13 +206,17 @@ fn listen_lifecycle(shared: &Shared) {
             schedule(&s, 0.0);
         }
         "pagehide" => {
+            super::api::save_if_pending(&s);
             send_beacon(&s);
             // A page holding a Web Lock cannot enter the back/forward cache: let go; the
             // next tick (here after a back navigation, or in another tab) takes it again.
             s.borrow_mut().sync.sender = false;
             release_sender(&lock_name(&s));
         }
-        _ => send_beacon(&s),
+        _ => {
+            super::api::save_if_pending(&s);
+            send_beacon(&s);
+        }
     });
     listen(&f.into_js_value());
 }

@@ -6,11 +6,17 @@
 //! than the one in use or than the version floor (the highest version ever accepted here,
 //! kept apart from the cache), or does not compile is refused; the last good one stays. The
 //! cached envelope is verified again before use.
+//!
+//! With `config.liveUpdates`, envelopes pushed by the server's stream go through the same
+//! checks (`accept`), as do the fallback's polls (see docs/sync.md, "Live updates").
 
 use std::rc::Rc;
 
-use wasm_bindgen_futures::JsFuture;
+use js_sys::{Function, Promise};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::{spawn_local, JsFuture};
 
+use super::api::TailorCore;
 use super::platform::now_ms;
 use super::state::Shared;
 use super::sync::{http, ls_get, ls_remove, ls_set, num, url, verify_ed25519};
@@ -115,16 +121,16 @@ pub async fn refresh(shared: &Shared) -> (bool, Option<String>) {
 }
 
 async fn fetch_and_apply(shared: &Shared) -> Result<bool, String> {
-    let (site, key, etag) = {
+    let (site, etag) = {
         let s = shared.borrow();
-        (s.config.site.clone(), s.config.public_key.clone(), s.sync.ruleset_etag.clone())
+        (s.config.site.clone(), s.sync.ruleset_etag.clone())
     };
     let Some(url) = url(shared, &(String::from("/v1/rulesets/") + &site)) else {
         return Err("no endpoint is configured".into());
     };
-    let Some(key) = key else {
+    if shared.borrow().config.public_key.is_none() {
         return Err("config.publicKey is not set, so rulesets from the server cannot be verified".into());
-    };
+    }
     let answer = http("GET", &url, None, etag).await;
     match answer.status {
         304 => return Ok(false),
@@ -135,7 +141,20 @@ async fn fetch_and_apply(shared: &Shared) -> Result<bool, String> {
             return Err(String::from("the server answered HTTP ") + &num(f64::from(n)) + "; keeping the last good one")
         }
     }
-    let env = RulesetEnvelope::parse(&answer.body)
+    accept(shared, &answer.body, &answer.etag).await
+}
+
+/// Verifies a signed envelope from the server (a fetch or the live stream) and, when it
+/// passes every check, puts it in use and caches it. Returns whether the version changed.
+async fn accept(shared: &Shared, body: &str, etag: &str) -> Result<bool, String> {
+    let (site, key) = {
+        let s = shared.borrow();
+        (s.config.site.clone(), s.config.public_key.clone())
+    };
+    let Some(key) = key else {
+        return Err("config.publicKey is not set, so rulesets from the server cannot be verified".into());
+    };
+    let env = RulesetEnvelope::parse(body)
         .map_err(|e| String::from("refused an unreadable envelope (") + &e.field + " " + &e.reason + ")")?;
     if env.site != site {
         return Err(String::from("refused an envelope for another site (") + &env.site + ")");
@@ -162,22 +181,108 @@ async fn fetch_and_apply(shared: &Shared) -> Result<bool, String> {
     }
     let rs = super::api::compile_ruleset(&env.ruleset)
         .map_err(|e| String::from("refused version ") + &num(env.version as f64) + ": " + &e)?;
-    let cache = {
+    let (cache, changed) = {
         let mut s = shared.borrow_mut();
+        let changed = s.ruleset.is_none() || s.ruleset_version != env.version as f64;
         s.ruleset = Some(Rc::new(rs));
         s.ruleset_version = env.version as f64;
-        s.sync.ruleset_etag = Some(answer.etag.clone()).filter(|e| !e.is_empty());
+        s.sync.ruleset_etag = Some(etag.to_string()).filter(|e| !e.is_empty());
         s.emit("status");
-        s.storing_allowed()
+        if changed {
+            s.emit("ruleset");
+        }
+        (s.storing_allowed(), changed)
     };
     raise_floor(shared, env.version as f64);
     if cache {
         let key = cache_key(shared);
-        if ls_set(&key, &answer.body) {
-            ls_set(&(key + ":etag"), &answer.etag);
+        if ls_set(&key, body) {
+            ls_set(&(key + ":etag"), etag);
         } else {
             shared.borrow_mut().report("ruleset: could not be cached (storage full?)".into());
         }
     }
-    Ok(true)
+    Ok(changed)
+}
+
+/// The first fetch of the page (at start): its outcome is kept for `firstFetch()`, and with
+/// `config.liveUpdates` the live stream opens once it is done (with the ETag now in use, so
+/// the stream does not send again what the fetch brought).
+pub async fn first_refresh(shared: &Shared) {
+    let (_, problem) = refresh(shared).await;
+    let waiting = {
+        let mut s = shared.borrow_mut();
+        s.sync.first_fetch = Some(problem.clone());
+        std::mem::take(&mut s.sync.first_fetch_waiting)
+    };
+    let problem = problem.map_or(JsValue::NULL, |p| JsValue::from_str(&p));
+    for resolve in waiting {
+        let _ = resolve.call1(&JsValue::NULL, &problem);
+    }
+    // Without a key nothing the stream brings could be used.
+    let live = {
+        let s = shared.borrow();
+        s.config.live_updates && s.config.public_key.is_some()
+    };
+    if live {
+        go_live(shared);
+    }
+}
+
+/// Opens the live stream (`sync.js`'s `live`: EventSource while the tab is visible, ETag
+/// polling where EventSource is missing or keeps failing). Its callback is told
+/// `("ruleset", envelope, id)` for each event and `("poll")` when it is time to poll.
+fn go_live(shared: &Shared) {
+    let (site, etag) = {
+        let s = shared.borrow();
+        (s.config.site.clone(), s.sync.ruleset_etag.clone().unwrap_or_default())
+    };
+    let Some(stream) = url(shared, &(String::from("/v1/rulesets/") + &site + "/stream")) else {
+        return;
+    };
+    let s = shared.clone();
+    let on = Closure::<dyn FnMut(String, Option<String>, Option<String>)>::new(
+        move |kind: String, data: Option<String>, id: Option<String>| {
+            let s = s.clone();
+            spawn_local(async move {
+                if kind == "poll" {
+                    refresh(&s).await;
+                    return;
+                }
+                if let Err(problem) = accept(&s, &data.unwrap_or_default(), &id.unwrap_or_default()).await {
+                    s.borrow_mut().report(String::from("ruleset: live update: ") + &problem);
+                }
+            });
+        },
+    );
+    live(&stream, &etag, POLL_MS, &on.into_js_value());
+}
+
+/// How often the fallback polls `GET /v1/rulesets/{site}` while the tab is visible.
+const POLL_MS: f64 = 60_000.0;
+
+#[wasm_bindgen(module = "/src/web/sync.js")]
+extern "C" {
+    fn live(url: &str, last_id: &str, poll_ms: f64, on: &JsValue);
+}
+
+#[wasm_bindgen]
+impl TailorCore {
+    /// Resolves once the first ruleset fetch of the page has finished: to `null` when it
+    /// went well (a new ruleset, or `304`), else to the problem. At once without an endpoint.
+    #[wasm_bindgen(js_name = firstFetch)]
+    pub fn first_fetch(&self) -> Promise {
+        let shared = self.state.clone();
+        let mut executor = |resolve: Function, _reject: Function| {
+            let mut s = shared.borrow_mut();
+            if s.config.endpoint.is_none() {
+                let _ = resolve.call1(&JsValue::NULL, &JsValue::from_str("ruleset: no endpoint is configured"));
+            } else if let Some(done) = &s.sync.first_fetch {
+                let _ = resolve.call1(&JsValue::NULL, &done.as_deref().map_or(JsValue::NULL, JsValue::from_str));
+            } else {
+                s.sync.first_fetch_waiting.push(resolve);
+            }
+        };
+        Promise::new(&mut executor)
+    }
 }

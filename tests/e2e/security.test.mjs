@@ -333,8 +333,11 @@ describe("bounded outbox", () => {
       const out = await page.evaluate(async () => {
         const ids = [];
         for (let i = 0; i < 1200; i++) ids.push(await T.track("page_view", { path: "/p/" + i }));
-        return { ids, sending: T.status.sending, gpc: T.status.gpc, dropped: T.status.dropped };
+        return { ids, sending: T.status.sending, gpc: T.status.gpc };
       });
+      // The bound runs once per burst, after the burst's events are committed: wait for it.
+      await page.waitForFunction(() => T.status.dropped >= 200, null, { timeout: 20000 });
+      out.dropped = await page.evaluate(() => T.status.dropped);
       const outbox = await readStore(page, "tailor:gpc", "outbox");
       const kept = new Set(outbox.map((e) => e.id));
       console.log(`# bounded outbox: 1200 tracked with GPC, ${outbox.length} kept, ${out.dropped} dropped (oldest first)`);

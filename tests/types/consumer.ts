@@ -1,6 +1,6 @@
 // A consumer of the npm package's types: compiled with `tsc --noEmit` by scripts/test.sh.
 // The @ts-expect-error lines must fail to type-check, so wrong types are caught.
-import { Tailor, type TailorStatus } from "@tailor-sdk/tailor";
+import { Tailor, type ReadyState, type TailorStatus } from "@tailor-sdk/tailor";
 import { initTailor } from "@tailor-sdk/tailor/slim";
 
 export async function main(): Promise<void> {
@@ -21,6 +21,15 @@ export async function main(): Promise<void> {
   }
   const off = tailor.on("profile", (p) => console.log(p.session.count));
   off();
+  const live = await Tailor.init({ site: "my-shop", endpoint: "/", liveUpdates: true });
+  const offRuleset = live.on("ruleset", ({ version }) => console.log(version.toFixed(0)));
+  offRuleset();
+  const ready: ReadyState = await live.ready({ timeout: 1000 });
+  const inUse: number | null = ready.version;
+  const why: string | null = ready.error;
+  console.log(inUse, why, (await live.ready()).version);
+  // @ts-expect-error: liveUpdates is a boolean
+  await Tailor.init({ site: "x", liveUpdates: "yes" });
   await tailor.consent("granted");
   await tailor.identify("user-1", { plan: "gold" });
   await tailor.identify("user-1", { token: "v1.1893456000.c2lnbmF0dXJl", traits: { plan: "gold" } });
@@ -28,7 +37,7 @@ export async function main(): Promise<void> {
   await tailor.forget();
   // @ts-expect-error: consent takes one of three words
   await tailor.consent("yes");
-  // @ts-expect-error: listeners are for "profile" or "status"
+  // @ts-expect-error: listeners are for "profile", "status" or "ruleset"
   tailor.on("click", () => {});
 
   // @ts-expect-error: product_view needs a sku

@@ -7,6 +7,7 @@
 
 mod admin;
 pub mod events;
+pub mod live;
 mod profiles;
 mod results_page;
 pub mod rulesets;
@@ -33,6 +34,8 @@ pub struct AppState {
     pub limiter: RateLimiter,
     /// What `POST /v1/events` needs besides: the parsing pool and the sites served.
     pub intake: events::Intake,
+    /// The open live-update streams (`GET /v1/rulesets/{site}/stream`).
+    pub live: live::Live,
 }
 
 pub type Shared = Arc<AppState>;
@@ -42,6 +45,7 @@ pub fn routes() -> Router<Shared> {
         .route("/v1/keys", get(rulesets::keys))
         .route("/v1/events", post(events::ingest))
         .route("/v1/rulesets/{site}", get(rulesets::current))
+        .route("/v1/rulesets/{site}/stream", get(live::stream))
         .route("/v1/identify", post(profiles::identify))
         .route("/v1/profiles/{id}", delete(profiles::erase))
         .route("/v1/admin/rulesets/{site}", post(admin::publish_ruleset))

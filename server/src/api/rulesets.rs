@@ -24,7 +24,7 @@ pub async fn keys(State(state): State<Shared>) -> Response {
     )
 }
 
-fn etag(envelope: &RulesetEnvelope) -> String {
+pub(super) fn etag(envelope: &RulesetEnvelope) -> String {
     format!("\"{}-{}-{}\"", envelope.version, envelope.issued_at, envelope.key_id)
 }
 
@@ -32,31 +32,40 @@ fn matches(if_none_match: &str, tag: &str) -> bool {
     if_none_match.split(',').map(|t| t.trim().trim_start_matches("W/")).any(|t| t == "*" || t == tag)
 }
 
-/// The current envelope. Re-signed (same version, later expiry) once half its lifetime has
-/// passed, so a site whose ruleset does not change never serves an expired one.
-pub async fn current(State(state): State<Shared>, Path(site): Path<String>, headers: HeaderMap) -> Response {
-    if !is_valid_name(&site) {
-        return error(StatusCode::BAD_REQUEST, "invalid_site", "site must be 1-64 of A-Z a-z 0-9 . _ -");
+/// The current envelope of `site`. Re-signed (same version, later expiry) once half its
+/// lifetime has passed, so a site whose ruleset does not change never serves an expired one.
+pub(super) async fn current_envelope(state: &AppState, site: &str) -> Result<RulesetEnvelope, Response> {
+    if !is_valid_name(site) {
+        return Err(error(StatusCode::BAD_REQUEST, "invalid_site", "site must be 1-64 of A-Z a-z 0-9 . _ -"));
     }
-    let (version, text) = match state.store.latest_ruleset(&site).await {
+    let (version, text) = match state.store.latest_ruleset(site).await {
         Ok(Some(found)) => found,
         Ok(None) => {
-            return error(StatusCode::NOT_FOUND, "no_ruleset", format!("no ruleset is published for site '{site}'"))
+            return Err(error(
+                StatusCode::NOT_FOUND,
+                "no_ruleset",
+                format!("no ruleset is published for site '{site}'"),
+            ))
         }
-        Err(e) => return store_error(e),
+        Err(e) => return Err(store_error(e)),
     };
-    let mut envelope = match RulesetEnvelope::parse(&text) {
-        Ok(e) => e,
-        Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, "corrupt_ruleset", e.to_string()),
-    };
+    let mut envelope = RulesetEnvelope::parse(&text)
+        .map_err(|e| error(StatusCode::INTERNAL_SERVER_ERROR, "corrupt_ruleset", e.to_string()))?;
     let now = now_ms();
     let ttl = state.config.ruleset_ttl_ms;
     if envelope.expires_at - now < ttl / 2 || envelope.key_id != state.key.key_id() {
-        envelope = state.key.sign(&site, version, now, ttl, envelope.ruleset);
-        if let Err(e) = state.store.replace_ruleset(&site, version, &envelope.to_value().to_json()).await {
-            return store_error(e);
-        }
+        envelope = state.key.sign(site, version, now, ttl, envelope.ruleset);
+        state.store.replace_ruleset(site, version, &envelope.to_value().to_json()).await.map_err(store_error)?;
     }
+    Ok(envelope)
+}
+
+/// `GET /v1/rulesets/{site}`: the current envelope, `304` when `If-None-Match` names it.
+pub async fn current(State(state): State<Shared>, Path(site): Path<String>, headers: HeaderMap) -> Response {
+    let envelope = match current_envelope(&state, &site).await {
+        Ok(e) => e,
+        Err(response) => return response,
+    };
     let tag = etag(&envelope);
     let fresh = headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()).is_some_and(|v| matches(v, &tag));
     let mut response = if fresh {
@@ -112,6 +121,7 @@ pub async fn publish(
             .await
             .map_err(PublishError::Store)?
         {
+            state.live.published(site, &envelope);
             return Ok((envelope, true));
         }
         // Another server published this version at the same moment: take the next one.
