@@ -1,4 +1,4 @@
-import type { Consent, Decision, DecideOptions, EventProps, EventType, ProfileSnapshot, TailorConfig, TailorStatus } from "./types.js";
+import type { Consent, Decision, DecideOptions, EventProps, EventType, PageExperiment, ProfileSnapshot, TailorConfig, TailorStatus } from "./types.js";
 export type * from "./types.js";
 
 export declare class Tailor {
@@ -42,6 +42,13 @@ export declare class Tailor {
   readonly status: TailorStatus;
   /** Offers per placement and experiment variations for the page, with reasons. */
   decide(context?: Record<string, unknown>, options?: DecideOptions): Decision;
+  /**
+   * Applies page changes now: those of `decision` or, without one, of a new decision for this
+   * URL. Returns the keys of the experiments whose changes are on the page.
+   */
+  applyChanges(decision?: { experiments: PageExperiment[] | Record<string, unknown>; pageExposures?: { experimentKey: string; variation: number }[] }): string[];
+  /** Takes every page change off the page and stops watching the page and its route changes. */
+  revertChanges(): void;
   /** Replaces the ruleset; throws a RangeError listing each problem with its path. */
   setRuleset(ruleset: object): void;
   /** Sends the outbox now (when this tab is the sender); never rejects. */

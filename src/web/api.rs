@@ -223,7 +223,7 @@ fn capture_context(now: f64) -> Value {
 
 /// Tracks an event into the profile and the outbox. Shared by `track` and the exposures
 /// that decisions record.
-async fn track_event(shared: Shared, event_type: &str, props: Value) -> Result<String, JsValue> {
+pub(crate) async fn track_event(shared: Shared, event_type: &str, props: Value) -> Result<String, JsValue> {
     let (event, store, consent, limit) = {
         let mut s = shared.borrow_mut();
         if s.consent == Consent::Denied {
@@ -342,8 +342,9 @@ impl TailorCore {
     /// Validates `config`, opens storage (only with consent) and restores the profile.
     pub async fn init(config: JsValue) -> Result<TailorCore, JsValue> {
         super::platform::start();
-        let value =
+        let mut value =
             to_value(&config).map_err(|e| type_error(String::from("Tailor.init: config ") + &e))?.unwrap_or_default();
+        let (auto_pages, nonce) = super::changes::take_options(&mut value).map_err(type_error)?;
         let config = Config::from_value(&value).map_err(config_error)?;
         let ruleset =
             match &config.ruleset {
@@ -374,11 +375,18 @@ impl TailorCore {
             save_scheduled: false,
             generation: 0,
             sync: Default::default(),
+            pages: None,
             bounding: 0,
         };
         let shared = Rc::new(RefCell::new(state));
         super::sync_rules::load_cached(&shared).await;
         super::sync::start(&shared);
+        // Page experiments: decided and applied now, from the cached ruleset when there is one.
+        if let Some(p) = super::changes::pages(&shared, nonce, auto_pages) {
+            if auto_pages {
+                p.refresh(true);
+            }
+        }
         Ok(TailorCore { state: shared })
     }
 
@@ -558,6 +566,27 @@ impl TailorCore {
         Ok(out)
     }
 
+    /// Applies page changes: those of `decision` (an object shaped like `decide()`'s answer)
+    /// or, without one, of a new decision for the current URL. Answers with the keys of the
+    /// experiments whose changes are on the page.
+    #[wasm_bindgen(js_name = applyChanges)]
+    pub fn apply_changes(&self, decision: JsValue) -> JsValue {
+        let Some(p) = super::changes::pages(&self.state, None, false) else {
+            return js_sys::Array::new().into();
+        };
+        let decision = if decision.is_object() { decision } else { decide_for_pages(&self.state) };
+        p.run(&decision)
+    }
+
+    /// Takes every page change off the page and stops watching it (and its route changes).
+    #[wasm_bindgen(js_name = revertChanges)]
+    pub fn revert_changes(&self) {
+        let p = self.state.borrow_mut().pages.take();
+        if let Some(p) = p {
+            p.unchecked_into::<super::changes::Pages>().stop();
+        }
+    }
+
     /// Replaces the ruleset (a JSON object); rejects with the paths of every problem.
     #[wasm_bindgen(js_name = setRuleset)]
     pub fn set_ruleset(&self, doc: JsValue) -> Result<(), JsValue> {
@@ -591,6 +620,37 @@ impl TailorCore {
         set("problems", s.problems.iter().map(|p| JsValue::from_str(p)).collect::<js_sys::Array>().into());
         o.into()
     }
+}
+
+/// The decision page changes are applied from: experiments only (no offers, so no
+/// impressions), sticky assignments kept, no exposure recorded (the applier records those
+/// of `pageExposures` once a change is on the page).
+pub(crate) fn decide_for_pages(shared: &Shared) -> JsValue {
+    let now = now_ms();
+    let (ruleset, attributes) = {
+        let s = shared.borrow();
+        let Some(ruleset) = s.ruleset.clone() else {
+            return JsValue::NULL;
+        };
+        (ruleset, attributes(&s, now, None))
+    };
+    let decision = ruleset.decide(
+        &attributes,
+        &DecideOptions { now, placements: Some(Vec::new()), forced: ForcedVariations::parse(&page::force_param()) },
+    );
+    let mut s = shared.borrow_mut();
+    for (i, sticky) in &decision.sticky {
+        if let Some(x) = ruleset.experiments.get(*i) {
+            s.profile.set_assignment(&x.key, sticky.variation as u32, sticky.bucket_version);
+        }
+    }
+    let save = !decision.sticky.is_empty();
+    let out = from_value(&decision.to_value());
+    drop(s);
+    if save {
+        schedule_save(shared);
+    }
+    out
 }
 
 /// The attributes conditions read: `profile.*`, `context.*`, `user.*`, `id`, `anonymousId`.

@@ -40,6 +40,8 @@ pub struct State {
     pub generation: u32,
     /// The sync loop: backoff, sender lock, timers, beacon cache, ruleset ETag (see sync.rs).
     pub sync: super::sync::SyncState,
+    /// The page-change applier (changes.js), once made.
+    pub pages: Option<wasm_bindgen::JsValue>,
     /// The bound on unsent events: 0 idle, 1 a pass is running, 2 and another is wanted
     /// (a burst of `track` calls runs one pass after its commit, not one per event).
     pub bounding: u8,
@@ -60,6 +62,9 @@ impl State {
     pub fn emit(&self, what: &str) {
         if let Some(f) = &self.listener {
             super::page::soon(f, what);
+        }
+        if let (Some(p), "status") = (&self.pages, what) {
+            super::changes::poke(p);
         }
     }
 
