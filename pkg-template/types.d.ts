@@ -134,9 +134,23 @@ export interface ChosenOffer {
   [k: string]: unknown;
 }
 
+/** One experiment of a decision, in the ruleset's order. */
+export interface ExperimentResult {
+  key: string;
+  inExperiment: boolean;
+  /** The variation shown (0 is the control, also when not in the experiment). */
+  variation: number;
+  variationKey?: string;
+  value?: unknown;
+  hashAttribute: string;
+  hashValue: string | null;
+  reason: string;
+  [k: string]: unknown;
+}
+
 export interface Decision {
-  placements: Record<string, { offers: ChosenOffer[]; [k: string]: unknown } | unknown[]>;
-  experiments: Record<string, { variation?: number; value?: unknown; inExperiment?: boolean; reason?: string; [k: string]: unknown }>;
+  placements: Record<string, { offers: ChosenOffer[]; skipped?: { offerId: string; reason: string }[]; [k: string]: unknown }>;
+  experiments: ExperimentResult[];
   [k: string]: unknown;
 }
 

@@ -11,7 +11,12 @@ export async function main(): Promise<void> {
   await tailor.track("custom", { name: "newsletter_signup" });
   const status: TailorStatus = tailor.status;
   const version: string = Tailor.version;
-  console.log(id, status.storage, version, tailor.decide().placements);
+  const decision = tailor.decide();
+  const hero = decision.experiments.find((x) => x.key === "hero-copy");
+  const shown: number | undefined = hero?.variation;
+  console.log(id, status.storage, version, decision.placements.home?.offers[0]?.offerId, shown, hero?.variationKey);
+  // @ts-expect-error experiments is a list in the ruleset's order, not a map by key
+  console.log(decision.experiments["hero-copy"].variation);
   const profile = tailor.profile();
   if (profile) {
     const views: number = profile.events.product_view.count;
