@@ -293,7 +293,7 @@ fn a_renamed_group_fails_instead_of_running_zero_cases() {
 fn an_empty_or_short_group_fails() {
     assert!(vectors_support::group("f", &tailor::engine::json::Value::parse(r#"{"a": []}"#).unwrap(), "a", 0).is_err());
     let err = v::conditions("[]", &Re).unwrap_err();
-    assert!(err.contains("0 cases, expected at least 370"), "{err}");
+    assert!(err.contains("0 cases, expected at least 398"), "{err}");
 }
 
 #[test]

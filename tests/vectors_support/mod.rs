@@ -23,7 +23,7 @@ use tailor::engine::version::padded_version_str;
 /// Cases run, or the failures (one per line).
 pub type Outcome = Result<usize, String>;
 
-pub const MIN_CONDITIONS: usize = 370;
+pub const MIN_CONDITIONS: usize = 398;
 pub const MIN_HASH_GROWTHBOOK: usize = 15;
 pub const MIN_HASH_TAILOR: usize = 6;
 pub const MIN_HASH_MURMUR3: usize = 4;
@@ -34,7 +34,7 @@ pub const MIN_EXPERIMENTS: usize = 70;
 pub const MIN_VERSIONS: usize = 63;
 pub const MIN_OFFER_SUITES: usize = 2;
 pub const MIN_OFFER_CASES: usize = 16;
-pub const MIN_INVALID_RULESETS: usize = 26;
+pub const MIN_INVALID_RULESETS: usize = 32;
 pub const MIN_EVENTS: usize = 95;
 pub const MIN_PROFILES: usize = 19;
 

@@ -8,14 +8,20 @@
 //! Semantics follow GrowthBook's `mongrule.ts`: a missing attribute reads as `null`; a bare
 //! string compares with `String(value)`, a bare number with `Number(value)`; `$lt`/`$gt`
 //! use JavaScript's relational comparison (see [`js`]); `$eq`/`$in` use `===`; `$elemMatch`
-//! skips falsy elements; unknown operators, invalid regexes and operands of the wrong type
-//! are false. Where GrowthBook would throw (e.g. a `null` condition), the sub-condition is
-//! false. Tailor adds one operator, `$savedGroup: "id"` (or a list of ids), which evaluates
-//! a saved *condition* group against the same attributes.
+//! skips `null` elements (GrowthBook 1.8; earlier SDKs skipped every falsy one); unknown
+//! operators, invalid regexes and operands of the wrong type are false. Where GrowthBook
+//! would throw (e.g. a `null` condition), the sub-condition is false.
 //!
-//! Saved groups come in two list formats: an object `{ "id": [values] | {condition} }`, or
-//! an array `[{ "id": "...", "values": [...] }, { "id": "...", "condition": {...} }]`.
-//! A list of values serves `$inGroup`/`$notInGroup`; a condition serves `$savedGroup`.
+//! Saved groups, as GrowthBook 1.8 reads them, are an object of entries by id: a bare list
+//! of values, `{"type": "list", "attributeKey": "id", "values": [...]}` or
+//! `{"type": "condition", "condition": {...}}`. `$inGroup`/`$notInGroup` read the list forms
+//! (an unknown id is an empty list; any other entry matches nobody, for both operators);
+//! `$savedGroup: {"id": "...", "attributeKey"?: "..."}` reads the typed forms (a list group
+//! tests its attribute, or the reference's, against the values; a condition group holds;
+//! anything else, a cycle included, is false). Tailor also reads its own forms (see
+//! docs/ruleset.md): `$savedGroup: "id"` or a list of ids naming condition groups, which may
+//! be bare condition objects, and the array form of `savedGroups`,
+//! `[{"id": "...", "values": [...]}, {"id": "...", "condition": {...}}]`.
 
 pub mod js;
 
@@ -65,7 +71,8 @@ impl Condition {
         saved_groups: &Value,
         regex: &dyn RegexCompiler,
     ) -> (Condition, Vec<Issue>) {
-        let mut c = Compiler { regex, groups: saved_groups, issues: Vec::new(), path: String::new(), depth: 0 };
+        let mut c =
+            Compiler { regex, groups: saved_groups, issues: Vec::new(), path: String::new(), stack: Vec::new() };
         let root = c.cond(condition);
         (Condition { root }, c.issues)
     }
@@ -86,7 +93,22 @@ pub fn eval_condition(attributes: &Value, condition: &Value, saved_groups: &Valu
     Condition::compile(condition, saved_groups, regex).eval(attributes)
 }
 
-/// Looks a saved group up in either list format.
+/// The entry of a saved group as written: in the object form the value under `id`, in the
+/// array form the element with that `id`.
+pub fn saved_group_entry<'a>(groups: &'a Value, id: &str) -> Option<&'a Value> {
+    match groups {
+        Value::Object(m) => m.get(id),
+        Value::Array(a) => a.iter().find(|g| g.get("id").and_then(Value::as_str) == Some(id)),
+        _ => None,
+    }
+}
+
+/// The type of a typed saved group entry (`"list"`, `"condition"`, or another text).
+fn group_type(entry: &Value) -> Option<&str> {
+    entry.get("type").and_then(Value::as_str)
+}
+
+/// Looks a saved group up in either list format: its values or its condition.
 pub fn saved_group<'a>(groups: &'a Value, id: &str) -> Option<&'a Value> {
     match groups {
         Value::Object(m) => m.get(id),
@@ -271,11 +293,11 @@ impl Op {
                 _ => false,
             },
             Op::ElemValue(vc) => match v {
-                Value::Array(a) => a.iter().any(|e| js::truthy(e) && vc.eval(e)),
+                Value::Array(a) => a.iter().any(|e| !e.is_null() && vc.eval(e)),
                 _ => false,
             },
             Op::ElemCond(c) => match v {
-                Value::Array(a) => a.iter().any(|e| js::truthy(e) && c.eval(e)),
+                Value::Array(a) => a.iter().any(|e| !e.is_null() && c.eval(e)),
                 _ => false,
             },
             Op::All(list) => match v {
@@ -354,7 +376,8 @@ struct Compiler<'a> {
     groups: &'a Value,
     issues: Vec<Issue>,
     path: String,
-    depth: usize,
+    /// The saved groups being compiled, innermost last (a cycle stops here).
+    stack: Vec<String>,
 }
 
 const TYPES: [&str; 6] = ["null", "array", "string", "number", "boolean", "object"];
@@ -461,25 +484,31 @@ impl Compiler<'_> {
 
     fn saved_condition(&mut self, v: &Value) -> Cond {
         let ids: Vec<&str> = match v {
+            Value::Object(m) => return self.saved_reference(m),
             Value::String(s) => vec![s.as_str()],
-            Value::Array(a) if a.iter().all(|x| x.as_str().is_some()) => a.iter().filter_map(Value::as_str).collect(),
+            Value::Array(a) if !a.is_empty() && a.iter().all(|x| x.as_str().is_some()) => {
+                a.iter().filter_map(Value::as_str).collect()
+            }
             _ => {
-                self.issue("expected a saved group id or a list of ids", true);
+                self.issue("expected {\"id\": \"<saved group>\"}, a saved group id or a list of ids", true);
                 return Cond::Const(false);
             }
         };
-        if self.depth >= MAX_GROUP_DEPTH {
-            self.issue("saved groups nest too deeply (do they refer to each other?)", true);
-            return Cond::Const(false);
-        }
         let mut all = Vec::new();
         for id in ids {
-            match saved_group(self.groups, id) {
-                Some(g @ Value::Object(_)) => {
-                    self.depth += 1;
-                    all.push(self.cond(g));
-                    self.depth -= 1;
+            let condition = match saved_group_entry(self.groups, id) {
+                Some(e) if group_type(e) == Some("condition") => e.get("condition"),
+                Some(e) if e.get("type").is_some() => {
+                    self.issue(format!("saved group \"{id}\" is not a condition group: use $inGroup"), true);
+                    return Cond::Const(false);
                 }
+                _ => saved_group(self.groups, id),
+            };
+            match condition {
+                Some(c @ Value::Object(_)) => match self.nested(id, |s| s.cond(c)) {
+                    Some(cond) => all.push(cond),
+                    None => return Cond::Const(false),
+                },
                 Some(_) => {
                     self.issue(format!("saved group \"{id}\" is a list of values: use $inGroup"), true);
                     return Cond::Const(false);
@@ -491,6 +520,95 @@ impl Compiler<'_> {
             }
         }
         Cond::All(all)
+    }
+
+    /// Compiles saved group `id` with `f`, or `None` (and an error) when `id` is already being
+    /// compiled (a cycle) or groups nest too deeply.
+    fn nested<T>(&mut self, id: &str, f: impl FnOnce(&mut Self) -> T) -> Option<T> {
+        if self.stack.iter().any(|s| s == id) {
+            self.issue(format!("saved group \"{id}\" refers to itself (through {})", self.stack.join(" > ")), true);
+            return None;
+        }
+        if self.stack.len() >= MAX_GROUP_DEPTH {
+            self.issue("saved groups nest too deeply (do they refer to each other?)", true);
+            return None;
+        }
+        self.stack.push(id.to_string());
+        let out = f(self);
+        self.stack.pop();
+        Some(out)
+    }
+
+    /// GrowthBook's `$savedGroup: {"id", "attributeKey"?}`: a list group tests the attribute
+    /// (the reference's `attributeKey`, else the group's) against its values; a condition
+    /// group holds. Anything else matches nobody.
+    fn saved_reference(&mut self, reference: &super::json::Map) -> Cond {
+        let Some(id) = reference.get("id").and_then(Value::as_str) else {
+            self.issue("\"id\" must be a saved group id (a string)", true);
+            return Cond::Const(false);
+        };
+        let key_override = match reference.get("attributeKey") {
+            None => None,
+            Some(Value::String(k)) => Some(k.as_str()),
+            Some(_) => {
+                self.issue("\"attributeKey\" must be a string", true);
+                return Cond::Const(false);
+            }
+        };
+        let entry = match saved_group_entry(self.groups, id) {
+            Some(e @ Value::Object(_)) => e,
+            Some(Value::Array(_)) => {
+                self.issue(
+                    format!(
+                        "saved group \"{id}\" is a bare list of values: use $inGroup, or give it \"type\": \"list\""
+                    ),
+                    true,
+                );
+                return Cond::Const(false);
+            }
+            Some(_) => {
+                self.issue(format!("saved group \"{id}\" is not a saved group object"), true);
+                return Cond::Const(false);
+            }
+            None => {
+                self.issue(format!("unknown saved group \"{id}\""), true);
+                return Cond::Const(false);
+            }
+        };
+        match group_type(entry) {
+            Some("list") => {
+                let key = match key_override {
+                    Some(k) => Some(k),
+                    None => entry.get("attributeKey").and_then(Value::as_str),
+                };
+                match (key, entry.get("values")) {
+                    (Some(key), Some(Value::Array(values))) => {
+                        Cond::Field(Path::parse(key), ValueCond::Ops(vec![Op::In(InSet::new(values, false), false)]))
+                    }
+                    (None, _) => {
+                        self.issue(format!("saved group \"{id}\" has no \"attributeKey\" (a string)"), true);
+                        Cond::Const(false)
+                    }
+                    _ => {
+                        self.issue(format!("saved group \"{id}\": \"values\" must be a list"), true);
+                        Cond::Const(false)
+                    }
+                }
+            }
+            Some("condition") => match entry.get("condition") {
+                Some(c @ (Value::Object(_) | Value::Array(_))) => {
+                    self.nested(id, |s| s.cond(c)).unwrap_or(Cond::Const(false))
+                }
+                _ => {
+                    self.issue(format!("saved group \"{id}\": \"condition\" must be a condition object"), true);
+                    Cond::Const(false)
+                }
+            },
+            _ => {
+                self.issue(format!("saved group \"{id}\" has no known \"type\" (\"list\" or \"condition\")"), true);
+                Cond::Const(false)
+            }
+        }
     }
 
     /// `evalConditionValue`: how one attribute value is tested by `c`.
@@ -540,18 +658,35 @@ impl Compiler<'_> {
                 }
             },
             "$inGroup" | "$notInGroup" => {
+                // GrowthBook reads `savedGroups[expected]`: the operand as a property name.
                 let id = js::to_string(arg);
                 let negate = op == "$notInGroup";
-                match saved_group(self.groups, &id) {
-                    Some(Value::Array(a)) => Op::In(InSet::new(a, false), negate),
+                match saved_group_entry(self.groups, &id) {
                     None => {
+                        // An unknown id is an empty list: in nobody's group.
                         self.issue(format!("unknown saved group \"{id}\""), true);
                         Op::Const(negate)
                     }
-                    Some(_) => {
-                        self.issue(format!("saved group \"{id}\" is a condition: use $savedGroup"), true);
-                        Op::Const(false)
-                    }
+                    Some(Value::Array(a)) => Op::In(InSet::new(a, false), negate),
+                    Some(entry) => match (group_type(entry), saved_group(self.groups, &id)) {
+                        (Some("list"), _) => match entry.get("values") {
+                            Some(Value::Array(a)) => Op::In(InSet::new(a, false), negate),
+                            _ => {
+                                self.issue(format!("saved group \"{id}\": \"values\" must be a list"), true);
+                                Op::Const(false)
+                            }
+                        },
+                        // Tailor's array form: `{"id", "values"}`.
+                        (None, Some(Value::Array(a))) if self.groups.as_array().is_some() => {
+                            Op::In(InSet::new(a, false), negate)
+                        }
+                        _ => {
+                            // A condition group, a malformed entry or an unknown type matches
+                            // nobody, for both operators (an empty list would pass everyone).
+                            self.issue(format!("saved group \"{id}\" is not a list of values: use $savedGroup"), true);
+                            Op::Const(false)
+                        }
+                    },
                 }
             }
             "$not" => Op::Not(Box::new(self.value(arg, false))),
@@ -639,6 +774,7 @@ mod tests {
         assert!(check(r#"{"$or":{}}"#, r#"{}"#));
         assert!(!check(r#"{"$or":null}"#, r#"{}"#));
         assert!(check(r#"{"v":{"$vgt":"1.9.0"}}"#, r#"{"v":"1.10.0"}"#));
-        assert!(!check(r#"{"a":{"$elemMatch":{"$gte":0}}}"#, r#"{"a":[0,false]}"#));
+        assert!(check(r#"{"a":{"$elemMatch":{"$gte":0}}}"#, r#"{"a":[0,false]}"#));
+        assert!(!check(r#"{"a":{"$elemMatch":{"$exists":false}}}"#, r#"{"a":[null]}"#));
     }
 }
