@@ -110,6 +110,7 @@ pub fn from_growthbook(payload: &Value, skip: bool) -> Result<Imported, Vec<Stri
         Some(other) => {
             return Err(vec![format!("features: expected an object of features, found {}", other.type_name())])
         }
+        None if !errors.is_empty() => return Err(errors),
         None => return Err(vec!["features: missing (is this a GrowthBook SDK payload?)".to_string()]),
     };
     let mut experiments = Vec::new();
