@@ -179,8 +179,8 @@ fn growthbook_coverage(
             problems.push(format!("growthbook_cases.json: {list} does not hold its count of names"));
         }
         let all: BTreeSet<&str> = names.iter().copied().collect();
-        let have = cited.remove(&list.to_string()).unwrap_or_default();
-        let gone = dropped.remove(&list.to_string()).unwrap_or_default();
+        let have = cited.remove(list).unwrap_or_default();
+        let gone = dropped.remove(list).unwrap_or_default();
         for n in &names {
             match (have.contains(*n), gone.contains(*n)) {
                 (true, true) => problems.push(format!("{list} \"{n}\" is transcribed and also listed as left out")),
