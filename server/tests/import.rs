@@ -104,7 +104,7 @@ fn rules_tailor_cannot_express_are_refused_by_feature_and_rule() {
     );
     refused(
         &one_rule(r#"{"id": "r", "variations": [0, 1], "condition": {"$savedGroup": {"id": "nope"}}}"#),
-        "unknown saved group \"nope\"",
+        "saved group \"nope\" is unknown",
     );
     // A second experiment rule in the same feature.
     refused(

@@ -482,9 +482,14 @@ impl Compiler<'_> {
         }
     }
 
+    /// An error about saved group `id` (one message shape keeps the browser build small).
+    fn group_issue(&mut self, id: &str, why: &str) {
+        self.issue(format!("saved group \"{id}\" {why}"), true);
+    }
+
     fn saved_condition(&mut self, v: &Value) -> Cond {
         let ids: Vec<&str> = match v {
-            Value::Object(m) => return self.saved_reference(m),
+            Value::Object(_) => return self.saved_reference(v).unwrap_or(Cond::Const(false)),
             Value::String(s) => vec![s.as_str()],
             Value::Array(a) if !a.is_empty() && a.iter().all(|x| x.as_str().is_some()) => {
                 a.iter().filter_map(Value::as_str).collect()
@@ -496,25 +501,23 @@ impl Compiler<'_> {
         };
         let mut all = Vec::new();
         for id in ids {
-            let condition = match saved_group_entry(self.groups, id) {
-                Some(e) if group_type(e) == Some("condition") => e.get("condition"),
-                Some(e) if e.get("type").is_some() => {
-                    self.issue(format!("saved group \"{id}\" is not a condition group: use $inGroup"), true);
-                    return Cond::Const(false);
-                }
-                _ => saved_group(self.groups, id),
+            // Tailor's form: a bare condition object, or a `"type": "condition"` group.
+            let entry = saved_group_entry(self.groups, id);
+            let condition = match entry.and_then(group_type) {
+                Some("condition") => entry.and_then(|e| e.get("condition")),
+                Some(_) => None,
+                None => saved_group(self.groups, id),
             };
             match condition {
-                Some(c @ Value::Object(_)) => match self.nested(id, |s| s.cond(c)) {
+                Some(c @ Value::Object(_)) => match self.nested(id, c) {
                     Some(cond) => all.push(cond),
                     None => return Cond::Const(false),
                 },
-                Some(_) => {
-                    self.issue(format!("saved group \"{id}\" is a list of values: use $inGroup"), true);
-                    return Cond::Const(false);
-                }
-                None => {
-                    self.issue(format!("unknown saved group \"{id}\""), true);
+                _ => {
+                    self.group_issue(
+                        id,
+                        if entry.is_some() { "is not a condition: use $inGroup" } else { "is unknown" },
+                    );
                     return Cond::Const(false);
                 }
             }
@@ -522,93 +525,50 @@ impl Compiler<'_> {
         Cond::All(all)
     }
 
-    /// Compiles saved group `id` with `f`, or `None` (and an error) when `id` is already being
-    /// compiled (a cycle) or groups nest too deeply.
-    fn nested<T>(&mut self, id: &str, f: impl FnOnce(&mut Self) -> T) -> Option<T> {
-        if self.stack.iter().any(|s| s == id) {
-            self.issue(format!("saved group \"{id}\" refers to itself (through {})", self.stack.join(" > ")), true);
-            return None;
-        }
-        if self.stack.len() >= MAX_GROUP_DEPTH {
-            self.issue("saved groups nest too deeply (do they refer to each other?)", true);
+    /// Compiles the condition `c` of saved group `id`, or `None` (and an error) when `id` is
+    /// already being compiled (a cycle) or groups nest too deeply.
+    fn nested(&mut self, id: &str, c: &Value) -> Option<Cond> {
+        if self.stack.iter().any(|s| s == id) || self.stack.len() >= MAX_GROUP_DEPTH {
+            self.group_issue(id, "refers to itself, or groups nest more than 8 deep");
             return None;
         }
         self.stack.push(id.to_string());
-        let out = f(self);
+        let out = self.cond(c);
         self.stack.pop();
         Some(out)
     }
 
     /// GrowthBook's `$savedGroup: {"id", "attributeKey"?}`: a list group tests the attribute
     /// (the reference's `attributeKey`, else the group's) against its values; a condition
-    /// group holds. Anything else matches nobody.
-    fn saved_reference(&mut self, reference: &super::json::Map) -> Cond {
-        let Some(id) = reference.get("id").and_then(Value::as_str) else {
-            self.issue("\"id\" must be a saved group id (a string)", true);
-            return Cond::Const(false);
+    /// group holds. Anything else matches nobody (`None`, with an error).
+    fn saved_reference(&mut self, reference: &Value) -> Option<Cond> {
+        let id = reference.get("id").and_then(Value::as_str);
+        let key_override = reference.get("attributeKey");
+        let (Some(id), None | Some(Value::String(_))) = (id, key_override) else {
+            self.issue("expected {\"id\": \"<saved group>\", \"attributeKey\"?: \"<attribute>\"}", true);
+            return None;
         };
-        let key_override = match reference.get("attributeKey") {
-            None => None,
-            Some(Value::String(k)) => Some(k.as_str()),
-            Some(_) => {
-                self.issue("\"attributeKey\" must be a string", true);
-                return Cond::Const(false);
-            }
-        };
-        let entry = match saved_group_entry(self.groups, id) {
-            Some(e @ Value::Object(_)) => e,
-            Some(Value::Array(_)) => {
-                self.issue(
-                    format!(
-                        "saved group \"{id}\" is a bare list of values: use $inGroup, or give it \"type\": \"list\""
-                    ),
-                    true,
-                );
-                return Cond::Const(false);
-            }
-            Some(_) => {
-                self.issue(format!("saved group \"{id}\" is not a saved group object"), true);
-                return Cond::Const(false);
-            }
-            None => {
-                self.issue(format!("unknown saved group \"{id}\""), true);
-                return Cond::Const(false);
-            }
-        };
-        match group_type(entry) {
+        let entry = saved_group_entry(self.groups, id);
+        let why = match entry.and_then(group_type) {
             Some("list") => {
-                let key = match key_override {
-                    Some(k) => Some(k),
-                    None => entry.get("attributeKey").and_then(Value::as_str),
-                };
-                match (key, entry.get("values")) {
+                let key = key_override.or_else(|| entry.and_then(|e| e.get("attributeKey"))).and_then(Value::as_str);
+                match (key, entry.and_then(|e| e.get("values"))) {
                     (Some(key), Some(Value::Array(values))) => {
-                        Cond::Field(Path::parse(key), ValueCond::Ops(vec![Op::In(InSet::new(values, false), false)]))
+                        let test = ValueCond::Ops(vec![Op::In(InSet::new(values, false), false)]);
+                        return Some(Cond::Field(Path::parse(key), test));
                     }
-                    (None, _) => {
-                        self.issue(format!("saved group \"{id}\" has no \"attributeKey\" (a string)"), true);
-                        Cond::Const(false)
-                    }
-                    _ => {
-                        self.issue(format!("saved group \"{id}\": \"values\" must be a list"), true);
-                        Cond::Const(false)
-                    }
+                    _ => "needs \"attributeKey\" (a string) and \"values\" (a list)",
                 }
             }
-            Some("condition") => match entry.get("condition") {
-                Some(c @ (Value::Object(_) | Value::Array(_))) => {
-                    self.nested(id, |s| s.cond(c)).unwrap_or(Cond::Const(false))
-                }
-                _ => {
-                    self.issue(format!("saved group \"{id}\": \"condition\" must be a condition object"), true);
-                    Cond::Const(false)
-                }
+            Some("condition") => match entry.and_then(|e| e.get("condition")) {
+                Some(c @ (Value::Object(_) | Value::Array(_))) => return self.nested(id, c),
+                _ => "needs \"condition\" (a condition object)",
             },
-            _ => {
-                self.issue(format!("saved group \"{id}\" has no known \"type\" (\"list\" or \"condition\")"), true);
-                Cond::Const(false)
-            }
-        }
+            _ if entry.is_none() => "is unknown",
+            _ => "needs \"type\": \"list\" or \"condition\" (a bare list serves $inGroup)",
+        };
+        self.group_issue(id, why);
+        None
     }
 
     /// `evalConditionValue`: how one attribute value is tested by `c`.
@@ -661,32 +621,29 @@ impl Compiler<'_> {
                 // GrowthBook reads `savedGroups[expected]`: the operand as a property name.
                 let id = js::to_string(arg);
                 let negate = op == "$notInGroup";
-                match saved_group_entry(self.groups, &id) {
-                    None => {
+                let entry = saved_group_entry(self.groups, &id);
+                let values = match entry {
+                    Some(Value::Array(a)) => Some(a),
+                    Some(e) if group_type(e) == Some("list") => e.get("values").and_then(Value::as_array),
+                    // Tailor's array form: `{"id", "values"}`.
+                    Some(e) if self.groups.as_array().is_some() && group_type(e).is_none() => {
+                        e.get("values").and_then(Value::as_array)
+                    }
+                    _ => None,
+                };
+                match (entry, values) {
+                    (_, Some(a)) => Op::In(InSet::new(a, false), negate),
+                    (None, _) => {
                         // An unknown id is an empty list: in nobody's group.
-                        self.issue(format!("unknown saved group \"{id}\""), true);
+                        self.group_issue(&id, "is unknown");
                         Op::Const(negate)
                     }
-                    Some(Value::Array(a)) => Op::In(InSet::new(a, false), negate),
-                    Some(entry) => match (group_type(entry), saved_group(self.groups, &id)) {
-                        (Some("list"), _) => match entry.get("values") {
-                            Some(Value::Array(a)) => Op::In(InSet::new(a, false), negate),
-                            _ => {
-                                self.issue(format!("saved group \"{id}\": \"values\" must be a list"), true);
-                                Op::Const(false)
-                            }
-                        },
-                        // Tailor's array form: `{"id", "values"}`.
-                        (None, Some(Value::Array(a))) if self.groups.as_array().is_some() => {
-                            Op::In(InSet::new(a, false), negate)
-                        }
-                        _ => {
-                            // A condition group, a malformed entry or an unknown type matches
-                            // nobody, for both operators (an empty list would pass everyone).
-                            self.issue(format!("saved group \"{id}\" is not a list of values: use $savedGroup"), true);
-                            Op::Const(false)
-                        }
-                    },
+                    // A condition group, a malformed entry or an unknown type matches nobody,
+                    // for both operators (an empty list would pass everyone's $notInGroup).
+                    _ => {
+                        self.group_issue(&id, "is not a list of values");
+                        Op::Const(false)
+                    }
                 }
             }
             "$not" => Op::Not(Box::new(self.value(arg, false))),
