@@ -43,6 +43,11 @@ fn experiment_vectors() {
 }
 
 #[test]
+fn version_vectors() {
+    check(v::versions(&read("versions.json")), v::MIN_VERSIONS);
+}
+
+#[test]
 fn offer_vectors() {
     check(v::offers(&read("offers.json"), &Re), v::MIN_OFFER_CASES);
 }
@@ -79,6 +84,176 @@ fn growthbook_cases_are_cited_by_list_and_name() {
     for (list, n) in &per_list {
         assert!(doc.contains(&format!("{n} `{list}` cases")), "docs/vectors.md: \"{n} `{list}` cases\"");
     }
+}
+
+/// The GrowthBook cases the vector files transcribe: (list, name) per case, from the per-case
+/// `source` fields and, for hashes.json and versions.json, the names of GrowthBook's groups.
+fn transcribed(files: &[(&str, String)]) -> Result<Vec<(String, String)>, String> {
+    use tailor::engine::json::Value;
+    fn walk(v: &Value, out: &mut Vec<(String, String)>) {
+        match v {
+            Value::Object(m) => {
+                if let Some(s) = m.get("source").and_then(Value::as_str) {
+                    let rest = s.strip_prefix("tailor-choice, departs from ").unwrap_or(s);
+                    if let Some((list, name)) = rest.strip_prefix("growthbook ").and_then(|r| r.split_once(": ")) {
+                        out.push((list.to_string(), name.to_string()));
+                    }
+                }
+                for (_, x) in m.iter() {
+                    walk(x, out);
+                }
+            }
+            Value::Array(a) => a.iter().for_each(|x| walk(x, out)),
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    for (name, text) in files {
+        let doc = Value::parse(text).map_err(|e| format!("{name}: {e}"))?;
+        match *name {
+            "hashes.json" => {
+                for c in doc.get("growthbook").and_then(Value::as_array).ok_or("hashes.json: no growthbook list")? {
+                    let n = c.get("name").and_then(Value::as_str).ok_or("hashes.json: a case without a name")?;
+                    out.push(("hash".to_string(), n.to_string()));
+                }
+            }
+            "versions.json" => {
+                for op in ["lt", "gt", "eq"] {
+                    for c in doc.get(op).and_then(Value::as_array).ok_or(format!("versions.json: no {op} list"))? {
+                        let n = c.get("name").and_then(Value::as_str).ok_or("versions.json: a case without a name")?;
+                        out.push(("versionCompare".to_string(), n.to_string()));
+                    }
+                }
+            }
+            _ => walk(&doc, &mut out),
+        }
+    }
+    Ok(out)
+}
+
+/// The cases docs/vectors.md lists as left out: lines "- `<list>` \"<name>\": <reason>".
+fn left_out(doc: &str) -> Result<Vec<(String, String, String)>, String> {
+    let start = doc.find("Left out (list, case name, reason):").ok_or("docs/vectors.md: no \"Left out\" list")?;
+    let mut out = Vec::new();
+    for line in doc[start..].lines().skip(1).skip_while(|l| l.trim().is_empty()) {
+        let Some(rest) = line.strip_prefix("- `") else { break };
+        let parsed = rest.split_once("` \"").and_then(|(list, r)| r.split_once("\": ").map(|(n, why)| (list, n, why)));
+        match parsed {
+            Some((list, name, why)) if !why.trim().is_empty() => {
+                out.push((list.to_string(), name.to_string(), why.to_string()))
+            }
+            _ => return Err(format!("docs/vectors.md: cannot read the left-out line {line:?}")),
+        }
+    }
+    Ok(out)
+}
+
+/// For each list of GrowthBook's cases (the checklist in growthbook_cases.json): every name
+/// is transcribed or left out with a reason, not both; nothing else is cited. Returns
+/// (list, total, transcribed, left out) per list.
+fn growthbook_coverage(
+    checklist: &str,
+    files: &[(&str, String)],
+    doc: &str,
+) -> Result<Vec<(String, usize, usize, usize)>, String> {
+    use std::collections::{BTreeMap, BTreeSet};
+    use tailor::engine::json::Value;
+    let manifest = Value::parse(checklist).map_err(|e| format!("growthbook_cases.json: {e}"))?;
+    let lists = manifest.get("lists").and_then(Value::as_object).ok_or("growthbook_cases.json: no lists")?;
+    let mut cited: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for (list, name) in transcribed(files)? {
+        cited.entry(list).or_default().insert(name);
+    }
+    let mut dropped: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    let mut problems = Vec::new();
+    for (list, name, _) in left_out(doc)? {
+        if !dropped.entry(list.clone()).or_default().insert(name.clone()) {
+            problems.push(format!("{list} \"{name}\" is left out twice"));
+        }
+    }
+    let mut counts = Vec::new();
+    for (list, entry) in lists.iter() {
+        let names: Vec<&str> =
+            entry.get("names").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str).collect();
+        if Some(names.len() as f64) != entry.get("count").and_then(Value::as_f64) || names.is_empty() {
+            problems.push(format!("growthbook_cases.json: {list} does not hold its count of names"));
+        }
+        let all: BTreeSet<&str> = names.iter().copied().collect();
+        let have = cited.remove(list).unwrap_or_default();
+        let gone = dropped.remove(list).unwrap_or_default();
+        for n in &names {
+            match (have.contains(*n), gone.contains(*n)) {
+                (true, true) => problems.push(format!("{list} \"{n}\" is transcribed and also listed as left out")),
+                (false, false) => {
+                    problems.push(format!("{list} \"{n}\" is neither transcribed nor listed as left out"))
+                }
+                _ => {}
+            }
+        }
+        for n in have.iter().chain(&gone).filter(|n| !all.contains(n.as_str())) {
+            problems.push(format!("{list} \"{n}\" is not a case of GrowthBook's list"));
+        }
+        counts.push((list.to_string(), names.len(), have.len(), gone.len()));
+    }
+    for (list, names) in cited.iter().chain(&dropped) {
+        problems.push(format!("{list} is not one of the lists checked ({} names)", names.len()));
+    }
+    if problems.is_empty() {
+        Ok(counts)
+    } else {
+        Err(problems.join("\n"))
+    }
+}
+
+const GROWTHBOOK_FILES: [&str; 5] =
+    ["conditions.json", "hashes.json", "versions.json", "buckets.json", "experiments.json"];
+
+fn growthbook_inputs() -> (String, Vec<(&'static str, String)>, String) {
+    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/vectors.md")).unwrap();
+    (read("growthbook_cases.json"), GROWTHBOOK_FILES.iter().map(|f| (*f, read(f))).collect(), doc)
+}
+
+#[test]
+fn every_growthbook_case_is_transcribed_or_left_out() {
+    let (checklist, files, doc) = growthbook_inputs();
+    let counts = growthbook_coverage(&checklist, &files, &doc).unwrap_or_else(|e| panic!("{e}"));
+    let mut total = (0, 0, 0);
+    for (list, n, have, gone) in &counts {
+        println!("growthbook {list}: {n} cases, {have} transcribed, {gone} left out (docs/vectors.md)");
+        total = (total.0 + n, total.1 + have, total.2 + gone);
+    }
+    println!("growthbook, all lists: {} cases, {} transcribed, {} left out", total.0, total.1, total.2);
+    let lists: Vec<&str> = counts.iter().map(|c| c.0.as_str()).collect();
+    for want in ["evalCondition", "hash", "versionCompare", "getBucketRange", "inNamespace", "chooseVariation", "run"] {
+        assert!(lists.contains(&want), "the checklist has no {want} list");
+    }
+    assert!(total.0 >= 441 && total.1 >= 426, "{total:?}");
+}
+
+#[test]
+fn the_growthbook_checklist_fails_on_a_gap_a_double_or_a_stray_name() {
+    let (checklist, files, doc) = growthbook_inputs();
+    // A left-out line removed: that case is then neither transcribed nor left out.
+    let line = "- `run` \"single variation\": ";
+    assert!(doc.contains(line));
+    let err =
+        growthbook_coverage(&checklist, &files, &doc.replace(line, "- `run` \"single variation x\": ")).unwrap_err();
+    assert!(err.contains("run \"single variation\" is neither transcribed nor listed as left out"), "{err}");
+    assert!(err.contains("run \"single variation x\" is not a case of GrowthBook's list"), "{err}");
+    // A transcribed case also listed as left out.
+    let doubled = doc.replace(line, "- `run` \"empty id\": x\n- `run` \"single variation\": ");
+    let err = growthbook_coverage(&checklist, &files, &doubled).unwrap_err();
+    assert!(err.contains("run \"empty id\" is transcribed and also listed as left out"), "{err}");
+    // A case cut from a vector file.
+    let mut cut = files.clone();
+    cut[2].1 = cut[2].1.replacen("\"name\": \"lt[3]\"", "\"name\": \"lt[3b]\"", 1);
+    let err = growthbook_coverage(&checklist, &cut, &doc).unwrap_err();
+    assert!(err.contains("versionCompare \"lt[3]\" is neither"), "{err}");
+    // A left-out line without a reason.
+    let reason = "one variation is a ruleset error in Tailor (an experiment needs at least 2)";
+    assert!(doc.contains(reason));
+    let err = growthbook_coverage(&checklist, &files, &doc.replacen(reason, "", 1)).unwrap_err();
+    assert!(err.contains("cannot read the left-out line"), "{err}");
 }
 
 // The checks themselves can fail.
@@ -118,7 +293,7 @@ fn a_renamed_group_fails_instead_of_running_zero_cases() {
 fn an_empty_or_short_group_fails() {
     assert!(vectors_support::group("f", &tailor::engine::json::Value::parse(r#"{"a": []}"#).unwrap(), "a", 0).is_err());
     let err = v::conditions("[]", &Re).unwrap_err();
-    assert!(err.contains("0 cases, expected at least 370"), "{err}");
+    assert!(err.contains("0 cases, expected at least 398"), "{err}");
 }
 
 #[test]

@@ -60,6 +60,11 @@ fn bucket_vectors_agree_in_the_browser() {
 }
 
 #[wasm_bindgen_test]
+fn version_vectors_agree_in_the_browser() {
+    check(|| v::versions(include_str!("vectors/versions.json")), v::MIN_VERSIONS);
+}
+
+#[wasm_bindgen_test]
 fn experiment_vectors_agree_in_the_browser() {
     check(|| v::experiments(include_str!("vectors/experiments.json"), &JsRe), v::MIN_EXPERIMENTS);
 }

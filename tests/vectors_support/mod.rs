@@ -18,21 +18,23 @@ use tailor::engine::json::{Map, Value};
 use tailor::engine::profile::{Profile, ProfileConfig};
 use tailor::engine::regex::RegexCompiler;
 use tailor::engine::ruleset::Ruleset;
+use tailor::engine::version::padded_version_str;
 
 /// Cases run, or the failures (one per line).
 pub type Outcome = Result<usize, String>;
 
-pub const MIN_CONDITIONS: usize = 370;
+pub const MIN_CONDITIONS: usize = 398;
 pub const MIN_HASH_GROWTHBOOK: usize = 15;
 pub const MIN_HASH_TAILOR: usize = 6;
 pub const MIN_HASH_MURMUR3: usize = 4;
 pub const MIN_RANGES: usize = 17;
 pub const MIN_CHOOSE: usize = 13;
 pub const MIN_NAMESPACES: usize = 16;
-pub const MIN_EXPERIMENTS: usize = 58;
+pub const MIN_EXPERIMENTS: usize = 70;
+pub const MIN_VERSIONS: usize = 63;
 pub const MIN_OFFER_SUITES: usize = 2;
 pub const MIN_OFFER_CASES: usize = 16;
-pub const MIN_INVALID_RULESETS: usize = 26;
+pub const MIN_INVALID_RULESETS: usize = 32;
 pub const MIN_EVENTS: usize = 95;
 pub const MIN_PROFILES: usize = 19;
 
@@ -265,11 +267,47 @@ pub fn buckets(text_in: &str) -> Outcome {
     finish(file, ranges.len() + choose.len() + namespaces.len(), failures)
 }
 
-fn ruleset_with(experiment: &Value, re: &dyn RegexCompiler) -> Result<Ruleset, String> {
+/// A ruleset holding only `experiment` (and the case's saved groups, if any).
+/// GrowthBook's `versionCompare` cases: `lt`, `gt` and `eq` lists of `{name, a, b, expected}`,
+/// comparing the padded version strings as JavaScript compares strings (UTF-16 code units).
+pub fn versions(text_in: &str) -> Outcome {
+    let file = "versions.json";
+    let doc = parse(file, text_in)?;
+    check_file_source(file, &doc, &[])?;
+    let mut failures = Vec::new();
+    let mut count = 0;
+    for op in ["lt", "gt", "eq"] {
+        let cases = group(file, &doc, op, 1)?;
+        count += cases.len();
+        failures.extend(each(cases, |c| {
+            let (a, b) = (padded_version_str(text(c, "a")?), padded_version_str(text(c, "b")?));
+            let order = a.encode_utf16().cmp(b.encode_utf16());
+            let got = match op {
+                "lt" => order.is_lt(),
+                "gt" => order.is_gt(),
+                _ => order.is_eq(),
+            };
+            match field(c, "expected")?.as_bool() {
+                Some(want) if want == got => Ok(()),
+                Some(_) => Err(format!("{op} {}: got {got} ({a:?} vs {b:?})", label(c))),
+                None => Err(format!("{}: \"expected\" is not a boolean", label(c))),
+            }
+        }));
+    }
+    if count < MIN_VERSIONS {
+        return Err(format!("{file}: {count} cases, expected at least {MIN_VERSIONS}"));
+    }
+    finish(file, count, failures)
+}
+
+fn ruleset_with(experiment: &Value, saved_groups: Option<&Value>, re: &dyn RegexCompiler) -> Result<Ruleset, String> {
     let mut m = Map::new();
     m.insert("version", Value::Number(1.0));
     m.insert("placements", Value::Object(Map::new()));
     m.insert("experiments", Value::Array(vec![experiment.clone()]));
+    if let Some(groups) = saved_groups {
+        m.insert("savedGroups", groups.clone());
+    }
     Ruleset::compile(&Value::Object(m), re).map_err(|e| format!("ruleset rejected: {e:?}"))
 }
 
@@ -284,7 +322,7 @@ pub fn experiments(text_in: &str, re: &dyn RegexCompiler) -> Outcome {
     check_sources(file, cases)?;
     let failures = each(cases, |c| {
         let name = label(c);
-        let rs = ruleset_with(field(c, "experiment")?, re).map_err(|e| format!("{name}: {e}"))?;
+        let rs = ruleset_with(field(c, "experiment")?, c.get("savedGroups"), re).map_err(|e| format!("{name}: {e}"))?;
         let options =
             DecideOptions { forced: ForcedVariations::parse(opt_str(c, "force")), ..DecideOptions::default() };
         let d = rs.decide(field(c, "attributes")?, &options).to_value();
@@ -295,6 +333,9 @@ pub fn experiments(text_in: &str, re: &dyn RegexCompiler) -> Outcome {
         let want = field(c, "expected")?;
         let mut ok = got.get("variation") == Some(field(want, "variation")?)
             && got.get("inExperiment") == Some(field(want, "inExperiment")?);
+        if let Some(value) = want.get("value") {
+            ok &= got.get("value") == Some(value);
+        }
         if let Some(text) = want.get("reasonContains").and_then(Value::as_str) {
             ok &= opt_str(got, "reason").contains(text);
         }

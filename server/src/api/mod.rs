@@ -6,6 +6,7 @@
 #![allow(clippy::result_large_err)]
 
 mod admin;
+mod decide;
 pub mod events;
 pub mod live;
 mod profiles;
@@ -47,6 +48,7 @@ pub fn routes() -> Router<Shared> {
         .route("/v1/rulesets/{site}", get(rulesets::current))
         .route("/v1/rulesets/{site}/stream", get(live::stream))
         .route("/v1/identify", post(profiles::identify))
+        .route("/v1/decide", post(decide::decide))
         .route("/v1/profiles/{id}", delete(profiles::erase))
         .route("/v1/admin/rulesets/{site}", post(admin::publish_ruleset))
         .route("/v1/admin/results/{site}", get(admin::results))

@@ -21,7 +21,7 @@ fn valid_id(s: &str) -> bool {
 }
 
 /// Whether `token` proves `user_id` on `site` with one of the site's identity secrets.
-fn verify(state: &Shared, site: &str, user_id: &str, token: &str) -> bool {
+pub(super) fn verify(state: &Shared, site: &str, user_id: &str, token: &str) -> bool {
     let now_s = u64::try_from(now_ms() / 1000).unwrap_or(0);
     crate::identity::secrets_for(&state.config.identity_secrets, site)
         .any(|secret| crate::identity::verify(secret, site, user_id, token, now_s))

@@ -7,6 +7,7 @@ mod decide;
 mod eval;
 mod hash;
 mod identity_token;
+mod import;
 mod keys;
 mod signing;
 mod studio;
@@ -23,6 +24,7 @@ pub fn dispatch(command: &str, args: &[String]) -> Option<Result<(), String>> {
         "studio" => studio::main(args),
         "ruleset" => match args.first().map(String::as_str) {
             Some("validate") => validate::main(&args[1..]),
+            Some("import") => import::main(&args[1..]),
             Some("sign" | "verify" | "publish") => signing::main(args),
             _ => Err("usage: tailor ruleset validate|sign|verify|publish ...".to_string()),
         },

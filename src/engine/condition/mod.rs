@@ -8,14 +8,20 @@
 //! Semantics follow GrowthBook's `mongrule.ts`: a missing attribute reads as `null`; a bare
 //! string compares with `String(value)`, a bare number with `Number(value)`; `$lt`/`$gt`
 //! use JavaScript's relational comparison (see [`js`]); `$eq`/`$in` use `===`; `$elemMatch`
-//! skips falsy elements; unknown operators, invalid regexes and operands of the wrong type
-//! are false. Where GrowthBook would throw (e.g. a `null` condition), the sub-condition is
-//! false. Tailor adds one operator, `$savedGroup: "id"` (or a list of ids), which evaluates
-//! a saved *condition* group against the same attributes.
+//! skips `null` elements (GrowthBook 1.8; earlier SDKs skipped every falsy one); unknown
+//! operators, invalid regexes and operands of the wrong type are false. Where GrowthBook
+//! would throw (e.g. a `null` condition), the sub-condition is false.
 //!
-//! Saved groups come in two list formats: an object `{ "id": [values] | {condition} }`, or
-//! an array `[{ "id": "...", "values": [...] }, { "id": "...", "condition": {...} }]`.
-//! A list of values serves `$inGroup`/`$notInGroup`; a condition serves `$savedGroup`.
+//! Saved groups, as GrowthBook 1.8 reads them, are an object of entries by id: a bare list
+//! of values, `{"type": "list", "attributeKey": "id", "values": [...]}` or
+//! `{"type": "condition", "condition": {...}}`. `$inGroup`/`$notInGroup` read the list forms
+//! (an unknown id is an empty list; any other entry matches nobody, for both operators);
+//! `$savedGroup: {"id": "...", "attributeKey"?: "..."}` reads the typed forms (a list group
+//! tests its attribute, or the reference's, against the values; a condition group holds;
+//! anything else, a cycle included, is false). Tailor also reads its own forms (see
+//! docs/ruleset.md): `$savedGroup: "id"` or a list of ids naming condition groups, which may
+//! be bare condition objects, and the array form of `savedGroups`,
+//! `[{"id": "...", "values": [...]}, {"id": "...", "condition": {...}}]`.
 
 pub mod js;
 
@@ -65,7 +71,8 @@ impl Condition {
         saved_groups: &Value,
         regex: &dyn RegexCompiler,
     ) -> (Condition, Vec<Issue>) {
-        let mut c = Compiler { regex, groups: saved_groups, issues: Vec::new(), path: String::new(), depth: 0 };
+        let mut c =
+            Compiler { regex, groups: saved_groups, issues: Vec::new(), path: String::new(), stack: Vec::new() };
         let root = c.cond(condition);
         (Condition { root }, c.issues)
     }
@@ -86,7 +93,22 @@ pub fn eval_condition(attributes: &Value, condition: &Value, saved_groups: &Valu
     Condition::compile(condition, saved_groups, regex).eval(attributes)
 }
 
-/// Looks a saved group up in either list format.
+/// The entry of a saved group as written: in the object form the value under `id`, in the
+/// array form the element with that `id`.
+pub fn saved_group_entry<'a>(groups: &'a Value, id: &str) -> Option<&'a Value> {
+    match groups {
+        Value::Object(m) => m.get(id),
+        Value::Array(a) => a.iter().find(|g| g.get("id").and_then(Value::as_str) == Some(id)),
+        _ => None,
+    }
+}
+
+/// The type of a typed saved group entry (`"list"`, `"condition"`, or another text).
+fn group_type(entry: &Value) -> Option<&str> {
+    entry.get("type").and_then(Value::as_str)
+}
+
+/// Looks a saved group up in either list format: its values or its condition.
 pub fn saved_group<'a>(groups: &'a Value, id: &str) -> Option<&'a Value> {
     match groups {
         Value::Object(m) => m.get(id),
@@ -271,11 +293,11 @@ impl Op {
                 _ => false,
             },
             Op::ElemValue(vc) => match v {
-                Value::Array(a) => a.iter().any(|e| js::truthy(e) && vc.eval(e)),
+                Value::Array(a) => a.iter().any(|e| !e.is_null() && vc.eval(e)),
                 _ => false,
             },
             Op::ElemCond(c) => match v {
-                Value::Array(a) => a.iter().any(|e| js::truthy(e) && c.eval(e)),
+                Value::Array(a) => a.iter().any(|e| !e.is_null() && c.eval(e)),
                 _ => false,
             },
             Op::All(list) => match v {
@@ -354,7 +376,8 @@ struct Compiler<'a> {
     groups: &'a Value,
     issues: Vec<Issue>,
     path: String,
-    depth: usize,
+    /// The saved groups being compiled, innermost last (a cycle stops here).
+    stack: Vec<String>,
 }
 
 const TYPES: [&str; 6] = ["null", "array", "string", "number", "boolean", "object"];
@@ -459,38 +482,93 @@ impl Compiler<'_> {
         }
     }
 
+    /// An error about saved group `id` (one message shape keeps the browser build small).
+    fn group_issue(&mut self, id: &str, why: &str) {
+        self.issue(format!("saved group \"{id}\" {why}"), true);
+    }
+
     fn saved_condition(&mut self, v: &Value) -> Cond {
         let ids: Vec<&str> = match v {
+            Value::Object(_) => return self.saved_reference(v).unwrap_or(Cond::Const(false)),
             Value::String(s) => vec![s.as_str()],
-            Value::Array(a) if a.iter().all(|x| x.as_str().is_some()) => a.iter().filter_map(Value::as_str).collect(),
+            Value::Array(a) if !a.is_empty() && a.iter().all(|x| x.as_str().is_some()) => {
+                a.iter().filter_map(Value::as_str).collect()
+            }
             _ => {
-                self.issue("expected a saved group id or a list of ids", true);
+                self.issue("expected {\"id\": \"<saved group>\"}, a saved group id or a list of ids", true);
                 return Cond::Const(false);
             }
         };
-        if self.depth >= MAX_GROUP_DEPTH {
-            self.issue("saved groups nest too deeply (do they refer to each other?)", true);
-            return Cond::Const(false);
-        }
         let mut all = Vec::new();
         for id in ids {
-            match saved_group(self.groups, id) {
-                Some(g @ Value::Object(_)) => {
-                    self.depth += 1;
-                    all.push(self.cond(g));
-                    self.depth -= 1;
-                }
-                Some(_) => {
-                    self.issue(format!("saved group \"{id}\" is a list of values: use $inGroup"), true);
-                    return Cond::Const(false);
-                }
-                None => {
-                    self.issue(format!("unknown saved group \"{id}\""), true);
+            // Tailor's form: a bare condition object, or a `"type": "condition"` group.
+            let entry = saved_group_entry(self.groups, id);
+            let condition = match entry.and_then(group_type) {
+                Some("condition") => entry.and_then(|e| e.get("condition")),
+                Some(_) => None,
+                None => saved_group(self.groups, id),
+            };
+            match condition {
+                Some(c @ Value::Object(_)) => match self.nested(id, c) {
+                    Some(cond) => all.push(cond),
+                    None => return Cond::Const(false),
+                },
+                _ => {
+                    self.group_issue(
+                        id,
+                        if entry.is_some() { "is not a condition: use $inGroup" } else { "is unknown" },
+                    );
                     return Cond::Const(false);
                 }
             }
         }
         Cond::All(all)
+    }
+
+    /// Compiles the condition `c` of saved group `id`, or `None` (and an error) when `id` is
+    /// already being compiled (a cycle) or groups nest too deeply.
+    fn nested(&mut self, id: &str, c: &Value) -> Option<Cond> {
+        if self.stack.iter().any(|s| s == id) || self.stack.len() >= MAX_GROUP_DEPTH {
+            self.group_issue(id, "refers to itself, or groups nest more than 8 deep");
+            return None;
+        }
+        self.stack.push(id.to_string());
+        let out = self.cond(c);
+        self.stack.pop();
+        Some(out)
+    }
+
+    /// GrowthBook's `$savedGroup: {"id", "attributeKey"?}`: a list group tests the attribute
+    /// (the reference's `attributeKey`, else the group's) against its values; a condition
+    /// group holds. Anything else matches nobody (`None`, with an error).
+    fn saved_reference(&mut self, reference: &Value) -> Option<Cond> {
+        let id = reference.get("id").and_then(Value::as_str);
+        let key_override = reference.get("attributeKey");
+        let (Some(id), None | Some(Value::String(_))) = (id, key_override) else {
+            self.issue("expected {\"id\": \"<saved group>\", \"attributeKey\"?: \"<attribute>\"}", true);
+            return None;
+        };
+        let entry = saved_group_entry(self.groups, id);
+        let why = match entry.and_then(group_type) {
+            Some("list") => {
+                let key = key_override.or_else(|| entry.and_then(|e| e.get("attributeKey"))).and_then(Value::as_str);
+                match (key, entry.and_then(|e| e.get("values"))) {
+                    (Some(key), Some(Value::Array(values))) => {
+                        let test = ValueCond::Ops(vec![Op::In(InSet::new(values, false), false)]);
+                        return Some(Cond::Field(Path::parse(key), test));
+                    }
+                    _ => "needs \"attributeKey\" (a string) and \"values\" (a list)",
+                }
+            }
+            Some("condition") => match entry.and_then(|e| e.get("condition")) {
+                Some(c @ (Value::Object(_) | Value::Array(_))) => return self.nested(id, c),
+                _ => "needs \"condition\" (a condition object)",
+            },
+            _ if entry.is_none() => "is unknown",
+            _ => "needs \"type\": \"list\" or \"condition\" (a bare list serves $inGroup)",
+        };
+        self.group_issue(id, why);
+        None
     }
 
     /// `evalConditionValue`: how one attribute value is tested by `c`.
@@ -540,16 +618,30 @@ impl Compiler<'_> {
                 }
             },
             "$inGroup" | "$notInGroup" => {
+                // GrowthBook reads `savedGroups[expected]`: the operand as a property name.
                 let id = js::to_string(arg);
                 let negate = op == "$notInGroup";
-                match saved_group(self.groups, &id) {
-                    Some(Value::Array(a)) => Op::In(InSet::new(a, false), negate),
-                    None => {
-                        self.issue(format!("unknown saved group \"{id}\""), true);
+                let entry = saved_group_entry(self.groups, &id);
+                let values = match entry {
+                    Some(Value::Array(a)) => Some(a),
+                    Some(e) if group_type(e) == Some("list") => e.get("values").and_then(Value::as_array),
+                    // Tailor's array form: `{"id", "values"}`.
+                    Some(e) if self.groups.as_array().is_some() && group_type(e).is_none() => {
+                        e.get("values").and_then(Value::as_array)
+                    }
+                    _ => None,
+                };
+                match (entry, values) {
+                    (_, Some(a)) => Op::In(InSet::new(a, false), negate),
+                    (None, _) => {
+                        // An unknown id is an empty list: in nobody's group.
+                        self.group_issue(&id, "is unknown");
                         Op::Const(negate)
                     }
-                    Some(_) => {
-                        self.issue(format!("saved group \"{id}\" is a condition: use $savedGroup"), true);
+                    // A condition group, a malformed entry or an unknown type matches nobody,
+                    // for both operators (an empty list would pass everyone's $notInGroup).
+                    _ => {
+                        self.group_issue(&id, "is not a list of values");
                         Op::Const(false)
                     }
                 }
@@ -639,6 +731,7 @@ mod tests {
         assert!(check(r#"{"$or":{}}"#, r#"{}"#));
         assert!(!check(r#"{"$or":null}"#, r#"{}"#));
         assert!(check(r#"{"v":{"$vgt":"1.9.0"}}"#, r#"{"v":"1.10.0"}"#));
-        assert!(!check(r#"{"a":{"$elemMatch":{"$gte":0}}}"#, r#"{"a":[0,false]}"#));
+        assert!(check(r#"{"a":{"$elemMatch":{"$gte":0}}}"#, r#"{"a":[0,false]}"#));
+        assert!(!check(r#"{"a":{"$elemMatch":{"$exists":false}}}"#, r#"{"a":[null]}"#));
     }
 }
