@@ -596,3 +596,29 @@ fn docs_api_md_shows_the_real_answers_of_the_studio_endpoints() {
         assert!(named, "docs/api.md names {code}");
     }
 }
+
+#[test]
+fn a_storefront_page_may_save_drafts_across_origins() {
+    let b = sqlite();
+    let server = b.serve(&["--cors-origin", "https://shop.example"]);
+    let r = client()
+        .request(Method::OPTIONS, server.url("/v1/studio/default/drafts/summer"))
+        .header("Origin", "https://shop.example")
+        .header("Access-Control-Request-Method", "PUT")
+        .header("Access-Control-Request-Headers", "authorization")
+        .send()
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 204);
+    let methods = r.headers()["access-control-allow-methods"].to_str().unwrap().to_string();
+    assert!(methods.split(", ").any(|m| m == "PUT"), "{methods}");
+    let edit = studio(&server, "default", "edit", None);
+    let r = client()
+        .put(server.url("/v1/studio/default/drafts/summer"))
+        .header("Origin", "https://shop.example")
+        .bearer_auth(&edit)
+        .body(first().to_string())
+        .send()
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 201);
+    assert_eq!(r.headers()["access-control-allow-origin"], "https://shop.example");
+}
