@@ -49,6 +49,16 @@ pub fn require_access(state: &AppState, headers: &HeaderMap, site: &str, needs: 
 /// The largest ruleset accepted for publishing.
 pub const MAX_RULESET_BYTES: usize = 4 * 1024 * 1024;
 
+/// Reads a ruleset body of at most [`MAX_RULESET_BYTES`] as JSON; `413` beyond, `400
+/// malformed_json` (the parser's message after `what`) when it does not parse.
+pub async fn read_ruleset(body: Body, what: &str) -> Result<Value, Response> {
+    let body = read_body(body, MAX_RULESET_BYTES).await?;
+    std::str::from_utf8(&body)
+        .map_err(|e| e.to_string())
+        .and_then(|t| Value::parse(t).map_err(|e| e.to_string()))
+        .map_err(|e| error(StatusCode::BAD_REQUEST, "malformed_json", format!("{what}{e}")))
+}
+
 /// `POST /v1/admin/rulesets/{site}` with the ruleset as the body: 201 and the new envelope.
 pub async fn publish_ruleset(
     State(state): State<Shared>,
@@ -61,18 +71,11 @@ pub async fn publish_ruleset(
     if !is_valid_name(&site) {
         return error(StatusCode::BAD_REQUEST, "invalid_site", "site must be 1-64 of A-Z a-z 0-9 . _ -");
     }
-    let body = match read_body(request.into_body(), MAX_RULESET_BYTES).await {
-        Ok(b) => b,
+    let mut ruleset = match read_ruleset(request.into_body(), "").await {
+        Ok(v) => v,
         Err(response) => return response,
     };
-    let mut ruleset = match std::str::from_utf8(&body)
-        .map_err(|e| e.to_string())
-        .and_then(|t| Value::parse(t).map_err(|e| e.to_string()))
-    {
-        Ok(v) => v,
-        Err(e) => return error(StatusCode::BAD_REQUEST, "malformed_json", e),
-    };
-    let doc = serde_json::from_slice::<serde_json::Value>(&body).ok();
+    let doc = serde_json::from_str::<serde_json::Value>(&ruleset.to_json()).ok();
     // HTML in page changes is signed as sanitised; the answer names the values changed.
     let sanitised = crate::sanitise::sanitise_ruleset(&mut ruleset);
     match super::publish(&state, &site, ruleset, false).await {

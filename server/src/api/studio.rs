@@ -23,7 +23,7 @@ use serde_json::{json, Value as Json};
 use tailor::engine::json::Value;
 use tailor::engine::wire::{is_valid_name, RulesetEnvelope};
 
-use super::admin::{rebuild_rollups, require_access, Access, MAX_RULESET_BYTES};
+use super::admin::{read_ruleset, rebuild_rollups, require_access, Access};
 use super::rulesets::PublishError;
 use super::{error, json, read_body, store_error, AppState, Shared};
 use crate::signing::now_ms;
@@ -165,16 +165,9 @@ pub async fn put_draft(
     if let Err(refused) = check_name(&name) {
         return super::refuse_unread(&request.headers().clone(), request.into_body(), refused).await;
     }
-    let body = match read_body(request.into_body(), MAX_RULESET_BYTES).await {
-        Ok(b) => b,
-        Err(response) => return response,
-    };
-    let mut ruleset = match std::str::from_utf8(&body)
-        .map_err(|e| e.to_string())
-        .and_then(|t| Value::parse(t).map_err(|e| e.to_string()))
-    {
+    let mut ruleset = match read_ruleset(request.into_body(), "the draft is not JSON: ").await {
         Ok(v) => v,
-        Err(e) => return error(StatusCode::BAD_REQUEST, "malformed_json", format!("the draft is not JSON: {e}")),
+        Err(response) => return response,
     };
     let existing = match state.store.drafts(&site).await {
         Ok(d) => d,
