@@ -222,6 +222,21 @@ fn drafts_keep_the_validators_errors_at_their_paths_and_publish_only_when_valid(
         refused(get(&server, "/v1/studio/default/drafts", "not-the-admin-token"), 401, "unauthorized");
         // The admin token may do everything.
         assert_eq!(put_draft(&server, "default", "admins", TOKEN, &first()).1["savedBy"], "admin");
+
+        // The deletion is in the audit log, after the saves.
+        let log = get(&server, "/v1/studio/default/audit", &view).1;
+        let deleted: Vec<&Value> =
+            log["entries"].as_array().unwrap().iter().filter(|e| e["action"] == "draft_deleted").collect();
+        assert_eq!(deleted.len(), 1, "{log}");
+        assert_eq!((deleted[0]["who"].as_str(), deleted[0]["target"].as_str()), (Some("Ed"), Some("autumn")));
+
+        // At most 100 drafts a site; replacing one is still allowed at the limit.
+        for i in 0..98 {
+            assert_eq!(put_draft(&server, "default", &format!("d{i}"), &edit, &first()).0, 201);
+        }
+        let e = refused(put_draft(&server, "default", "one-more", &edit, &first()), 409, "too_many_drafts");
+        assert!(e["message"].as_str().unwrap().contains("delete one first"), "{e}");
+        assert_eq!(put_draft(&server, "default", "summer", &edit, &second()).0, 200);
     }
 }
 
