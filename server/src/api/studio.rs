@@ -93,20 +93,26 @@ fn located(errors: &[String]) -> Vec<Json> {
         .collect()
 }
 
-fn draft_json(site: &str, d: &Draft, with_ruleset: bool) -> Json {
+/// `out` with `"ruleset"` added as it is stored: its keys in their order (which
+/// `serde_json`'s map would sort).
+fn with_ruleset(out: Json, ruleset: Value) -> Response {
+    let mut out = Value::parse(&out.to_string()).unwrap_or(Value::Null);
+    if let Some(m) = out.as_object_mut() {
+        m.insert("ruleset", ruleset);
+    }
+    json(StatusCode::OK, out.to_json())
+}
+
+fn draft_json(site: &str, d: &Draft) -> Json {
     let errors: Json = serde_json::from_str(&d.errors).unwrap_or_else(|_| json!([]));
-    let mut out = json!({
+    json!({
         "site": site,
         "name": d.name,
         "savedAt": d.saved_at,
         "savedBy": d.saved_by,
         "valid": errors.as_array().is_some_and(Vec::is_empty),
         "errors": errors,
-    });
-    if with_ruleset {
-        out["ruleset"] = serde_json::from_str(&d.ruleset).unwrap_or(Json::Null);
-    }
-    out
+    })
 }
 
 fn answer(status: StatusCode, body: Json) -> Response {
@@ -123,7 +129,7 @@ pub async fn list_drafts(State(state): State<Shared>, Path(site): Path<String>, 
             let list: Vec<Json> = drafts
                 .iter()
                 .map(|d| {
-                    let mut j = draft_json(&site, d, false);
+                    let mut j = draft_json(&site, d);
                     j.as_object_mut().map(|m| m.remove("site"));
                     j
                 })
@@ -144,7 +150,7 @@ pub async fn get_draft(
         return refused;
     }
     match state.store.draft(&site, &name).await {
-        Ok(Some(d)) => answer(StatusCode::OK, draft_json(&site, &d, true)),
+        Ok(Some(d)) => with_ruleset(draft_json(&site, &d), Value::parse(&d.ruleset).unwrap_or(Value::Null)),
         Ok(None) => no_draft(&site, &name),
         Err(e) => store_error(e),
     }
@@ -200,7 +206,7 @@ pub async fn put_draft(
     if let Err(e) = audit(&state, &site, &access, "draft_saved", &name, &detail).await {
         return store_error(e);
     }
-    let mut out = draft_json(&site, &draft, false);
+    let mut out = draft_json(&site, &draft);
     if !sanitised.is_empty() {
         out["sanitised"] = json!(sanitised);
     }
@@ -380,8 +386,7 @@ pub async fn version(
     };
     let mut out = version_json(found, current);
     out["site"] = json!(site);
-    out["ruleset"] = serde_json::from_str(&ruleset.to_json()).unwrap_or(Json::Null);
-    answer(StatusCode::OK, out)
+    with_ruleset(out, ruleset)
 }
 
 /// `GET /v1/studio/{site}/versions/{v}/diff?against=W` (view): what changed from version W
