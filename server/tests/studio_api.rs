@@ -274,7 +274,13 @@ fn history_diff_and_rollback_reach_a_new_fetch_and_an_open_stream() {
         assert_eq!(
             brief,
             [
-                (2, "Pia", "publish", "published draft 'summer'", true),
+                (
+                    2,
+                    "Pia",
+                    "publish",
+                    "published draft 'summer': experiment hero changed, offer sale added, id changed",
+                    true
+                ),
                 (1, "admin", "admin", "published with the admin API", false)
             ],
             "{}",
@@ -319,7 +325,10 @@ fn history_diff_and_rollback_reach_a_new_fetch_and_an_open_stream() {
         let live = stream.envelope(3, Duration::from_secs(3)).expect("the rollback reaches the open stream");
         assert_eq!(live["ruleset"], first());
         let top = &get(&server, "/v1/studio/default/versions", &edit).1["versions"][0];
-        assert_eq!((top["version"].as_u64(), top["summary"].as_str()), (Some(3), Some("rollback to version 1")));
+        assert_eq!(
+            (top["version"].as_u64(), top["summary"].as_str()),
+            (Some(3), Some("rollback to version 1: experiment hero changed, offer sale removed, id changed"))
+        );
         refused(post(&server, "/v1/studio/default/versions/7/rollback", &publish, &json!({})), 404, "no_version");
 
         // The audit log, in order: who did what.

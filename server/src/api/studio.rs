@@ -245,6 +245,13 @@ async fn publish_as(
     audit_entry: (&str, &str),
 ) -> Response {
     let doc = serde_json::from_str::<Json>(&ruleset.to_json()).ok();
+    // What this changes for shoppers, said in the history's summary.
+    let before = match state.store.latest_ruleset(site).await {
+        Ok(found) => found.and_then(|(_, text)| serde_json::from_str::<Json>(&text).ok()),
+        Err(e) => return store_error(e),
+    };
+    let changes = diff(&before.map_or(Json::Null, |mut e| e["ruleset"].take()), doc.as_ref().unwrap_or(&Json::Null));
+    let summary = format!("{summary}: {}", describe(&changes));
     let envelope = match super::publish(state, site, ruleset, false).await {
         Ok((envelope, _)) => envelope,
         Err(PublishError::Invalid(errors)) => {
@@ -717,6 +724,29 @@ pub fn diff(old: &Json, new: &Json) -> Vec<Json> {
     out
 }
 
+/// A diff in a few words: `experiment hero changed, offer sale added`, the first five
+/// changes and how many more.
+pub fn describe(changes: &[Json]) -> String {
+    if changes.is_empty() {
+        return "no change".into();
+    }
+    let mut words: Vec<String> = changes
+        .iter()
+        .take(5)
+        .map(|c| {
+            let s = |k: &str| c[k].as_str().unwrap_or_default().to_string();
+            match c["kind"].as_str() {
+                Some("field") => format!("{} {}", s("path"), s("change")),
+                _ => format!("{} {} {}", s("kind"), s("key"), s("change")),
+            }
+        })
+        .collect();
+    if changes.len() > 5 {
+        words.push(format!("{} more", changes.len() - 5));
+    }
+    words.join(", ")
+}
+
 /// The items of a collection: `(name, (path, value))` in their order.
 fn items<'a>(v: Option<&'a Json>, id: Option<&str>, field: &str) -> Vec<(String, (String, &'a Json))> {
     match (v, id) {
@@ -806,5 +836,10 @@ mod tests {
         );
         assert_eq!(changes[4]["fields"], json!([{"path": "placements.hero.limit", "from": 1, "to": 3}]));
         assert!(diff(&old, &old).is_empty());
+        assert_eq!(describe(&[]), "no change");
+        assert_eq!(
+            describe(&changes),
+            "experiment x changed, offer b removed, offer c added, placement side removed, placement hero changed, 1 more"
+        );
     }
 }
