@@ -410,7 +410,7 @@ async fn cors(State(state): State<Shared>, request: Request, next: Next) -> Resp
         }
         let mut response = StatusCode::NO_CONTENT.into_response();
         let h = response.headers_mut();
-        h.insert(header::ACCESS_CONTROL_ALLOW_METHODS, HeaderValue::from_static("GET, POST, DELETE, OPTIONS"));
+        h.insert(header::ACCESS_CONTROL_ALLOW_METHODS, HeaderValue::from_static("GET, POST, PUT, DELETE, OPTIONS"));
         h.insert(
             header::ACCESS_CONTROL_ALLOW_HEADERS,
             HeaderValue::from_static(

@@ -2,7 +2,8 @@
 //! site in the results page and the Studio, without the admin token.
 //!
 //! `ts1.<claims>.<signature>`: `<claims>` is the base64url (no padding) of four lines,
-//! `site`, `role`, expiry (Unix milliseconds) and the id of the signing key; `<signature>`
+//! `site`, `role`, expiry (Unix milliseconds) and the id of the signing key, and optionally
+//! a fifth, `who` (a label for the audit log; tokens without it still verify); `<signature>`
 //! the base64url Ed25519 signature, by the server's signing key (the one that signs
 //! rulesets), of `tailor-studio-v1\n` followed by those four lines. The first line differs
 //! from a ruleset envelope's (`tailor-ruleset-v1`), so neither signature passes for the other.
@@ -60,6 +61,16 @@ pub struct Claims {
     pub role: Role,
     /// Unix milliseconds; the token is refused from then on.
     pub expires_at: i64,
+    /// Who the link was made for (`--who`), as the audit log names them.
+    pub who: Option<String>,
+}
+
+/// Checks a `who` label: 1 to 64 characters, no control characters.
+pub fn check_who(who: &str) -> Result<(), String> {
+    if who.trim().is_empty() || who.chars().count() > 64 || who.chars().any(char::is_control) {
+        return Err(format!("who '{who}': expected 1-64 characters without control characters"));
+    }
+    Ok(())
 }
 
 /// Why a token was refused: the `error` code of the JSON answer and its message.
@@ -127,7 +138,16 @@ pub fn timestamp(ms: i64) -> String {
 
 /// A token for `site` with `role`, valid until `expires_at` (Unix milliseconds).
 pub fn issue(key: &Keypair, site: &str, role: Role, expires_at: i64) -> String {
-    let claims = format!("{site}\n{}\n{expires_at}\n{}", role.as_str(), key.key_id());
+    issue_for(key, site, role, expires_at, None)
+}
+
+/// [`issue`], naming who the token is for (checked with [`check_who`] by the callers).
+pub fn issue_for(key: &Keypair, site: &str, role: Role, expires_at: i64, who: Option<&str>) -> String {
+    let mut claims = format!("{site}\n{}\n{expires_at}\n{}", role.as_str(), key.key_id());
+    if let Some(who) = who {
+        claims.push('\n');
+        claims.push_str(who);
+    }
     let signature = key.sign_message(format!("{CONTEXT}{claims}").as_bytes());
     format!("{PREFIX}{}.{}", URL_SAFE_NO_PAD.encode(claims), URL_SAFE_NO_PAD.encode(signature))
 }
@@ -147,8 +167,10 @@ pub fn verify(key: &VerifyingKey, token: &str, now_ms: i64) -> Result<Claims, Re
     }
     let claims = String::from_utf8(claims).map_err(|_| malformed("its claims are not UTF-8"))?;
     let lines: Vec<&str> = claims.split('\n').collect();
-    let [site, role, expires_at, kid] = lines[..] else {
-        return Err(malformed("its claims are not four lines"));
+    let (site, role, expires_at, kid, who) = match lines[..] {
+        [site, role, expires_at, kid] => (site, role, expires_at, kid, None),
+        [site, role, expires_at, kid, who] => (site, role, expires_at, kid, Some(who.to_string())),
+        _ => return Err(malformed("its claims are not four or five lines")),
     };
     if kid != key_id(key) {
         return Err(Refusal::Tampered);
@@ -158,7 +180,7 @@ pub fn verify(key: &VerifyingKey, token: &str, now_ms: i64) -> Result<Claims, Re
     if now_ms >= expires_at {
         return Err(Refusal::Expired { expires_at });
     }
-    Ok(Claims { site: site.to_string(), role, expires_at })
+    Ok(Claims { site: site.to_string(), role, expires_at, who })
 }
 
 impl Claims {
@@ -216,7 +238,11 @@ mod tests {
         let k = key();
         let t = issue(&k, "demo", Role::Edit, 10_000);
         let claims = verify(&k.verifying_key(), &t, 9_999).unwrap();
-        assert_eq!(claims, Claims { site: "demo".into(), role: Role::Edit, expires_at: 10_000 });
+        assert_eq!(claims, Claims { site: "demo".into(), role: Role::Edit, expires_at: 10_000, who: None });
+        let named = issue_for(&k, "demo", Role::View, 10_000, Some("Ana"));
+        assert_eq!(verify(&k.verifying_key(), &named, 0).unwrap().who.as_deref(), Some("Ana"));
+        assert!(check_who("Ana Lima").is_ok());
+        assert!(check_who("a\nb").is_err() && check_who(" ").is_err() && check_who(&"x".repeat(65)).is_err());
         assert_eq!(verify(&k.verifying_key(), &t, 10_000), Err(Refusal::Expired { expires_at: 10_000 }));
         let other = Keypair::from_seed([4; 32]);
         assert_eq!(verify(&other.verifying_key(), &t, 0), Err(Refusal::Tampered));
@@ -240,7 +266,7 @@ mod tests {
 
     #[test]
     fn roles_include_the_ones_before_them_and_sites_are_apart() {
-        let c = |role| Claims { site: "demo".into(), role, expires_at: 1 };
+        let c = |role| Claims { site: "demo".into(), role, expires_at: 1, who: None };
         assert!(c(Role::Publish).allows("demo", Role::View).is_ok());
         assert!(c(Role::Publish).allows("demo", Role::Edit).is_ok());
         assert!(c(Role::Edit).allows("demo", Role::View).is_ok());

@@ -49,6 +49,16 @@ pub fn require_access(state: &AppState, headers: &HeaderMap, site: &str, needs: 
 /// The largest ruleset accepted for publishing.
 pub const MAX_RULESET_BYTES: usize = 4 * 1024 * 1024;
 
+/// Reads a ruleset body of at most [`MAX_RULESET_BYTES`] as JSON; `413` beyond, `400
+/// malformed_json` (the parser's message after `what`) when it does not parse.
+pub async fn read_ruleset(body: Body, what: &str) -> Result<Value, Response> {
+    let body = read_body(body, MAX_RULESET_BYTES).await?;
+    std::str::from_utf8(&body)
+        .map_err(|e| e.to_string())
+        .and_then(|t| Value::parse(t).map_err(|e| e.to_string()))
+        .map_err(|e| error(StatusCode::BAD_REQUEST, "malformed_json", format!("{what}{e}")))
+}
+
 /// `POST /v1/admin/rulesets/{site}` with the ruleset as the body: 201 and the new envelope.
 pub async fn publish_ruleset(
     State(state): State<Shared>,
@@ -61,24 +71,21 @@ pub async fn publish_ruleset(
     if !is_valid_name(&site) {
         return error(StatusCode::BAD_REQUEST, "invalid_site", "site must be 1-64 of A-Z a-z 0-9 . _ -");
     }
-    let body = match read_body(request.into_body(), MAX_RULESET_BYTES).await {
-        Ok(b) => b,
+    let mut ruleset = match read_ruleset(request.into_body(), "").await {
+        Ok(v) => v,
         Err(response) => return response,
     };
-    let mut ruleset = match std::str::from_utf8(&body)
-        .map_err(|e| e.to_string())
-        .and_then(|t| Value::parse(t).map_err(|e| e.to_string()))
-    {
-        Ok(v) => v,
-        Err(e) => return error(StatusCode::BAD_REQUEST, "malformed_json", e),
-    };
-    let doc = serde_json::from_slice::<serde_json::Value>(&body).ok();
+    let doc = serde_json::from_str::<serde_json::Value>(&ruleset.to_json()).ok();
     // HTML in page changes is signed as sanitised; the answer names the values changed.
     let sanitised = crate::sanitise::sanitise_ruleset(&mut ruleset);
     match super::publish(&state, &site, ruleset, false).await {
         Ok((envelope, _)) => {
             // New metrics: the rollups are rebuilt now rather than on the next report.
             rebuild_rollups(&state, &site, doc);
+            let detail = format!("version {}", envelope.version);
+            if let Err(e) = super::studio::audit(&state, &site, &Access::Admin, "published", "", &detail).await {
+                crate::serve::log_error(&format!("recording version {} of site {site}: {e}", envelope.version));
+            }
             let mut answer = envelope.to_value();
             if let (false, Some(m)) = (sanitised.is_empty(), answer.as_object_mut()) {
                 m.insert("sanitised", Value::Array(sanitised.into_iter().map(Value::from).collect()));
@@ -162,8 +169,8 @@ pub fn rebuild_rollups(state: &Shared, site: &str, ruleset: Option<serde_json::V
 /// The largest body of a link request.
 const MAX_LINK_BYTES: usize = 4096;
 
-/// `POST /v1/admin/studio-links/{site}` with an optional JSON body `{"role", "ttl", "path"}`
-/// (defaults `view`, `30m`, the results page of the site): 201 and a new Studio link. The
+/// `POST /v1/admin/studio-links/{site}` with an optional JSON body `{"role", "ttl", "path",
+/// "who"}` (defaults `view`, `30m`, the results page of the site, nobody named): 201 and a new Studio link. The
 /// admin token may make any; a Studio token of the site with the `edit` role or above, links
 /// of at most its own role that expire no later than itself.
 pub async fn studio_link(State(state): State<Shared>, Path(site): Path<String>, request: Request<Body>) -> Response {
@@ -182,7 +189,7 @@ pub async fn studio_link(State(state): State<Shared>, Path(site): Path<String>, 
         Ok(a) => a,
         Err(message) => return error(StatusCode::BAD_REQUEST, "invalid_link_request", message),
     };
-    let (role, ttl_ms, path) = asked;
+    let (role, ttl_ms, path, mut who) = asked;
     let path = path.unwrap_or_else(|| format!("/admin/results?site={site}"));
     let mut expires_at = crate::signing::now_ms().saturating_add(ttl_ms);
     if let Access::Studio(claims) = &access {
@@ -191,29 +198,39 @@ pub async fn studio_link(State(state): State<Shared>, Path(site): Path<String>, 
             return error(StatusCode::FORBIDDEN, refusal.code(), refusal.message());
         }
         expires_at = expires_at.min(claims.expires_at);
+        // A link made with a named token is for the same person unless it names another.
+        who = who.or_else(|| claims.who.clone());
     }
-    let token = studio_token::issue(&state.key, &site, role, expires_at);
-    json(
-        StatusCode::CREATED,
-        serde_json::json!({
-            "site": site,
-            "role": role.as_str(),
-            "expiresAt": expires_at,
-            "token": token,
-            "link": studio_token::link(&path, &token),
-        })
-        .to_string(),
-    )
+    let token = studio_token::issue_for(&state.key, &site, role, expires_at, who.as_deref());
+    let detail = format!("role {}, until {} UTC", role.as_str(), studio_token::timestamp(expires_at));
+    let target = who.clone().unwrap_or_default();
+    if let Err(e) = super::studio::audit(&state, &site, &access, "link_made", &target, &detail).await {
+        return store_error(e);
+    }
+    let mut answer = serde_json::json!({
+        "site": site,
+        "role": role.as_str(),
+        "expiresAt": expires_at,
+        "token": token,
+        "link": studio_token::link(&path, &token),
+    });
+    if let Some(who) = who {
+        answer["who"] = who.into();
+    }
+    json(StatusCode::CREATED, answer.to_string())
 }
 
-/// Reads the body of a link request: the role, the lifetime in ms and the path.
-fn link_request(body: &[u8]) -> Result<(Role, i64, Option<String>), String> {
+/// What a link request asks for: the role, the lifetime in ms, the path and who it is for.
+type LinkRequest = (Role, i64, Option<String>, Option<String>);
+
+/// Reads the body of a link request.
+fn link_request(body: &[u8]) -> Result<LinkRequest, String> {
     if body.iter().all(u8::is_ascii_whitespace) {
-        return Ok((Role::View, studio_token::DEFAULT_TTL_MS, None));
+        return Ok((Role::View, studio_token::DEFAULT_TTL_MS, None, None));
     }
     let doc: serde_json::Value = serde_json::from_slice(body).map_err(|e| format!("the body is not JSON: {e}"))?;
     let fields = doc.as_object().ok_or("the body must be a JSON object {\"role\", \"ttl\", \"path\"}")?;
-    let mut out = (Role::View, studio_token::DEFAULT_TTL_MS, None);
+    let mut out = (Role::View, studio_token::DEFAULT_TTL_MS, None, None);
     for (k, v) in fields {
         let text = || v.as_str().ok_or(format!("{k}: expected a string"));
         match k.as_str() {
@@ -226,7 +243,12 @@ fn link_request(body: &[u8]) -> Result<(Role, i64, Option<String>), String> {
                 }
                 out.2 = Some(p.to_string());
             }
-            other => return Err(format!("unknown field '{other}': expected role, ttl, path")),
+            "who" => {
+                let w = text()?;
+                studio_token::check_who(w)?;
+                out.3 = Some(w.to_string());
+            }
+            other => return Err(format!("unknown field '{other}': expected role, ttl, path, who")),
         }
     }
     Ok(out)

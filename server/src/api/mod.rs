@@ -1,5 +1,5 @@
-//! The HTTP API under `/v1`: events, rulesets, identify, profile erasure, keys and the
-//! admin endpoints. Each handler is a thin layer over `ingest`, `store` and `signing`.
+//! The HTTP API under `/v1`: events, rulesets, identify, profile erasure, keys, the admin
+//! endpoints and the Studio's. Each handler is a thin layer over `ingest`, `store` and `signing`.
 
 // Handlers return `Result<_, Response>` so an early refusal is a `?` away; the error path
 // runs once per refused request, so the size of `Response` does not matter here.
@@ -12,12 +12,13 @@ pub mod live;
 mod profiles;
 mod results_page;
 pub mod rulesets;
+mod studio;
 
 use std::sync::Arc;
 
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, post};
+use axum::routing::{delete, get, post, put};
 use axum::Router;
 
 use crate::ratelimit::RateLimiter;
@@ -54,6 +55,25 @@ pub fn routes() -> Router<Shared> {
         .route("/v1/admin/results/{site}", get(admin::results))
         .route("/v1/admin/studio-links/{site}", post(admin::studio_link))
         .route("/admin/results", get(results_page::page))
+        .merge(studio_routes())
+}
+
+/// The Studio's endpoints (`studio.rs`).
+fn studio_routes() -> Router<Shared> {
+    Router::new()
+        .route("/v1/studio/{site}/drafts", get(studio::list_drafts))
+        .route(
+            "/v1/studio/{site}/drafts/{name}",
+            put(studio::put_draft).get(studio::get_draft).delete(studio::delete_draft),
+        )
+        .route("/v1/studio/{site}/drafts/{name}/publish", post(studio::publish_draft))
+        .route("/v1/studio/{site}/versions", get(studio::versions))
+        .route("/v1/studio/{site}/versions/{v}", get(studio::version))
+        .route("/v1/studio/{site}/versions/{v}/diff", get(studio::version_diff))
+        .route("/v1/studio/{site}/versions/{v}/rollback", post(studio::rollback))
+        .route("/v1/studio/{site}/audit", get(studio::audit_log))
+        .route("/v1/studio/{site}/previews", post(studio::make_preview))
+        .route("/v1/studio/{site}/preview", get(studio::preview))
 }
 
 /// A JSON response with a status.

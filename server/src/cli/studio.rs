@@ -1,9 +1,10 @@
-//! `tailor studio link --site SITE [--role view|edit|publish] [--ttl 30m] [--base URL]
-//! [--path PATH] [--key FILE | --db URL]`: prints a Studio link (a URL carrying a Studio
+//! `tailor studio link --site SITE [--role view|edit|publish] [--ttl 30m] [--who NAME]
+//! [--base URL] [--path PATH] [--key FILE | --db URL]`: prints a Studio link (a URL carrying a Studio
 //! token, see `tailor_server::studio_token`) and, on the next line, the token itself. The
 //! token is signed with the server's key, read from `--key`, else from beside the database of
 //! `--db` (default `sqlite:.tailor/tailor.db`), where `tailor serve` keeps it. The link opens
-//! the site's results page unless `--path` names another page of the server.
+//! the site's results page unless `--path` names another page of the server. `--who` names
+//! the person it is for, inside the signed token: the audit log shows it.
 
 use std::path::PathBuf;
 
@@ -12,7 +13,7 @@ use tailor_server::signing::{now_ms, Keypair};
 use tailor_server::store::DbUrl;
 use tailor_server::studio_token::{self, Role};
 
-const USAGE: &str = "usage: tailor studio link --site SITE [--role view|edit|publish] [--ttl 30m] \
+const USAGE: &str = "usage: tailor studio link --site SITE [--role view|edit|publish] [--ttl 30m] [--who NAME] \
 [--base http://127.0.0.1:8080] [--path /admin/results?site=SITE] [--key FILE | --db URL]";
 
 pub fn main(args: &[String]) -> Result<(), String> {
@@ -25,6 +26,7 @@ pub fn main(args: &[String]) -> Result<(), String> {
 fn link(args: &[String]) -> Result<(), String> {
     let (mut site, mut role, mut ttl_ms) = (None, Role::View, studio_token::DEFAULT_TTL_MS);
     let (mut base, mut path, mut key, mut db) = ("http://127.0.0.1:8080".to_string(), None, None, None);
+    let mut who = None;
     let mut it = args.iter();
     while let Some(flag) = it.next() {
         let mut value = || it.next().cloned().ok_or_else(|| format!("{flag} needs a value\n{USAGE}"));
@@ -32,6 +34,11 @@ fn link(args: &[String]) -> Result<(), String> {
             "--site" => site = Some(value()?),
             "--role" => role = Role::parse(&value()?).map_err(|e| format!("--role: {e}"))?,
             "--ttl" => ttl_ms = studio_token::parse_ttl(&value()?).map_err(|e| format!("--ttl: {e}"))?,
+            "--who" => {
+                let name = value()?;
+                studio_token::check_who(&name).map_err(|e| format!("--who: {e}"))?;
+                who = Some(name);
+            }
             "--base" => base = value()?,
             "--path" => path = Some(value()?),
             "--key" => key = Some(PathBuf::from(value()?)),
@@ -60,7 +67,7 @@ fn link(args: &[String]) -> Result<(), String> {
     }
     let key = Keypair::load(&key_path)?;
     let expires_at = now_ms().saturating_add(ttl_ms);
-    let token = studio_token::issue(&key, &site, role, expires_at);
+    let token = studio_token::issue_for(&key, &site, role, expires_at, who.as_deref());
     println!("{}", studio_token::link(&format!("{}{path}", base.trim_end_matches('/')), &token));
     println!("{token}");
     eprintln!(

@@ -9,9 +9,11 @@ mod event;
 mod postgres;
 mod rollup;
 mod sqlite;
+mod studio;
 
 pub use event::NewEvent;
 pub use rollup::{DaySums, ExperimentData, MetricData, MetricSums, Rebuilding, DAY_MS};
+pub use studio::{AuditEntry, Draft, Version};
 
 use std::path::PathBuf;
 
@@ -22,7 +24,8 @@ use tailor::engine::wire::ServerProfile;
 /// start. `identities` holds the links proven by an identity token (`crate::identity`);
 /// `identity_claims` those an identify without a valid token asked for, kept apart so that
 /// nothing reads a user's data through them. Event ids stay as long as their events (there is no expiry): the dedupe window is
-/// unbounded, so at least the 7 days the API promises.
+/// unbounded, so at least the 7 days the API promises. `studio_*` hold the Studio's drafts,
+/// who published each version, and its append-only audit log (`studio.rs`).
 pub const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS events (
   site TEXT NOT NULL,
@@ -131,6 +134,34 @@ CREATE TABLE IF NOT EXISTS rulesets (
   envelope TEXT NOT NULL,
   published_at BIGINT NOT NULL,
   PRIMARY KEY (site, version)
+);
+CREATE TABLE IF NOT EXISTS studio_drafts (
+  site TEXT NOT NULL,
+  name TEXT NOT NULL,
+  ruleset TEXT NOT NULL,
+  errors TEXT NOT NULL,
+  saved_at BIGINT NOT NULL,
+  saved_by TEXT NOT NULL,
+  PRIMARY KEY (site, name)
+);
+CREATE TABLE IF NOT EXISTS studio_versions (
+  site TEXT NOT NULL,
+  version BIGINT NOT NULL,
+  who TEXT NOT NULL,
+  role TEXT NOT NULL,
+  summary TEXT NOT NULL,
+  PRIMARY KEY (site, version)
+);
+CREATE TABLE IF NOT EXISTS studio_audit (
+  site TEXT NOT NULL,
+  seq BIGINT NOT NULL,
+  at BIGINT NOT NULL,
+  who TEXT NOT NULL,
+  role TEXT NOT NULL,
+  action TEXT NOT NULL,
+  target TEXT NOT NULL,
+  detail TEXT NOT NULL,
+  PRIMARY KEY (site, seq)
 )";
 
 /// A query parameter.
