@@ -11,7 +11,7 @@ use tailor::engine::json::Value;
 use tailor::engine::wire::is_valid_name;
 
 use super::rulesets::PublishError;
-use super::{error, json, read_body, require_admin, store_error, AppState, Shared};
+use super::{error, json, read_body, read_json, require_admin, store_error, AppState, Shared};
 use crate::studio_token::{self, Claims, Role};
 
 /// Who a request speaks for.
@@ -49,14 +49,9 @@ pub fn require_access(state: &AppState, headers: &HeaderMap, site: &str, needs: 
 /// The largest ruleset accepted for publishing.
 pub const MAX_RULESET_BYTES: usize = 4 * 1024 * 1024;
 
-/// Reads a ruleset body of at most [`MAX_RULESET_BYTES`] as JSON; `413` beyond, `400
-/// malformed_json` (the parser's message after `what`) when it does not parse.
+/// Reads a ruleset body of at most [`MAX_RULESET_BYTES`] as JSON ([`read_json`]).
 pub async fn read_ruleset(body: Body, what: &str) -> Result<Value, Response> {
-    let body = read_body(body, MAX_RULESET_BYTES).await?;
-    std::str::from_utf8(&body)
-        .map_err(|e| e.to_string())
-        .and_then(|t| Value::parse(t).map_err(|e| e.to_string()))
-        .map_err(|e| error(StatusCode::BAD_REQUEST, "malformed_json", format!("{what}{e}")))
+    read_json(body, MAX_RULESET_BYTES, what).await
 }
 
 /// `POST /v1/admin/rulesets/{site}` with the ruleset as the body: 201 and the new envelope.

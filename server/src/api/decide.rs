@@ -21,7 +21,7 @@ use tailor::engine::regex::NativeRegex;
 use tailor::engine::ruleset::Ruleset;
 use tailor::engine::wire::{is_valid_name, RulesetEnvelope, ServerProfile};
 
-use super::{error, is_admin, json, read_body, store_error, Shared};
+use super::{error, is_admin, json, read_json, store_error, Shared};
 use crate::signing::now_ms;
 
 /// Body `{"site"?, "userId", "anonymousId"?, "context"?, "placements"?, "now"?}`, with the
@@ -29,17 +29,10 @@ use crate::signing::now_ms;
 /// `rulesetVersion`.
 pub async fn decide(State(state): State<Shared>, request: Request<Body>) -> Response {
     let headers = request.headers().clone();
-    let body = match read_body(request.into_body(), 64 * 1024).await {
-        Ok(b) => b,
-        Err(response) => return response,
-    };
-    let value = match std::str::from_utf8(&body)
-        .map_err(|e| e.to_string())
-        .and_then(|t| Value::parse(t).map_err(|e| e.to_string()))
-    {
+    let value = match read_json(request.into_body(), 64 * 1024, "").await {
         Ok(v @ Value::Object(_)) => v,
         Ok(_) => return error(StatusCode::BAD_REQUEST, "invalid_decide", "the body must be a JSON object"),
-        Err(e) => return error(StatusCode::BAD_REQUEST, "malformed_json", e),
+        Err(response) => return response,
     };
     let request = match DecideRequest::read(&state, &value) {
         Ok(r) => r,

@@ -196,6 +196,20 @@ pub async fn read_body(mut body: axum::body::Body, limit: usize) -> Result<axum:
     Ok(buf.into())
 }
 
+/// Reads a request body of at most `limit` bytes as JSON with the engine's parser: `413`
+/// beyond, `400 malformed_json` (the parser's message after `what`) when it does not parse.
+pub async fn read_json(
+    body: axum::body::Body,
+    limit: usize,
+    what: &str,
+) -> Result<tailor::engine::json::Value, Response> {
+    let bytes = read_body(body, limit).await?;
+    std::str::from_utf8(&bytes)
+        .map_err(|e| e.to_string())
+        .and_then(|t| tailor::engine::json::Value::parse(t).map_err(|e| e.to_string()))
+        .map_err(|e| error(StatusCode::BAD_REQUEST, "malformed_json", format!("{what}{e}")))
+}
+
 /// The `site` query parameter, or the server's default site.
 pub fn site_param(state: &AppState, query: &std::collections::HashMap<String, String>) -> Result<String, Response> {
     match query.get("site") {

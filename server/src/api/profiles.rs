@@ -9,7 +9,7 @@ use axum::response::Response;
 use tailor::engine::json::{Map, Value};
 use tailor::engine::wire::{is_valid_name, ServerProfile};
 
-use super::{error, is_admin, json, read_body, site_param, store_error, Shared};
+use super::{error, is_admin, json, read_json, site_param, store_error, Shared};
 use crate::signing::now_ms;
 use crate::store::{Deleted, Erase};
 
@@ -36,16 +36,9 @@ fn identity_header(headers: &axum::http::HeaderMap) -> Option<&str> {
 /// identity token, links the ids, merges the traits and answers with the user's server-side
 /// profile (`verified: true`); without one, answers `verified: false` and nothing else.
 pub async fn identify(State(state): State<Shared>, request: Request<Body>) -> Response {
-    let body = match read_body(request.into_body(), 64 * 1024).await {
-        Ok(b) => b,
-        Err(response) => return response,
-    };
-    let value = match std::str::from_utf8(&body)
-        .map_err(|e| e.to_string())
-        .and_then(|t| Value::parse(t).map_err(|e| e.to_string()))
-    {
+    let value = match read_json(request.into_body(), 64 * 1024, "").await {
         Ok(v) => v,
-        Err(e) => return error(StatusCode::BAD_REQUEST, "malformed_json", e),
+        Err(response) => return response,
     };
     let field = |name: &str| value.get(name).and_then(Value::as_str).filter(|s| valid_id(s));
     let (Some(anonymous_id), Some(user_id)) = (field("anonymousId"), field("userId")) else {
