@@ -228,7 +228,10 @@ export class Pages {
   // the keys of the experiments whose changes are on the page.
   run(d) {
     const want = new Map();
-    for (const x of (d && d.experiments) || []) if (x && x.inExperiment !== false && (x.changes || x.css || x.redirect)) want.set(x.key, x);
+    // The engine attaches changes only to experiments on this page. A variation shown without
+    // counting the shopper (forced by tailor_force, variation 0 outside the experiment) is
+    // applied too; it is only not recorded (it is not in pageExposures).
+    for (const x of (d && d.experiments) || []) if (x && (x.changes || x.css || x.redirect)) want.set(x.key, x);
     // pageExposures: what the runtime records once the change is on the page; a variation
     // without changes (the control) counts once an element its siblings change is there.
     const expose = new Map();
