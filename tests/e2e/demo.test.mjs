@@ -195,6 +195,7 @@ test("the home page experiment: control and free-returns are each seen with thei
     [1, { headline: "Free returns on every jacket, all winter", cta: "Find your jacket", ctaColour: "rgb(230, 57, 70)" }],
   ]) {
     const page = await shopperPage(pickId((inHoldout) => !inHoldout));
+    await page.setViewportSize({ width: 1024, height: 700 });
     await page.goto(`${server.url}/?tailor_force=home-headline:${index}`);
     const d = await shown(page, "home-headline");
     assert.equal(d.variation, index, d.reason);
@@ -210,7 +211,7 @@ test("the home page experiment: control and free-returns are each seen with thei
     assert.equal(seen.shield, false, "the head snippet's style is gone");
     const status = await page.evaluate(() => tailor("ready", (t) => t.status));
     assert.deepEqual(status.problems.filter((p) => p.includes("home-headline")), []);
-    await page.screenshot({ path: join(ROOT, `docs/images/pages-home-${index ? "treatment" : "control"}.png`), clip: { x: 0, y: 0, width: 1000, height: 420 } });
+    await page.screenshot({ path: join(ROOT, `docs/images/pages-home-${index ? "treatment" : "control"}.png`), clip: { x: 0, y: 0, width: 1024, height: 440 } });
     assert.deepEqual(page.problems, []);
     await page.context().close();
   }
@@ -219,6 +220,7 @@ test("the home page experiment: control and free-returns are each seen with thei
 test("the category layout redirect: grid shoppers land on /category-grid.html with the query kept, counted once", async () => {
   // Forced, as the README shows it: both variations.
   let page = await shopperPage(pickId((inHoldout) => !inHoldout));
+  await page.setViewportSize({ width: 1024, height: 640 });
   await page.goto(`${server.url}/category.html?c=jackets&tailor_force=category-layout:0`);
   await page.waitForFunction(() => document.querySelector("#grid .product"), null, WAIT);
   assert.equal((await shown(page, "category-layout")).variation, 0);
@@ -228,7 +230,7 @@ test("the category layout redirect: grid shoppers land on /category-grid.html wi
   assert.deepEqual(Object.fromEntries(new URL(page.url()).searchParams), { c: "jackets", tailor_force: "category-layout:1" }, "the query is kept");
   await page.waitForFunction(() => document.getElementById("title").textContent === "Jackets", null, WAIT);
   assert.equal(await page.$$eval("#grid .product", (els) => els.length), 2);
-  await page.screenshot({ path: join(ROOT, "docs/images/pages-category-grid.png"), clip: { x: 0, y: 0, width: 1000, height: 420 } });
+  await page.screenshot({ path: join(ROOT, "docs/images/pages-category-grid.png") });
   await page.context().close();
 
   // A shopper bucketed into the grid: redirected, the query kept, one exposure.
@@ -256,6 +258,7 @@ test("the product page's Delivery tab: a route change re-targets the delivery-pr
   const promise = (page) => page.$eval("#tab-delivery .promise", (el) => ({ text: el.textContent, strong: el.classList.contains("promise-strong") }));
   for (const index of [0, 1]) {
     const page = await shopperPage(pickId((inHoldout) => !inHoldout));
+    await page.setViewportSize({ width: 1024, height: 700 });
     await page.goto(`${server.url}/product.html?sku=SH-TRAIL-1&tailor_force=delivery-promise:${index}`);
     await page.waitForFunction(() => document.querySelector('[data-placement="product-recs"]').classList.contains("decided"), null, WAIT);
     const control = { text: "Delivered in 2 to 4 working days.", strong: false };
@@ -271,7 +274,7 @@ test("the product page's Delivery tab: a route change re-targets the delivery-pr
     const d = await shown(page, "delivery-promise");
     assert.equal(d.variation, index, d.reason);
     assert.deepEqual(await promise(page), index ? treatment : control);
-    if (index === 1) await page.screenshot({ path: join(ROOT, "docs/images/pages-product-delivery-tab.png"), clip: { x: 0, y: 0, width: 1000, height: 460 } });
+    if (index === 1) await page.screenshot({ path: join(ROOT, "docs/images/pages-product-delivery-tab.png"), clip: { x: 0, y: 0, width: 1024, height: 400 } });
     // Back to Details (the History API's popstate): the change is taken off again.
     await page.goBack();
     await page.waitForFunction(() => document.getElementById("tab-delivery").hidden, null, WAIT);
