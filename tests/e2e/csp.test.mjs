@@ -56,6 +56,10 @@ function listen() {
   window.__ran = 0;
   window.alert = window.confirm = window.prompt = window.__xss = () => window.__ran++;
   document.addEventListener("securitypolicyviolation", (e) => window.__violations.push(e.violatedDirective + " " + e.blockedURI + " " + (e.sample || "")));
+  // The head snippet's style, when it puts one in: with the page's nonce?
+  new MutationObserver((records) => {
+    for (const r of records) for (const n of r.addedNodes) if (n.id === "tailor-hide") window.__shield = { nonce: n.nonce, css: n.textContent };
+  }).observe(document, { childList: true, subtree: true });
 }
 
 async function cspPage() {
@@ -91,7 +95,7 @@ test("strict CSP: every action and page CSS by nonce apply with 0 violations", {
     { selector: "#hero h1", action: "insertAfter", value: '<p class="after">Only online</p>' },
     { selector: "#list", action: "prepend", value: '<li class="pre">Zero</li>' },
     { selector: "#list", action: "append", value: '<li class="app">Last</li>' },
-    { selector: "#first", action: "move", target: "#list", position: "append" },
+    { selector: "#second", action: "move", target: "#first", position: "before" },
     { selector: "#hero .badge", action: "hide" },
   ];
   const css = "#hero .title { letter-spacing: 3px } .ribbon { color: rgb(200, 0, 0) }";
@@ -100,7 +104,9 @@ test("strict CSP: every action and page CSS by nonce apply with 0 violations", {
   const page = await cspPage();
   await load(page, "/csp.html", pub.body.version);
   await page.waitForFunction(() => document.querySelector("#hero h1").textContent === "Under a strict policy", null, WAIT);
-  await page.waitForFunction(() => document.querySelector("#list").lastElementChild.id === "first", null, WAIT);
+  await page.waitForFunction(() => document.querySelector("#list").children[1].id === "second", null, WAIT).catch(async (e) => {
+    throw new Error(e.message + "\n" + (await page.evaluate(() => document.body.innerHTML + JSON.stringify(window.__violations))) + JSON.stringify(await page.evaluate(() => tailor("ready", (t) => t.status.problems))));
+  });
   const seen = await page.evaluate(() => {
     const cta = document.querySelector("#hero .cta");
     const style = document.querySelector('style[data-tailor="csp-page"]');
@@ -120,14 +126,14 @@ test("strict CSP: every action and page CSS by nonce apply with 0 violations", {
     };
   });
   assert.deepEqual(seen, {
-    lead: 'Now <strong>20%</strong> off <a href="/sale">everything</a>',
+    lead: 'Now <strong>20%</strong> off <a href="/sale" rel="noopener noreferrer">everything</a>',
     href: "/sale?from=csp",
     classes: "cta cta-big",
     ctaColour: "rgb(185, 28, 28)",
     ribbon: '<p class="ribbon">Free delivery this week</p>',
     ribbonColour: "rgb(200, 0, 0)",
     after: "Only online",
-    list: ["Zero", "Second", "Last", "First"],
+    list: ["Zero", "Second", "First", "Last"],
     badge: "none",
     styleNonce: "XYZ",
     spacing: "3px",
@@ -136,7 +142,11 @@ test("strict CSP: every action and page CSS by nonce apply with 0 violations", {
   const status = await page.evaluate(() => tailor("ready", (t) => t.status));
   assert.deepEqual(status.problems, []);
   // A second load: the head snippet hides the changed elements from the cache, with the nonce.
+  const hide = JSON.parse(await page.evaluate(() => localStorage.getItem("tailor:csp:hide")));
+  assert.ok(hide && hide["/csp.html"], "the hide list for the next visit: " + JSON.stringify(hide));
   await load(page, "/csp.html", pub.body.version);
+  const shield = await page.evaluate(() => window.__shield);
+  assert.equal(shield && shield.nonce, "XYZ", "the head snippet's style has the nonce: " + JSON.stringify(shield));
   await page.waitForFunction(() => document.querySelector("#hero h1").textContent === "Under a strict policy", null, WAIT);
   await page.waitForFunction(() => !document.getElementById("tailor-hide"), null, WAIT);
   assert.deepEqual(await page.evaluate(() => window.__violations), [], "policy violations");
