@@ -152,6 +152,19 @@ export async function noMatchIsReportedNotGuessed() {
   } finally {
     p.stop();
   }
+  // A change refused where its element is (a move into the element's own list) is reported
+  // once, as refused: not also as an element that matches nothing.
+  fixture('<ul id="l"><li id="a">A</li><li id="b">B</li></ul>');
+  const h2 = hooks(null);
+  const p2 = make(h2);
+  p2.run(decision("mv", [{ selector: "#a", action: "move", target: "#l", position: "append" }]));
+  try {
+    await until("the refusal", () => h2.problems.length > 0, 1000);
+    await sleep(50);
+    eq(h2.problems, ["page changes: mv change 1 (move) was refused as unsafe or impossible"], "problems");
+  } finally {
+    p2.stop();
+  }
   return "ok";
 }
 

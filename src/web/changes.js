@@ -325,7 +325,8 @@ export class Pages {
       const hide = [];
       for (const a of this.active.values()) {
         a.changes.forEach((s, i) => {
-          if (!s.el) {
+          // (A change refused where its element is was reported as refused already.)
+          if (!s.el && s.n <= BUDGET) {
             const what = `${a.key} change ${i + 1}`;
             if (!this.reported.has(what)) this.reported.add(what), this.h.report(`page changes: ${what}: no element matches ${JSON.stringify(s.c.selector)}${s.c.fingerprint ? " with its fingerprint" : ""}`);
           } else if (!/^(insert|prepend|append|move)/.test(s.c.action) && s.el !== document.body && s.el !== document.documentElement) {
