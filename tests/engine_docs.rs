@@ -66,7 +66,7 @@ fn demo_ruleset_is_valid_and_complete() {
             assert!(o.content.get(field).and_then(Value::as_str).is_some(), "{}: {field}", o.id);
         }
     }
-    assert!((2..=3).contains(&rs.experiments.len()));
+    assert!((2..=6).contains(&rs.experiments.len()));
     assert!(rs.experiments.iter().any(|x| x.touches_offers()), "one experiment swaps offer content");
 }
 

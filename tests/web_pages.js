@@ -152,6 +152,19 @@ export async function noMatchIsReportedNotGuessed() {
   } finally {
     p.stop();
   }
+  // A change refused where its element is (a move into the element's own list) is reported
+  // once, as refused: not also as an element that matches nothing.
+  fixture('<ul id="l"><li id="a">A</li><li id="b">B</li></ul>');
+  const h2 = hooks(null);
+  const p2 = make(h2);
+  p2.run(decision("mv", [{ selector: "#a", action: "move", target: "#l", position: "append" }]));
+  try {
+    await until("the refusal", () => h2.problems.length > 0, 1000);
+    await sleep(50);
+    eq(h2.problems, ["page changes: mv change 1 (move) was refused as unsafe or impossible"], "problems");
+  } finally {
+    p2.stop();
+  }
   return "ok";
 }
 
@@ -243,6 +256,8 @@ export async function exposuresOncePerPageViewOnlyWhenApplied() {
       { key: "control-here", variation: 0, inExperiment: true },
       { key: "css", variation: 2, inExperiment: true, css: "#t{letter-spacing:1px}" },
       { key: "flag", variation: 1, inExperiment: true, changes: [{ selector: "#t", action: "addClass", value: "f" }] },
+      // Shown without counting the shopper (tailor_force): applied, never recorded.
+      { key: "forced", variation: 1, inExperiment: false, changes: [{ selector: "#t", action: "addClass", value: "forced" }] },
     ],
     // "flag" is not in pageExposures: the engine records it elsewhere (or not at all).
     pageExposures: [
@@ -260,6 +275,7 @@ export async function exposuresOncePerPageViewOnlyWhenApplied() {
     p.run(d);
     await sleep(10);
     eq(h.exposures.sort(), ["control-here:0", "control:0", "css:2", "shown:1"], "once each, and never for an absent element");
+    ok(document.getElementById("t").classList.contains("forced"), "a forced variation's changes are applied");
     ok(document.querySelector("style[data-tailor=css]"), "page CSS in a style element");
     eq(document.querySelectorAll("style[data-tailor]").length, 1, "one style element");
   } finally {

@@ -68,6 +68,32 @@ document.addEventListener("click", (e) => {
   }
 });
 
+// The product page's tabs, a small single-page section: a tab changes the URL's `tab`
+// parameter with the History API (the other parameters stay) and shows its panel, without a
+// reload; Back and Forward follow. Tailor sees the route change and re-targets its page
+// experiments (the delivery-promise experiment runs on ?tab=delivery only).
+function tabs() {
+  const show = () => {
+    const tab = new URLSearchParams(location.search).get("tab") || "details";
+    for (const el of document.querySelectorAll("[data-tab-panel]")) el.hidden = el.dataset.tabPanel !== tab;
+    for (const a of document.querySelectorAll("[data-tab]")) {
+      if (a.dataset.tab === tab) a.setAttribute("aria-current", "page");
+      else a.removeAttribute("aria-current");
+    }
+  };
+  document.getElementById("tabs").addEventListener("click", (e) => {
+    const a = e.target.closest("[data-tab]");
+    if (!a) return;
+    e.preventDefault();
+    const q = new URLSearchParams(location.search);
+    q.set("tab", a.dataset.tab);
+    history.pushState(null, "", "?" + q);
+    show();
+  });
+  addEventListener("popstate", show);
+  show();
+}
+
 const pages = {
   home() {
     $("#grid").innerHTML = CATALOGUE.slice(0, 4).map(productCard).join("");
@@ -82,6 +108,7 @@ const pages = {
   },
   product() {
     const p = bySku(params.get("sku")) || CATALOGUE[0];
+    tabs();
     $("#title").textContent = p.name;
     $("#details").innerHTML = `${esc(p.brand)} · ${esc(p.category)} · €${p.price} <button data-add="${p.sku}">Add to cart</button>`;
     tailor("track", "product_view", { sku: p.sku, name: p.name, category: p.category, brand: p.brand, price: p.price, currency: "EUR" });

@@ -77,7 +77,7 @@ oops"#;
 fn validate_accepts_the_demo_ruleset() {
     let (code, out, err) = run(&["ruleset", "validate", &root("www/ruleset.json")], "");
     assert_eq!(code, 0, "{out}{err}");
-    assert!(out.contains("valid ruleset \"demo-2026-11\": 4 placements, 7 offers, 3 experiments"), "{out}");
+    assert!(out.contains("valid ruleset \"demo-2026-11\": 4 placements, 7 offers, 6 experiments"), "{out}");
 }
 
 #[test]

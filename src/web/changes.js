@@ -228,7 +228,10 @@ export class Pages {
   // the keys of the experiments whose changes are on the page.
   run(d) {
     const want = new Map();
-    for (const x of (d && d.experiments) || []) if (x && x.inExperiment !== false && (x.changes || x.css || x.redirect)) want.set(x.key, x);
+    // The engine attaches changes only to experiments on this page. A variation shown without
+    // counting the shopper (forced by tailor_force, variation 0 outside the experiment) is
+    // applied too; it is only not recorded (it is not in pageExposures).
+    for (const x of (d && d.experiments) || []) if (x && (x.changes || x.css || x.redirect)) want.set(x.key, x);
     // pageExposures: what the runtime records once the change is on the page; a variation
     // without changes (the control) counts once an element its siblings change is there.
     const expose = new Map();
@@ -322,7 +325,8 @@ export class Pages {
       const hide = [];
       for (const a of this.active.values()) {
         a.changes.forEach((s, i) => {
-          if (!s.el) {
+          // (A change refused where its element is was reported as refused already.)
+          if (!s.el && s.n <= BUDGET) {
             const what = `${a.key} change ${i + 1}`;
             if (!this.reported.has(what)) this.reported.add(what), this.h.report(`page changes: ${what}: no element matches ${JSON.stringify(s.c.selector)}${s.c.fingerprint ? " with its fingerprint" : ""}`);
           } else if (!/^(insert|prepend|append|move)/.test(s.c.action) && s.el !== document.body && s.el !== document.documentElement) {
