@@ -83,15 +83,18 @@ export function within(p, ms, what) {
     p.then((v) => (clearTimeout(timer), ok(v)), (e) => (clearTimeout(timer), fail(e)));
   });
 }
-// Counts the read-write transactions on the outbox of database `db` from now on.
+// Counts the read-write transactions on the outbox and on the state store of database `db` from now on.
 const outboxWrites = {};
+const stateWrites = {};
 const openTransaction = IDBDatabase.prototype.transaction;
 IDBDatabase.prototype.transaction = function (stores, mode, ...rest) {
   if (mode === "readwrite" && String(stores) === "outbox" && this.name in outboxWrites) outboxWrites[this.name]++;
+  if (mode === "readwrite" && String(stores) === "state" && this.name in stateWrites) stateWrites[this.name]++;
   return openTransaction.call(this, stores, mode, ...rest);
 };
-export function countOutboxWrites(db) { outboxWrites[db] = 0; }
+export function countOutboxWrites(db) { outboxWrites[db] = 0; stateWrites[db] = 0; }
 export function outboxWriteCount(db) { return outboxWrites[db]; }
+export function stateWriteCount(db) { return stateWrites[db]; }
 // While on, every write to the outbox of database `db` aborts its transaction (as a full disk would).
 const failing = new Set();
 const put = IDBObjectStore.prototype.put;
@@ -127,6 +130,8 @@ extern "C" {
     fn count_outbox_writes(db: &str);
     #[wasm_bindgen(js_name = outboxWriteCount)]
     fn outbox_write_count(db: &str) -> u32;
+    #[wasm_bindgen(js_name = stateWriteCount)]
+    fn state_write_count(db: &str) -> u32;
     #[wasm_bindgen(js_name = failOutboxWrites)]
     fn fail_outbox_writes(db: &str, on: bool);
 }
@@ -165,11 +170,11 @@ fn get(v: &JsValue, path: &str) -> JsValue {
 }
 
 async fn track(t: &TailorCore, kind: &str, props: &str) -> JsValue {
-    JsFuture::from(t.track(kind.into(), json(props))).await.expect("track resolves")
+    bounded(&t.track(kind.into(), json(props)), "track").await.expect("track resolves")
 }
 
 async fn outbox(site: &str) -> Vec<JsValue> {
-    let stored = JsFuture::from(read_store(&format!("tailor:{site}"), "outbox")).await.unwrap();
+    let stored = bounded(&read_store(&format!("tailor:{site}"), "outbox"), "reading the outbox").await.unwrap();
     Array::from(&stored).iter().map(|s| JSON::parse(&s.as_string().unwrap()).unwrap()).collect()
 }
 
@@ -187,7 +192,8 @@ async fn wait_until(what: &str, mut ready: impl AsyncFnMut() -> bool) {
 async fn wait_for_saved_profile(site: &str, kind: &str, count: f64) {
     let path = format!("events.{kind}.count");
     wait_until(&format!("the saved profile has {count} {kind}"), async || {
-        let saved = JsFuture::from(read_key(&format!("tailor:{site}"), "state", "profile")).await.unwrap();
+        let saved =
+            bounded(&read_key(&format!("tailor:{site}"), "state", "profile"), "reading the profile").await.unwrap();
         saved.as_string().and_then(|t| JSON::parse(&t).ok()).is_some_and(|p| get(&p, &path).as_f64() == Some(count))
     })
     .await;
@@ -481,6 +487,9 @@ async fn a_burst_of_tracks_is_one_transaction_and_every_resolved_event_is_in_ind
     count_outbox_writes(&db);
     let ids: Vec<String> = burst(&t, 50).await.into_iter().map(|r| r.expect("resolves").as_string().unwrap()).collect();
     assert!(outbox_write_count(&db) <= 2, "50 calls of one task took {} transactions", outbox_write_count(&db));
+    // The profile of the burst is merged and written once, in one transaction of its own.
+    wait_for_saved_profile(&site, "product_view", 50.0).await;
+    assert_eq!(state_write_count(&db), 1, "one profile save for the burst");
     // Every promise has resolved: every event is committed, read by another connection now.
     let stored = bounded(&read_store(&db, "outbox"), "reading the outbox").await.unwrap();
     let stored: Vec<String> = Array::from(&stored)
@@ -516,4 +525,70 @@ async fn a_failed_group_commit_settles_every_call_and_degrades_to_memory() {
     // and the instance keeps answering
     let id = bounded(&t.track("page_view".into(), JsValue::UNDEFINED), "track after the failure").await;
     assert!(id.expect("resolves").as_string().is_some());
+}
+
+/// Two instances of one site in one page hear each other as two tabs of the origin do
+/// (BroadcastChannel delivers to every other channel object of the name).
+async fn two_tabs(consent: &str) -> (String, TailorCore, TailorCore) {
+    let site = unique_site();
+    let config = format!(r#"{{"site": "{site}", "consent": "{consent}"}}"#);
+    let a = init_within(&config).await;
+    let b = init_within(&config).await;
+    (site, a, b)
+}
+
+#[wasm_bindgen_test]
+async fn profile_writes_from_two_tabs_merge_instead_of_rolling_back() {
+    let (site, a, b) = two_tabs("granted").await;
+    for i in 0..30 {
+        track(if i % 3 == 0 { &b } else { &a }, "page_view", "{}").await;
+        if i % 7 == 0 {
+            bounded(&sleep(1), "sleep").await.unwrap();
+        }
+    }
+    track(&b, "purchase", r#"{"orderId": "o1", "revenue": 20, "currency": "EUR", "items": []}"#).await;
+    wait_for_saved_profile(&site, "page_view", 30.0).await;
+    wait_until("both tabs see every event", async || {
+        [&a, &b].iter().all(|t| get(&t.profile(), "events.page_view.count").as_f64() == Some(30.0))
+    })
+    .await;
+    let reloaded = init_within(&format!(r#"{{"site": "{site}", "consent": "granted"}}"#)).await;
+    assert_eq!(get(&reloaded.profile(), "events.page_view.count").as_f64(), Some(30.0));
+    assert_eq!(get(&reloaded.profile(), "orders.count").as_f64(), Some(1.0));
+}
+
+#[wasm_bindgen_test]
+async fn forget_in_one_tab_reaches_the_other() {
+    let (site, a, b) = two_tabs("granted").await;
+    track(&b, "page_view", "{}").await;
+    wait_for_saved_profile(&site, "page_view", 1.0).await;
+    let old = get(&b.status(), "anonymousId").as_string();
+    bounded(&a.forget(), "forget").await.unwrap();
+    let new = get(&a.status(), "anonymousId").as_string();
+    assert_ne!(new, old);
+    wait_until("the other tab takes the new id", async || get(&b.status(), "anonymousId").as_string() == new).await;
+    let status = b.status();
+    assert_eq!(get(&status, "consent").as_string().as_deref(), Some("pending"));
+    assert_eq!(get(&status, "sending").as_bool(), Some(false));
+    assert_eq!(get(&status, "storage").as_string().as_deref(), Some("memory"));
+    assert_eq!(get(&b.profile(), "events.page_view.count").as_f64(), Some(0.0));
+    assert!(outbox(&site).await.is_empty(), "nothing written back");
+}
+
+#[wasm_bindgen_test]
+async fn consent_in_one_tab_reaches_the_other() {
+    let (site, a, b) = two_tabs("pending").await;
+    track(&b, "page_view", "{}").await;
+    bounded(&a.consent("denied".into()), "consent denied").await.unwrap();
+    let consent = |t: &TailorCore| get(&t.status(), "consent").as_string();
+    wait_until("the other tab is denied", async || consent(&b).as_deref() == Some("denied")).await;
+    bounded(&a.consent("granted".into()), "consent granted").await.unwrap();
+    wait_until("the other tab is granted", async || consent(&b).as_deref() == Some("granted")).await;
+    wait_until("the other tab stores", async || {
+        get(&b.status(), "storage").as_string().as_deref() == Some("indexeddb")
+    })
+    .await;
+    assert!(outbox(&site).await.is_empty(), "the event held before the denial was dropped");
+    track(&b, "page_view", "{}").await;
+    assert_eq!(outbox(&site).await.len(), 1);
 }

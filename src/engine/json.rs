@@ -526,6 +526,14 @@ pub mod platform {
     }
 }
 
+/// `s` quoted as a JSON string, for messages: `{:?}` of a `str` would bring core's Unicode
+/// escape tables into the Wasm module (about 1 KB gzip).
+pub fn quoted(s: &str) -> String {
+    let mut out = String::new();
+    write_string(s, &mut out);
+    out
+}
+
 pub fn write_string(s: &str, out: &mut String) {
     out.push('"');
     for c in s.chars() {

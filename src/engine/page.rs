@@ -7,7 +7,7 @@
 //! browser, which applies them. Formats and rules: `docs/ruleset.md`, "URL targeting" and
 //! "Page changes".
 
-use super::json::{join_strs, Map, Value};
+use super::json::{join_strs, quoted, Map, Value};
 use super::offer::url_problem;
 use super::regex::{Pattern, MAX_REGEX_INPUT};
 use super::ruleset::{index, join, Loader};
@@ -430,17 +430,17 @@ fn css_plain(css: &str) -> String {
 /// Why an attribute may not be set by the `attribute` action, if it may not.
 pub fn attribute_problem(name: &str) -> Option<String> {
     if name.len() > 64 || !name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-') {
-        return Some(format!("attribute name {name:?} is not a lowercase name (a-z, 0-9, -)"));
+        return Some(format!("attribute name {} is not a lowercase name (a-z, 0-9, -)", quoted(name)));
     }
     if name.starts_with("on") {
-        return Some(format!("attribute {name:?} is an event handler: never settable"));
+        return Some(format!("attribute {} is an event handler: never settable", quoted(name)));
     }
     if name == "style" {
         return Some("attribute \"style\" is not settable: use the style action".into());
     }
     if (name.starts_with("data-") || name.starts_with("aria-")) && name.len() > 5 {
         if CODE_DATA_PREFIXES.iter().any(|p| name.starts_with(p)) {
-            return Some(format!("attribute {name:?} is read as code by page frameworks: not settable"));
+            return Some(format!("attribute {} is read as code by page frameworks: not settable", quoted(name)));
         }
         return None;
     }
@@ -448,7 +448,8 @@ pub fn attribute_problem(name: &str) -> Option<String> {
         return None;
     }
     Some(format!(
-        "attribute {name:?} is not settable (one of {}, aria-*, data-*)",
+        "attribute {} is not settable (one of {}, aria-*, data-*)",
+        quoted(name),
         join_strs(&SETTABLE_ATTRIBUTES, ", ")
     ))
 }
@@ -548,7 +549,7 @@ pub fn html_problem(html: &str) -> Option<String> {
                 || (name.starts_with("aria-") && name.len() > 5)
                 || HTML_TAG_ATTRIBUTES.iter().any(|(t, a)| *t == tag && a.contains(&name.as_str()));
             if !allowed {
-                return Some(format!("has attribute {name:?} on <{tag}>, which is not allowed"));
+                return Some(format!("has attribute {} on <{tag}>, which is not allowed", quoted(&name)));
             }
             let why = match name.as_str() {
                 "href" => link_problem(value),
@@ -556,7 +557,7 @@ pub fn html_problem(html: &str) -> Option<String> {
                 _ => None,
             };
             if let Some(why) = why {
-                return Some(format!("has a {name} URL {value:?} that is refused: it {why}"));
+                return Some(format!("has a {name} URL {} that is refused: it {why}", quoted(value)));
             }
         }
     }
@@ -622,12 +623,12 @@ impl Loader<'_> {
             if kind == UrlKind::Regex {
                 #[cfg(not(target_arch = "wasm32"))]
                 if let Err(why) = super::regex::check_backtracking(&pattern, false) {
-                    self.err(pat_path, format!("pattern {pattern:?} is rejected: it {why}"));
+                    self.err(pat_path, format!("pattern {} is rejected: it {why}", quoted(&pattern)));
                     continue;
                 }
                 regex = self.regex.compile(&pattern, false);
                 if regex.is_none() {
-                    self.err(pat_path, format!("pattern {pattern:?} does not compile"));
+                    self.err(pat_path, format!("pattern {} does not compile", quoted(&pattern)));
                     continue;
                 }
             } else if pattern.contains('#') {
@@ -696,7 +697,7 @@ impl Loader<'_> {
             Some("is neither absolute (https://...) nor starting with /")
         });
         if let Some(why) = why {
-            self.err(join(path, "url"), format!("redirect URL {url:?} is refused: it {why}"));
+            self.err(join(path, "url"), format!("redirect URL {} is refused: it {why}", quoted(&url)));
             return None;
         }
         Some(Redirect { url, keep_query })
@@ -735,7 +736,10 @@ impl Loader<'_> {
         let action = match m.get("action") {
             Some(Value::String(a)) if ACTIONS.contains(&a.as_str()) => a.as_str(),
             Some(Value::String(a)) => {
-                self.err(join(path, "action"), format!("unknown action {a:?} (one of {})", join_strs(&ACTIONS, ", ")));
+                self.err(
+                    join(path, "action"),
+                    format!("unknown action {} (one of {})", quoted(a), join_strs(&ACTIONS, ", ")),
+                );
                 return;
             }
             Some(other) => {
@@ -812,7 +816,7 @@ impl Loader<'_> {
                 if let Some(why) = attribute_problem(&name) {
                     self.err(join(path, "name"), why);
                 } else if let Some(why) = attribute_value_problem(&name, value) {
-                    self.err(vpath, format!("URL {value:?} is refused: it {why}"));
+                    self.err(vpath, format!("URL {} is refused: it {why}", quoted(value)));
                 }
             }
             "style" => {
@@ -822,7 +826,7 @@ impl Loader<'_> {
                 if !(plain || custom && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
                     || css_problem(&name).is_some()
                 {
-                    self.err(join(path, "name"), format!("{name:?} is not a CSS property name"));
+                    self.err(join(path, "name"), format!("{} is not a CSS property name", quoted(&name)));
                 } else if value.contains(['{', '}', ';']) {
                     self.err(vpath, "a style value must not contain {, } or ; (one value of one property)");
                 } else if let Some(why) = css_problem(value) {

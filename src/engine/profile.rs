@@ -14,6 +14,7 @@
 //! - To forget the shopper, drop the profile and start a new one with [`Profile::new`].
 
 mod bound;
+mod changes;
 mod state;
 mod store;
 
@@ -22,6 +23,7 @@ use crate::engine::json::{Map, Value};
 use crate::engine::uuid::Uuid;
 use state::{day_of, idx, insert_sorted, Affinity, Assignment, CartItem, Counter, Day, OfferStats, Session, Viewed};
 
+pub use changes::{Change, Changes};
 pub use store::{ProfileError, SCHEMA_VERSION};
 
 /// The stored profile is at most this many bytes of JSON.

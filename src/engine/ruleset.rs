@@ -935,8 +935,8 @@ impl<'a> Loader<'a> {
                 self.err(
                     join(&p, "url"),
                     format!(
-                        "redirect target {:?} matches the experiment's urlPatterns: it would redirect again",
-                        r.url
+                        "redirect target {} matches the experiment's urlPatterns: it would redirect again",
+                        super::json::quoted(&r.url)
                     ),
                 );
             } else if v.page.changes.is_some() || v.page.css.is_some() {

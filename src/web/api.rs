@@ -16,12 +16,13 @@ use super::page;
 use super::platform::{from_value, now_ms, random_bytes, to_value};
 use super::state::{Shared, State};
 use super::storage::{self, Store};
+use super::tabs::{self, save_now, schedule_save, PROFILE};
 use crate::engine::config::{Config, ConfigError, Consent, ErrorKind, StorageKind};
 use crate::engine::decision::{DecideOptions, Exposure};
 use crate::engine::event::{EventError, EventErrorKind};
 use crate::engine::experiment::ForcedVariations;
 use crate::engine::json::{Map, Value};
-use crate::engine::profile::Profile;
+use crate::engine::profile::{Change, Profile};
 use crate::engine::ruleset::Ruleset;
 use crate::engine::uuid::Uuid;
 
@@ -121,9 +122,6 @@ fn identify_options(options: Value) -> Result<(Value, Option<String>), JsValue> 
     Ok((m.get("traits").cloned().unwrap_or(Value::Null), token))
 }
 
-/// Key of the profile in the state store.
-const PROFILE: &str = "profile";
-
 fn db_name(config: &Config) -> String {
     String::from("tailor:") + &config.site
 }
@@ -153,52 +151,6 @@ async fn open_persistent(config: &Config) -> (Store, Profile, Vec<String>) {
     (store, profile, problems)
 }
 
-/// Writes the profile soon, once per burst of changes; never blocks the caller.
-fn schedule_save(shared: &Shared) {
-    {
-        let mut s = shared.borrow_mut();
-        if s.save_scheduled || !s.storing_allowed() {
-            return;
-        }
-        s.save_scheduled = true;
-    }
-    let shared = shared.clone();
-    page::later(Closure::once_into_js(move || spawn_local(save_now(shared))).unchecked_into());
-}
-
-/// The page is being hidden or left: a profile save still waiting for its task is started
-/// now, since a task scheduled for later never runs on a page that is unloading.
-pub(crate) fn save_if_pending(shared: &Shared) {
-    if shared.borrow().save_scheduled {
-        spawn_local(save_now(shared.clone()));
-    }
-}
-
-async fn save_now(shared: Shared) {
-    let (store, json, generation) = {
-        let mut s = shared.borrow_mut();
-        s.save_scheduled = false;
-        if !s.storing_allowed() {
-            return;
-        }
-        (s.store.clone(), s.profile.to_json(), s.generation)
-    };
-    if let Err(e) = store.write(storage::STATE, PROFILE, &json).await {
-        let mut s = shared.borrow_mut();
-        if s.generation == generation {
-            degrade(&mut s, String::from("the profile could not be saved: ") + &e);
-        }
-    }
-}
-
-/// Storage refused a write (quota, blocked, private mode): carry on in memory and say so.
-fn degrade(s: &mut State, problem: String) {
-    if s.store.kind() != "memory" {
-        s.store = storage::memory_store();
-    }
-    s.report(problem);
-}
-
 fn sending_allowed(config: &Config, consent: Consent, gpc: bool) -> bool {
     consent == Consent::Granted && config.endpoint.is_some() && !(gpc && config.respect_gpc)
 }
@@ -224,7 +176,7 @@ fn capture_context(now: f64) -> Value {
 /// Tracks an event into the profile and the outbox. Shared by `track` and the exposures
 /// that decisions record.
 pub(crate) async fn track_event(shared: Shared, event_type: &str, props: Value) -> Result<String, JsValue> {
-    let (event, store, consent, limit) = {
+    let (id, json, store, consent, limit) = {
         let mut s = shared.borrow_mut();
         if s.consent == Consent::Denied {
             // Nothing is kept: the page still gets an answer.
@@ -236,20 +188,21 @@ pub(crate) async fn track_event(shared: Shared, event_type: &str, props: Value) 
             .profile
             .track(event_type, props, now, monotonic_random(now), Some(context))
             .map_err(|e| event_error("track", e))?;
-        (event, s.store.clone(), s.consent, s.config.pending_limit)
+        let out = (event.id().to_string(), event.to_json(), s.store.clone(), s.consent, s.config.pending_limit);
+        s.changed(Change::Event(event));
+        out
     };
-    let id = event.id().to_string();
     if consent == Consent::Pending {
         // Held in memory with its original id and time until consent is given; bounded.
-        let _ = store.write(storage::OUTBOX, &id, &event.to_json()).await;
+        let _ = store.write(storage::OUTBOX, &id, &json).await;
         bound_outbox(&shared, &store, limit).await;
-    } else if let Err(e) = store.write(storage::OUTBOX, &id, &event.to_json()).await {
+    } else if let Err(e) = store.write(storage::OUTBOX, &id, &json).await {
         let memory = {
             let mut s = shared.borrow_mut();
-            degrade(&mut s, String::from("an event could not be stored: ") + &e);
+            s.degrade(String::from("an event could not be stored: ") + &e);
             s.store.clone()
         };
-        let _ = memory.write(storage::OUTBOX, &id, &event.to_json()).await;
+        let _ = memory.write(storage::OUTBOX, &id, &json).await;
     } else if !shared.borrow().sending_allowed {
         // Stored but never sent (Global Privacy Control, no endpoint): bounded too, so the
         // outbox cannot fill the origin's storage.
@@ -372,6 +325,8 @@ impl TailorCore {
             profile,
             problems,
             listener: None,
+            changes: Default::default(),
+            tell: None,
             save_scheduled: false,
             generation: 0,
             sync: Default::default(),
@@ -379,6 +334,8 @@ impl TailorCore {
             bounding: 0,
         };
         let shared = Rc::new(RefCell::new(state));
+        let other = shared.clone();
+        tabs::listen(&shared, move |m| heard(&other, &m));
         super::sync_rules::load_cached(&shared).await;
         super::sync::start(&shared);
         // Page experiments: decided and applied now, from the cached ruleset when there is one.
@@ -424,9 +381,10 @@ impl TailorCore {
                 if s.consent == Consent::Denied {
                     return Ok(JsValue::UNDEFINED);
                 }
-                s.profile.identify(&user_id, traits, now_ms()).map_err(|e| {
+                s.profile.identify(&user_id, traits.clone(), now_ms()).map_err(|e| {
                     JsValue::from(RangeError::new(&(String::from("Tailor.identify: ") + &e.to_string())))
                 })?;
+                s.changed(Change::Identify(user_id.clone(), traits));
                 s.emit("profile");
             }
             schedule_save(&shared);
@@ -447,6 +405,7 @@ impl TailorCore {
                 s.generation += 1;
                 s.profile = new_profile();
                 s.anonymous_id = s.profile.anonymous_id().to_string();
+                s.changes.replace();
                 s.emit("profile");
                 s.emit("status");
             }
@@ -474,7 +433,9 @@ impl TailorCore {
                 )
                 .into());
             };
-            set_consent(&shared, consent).await;
+            // The other tabs first, so that they stop sending at once.
+            tabs::tell(&shared, &(String::from("consent ") + consent.as_str()));
+            set_consent(&shared, consent, true).await;
             Ok(JsValue::UNDEFINED)
         })
     }
@@ -484,26 +445,13 @@ impl TailorCore {
     pub fn forget(&self) -> Promise {
         let shared = self.state.clone();
         future_to_promise(async move {
-            let (store, old_ids) = {
-                let mut s = shared.borrow_mut();
-                s.generation += 1;
-                let ids = (s.profile.anonymous_id().to_string(), s.profile.user_id().map(String::from));
-                (std::mem::replace(&mut s.store, storage::memory_store()), ids)
-            };
-            let erased = store.erase().await;
-            {
-                let mut s = shared.borrow_mut();
-                s.profile = new_profile();
-                s.anonymous_id = s.profile.anonymous_id().to_string();
-                s.consent = Consent::Pending;
-                s.sending_allowed = false;
-                if let Err(e) = erased {
-                    s.report(String::from("forget: the local database could not be deleted: ") + &e);
-                }
-                s.emit("profile");
-                s.emit("status");
+            let (store, old_ids) = drop_shopper(&shared, new_profile());
+            // The other tabs first, so that they stop sending under the old ids at once.
+            tabs::tell(&shared, &(String::from("forget ") + &shared.borrow().anonymous_id));
+            if let Err(e) = store.erase().await {
+                shared.borrow_mut().report(String::from("forget: the local database could not be deleted: ") + &e);
             }
-            super::sync::forgotten(&shared, old_ids.0, old_ids.1).await;
+            super::sync::forgotten(&shared, Some(old_ids.0), old_ids.1).await;
             Ok(JsValue::UNDEFINED)
         })
     }
@@ -550,6 +498,7 @@ impl TailorCore {
                 for (i, sticky) in &decision.sticky {
                     if let Some(x) = ruleset.experiments.get(*i) {
                         s.profile.set_assignment(&x.key, sticky.variation as u32, sticky.bucket_version);
+                        s.changed(Change::Assignment(x.key.clone(), sticky.variation as u32, sticky.bucket_version));
                     }
                 }
                 for e in &decision.exposures {
@@ -642,6 +591,7 @@ pub(crate) fn decide_for_pages(shared: &Shared) -> JsValue {
     for (i, sticky) in &decision.sticky {
         if let Some(x) = ruleset.experiments.get(*i) {
             s.profile.set_assignment(&x.key, sticky.variation as u32, sticky.bucket_version);
+            s.changed(Change::Assignment(x.key.clone(), sticky.variation as u32, sticky.bucket_version));
         }
     }
     let save = !decision.sticky.is_empty();
@@ -698,8 +648,44 @@ fn exposure_event(rs: &Ruleset, e: &Exposure) -> (&'static str, Value) {
     }
 }
 
-/// Moves between consent states (see `TailorCore::consent`).
-async fn set_consent(shared: &Shared, consent: Consent) {
+/// Forgets this tab's shopper (`forget()` here or in another tab): stops sending at once,
+/// drops what is held in memory and starts `profile` with consent "pending". Answers the
+/// store and the `(anonymousId, userId)` that were in use.
+fn drop_shopper(shared: &Shared, profile: Profile) -> (Store, (String, Option<String>)) {
+    let mut s = shared.borrow_mut();
+    s.generation += 1;
+    let ids = (s.profile.anonymous_id().to_string(), s.profile.user_id().map(String::from));
+    s.profile = profile;
+    s.anonymous_id = s.profile.anonymous_id().to_string();
+    s.consent = Consent::Pending;
+    s.sending_allowed = false;
+    s.changes.clear();
+    s.sync.beacon_cache.clear();
+    s.sync.backoff = Default::default();
+    s.emit("profile");
+    s.emit("status");
+    (std::mem::replace(&mut s.store, storage::memory_store()), ids)
+}
+
+/// A message from another tab of this site (see tabs.rs). What that tab did is done here
+/// too, except what it already did for the origin (erasing storage, asking the server to
+/// erase the anonymous id).
+fn heard(shared: &Shared, message: &str) {
+    let shared = shared.clone();
+    if message == "saved" {
+        schedule_save(&shared);
+    } else if let Some(id) = message.strip_prefix("forget ").filter(|id| !id.is_empty()) {
+        let (_, (_, user)) = drop_shopper(&shared, Profile::new(id, now_ms()));
+        // A user's erasure needs the identity token, which this tab may hold alone.
+        spawn_local(async move { super::sync::forgotten(&shared, None, user).await });
+    } else if let Some(consent) = message.strip_prefix("consent ").and_then(Consent::parse) {
+        spawn_local(async move { set_consent(&shared, consent, false).await });
+    }
+}
+
+/// Moves between consent states (see `TailorCore::consent`); `here`: asked in this tab
+/// (another tab that asked has erased the storage already).
+async fn set_consent(shared: &Shared, consent: Consent, here: bool) {
     let previous = shared.borrow().consent;
     if previous == consent {
         return;
@@ -742,8 +728,16 @@ async fn set_consent(shared: &Shared, consent: Consent) {
                 s.consent = Consent::Granted;
                 s.sending_allowed = sending_allowed(&s.config, Consent::Granted, s.gpc);
             }
-            let held: Vec<String> = held.iter().map(|e| e.to_json()).collect();
-            if let Err(e) = store.write_many(storage::OUTBOX, &keys, &held).await {
+            let texts: Vec<String> = held.iter().map(|e| e.to_json()).collect();
+            // The held events merge into the stored profile at the next save.
+            {
+                let changes = &mut shared.borrow_mut().changes;
+                changes.clear();
+                for e in held {
+                    changes.push(Change::Event(e));
+                }
+            }
+            if let Err(e) = store.write_many(storage::OUTBOX, &keys, &texts).await {
                 problems.push(e);
             }
             let _ = held_store.erase().await;
@@ -759,10 +753,12 @@ async fn set_consent(shared: &Shared, consent: Consent) {
                 s.generation += 1;
                 s.consent = consent;
                 s.sending_allowed = false;
+                s.changes.clear();
+                s.sync.beacon_cache.clear();
                 std::mem::replace(&mut s.store, storage::memory_store())
             };
             // Withdrawn consent: what was stored goes. Pending keeps nothing new either way.
-            if consent == Consent::Denied || previous == Consent::Pending {
+            if here && consent == Consent::Denied || previous == Consent::Pending {
                 let _ = old.erase().await;
             }
             shared.borrow().emit("status");

@@ -13,6 +13,7 @@ mod storage;
 mod sync;
 mod sync_identity;
 mod sync_rules;
+mod tabs;
 
 pub use api::{version, TailorCore};
 pub use platform::start;

@@ -7,7 +7,7 @@ use js_sys::Function;
 
 use super::storage::Store;
 use crate::engine::config::{Config, Consent};
-use crate::engine::profile::Profile;
+use crate::engine::profile::{Change, Changes, Profile};
 use crate::engine::ruleset::Ruleset;
 
 pub type Shared = Rc<RefCell<State>>;
@@ -34,6 +34,11 @@ pub struct State {
     pub problems: Vec<String>,
     /// Called with "profile" or "status" when those change (set by the JS wrapper).
     pub listener: Option<Function>,
+    /// What this tab changed in the profile since its last save (merged into the stored
+    /// profile at the next one, see `engine::profile::Changes`).
+    pub changes: Changes,
+    /// Tells the other tabs of the origin (see tabs.rs).
+    pub tell: Option<Function>,
     /// A profile write is scheduled (writes are coalesced and never block `track`).
     pub save_scheduled: bool,
     /// Bumped by `forget()`: async work started before it must not write afterwards.
@@ -66,6 +71,21 @@ impl State {
         if let (Some(p), "status") = (&self.pages, what) {
             super::changes::poke(p);
         }
+    }
+
+    /// Notes a change of the profile for the next save (only saved with consent).
+    pub fn changed(&mut self, change: Change) {
+        if self.storing_allowed() {
+            self.changes.push(change);
+        }
+    }
+
+    /// Storage refused a write (quota, blocked, private mode): carry on in memory and say so.
+    pub fn degrade(&mut self, problem: String) {
+        if self.store.kind() != "memory" {
+            self.store = super::storage::memory_store();
+        }
+        self.report(problem);
     }
 
     /// Whether records may be written to persistent storage.

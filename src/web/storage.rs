@@ -21,6 +21,10 @@ extern "C" {
     fn get(this: &Store, store: &str, key: &str) -> Promise;
     #[wasm_bindgen(method)]
     fn put(this: &Store, store: &str, key: &str, value: &str) -> Promise;
+    #[wasm_bindgen(method, js_name = update)]
+    fn update_with(this: &Store, store: &str, key: &str, f: &JsValue) -> Promise;
+    /// The answer of an `update` callback: the text to write.
+    pub fn reply(text: &str);
     #[wasm_bindgen(method, js_name = getAll)]
     fn get_all(this: &Store, store: &str, limit: u32) -> Promise;
     #[wasm_bindgen(method, js_name = getKeys)]
@@ -63,6 +67,13 @@ impl Store {
     }
     pub async fn write(&self, store: &str, key: &str, value: &str) -> Result<(), String> {
         JsFuture::from(self.put(store, key, value)).await.map(|_| ()).map_err(|e| describe(&e))
+    }
+    /// Reads `key` and calls `f` with its text ("" for none) in one transaction, which
+    /// writes what `f` answers with [`reply`] (nothing without), so that writes from several
+    /// tabs are serialised. Resolves to whether it wrote.
+    pub async fn update(&self, store: &str, key: &str, f: &Closure<dyn FnMut(String)>) -> Result<bool, String> {
+        let v = JsFuture::from(self.update_with(store, key, f.as_ref())).await.map_err(|e| describe(&e))?;
+        Ok(v.as_bool() == Some(true))
     }
     pub async fn read_all(&self, store: &str, limit: u32) -> Result<Vec<String>, String> {
         let v = JsFuture::from(self.get_all(store, limit)).await.map_err(|e| describe(&e))?;

@@ -184,13 +184,9 @@ pub async fn reset(shared: &Shared) {
     super::sync_identity::reset(shared).await;
 }
 
-/// The shopper asked to be forgotten: ask the server to erase these ids (queued until it succeeds).
-pub async fn forgotten(shared: &Shared, anonymous_id: String, user_id: Option<String>) {
-    {
-        let mut s = shared.borrow_mut();
-        s.sync.beacon_cache.clear();
-        s.sync.backoff = Backoff::default();
-    }
+/// The shopper asked to be forgotten: ask the server to erase these ids (queued until it
+/// succeeds). `None`: another tab asked, and erases the anonymous id itself.
+pub async fn forgotten(shared: &Shared, anonymous_id: Option<String>, user_id: Option<String>) {
     super::sync_rules::forget_cache(shared);
     super::sync_identity::forgotten(shared, anonymous_id, user_id).await;
 }
@@ -206,7 +202,7 @@ fn listen_lifecycle(shared: &Shared) {
             schedule(&s, 0.0);
         }
         "pagehide" => {
-            super::api::save_if_pending(&s);
+            super::tabs::save_if_pending(&s);
             send_beacon(&s);
             // A page holding a Web Lock cannot enter the back/forward cache: let go; the
             // next tick (here after a back navigation, or in another tab) takes it again.
@@ -214,7 +210,7 @@ fn listen_lifecycle(shared: &Shared) {
             release_sender(&lock_name(&s));
         }
         _ => {
-            super::api::save_if_pending(&s);
+            super::tabs::save_if_pending(&s);
             send_beacon(&s);
         }
     });

@@ -7,9 +7,11 @@ use super::platform::now_ms;
 use super::state::Shared;
 use super::storage;
 use super::sync::{http, http_as, ls_get, ls_remove, ls_set, num, random, sleep, url};
+use super::tabs::schedule_save;
 use crate::engine::event::{Event, EventType};
 use crate::engine::json::{Map, Value};
 use crate::engine::outbox::{backoff_delay, classify, Outcome};
+use crate::engine::profile::Change;
 use crate::engine::wire::ServerProfile;
 
 /// State-store key of the ids of server events already replayed into the profile.
@@ -145,10 +147,13 @@ async fn merge(shared: &Shared, server: &ServerProfile) {
             .unwrap_or_default(),
         _ => Vec::new(),
     };
-    let (profile_json, storing) = {
+    let storing = {
         let mut s = shared.borrow_mut();
         let now = now_ms();
-        let _ = s.profile.identify(&server.user_id, Value::Object(server.traits.clone()), now);
+        let traits = Value::Object(server.traits.clone());
+        if s.profile.identify(&server.user_id, traits.clone(), now).is_ok() {
+            s.changed(Change::Identify(server.user_id.clone(), traits));
+        }
         let own = s.profile.anonymous_id().to_string();
         // Oldest first, as they happened.
         for v in server.events.iter().rev() {
@@ -156,25 +161,26 @@ async fn merge(shared: &Shared, server: &ServerProfile) {
             if e.anonymous_id() == own || merged.iter().any(|m| m == e.id()) {
                 continue;
             }
+            merged.push(e.id().to_string());
             if e.event_type() == EventType::ExperimentExposure {
                 if let Some(key) = e.prop_str("experimentKey") {
                     if s.profile.get_assignment(key).is_some() {
-                        merged.push(e.id().to_string());
                         continue;
                     }
                 }
             }
             s.profile.record(&e, now);
-            merged.push(e.id().to_string());
+            s.changed(Change::Event(e));
         }
         s.emit("profile");
-        (s.profile.to_json(), s.storing_allowed())
+        s.storing_allowed()
     };
+    // The profile itself is merged into the stored one like any other change.
+    schedule_save(shared);
     if storing {
         let start = merged.len().saturating_sub(MAX_MERGED);
         let list = Value::Array(merged[start..].iter().map(|m| Value::from(m.as_str())).collect()).to_json();
         let _ = store.write(storage::STATE, MERGED, &list).await;
-        let _ = store.write(storage::STATE, "profile", &profile_json).await;
         let link = String::from(shared.borrow().profile.anonymous_id()) + "\n" + &server.user_id;
         let _ = store.write(storage::STATE, LINKED, &link).await;
     }
@@ -241,16 +247,19 @@ fn encode(s: &str) -> String {
 /// `user_id`, of the user's data too, and tries to send them now. The queue lives in
 /// localStorage (IndexedDB was just deleted) and in memory: when localStorage refuses it the
 /// requests still go now, and `status.problems` says they cannot wait for a later page.
-pub async fn forgotten(shared: &Shared, anonymous_id: String, user_id: Option<String>) {
+pub async fn forgotten(shared: &Shared, anonymous_id: Option<String>, user_id: Option<String>) {
     let token = shared.borrow_mut().sync.identity.take();
     if shared.borrow().config.endpoint.is_none() {
         return;
     }
-    let mut entries = vec![anonymous_id];
+    let mut entries: Vec<String> = anonymous_id.into_iter().collect();
     if let (Some(user), Some((for_user, token))) = (user_id, token) {
         if user == for_user {
             entries.push(String::from("user\n") + &user + "\n" + &token);
         }
+    }
+    if entries.is_empty() {
+        return;
     }
     let key = queue_key(shared);
     let mut queue = read_queue(&key);

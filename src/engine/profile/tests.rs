@@ -252,3 +252,98 @@ fn stays_within_64_kb_dropping_oldest_detail_first() {
     assert_eq!(at(&s, "experiments.keep-me.variation").as_f64(), Some(1.0));
     assert_eq!(at(&s, "events.offer_impression.count").as_f64(), Some((MAX_OFFERS * MAX_SHOWN) as f64));
 }
+
+/// A tab of the same origin: its in-memory profile and what it changed since its last save.
+struct Tab {
+    profile: Profile,
+    changes: Changes,
+}
+
+impl Tab {
+    fn open(stored: &Option<String>) -> Tab {
+        let profile = stored.as_deref().map_or_else(p, |t| Profile::from_json(t).unwrap());
+        Tab { profile, changes: Changes::default() }
+    }
+    fn track(&mut self, t: &str, props: &str, now: f64) {
+        let e = track(&mut self.profile, t, props, now);
+        self.changes.push(Change::Event(e));
+    }
+    /// A save: the stored text read and written in one transaction.
+    fn save(&mut self, stored: &mut Option<String>, now: f64) {
+        if let Some(text) = self.changes.merge_into(stored.as_deref(), &mut self.profile, now) {
+            *stored = Some(text);
+        }
+    }
+}
+
+#[test]
+fn saves_from_several_tabs_merge_counters_orders_caps_and_assignments() {
+    let mut stored = None;
+    let mut first = Tab::open(&stored);
+    first.save(&mut stored, T0);
+    let mut tabs: Vec<Tab> = (0..5).map(|_| Tab::open(&stored)).collect();
+    // 5 tabs x 200 events, saves interleaved in every order.
+    for i in 0..200 {
+        for (k, tab) in tabs.iter_mut().enumerate() {
+            let now = T0 + (i * 5 + k) as f64;
+            tab.track("page_view", "{}", now);
+            if i % 50 == k {
+                tab.track("offer_impression", r#"{"offerId":"o1","placement":"home"}"#, now);
+                let order = String::from(r#"{"orderId":"o"#)
+                    + &(i * 5 + k).to_string()
+                    + r#"","revenue":10,"currency":"EUR","items":[]}"#;
+                tab.track("purchase", &order, now);
+            }
+            if (i + k) % (k + 3) == 0 {
+                tab.save(&mut stored, now);
+            }
+        }
+    }
+    tabs[1].profile.set_assignment("exp", 1, 0);
+    tabs[1].changes.push(Change::Assignment("exp".into(), 1, 0));
+    for tab in tabs.iter_mut().rev() {
+        tab.save(&mut stored, T0 + 2000.0);
+    }
+    let after = Profile::from_json(stored.as_deref().unwrap()).unwrap().to_value();
+    assert_eq!(at(&after, "events.page_view.count").as_f64(), Some(1000.0));
+    assert_eq!(at(&after, "orders.count").as_f64(), Some(20.0));
+    assert_eq!(at(&after, "orders.revenue").as_f64(), Some(200.0));
+    assert_eq!(at(&after, "offers.o1.shown").as_array().map(Vec::len), Some(20));
+    assert_eq!(at(&after, "experiments.exp.variation").as_f64(), Some(1.0));
+    // The last tab to save sees every tab's events; a tab with nothing to write adopts the
+    // stored profile and writes nothing.
+    assert_eq!(at(&tabs[0].profile.to_value(), "events.page_view.count").as_f64(), Some(1000.0));
+    let before = stored.clone();
+    tabs[4].save(&mut stored, T0 + 3000.0);
+    assert_eq!(stored, before);
+    assert_eq!(at(&tabs[4].profile.to_value(), "events.page_view.count").as_f64(), Some(1000.0));
+}
+
+#[test]
+fn a_replace_overwrites_and_nothing_stored_keeps_the_tabs_profile() {
+    let mut stored = None;
+    let mut a = Tab::open(&stored);
+    a.track("page_view", "{}", T0);
+    a.save(&mut stored, T0);
+    let mut b = Tab::open(&stored);
+    b.track("page_view", "{}", T0 + 1.0);
+    // A reset in `a`: a new shopper, written as is.
+    a.profile = Profile::new("anon-2", T0 + 2.0);
+    a.changes.replace();
+    a.save(&mut stored, T0 + 2.0);
+    let s = Profile::from_json(stored.as_deref().unwrap()).unwrap();
+    assert_eq!(s.anonymous_id(), "anon-2");
+    assert_eq!(at(&s.to_value(), "events.page_view.count").as_f64(), Some(0.0));
+    // `b`'s view merges into the new shopper's profile (the tabs agree on one shopper).
+    b.save(&mut stored, T0 + 3.0);
+    assert_eq!(b.profile.anonymous_id(), "anon-2");
+    assert_eq!(at(&b.profile.to_value(), "events.page_view.count").as_f64(), Some(1.0));
+    // Unreadable stored text is overwritten by a tab with changes, left alone by one without.
+    let mut damaged = Some(String::from("{"));
+    let mut c = Tab::open(&None);
+    c.save(&mut damaged, T0);
+    assert_eq!(damaged.as_deref(), Some("{"));
+    c.track("page_view", "{}", T0);
+    c.save(&mut damaged, T0);
+    assert!(Profile::from_json(damaged.as_deref().unwrap()).is_ok());
+}
