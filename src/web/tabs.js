@@ -11,6 +11,9 @@ export function tabs(name, f) {
   try {
     ch = new BroadcastChannel(name);
     ch.onmessage = (e) => hear(String(e.data));
+    // In Node (tests, server-side code using the slim entry) an open channel would keep the
+    // process alive: it must not.
+    if (ch.unref) ch.unref();
   } catch {
     ch = null;
     try {
