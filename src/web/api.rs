@@ -583,7 +583,10 @@ pub(crate) fn decide_for_pages(shared: &Shared) -> JsValue {
         };
         (ruleset, attributes(&s, now, None))
     };
-    let decision = ruleset.decide(
+    // Only the experiments that target this URL: deciding every experiment here would store
+    // sticky assignments of experiments the page never shows (hashed on the anonymous id,
+    // before a later identify).
+    let decision = ruleset.decide_page(
         &attributes,
         &DecideOptions { now, placements: Some(Vec::new()), forced: ForcedVariations::parse(&page::force_param()) },
     );
