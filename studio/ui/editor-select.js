@@ -112,24 +112,20 @@ export function selectorsFor(el, doc, skipClasses = new Set()) {
   if (el === doc.documentElement) return ["html"];
   const tag = el.localName;
   const got = [];
-  const add = (sel) => {
-    if (sel && usable(sel) && !got.includes(sel) && unique(doc, sel, el)) got.push(sel);
+  // One selector per signal, so each fallback survives a different kind of redesign.
+  const first = (...cands) => {
+    const sel = cands.find((c) => c && usable(c) && !got.includes(c) && unique(doc, c, el));
+    if (sel) got.push(sel);
   };
-  add(idOf(el, doc));
-  for (const d of dataOf(el)) {
-    add(d);
-    add(tag + d);
-  }
-  const cls = classesOf(el, skipClasses);
-  for (const c of cls) add("." + esc(c));
-  for (let i = 0; i < cls.length; i++) for (let j = i + 1; j < cls.length; j++) add("." + esc(cls[i]) + "." + esc(cls[j]));
-  for (const c of cls) add(tag + "." + esc(c));
+  first(idOf(el, doc));
+  for (const d of dataOf(el).slice(0, 2)) first(d, tag + d);
   const [anchor, anchorSel] = anchorOf(el, doc);
   const scope = anchorSel ? anchorSel + " " : "";
-  for (const c of cls) add(scope + "." + esc(c));
-  if (anchor) add(scope + tag);
-  if (anchor) add(anchorSel + " > " + pathFrom(el, anchor, doc));
-  // The last resort: one path, kept even when the list is full.
+  const cls = classesOf(el, skipClasses).map(esc);
+  const pairs = cls.flatMap((a, i) => cls.slice(i + 1).map((b) => "." + a + "." + b));
+  first(...cls.map((c) => "." + c), ...pairs, ...cls.map((c) => tag + "." + c), ...(scope ? cls.map((c) => scope + "." + c) : []), ...(scope ? cls.map((c) => scope + tag + "." + c) : []));
+  if (anchor) first(scope + tag);
+  // The last resort: a path, kept even when the list is full.
   const path = anchor ? anchorSel + " > " + pathFrom(el, anchor, doc) : pathFrom(el, null, doc);
   const out = got.slice(0, MAX);
   if (!out.includes(path) && unique(doc, path, el)) {
