@@ -45,9 +45,10 @@ export function step(el, key, doc) {
 /**
  * A picker over `doc`. `host`: the Studio's shadow host (its events pass). `highlight(el)`
  * draws the hover box (null hides it). `done(el)` is called with the picked element, or
- * with null when picking was cancelled. Returns `{ stop() }`.
+ * with null when picking was cancelled. `typing()`: is the focus in one of the Studio's text
+ * fields (then its keys are the field's)? Returns `{ stop() }`.
  */
-export function startPicking({ doc, host, highlight, done, start = null }) {
+export function startPicking({ doc, host, highlight, done, start = null, typing = () => false }) {
   const win = doc.defaultView;
   let hovered = start;
   const ours = (e) => e.target === host || (host && host.contains && e.target instanceof win.Node && host.contains(e.target));
@@ -73,7 +74,7 @@ export function startPicking({ doc, host, highlight, done, start = null }) {
       e.stopImmediatePropagation();
       return finish(null);
     }
-    if (ours(e)) return; // typing in the Studio's panel
+    if (ours(e) && typing()) return; // typing in the Studio's panel
     if (e.key === "Enter" && hovered) {
       e.preventDefault();
       e.stopImmediatePropagation();

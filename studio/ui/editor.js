@@ -162,7 +162,7 @@ export function createEditor(options) {
   const htmlIn = mk("textarea", { "aria-label": "New HTML", rows: "4" });
   const propIn = mk("input", { "aria-label": "CSS property", list: "ted-props", autocomplete: "off", spellcheck: "false", value: "background-color", oninput: () => fillStyle() });
   const propList = mk("datalist", { id: "ted-props" }, ...STYLE_PROPS.map((p) => mk("option", { value: p })));
-  const valIn = mk("input", { "aria-label": "CSS value", autocomplete: "off", spellcheck: "false", oninput: (e) => live("style", e) });
+  const valIn = mk("input", { "aria-label": "CSS value", autocomplete: "off", spellcheck: "false", oninput: (e) => (syncSwatch(), live("style", e)) });
   const colorIn = mk("input", { type: "color", "aria-label": "Pick a colour", oninput: () => ((valIn.value = colorIn.value), live("style")) });
   const attrName = mk("input", { "aria-label": "Attribute name", list: "ted-attrs", autocomplete: "off", spellcheck: "false", value: "title", oninput: () => fillAttr() });
   const attrList = mk("datalist", { id: "ted-attrs" }, ...SETTABLE_ATTRIBUTES.map((a) => mk("option", { value: a })));
@@ -175,9 +175,9 @@ export function createEditor(options) {
   const posSel = mk("select", { "aria-label": "Where to move it" }, ...POSITIONS.map(([k, l]) => mk("option", { value: k }, l)));
   const field = (label, input) => mk("label", {}, label, input);
   const forms = {
-    text: mk("div", { class: "ted-text" }, field("New text", textIn), mk("p", { class: "ted-hint" }, "Shown as plain text: replaces everything inside the element.")),
+    text: mk("div", { class: "ted-text" }, field("New text", textIn), mk("p", { class: "ted-hint" }, "Plain text; it replaces everything inside the element. The page shows it as you type.")),
     html: mk("div", {}, field("New HTML", htmlIn), mk("p", { class: "ted-hint" }, "Cleaned before it is shown: no scripts, no event handlers, only safe elements.")),
-    style: mk("div", {}, field("CSS property", propIn), propList, mk("div", { class: "ted-row" }, field("Value", valIn), colorIn)),
+    style: mk("div", {}, field("CSS property", propIn), propList, mk("div", { class: "ted-row" }, field("Value", valIn), colorIn), mk("p", { class: "ted-hint" }, "The page shows it as you type.")),
     attribute: mk("div", {}, field("Attribute", attrName), attrList, field("Value", attrVal)),
     image: mk("div", {}, field("Image address (src)", srcIn), field("Description for screen readers (alt)", altIn)),
     addClass: mk("div", {}, field("Class names to add (separated by spaces)", classIn)),
@@ -363,6 +363,10 @@ export function createEditor(options) {
         doc,
         host,
         start,
+        typing: () => {
+          const a = mount.getRootNode().activeElement;
+          return !!a && (a.localName === "textarea" || a.localName === "select" || (a.localName === "input" && !/^(checkbox|radio|button|color)$/.test(a.type)));
+        },
         highlight: (el) => mark("hover", el, el ? describe(el) : ""),
         done: (el) => {
           picker = null;
@@ -505,6 +509,10 @@ export function createEditor(options) {
     const key = selKey(sels.length === 1 ? sels[0] : sels);
     const c = [...list].reverse().find((c) => c.action === action && selKey(c.selector) === key && (name == null || c.name === name));
     return c ? String(c.value) : null;
+  }
+  function syncSwatch() {
+    const hex = toHex(valIn.value);
+    if (hex) colorIn.value = hex;
   }
   function fillAttr() {
     if (picked) attrVal.value = picked.getAttribute(attrName.value.trim()) || "";

@@ -48,7 +48,7 @@ async function open({ width = 1280, height = 800 } = {}) {
   });
   await page.addInitScript(() => {
     window.__violations = [];
-    document.addEventListener("securitypolicyviolation", (e) => window.__violations.push(e.violatedDirective + " " + e.blockedURI));
+    document.addEventListener("securitypolicyviolation", (e) => window.__violations.push(e.violatedDirective + " " + e.blockedURI + (e.sample ? " " + e.sample : "") + (e.sourceFile ? " at " + e.sourceFile.replace(/^.*\//, "") + ":" + e.lineNumber : "")));
   });
   await page.goto(server.url + "/index.html");
   await page.waitForFunction(() => window.studioFixture, null, { timeout: 15000 });
@@ -199,4 +199,91 @@ test("pick the hero headline without the page noticing, change its text and the 
 
   assert.deepEqual(await page.evaluate(() => window.__violations), [], "nothing broke the strict CSP");
   assert.deepEqual(page.problems, []);
+});
+
+test("hostile HTML is cleaned by the SDK's own sanitiser before the preview, says what was removed, and nothing runs", async () => {
+  const page = await open();
+  await page.evaluate(() => {
+    window.__ran = 0;
+    window.alert = window.__xss = () => window.__ran++;
+  });
+  await pick(page, "#hero .lead");
+  await choose(page, "What to change", "html");
+  const hostile = `<img src=x onerror="__xss()">Now <b onclick="__xss()">-20%</b><script>__xss()</script><a href="javascript:__xss()">everything</a><form><input onfocus="__xss()" autofocus></form>`;
+  await typeInto(page, "New HTML", hostile);
+  assert.deepEqual(await changes(page), [], "HTML is written on Apply, not while typing");
+  await button(page, "Apply");
+  await page.waitForTimeout(300); // an onerror would have fired by now (src=x is a 404)
+
+  const [c] = await changes(page);
+  assert.deepEqual(c, { selector: [".lead", "#hero p", "#hero > p"], action: "html", value: '<img src="x">Now <b>-20%</b><a>everything</a>' });
+  assert.equal(await page.evaluate(() => document.querySelector("#hero .lead").innerHTML), c.value, "the preview is the value");
+  assert.equal(await page.evaluate(() => window.__ran), 0, "nothing ran");
+  const removed = await panelText(page, ".ted-removed");
+  for (const what of ["the onerror attribute of <img>", "the onclick attribute of <b>", "<script>", "the href attribute of <a>", "<form>", "<input>"]) assert.ok(removed.includes(what), `"${what}" in: ${removed}`);
+  assert.equal(await inPanel(page, `return s.querySelector('[aria-label="New HTML"]').value;`), c.value, "the field shows what is kept");
+  const check = engineCheck([c]);
+  assert.equal(check.code, 0, check.out);
+  await page.screenshot({ path: join(IMAGES, "studio-editor-sanitised.png") });
+  assert.deepEqual(await page.evaluate(() => window.__violations), []);
+  assert.deepEqual(page.problems.filter((p) => !/404|Failed to load resource/.test(p)), []);
+});
+
+test("selectors: how many elements each matches, warnings for none and several; generated classes are not used", async () => {
+  const page = await open();
+  await pick(page, '[data-testid="product-2"] button');
+  assert.deepEqual(await selectorRows(page), [
+    ['[data-testid="product-2"] .add', "1 match"],
+    ['[data-testid="product-2"] button', "1 match"],
+    ['[data-testid="product-2"] > button', "1 match"],
+  ]);
+  // The merchandiser edits the first selector: the count follows as they type.
+  await typeInto(page, "Selector", ".add");
+  assert.deepEqual((await selectorRows(page))[0], [".add", "3 matches: the first one is changed"]);
+  await page.screenshot({ path: join(IMAGES, "studio-editor-selectors.png") });
+  await typeInto(page, "Selector", ".nothing-here");
+  assert.deepEqual((await selectorRows(page))[0], [".nothing-here", "matches nothing here"]);
+  await typeInto(page, "Selector", "p[");
+  assert.deepEqual((await selectorRows(page))[0], ["p[", "not a valid selector"]);
+  await choose(page, "What to change", "hide");
+  await button(page, "Hide this element");
+  assert.match(await panelText(page, ".ted-error"), /Selector 1 is not a valid CSS selector/);
+  assert.deepEqual(await changes(page), []);
+
+  // A class made by a CSS-in-JS tool (css-1x9fz2a) is not a selector to rely on.
+  await pick(page, "main > p.status");
+  const rows = await selectorRows(page);
+  assert.ok(rows.length > 0 && rows.every(([s, n]) => !s.includes("css-1x9fz2a") && n === "1 match"), JSON.stringify(rows));
+  assert.equal(rows[0][0], ".status");
+});
+
+test("Escape cancels picking and gives the page its clicks back; the keyboard picks and walks the tree", async () => {
+  const page = await open();
+  await button(page, "Pick an element");
+  const h1 = await centre(page, "#hero h1");
+  await page.mouse.move(h1.x, h1.y, { steps: 3 });
+  await page.keyboard.press("Escape");
+  assert.equal(await statusText(page), "Picking cancelled.");
+  assert.equal(await inPanel(page, `const b = s.querySelector(".ted-box.ted-hover"); return !b || b.hidden;`), true, "no highlight left");
+  assert.equal(await inPanel(page, `return s.querySelector(".ted-selection").hidden;`), true, "nothing selected");
+  await page.mouse.click(h1.x, h1.y);
+  assert.equal((await events(page)).heroClick, 1, "the page's handler works again");
+
+  // Keyboard only: start picking from the button, arrows move the highlight, Enter picks.
+  await inPanel(page, `[...s.querySelectorAll("button")].find((b) => b.textContent === "Pick an element").focus();`);
+  await page.keyboard.press("Enter");
+  await page.keyboard.press("ArrowDown"); // the page's main area
+  await page.keyboard.press("ArrowDown"); // its first child: the hero
+  await page.keyboard.press("Enter");
+  assert.match(await statusText(page), /^Selected: section "Autumn collection/);
+  assert.equal((await selectorRows(page))[0][0], "#hero");
+  // The selected element box: down to the first child, right to the next sibling, up again.
+  await clickPanel(page, { css: ".ted-el" });
+  await page.keyboard.press("ArrowDown");
+  assert.equal((await selectorRows(page))[0][0], ".hero-title");
+  await page.keyboard.press("ArrowRight");
+  assert.equal((await selectorRows(page))[0][0], ".lead");
+  await page.keyboard.press("ArrowUp");
+  assert.equal((await selectorRows(page))[0][0], "#hero");
+  assert.equal((await events(page)).keydown, 0, "the page heard none of these keys");
 });
