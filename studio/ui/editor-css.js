@@ -7,7 +7,7 @@ export const editorCss = `
 .ted h3 { font-size: 14px; margin: 0 0 6px; }
 .ted-bar { display: flex; flex-wrap: wrap; gap: 6px; align-items: center; }
 .ted button { font: inherit; padding: 6px 12px; border-radius: 6px; border: 1px solid #9aa5b1; background: #fff; color: #1f2933; cursor: pointer; min-height: 34px; }
-.ted button:hover:not(:disabled):not([aria-disabled="true"]) { background: #f0f4f8; }
+.ted button:not(.ted-primary):hover:not(:disabled):not([aria-disabled="true"]) { background: #f0f4f8; }
 .ted button:disabled, .ted button[aria-disabled="true"] { color: #9aa5b1; border-color: #d9e2ec; cursor: default; }
 .ted button:focus-visible, .ted input:focus-visible, .ted select:focus-visible, .ted textarea:focus-visible, .ted-el:focus-visible, .ted summary:focus-visible { outline: 3px solid #2457c5; outline-offset: 1px; }
 .ted .ted-primary { background: #2457c5; border-color: #2457c5; color: #fff; font-weight: 600; }
@@ -27,7 +27,8 @@ export const editorCss = `
 .ted-el small { display: block; color: #52606d; }
 .ted-nav { display: flex; flex-wrap: wrap; gap: 4px; }
 .ted-nav button { padding: 4px 8px; min-height: 30px; font-size: 13px; }
-.ted-sel { display: grid; grid-template-columns: 1fr auto auto; gap: 6px; align-items: center; }
+.ted-sel { display: grid; grid-template-columns: minmax(0, 1fr) auto; gap: 2px 6px; align-items: center; }
+.ted-sel .ted-count { grid-column: 1; justify-self: start; }
 .ted-sel input { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; font-size: 13px; }
 .ted-count { font-size: 12px; padding: 2px 8px; border-radius: 10px; white-space: nowrap; background: #e3f9e5; color: #0e5e1b; }
 .ted-count.ted-warn { background: #fff3c4; color: #5c3b00; }

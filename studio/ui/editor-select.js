@@ -102,6 +102,17 @@ function pathFrom(el, top, doc) {
   return steps.join(" > ");
 }
 
+// The shortest tail (two steps at least: a bare tag name is no anchor) of a `body > ...`
+// path that still finds only `el`.
+function shortest(path, doc, el) {
+  const steps = path.split(" > ");
+  for (let k = 2; k < steps.length; k++) {
+    const tail = steps.slice(-k).join(" > ");
+    if (steps[steps.length - k] !== "body" && unique(doc, tail, el)) return tail;
+  }
+  return path;
+}
+
 /**
  * Selectors for `el`, best first: each matches exactly `el` on this page, at most 5, the
  * last a path (which always does). `skipClasses`: class names not to rely on (those the
@@ -126,7 +137,7 @@ export function selectorsFor(el, doc, skipClasses = new Set()) {
   first(...cls.map((c) => "." + c), ...pairs, ...cls.map((c) => tag + "." + c), ...(scope ? cls.map((c) => scope + "." + c) : []), ...(scope ? cls.map((c) => scope + tag + "." + c) : []));
   if (anchor) first(scope + tag);
   // The last resort: a path, kept even when the list is full.
-  const path = anchor ? anchorSel + " > " + pathFrom(el, anchor, doc) : pathFrom(el, null, doc);
+  const path = anchor ? anchorSel + " > " + pathFrom(el, anchor, doc) : shortest(pathFrom(el, null, doc), doc, el);
   const out = got.slice(0, MAX);
   if (!out.includes(path) && unique(doc, path, el)) {
     if (out.length === MAX) out[MAX - 1] = path;

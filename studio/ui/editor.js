@@ -170,7 +170,7 @@ export function createEditor(options) {
   const srcIn = mk("input", { "aria-label": "Image address (src)", autocomplete: "off", spellcheck: "false", placeholder: "/img/winter.jpg" });
   const altIn = mk("input", { "aria-label": "Image description (alt)", autocomplete: "off" });
   const classIn = mk("input", { "aria-label": "Class names, separated by spaces", autocomplete: "off", spellcheck: "false", placeholder: "cta-large" });
-  const targetBox = mk("p", { class: "ted-hint" }, "No target yet.");
+  const targetBox = mk("p", { class: "ted-hint ted-target-info" }, "No target yet: pick the element to move it next to or into.");
   const targetBtn = mk("button", { type: "button", onclick: () => pick("target") }, "Pick the target element");
   const posSel = mk("select", { "aria-label": "Where to move it" }, ...POSITIONS.map(([k, l]) => mk("option", { value: k }, l)));
   const field = (label, input) => mk("label", {}, label, input);
@@ -264,7 +264,7 @@ export function createEditor(options) {
     }
     if (target && !target.isConnected) target = safeQuery(targetSel);
     drawList();
-    if (picked) drawSelectors();
+    if (picked) drawSelectors(), drawPicked();
     // aria-disabled, not disabled: the focus stays on the button, so Ctrl+Z keeps working.
     undoBtn.setAttribute("aria-disabled", String(!past.length));
     redoBtn.setAttribute("aria-disabled", String(!future.length));
@@ -397,7 +397,7 @@ export function createEditor(options) {
     session = null;
     sels = selectorsFor(el, doc, ownClasses());
     selection.hidden = false;
-    elBox.replaceChildren(describe(el) || el.localName, mk("small", {}, `<${el.localName}>${el.id ? " id " + el.id : ""}`));
+    drawPicked();
     const img = el.localName === "img";
     kindSel.querySelector('option[value="image"]').disabled = !img;
     if (img) kindSel.value = "image";
@@ -406,6 +406,9 @@ export function createEditor(options) {
     drawKind();
     mark("selected", el, describe(el));
     say(`Selected: ${describe(el)}. Choose what to change.`);
+  }
+  function drawPicked() {
+    if (picked) elBox.replaceChildren(describe(picked) || picked.localName, mk("small", {}, `<${picked.localName}>${picked.id ? " id " + picked.id : ""}`));
   }
   function setTarget(el) {
     if (picked && (el === picked || el.contains(picked) || picked.contains(el))) {
@@ -442,7 +445,7 @@ export function createEditor(options) {
         count.className = "ted-count" + (k ? " ted-" + k : "");
       });
       const del = mk("button", { type: "button", "aria-label": `Remove selector ${i + 1}`, disabled: sels.length < 2, onclick: () => ((sels = sels.filter((_, j) => j !== i)), drawSelectors()) }, "✕");
-      return mk("div", { class: "ted-sel" }, input, count, del);
+      return mk("div", { class: "ted-sel" }, input, del, count);
     });
     selRows.replaceChildren(...rows);
     addSelBtn.disabled = sels.length >= 5;

@@ -19,7 +19,7 @@ import { BIN, launchBrowser, newPage, ROOT, startServer } from "./harness.mjs";
 
 const PAGES = join(import.meta.dirname, "pages/editor");
 const IMAGES = join(ROOT, "docs/images");
-const POLICY = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; img-src 'self'; object-src 'none'; base-uri 'none'";
+const POLICY = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self' 'nonce-editor-fixture'; img-src 'self'; object-src 'none'; base-uri 'none'";
 
 let server;
 let browser;
@@ -64,7 +64,8 @@ async function rectOf(page, query) {
     `const q = arg; let el = null;
      if (q.text) el = [...s.querySelectorAll(q.tag || "button")].find((b) => b.textContent.trim() === q.text && !b.closest("[hidden]"));
      else el = s.querySelector(q.css);
-     if (!el) return null; el.scrollIntoView({ block: "nearest" }); const r = el.getBoundingClientRect(); return { x: r.x + r.width / 2, y: r.y + r.height / 2 };`,
+     if (!el) return null; el.scrollIntoView({ block: "nearest" });
+     return new Promise((ok) => requestAnimationFrame(() => requestAnimationFrame(() => { const r = el.getBoundingClientRect(); ok({ x: r.x + r.width / 2, y: r.y + r.height / 2 }); })));`,
     query,
   );
   assert.ok(r, "panel control " + JSON.stringify(query) + " exists");
@@ -286,4 +287,109 @@ test("Escape cancels picking and gives the page its clicks back; the keyboard pi
   await page.keyboard.press("ArrowUp");
   assert.equal((await selectorRows(page))[0][0], "#hero");
   assert.equal((await events(page)).keydown, 0, "the page heard none of these keys");
+});
+
+test("attributes, classes, an image, a move, hide and page CSS: each one change in the ruleset's format, refused values explained", async () => {
+  const page = await open();
+  const errorText = () => panelText(page, ".ted-edit .ted-error");
+
+  // An attribute: the link's address. Values the ruleset refuses are explained.
+  await pick(page, "#hero .cta");
+  await choose(page, "What to change", "attribute");
+  await typeInto(page, "Attribute name", "onclick");
+  await typeInto(page, "Attribute value", "steal()");
+  await button(page, "Apply");
+  assert.equal(await errorText(page), '"onclick" is an event handler: it can never be set.');
+  await typeInto(page, "Attribute name", "href");
+  await typeInto(page, "Attribute value", "javascript:steal()");
+  await button(page, "Apply");
+  assert.equal(await errorText(page), 'The URL "javascript:steal()" is refused: it has a scheme other than http: or https:.');
+  await typeInto(page, "Attribute value", "/sale?from=hero");
+  await button(page, "Apply");
+  assert.equal(await errorText(page), "");
+  assert.equal(await page.getAttribute("#hero .cta", "href"), "/sale?from=hero");
+
+  // A class, added.
+  await choose(page, "What to change", "addClass");
+  await typeInto(page, "Class names, separated by spaces", "cta-large  promo");
+  await button(page, "Apply");
+  assert.equal(await page.getAttribute("#hero .cta", "class"), "cta cta-large promo");
+
+  // An image: the form offers its address and description.
+  await pick(page, '[data-testid="product-1"] img');
+  assert.equal(await inPanel(page, `return s.querySelector('[aria-label="What to change"]').value;`), "image");
+  await typeInto(page, "Image address (src)", "/coat.svg?colour=navy");
+  await typeInto(page, "Image description (alt)", "Wool coat in navy");
+  await button(page, "Apply");
+  assert.deepEqual(await page.evaluate(() => [document.querySelector('[data-testid="product-1"] img').getAttribute("src"), document.querySelector('[data-testid="product-1"] img').alt]), ["/coat.svg?colour=navy", "Wool coat in navy"]);
+
+  // A move: the newsletter form to the start of the footer, the target picked with the
+  // keyboard (the footer's paragraph, then up to the footer); the form reached from its
+  // field with the Parent button.
+  await pick(page, "#newsletter input");
+  assert.match(await statusText(page), /^Selected: field/);
+  await button(page, "↑ Parent"); // the label
+  await button(page, "↑ Parent");
+  assert.equal((await selectorRows(page))[0][0], "#newsletter");
+  await choose(page, "What to change", "move");
+  await button(page, "Pick the target element");
+  const foot = await centre(page, "#footer p");
+  await page.mouse.move(foot.x, foot.y, { steps: 2 });
+  await page.keyboard.press("ArrowUp");
+  await page.keyboard.press("Enter");
+  assert.match(await panelText(page, ".ted-target-info"), /Target: footer/);
+  await choose(page, "Where to move it", "prepend");
+  await button(page, "Move it");
+  assert.equal(await page.evaluate(() => document.querySelector("#footer").firstElementChild.id), "newsletter");
+
+  // Hide.
+  await pick(page, "main > p.status");
+  await choose(page, "What to change", "hide");
+  await button(page, "Hide this element");
+  assert.equal(await page.evaluate(() => getComputedStyle(document.querySelector("main > p.status")).display), "none");
+
+  // Page CSS: refused CSS is explained, good CSS is applied.
+  await clickPanel(page, { css: ".ted-css summary" });
+  await typeInto(page, "Page CSS", "@import url(https://evil.example/x.css); h1 { color: red }");
+  await button(page, "Apply CSS");
+  assert.equal(await panelText(page, ".ted-css .ted-error"), "This CSS is refused: it uses @import.");
+  await typeInto(page, "Page CSS", "#hero h1 { letter-spacing: 0.05em }");
+  await button(page, "Apply CSS");
+  assert.equal(await page.evaluate(() => getComputedStyle(document.querySelector("#hero h1")).letterSpacing), "1.6px");
+
+  const expected = [
+    { selector: [".cta", "#hero a", "#hero > a"], action: "attribute", name: "href", value: "/sale?from=hero" },
+    { selector: [".cta", "#hero a", "#hero > a"], action: "addClass", value: "cta-large promo" },
+    { selector: ['[data-testid="product-1"] img', '[data-testid="product-1"] > img'], action: "attribute", name: "src", value: "/coat.svg?colour=navy" },
+    { selector: ['[data-testid="product-1"] img', '[data-testid="product-1"] > img'], action: "attribute", name: "alt", value: "Wool coat in navy" },
+    { selector: ["#newsletter", ".newsletter", "main > form"], action: "move", target: "#footer", position: "prepend" },
+    { selector: [".status", "main > p"], action: "hide" },
+  ];
+  assert.deepEqual(await changes(page), expected);
+  assert.equal(await page.evaluate(() => window.studioFixture.editor.css()), "#hero h1 { letter-spacing: 0.05em }");
+  const check = engineCheck(expected, "#hero h1 { letter-spacing: 0.05em }");
+  assert.equal(check.code, 0, check.out);
+  assert.equal(await page.evaluate((doc) => window.studioFixture.tailor.setRuleset(doc), check.doc), undefined);
+  await page.screenshot({ path: join(IMAGES, "studio-editor-kinds.png") });
+
+  // Undo takes the page CSS off, then the hide; the list's delete takes the move out.
+  await button(page, "Undo");
+  assert.equal(await page.evaluate(() => getComputedStyle(document.querySelector("#hero h1")).letterSpacing), "normal");
+  await button(page, "Undo");
+  assert.equal(await page.evaluate(() => getComputedStyle(document.querySelector("main > p.status")).display), "block");
+  await clickPanel(page, { css: '[aria-label^="Delete change 5"]' });
+  assert.deepEqual(await changes(page), expected.slice(0, 4));
+  assert.equal(await page.evaluate(() => document.querySelector("#newsletter").parentElement.localName), "main");
+  assert.deepEqual(await page.evaluate(() => window.__violations), []);
+  assert.deepEqual(page.problems, []);
+});
+
+test("390 px wide: the panel fits, nothing scrolls sideways", async () => {
+  const page = await open({ width: 390, height: 844 });
+  await pick(page, "#hero h1");
+  await typeInto(page, "New text", "Winter sale");
+  const fit = await inPanel(page, `const p = s.querySelector(".panel"); return { scroll: p.scrollWidth, client: p.clientWidth };`);
+  assert.ok(fit.scroll <= fit.client, `the panel scrolls sideways: ${fit.scroll} > ${fit.client}`);
+  await page.screenshot({ path: join(IMAGES, "studio-editor-narrow.png") });
+  assert.deepEqual(await changes(page), [{ selector: [".hero-title", "#hero h1", "#hero > h1"], action: "text", value: "Winter sale" }]);
 });

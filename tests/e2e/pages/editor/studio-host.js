@@ -14,6 +14,7 @@ const sheet = new CSSStyleSheet();
 sheet.replaceSync(
   `:host { all: initial; }
   .panel { position: fixed; top: 0; right: 0; bottom: 0; width: min(380px, 100vw); overflow: auto; background: #fff; border-left: 1px solid #cbd2d9; box-shadow: -4px 0 16px rgba(0,0,0,.12); padding: 12px; z-index: 2147483647; }
+  @media (max-width: 600px) { .panel { top: auto; left: 0; width: auto; height: 50vh; border-left: 0; border-top: 1px solid #cbd2d9; box-shadow: 0 -4px 16px rgba(0,0,0,.12); } }
   .overlay { position: fixed; inset: 0; pointer-events: none; z-index: 2147483646; }
   ` + editorCss,
 );
