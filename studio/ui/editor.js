@@ -224,6 +224,8 @@ export function createEditor(options) {
     if (!b.of || !b.of.isConnected) return (b.el.hidden = true);
     const r = b.of.getBoundingClientRect();
     const o = overlay.getBoundingClientRect();
+    // A hidden element (display: none) has no box to outline.
+    if (!r.width && !r.height) return (b.el.hidden = true);
     b.el.hidden = false;
     Object.assign(b.el.style, { left: r.left - o.left - 2 + "px", top: r.top - o.top - 2 + "px", width: r.width + 4 + "px", height: r.height + 4 + "px" });
     b.el.classList.toggle("ted-below", r.top < 24);

@@ -393,3 +393,61 @@ test("390 px wide: the panel fits, nothing scrolls sideways", async () => {
   await page.screenshot({ path: join(IMAGES, "studio-editor-narrow.png") });
   assert.deepEqual(await changes(page), [{ selector: [".hero-title", "#hero h1", "#hero > h1"], action: "text", value: "Winter sale" }]);
 });
+
+test("the Studio's side: initial changes listed and previewed, setChanges, clear errors for bad options, destroy leaves the page as it was", async () => {
+  const page = await open();
+  const got = await page.evaluate(async () => {
+    const { createEditor } = await import("/editor.bundle.js");
+    const { shadow, tailor } = window.studioFixture;
+    window.studioFixture.editor.destroy();
+    const errors = [];
+    const mount = document.createElement("div");
+    const overlay = document.createElement("div");
+    shadow.querySelector(".panel").append(mount);
+    shadow.querySelector(".overlay").append(overlay);
+    for (const bad of [undefined, { mount: "x", doc: document, overlay }, { mount, doc: window, overlay }, { mount, doc: document, overlay, initial: "[]" }, { mount, doc: document, overlay, initial: [null] }, { mount, doc: document, overlay, preview: "no" }]) {
+      try {
+        createEditor(bad);
+        errors.push("no error");
+      } catch (e) {
+        errors.push(`${e.constructor.name}: ${e.message}`);
+      }
+    }
+    const previews = [];
+    const initial = [{ selector: "#hero .lead", action: "text", value: "Layers for winter" }];
+    const ed = createEditor({ mount, doc: document, overlay, initial, initialCss: "#hero { outline: 1px solid red }", preview: (list, css) => (previews.push([list.length, css]), tailor.revertChanges(), tailor.applyChanges({ experiments: [{ key: "draft", variation: 1, changes: list, css }], pageExposures: [] })) });
+    const lead = document.querySelector("#hero .lead").textContent;
+    const listed = shadow.querySelector(".ted-changes li").textContent;
+    let setError = "";
+    try {
+      ed.setChanges({});
+    } catch (e) {
+      setError = e.message;
+    }
+    ed.setChanges([{ selector: ".cta", action: "hide" }]);
+    const afterSet = [getComputedStyle(document.querySelector(".cta")).display, document.querySelector("#hero .lead").textContent, shadow.querySelectorAll(".ted-changes li").length];
+    ed.undo(); // nothing to undo: setChanges starts a new history
+    const afterUndo = ed.changes().length;
+    ed.destroy();
+    tailor.revertChanges();
+    document.querySelector("#hero h1").click();
+    return { errors, lead, listed, setError, afterSet, afterUndo, previews, panelLeft: mount.childElementCount + overlay.childElementCount, heroClicks: window.pageEvents.heroClick };
+  });
+  assert.deepEqual(got.errors, [
+    "TypeError: createEditor: `mount` must be an HTMLElement (where the panel is drawn)",
+    "TypeError: createEditor: `mount` must be an HTMLElement (where the panel is drawn)",
+    "TypeError: createEditor: `doc` must be the page's Document",
+    "TypeError: createEditor: `initial`: the page changes must be an array, found string",
+    "TypeError: createEditor: `initial`: change 1 must be an object like { selector, action, value }",
+    "TypeError: createEditor: `preview` must be a function",
+  ]);
+  assert.equal(got.lead, "Layers for winter", "the initial changes are previewed at once");
+  assert.match(got.listed, /Text → “Layers for winter” · #hero \.lead/);
+  assert.equal(got.setError, "setChanges: the page changes must be an array, found object");
+  assert.deepEqual(got.afterSet, ["none", "Warm layers for cold days.", 1]);
+  assert.equal(got.afterUndo, 1);
+  assert.deepEqual(got.previews, [[1, "#hero { outline: 1px solid red }"], [1, "#hero { outline: 1px solid red }"]]);
+  assert.equal(got.panelLeft, 0, "destroy removed the panel and the outlines");
+  assert.equal(got.heroClicks, 1, "the page's own handler runs");
+  assert.deepEqual(page.problems, []);
+});
