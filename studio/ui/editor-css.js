@@ -51,6 +51,8 @@ export const editorCss = `
 .ted summary { cursor: pointer; font-weight: 600; }
 .ted details[open] summary { margin-bottom: 8px; }
 .ted details > div { display: grid; gap: 8px; }
+.ted-found summary { font-weight: 500; overflow-wrap: anywhere; }
+.ted-found summary .ted-count { font-weight: 400; }
 .ted [hidden] { display: none !important; }
 .ted-box { position: absolute; pointer-events: none; border: 2px solid #2457c5; background: rgba(36, 87, 197, 0.12); border-radius: 2px; }
 .ted-box.ted-hover { border-color: #d97706; background: rgba(217, 119, 6, 0.14); }

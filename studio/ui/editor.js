@@ -147,13 +147,18 @@ export function createEditor(options) {
   const nav = mk("div", { class: "ted-nav" }, navBtn("↑ Parent", "ArrowUp", "Select the parent element"), navBtn("↓ First child", "ArrowDown", "Select the first child element"), navBtn("← Previous", "ArrowLeft", "Select the previous sibling"), navBtn("→ Next", "ArrowRight", "Select the next sibling"));
   const selRows = mk("div", { class: "ted-sels" });
   const addSelBtn = mk("button", { type: "button", onclick: () => ((sels = [...sels, ""]), drawSelectors(sels.length - 1)) }, "+ Add a fallback selector");
+  const selSummary = mk("span", {});
   const selBox = mk(
-    "fieldset",
-    {},
-    mk("legend", {}, "How the element is found"),
-    mk("p", { class: "ted-hint" }, "Selectors are tried in order; the first that finds an element wins, so the change survives a redesign."),
-    selRows,
-    addSelBtn,
+    "details",
+    { class: "ted-found" },
+    mk("summary", {}, "How the element is found: ", selSummary),
+    mk(
+      "div",
+      {},
+      mk("p", { class: "ted-hint" }, "Selectors are tried in order; the first that finds an element wins, so the change survives a redesign."),
+      selRows,
+      addSelBtn,
+    ),
   );
 
   // The change form: one set of fields per kind.
@@ -445,13 +450,25 @@ export function createEditor(options) {
         const [t, k] = countLabel(input.value.trim() ? countMatches(doc, input.value) : -1);
         count.textContent = t;
         count.className = "ted-count" + (k ? " ted-" + k : "");
+        summarise();
       });
       const del = mk("button", { type: "button", "aria-label": `Remove selector ${i + 1}`, disabled: sels.length < 2, onclick: () => ((sels = sels.filter((_, j) => j !== i)), drawSelectors()) }, "✕");
       return mk("div", { class: "ted-sel" }, input, del, count);
     });
     selRows.replaceChildren(...rows);
     addSelBtn.disabled = sels.length >= 5;
+    summarise();
     if (focus >= 0 && rows[focus]) rows[focus].querySelector("input").focus();
+  }
+  // The one line a merchandiser reads: the first selector and how many it finds. A
+  // selector that finds none or several opens the details.
+  function summarise() {
+    const first = (sels[0] || "").trim();
+    const n = first ? countMatches(doc, first) : -1;
+    const [text, tone] = countLabel(n);
+    const more = sels.filter((x) => x.trim()).length - 1;
+    selSummary.replaceChildren(mk("code", {}, first || "(none)"), " ", mk("span", { class: "ted-count" + (tone ? " ted-" + tone : "") }, text), more > 0 ? ` + ${plural(more, "fallback", "fallbacks")}` : "");
+    if (tone) selBox.open = true;
   }
   // The selector field of a change: one string, or the list with its fallbacks.
   function selectorValue() {
@@ -559,7 +576,9 @@ export function createEditor(options) {
       if (tooLong(html)) return;
       removedNote.textContent = removed.length ? "Removed for safety: " + removed.join(", ") + "." : "";
       if (removed.length) htmlIn.value = html;
-      return done({ selector, action: "html", value: html }, removed.length ? "HTML changed (cleaned)." : "HTML changed.");
+      if (commit({ selector, action: "html", value: html }, key) || removed.length) say(removed.length ? `HTML changed. Removed for safety: ${removed.join(", ")}.` : "HTML changed.", removed.length ? "warn" : "");
+      else say("Nothing new: the element already looks like this.");
+      return;
     }
     if (k === "style") {
       const name = propIn.value.trim();

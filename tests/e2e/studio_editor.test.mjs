@@ -221,6 +221,7 @@ test("hostile HTML is cleaned by the SDK's own sanitiser before the preview, say
   assert.equal(await page.evaluate(() => document.querySelector("#hero .lead").innerHTML), c.value, "the preview is the value");
   assert.equal(await page.evaluate(() => window.__ran), 0, "nothing ran");
   const removed = await panelText(page, ".ted-removed");
+  assert.ok((await statusText(page)).startsWith("HTML changed. Removed for safety: the onerror attribute of <img>"), "said at the top of the panel too");
   for (const what of ["the onerror attribute of <img>", "the onclick attribute of <b>", "<script>", "the href attribute of <a>", "<form>", "<input>"]) assert.ok(removed.includes(what), `"${what}" in: ${removed}`);
   assert.equal(await inPanel(page, `return s.querySelector('[aria-label="New HTML"]').value;`), c.value, "the field shows what is kept");
   const check = engineCheck([c]);
@@ -238,9 +239,14 @@ test("selectors: how many elements each matches, warnings for none and several; 
     ['[data-testid="product-2"] button', "1 match"],
     ['[data-testid="product-2"] > button', "1 match"],
   ]);
+  // Folded to one line while the first selector finds just the element.
+  assert.equal(await inPanel(page, `return s.querySelector(".ted-found").open;`), false);
+  assert.equal(await panelText(page, ".ted-found summary"), 'How the element is found: [data-testid="product-2"] .add 1 match + 2 fallbacks');
+  await clickPanel(page, { css: ".ted-found summary" });
   // The merchandiser edits the first selector: the count follows as they type.
   await typeInto(page, "Selector", ".add");
   assert.deepEqual((await selectorRows(page))[0], [".add", "3 matches: the first one is changed"]);
+  assert.equal(await panelText(page, ".ted-found summary"), "How the element is found: .add 3 matches: the first one is changed + 2 fallbacks");
   await page.screenshot({ path: join(IMAGES, "studio-editor-selectors.png") });
   await typeInto(page, "Selector", ".nothing-here");
   assert.deepEqual((await selectorRows(page))[0], [".nothing-here", "matches nothing here"]);
