@@ -39,8 +39,8 @@ export const editorCss = `
 .ted .ted-check { display: flex; gap: 6px; align-items: center; font-weight: 400; }
 .ted .ted-check input { width: auto; }
 .ted-error { margin: 0; color: #8a1c1c; font-weight: 500; }
-.ted-error:empty, .ted-removed:empty { display: none; }
-.ted-removed { margin: 0; padding: 6px 10px; border-radius: 6px; background: #fff3c4; color: #5c3b00; }
+.ted-error:empty, .ted-removed:empty, .ted-note:empty { display: none; }
+.ted-removed, .ted-note { margin: 0; padding: 6px 10px; border-radius: 6px; background: #fff3c4; color: #5c3b00; }
 .ted-changes ol { margin: 0; padding: 0 0 0 22px; display: grid; gap: 6px; }
 .ted-changes li { overflow-wrap: anywhere; }
 .ted-changes li > div { display: flex; gap: 6px; align-items: start; justify-content: space-between; }

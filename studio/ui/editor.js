@@ -23,12 +23,19 @@ const KINDS = [
   ["style", "Style (colour, size, spacing…)"],
   ["attribute", "Attribute (link, title…)"],
   ["image", "Image (picture and its description)"],
+  ["insert", "Insert new content next to it"],
   ["addClass", "Add a class"],
   ["removeClass", "Remove a class"],
   ["move", "Move it"],
   ["hide", "Hide it"],
 ];
 const STYLE_PROPS = ["background-color", "color", "font-size", "font-weight", "font-style", "text-align", "text-transform", "letter-spacing", "line-height", "padding", "margin", "border", "border-radius", "width", "max-width", "display", "opacity"];
+const INSERTS = [
+  ["insertBefore", "Before it"],
+  ["insertAfter", "After it"],
+  ["prepend", "Inside it, first"],
+  ["append", "Inside it, last"],
+];
 const POSITIONS = [
   ["before", "Before the target"],
   ["after", "After the target"],
@@ -165,6 +172,9 @@ export function createEditor(options) {
   const kindSel = mk("select", { "aria-label": "What to change", onchange: () => drawKind() }, ...KINDS.map(([k, l]) => mk("option", { value: k }, l)));
   const textIn = mk("textarea", { "aria-label": "New text", rows: "3", oninput: (e) => live("text", e) });
   const htmlIn = mk("textarea", { "aria-label": "New HTML", rows: "4" });
+  const insertIn = mk("textarea", { "aria-label": "HTML to insert", rows: "3", placeholder: '<p class="ribbon">Free delivery this week</p>' });
+  const insertPos = mk("select", { "aria-label": "Where to insert it" }, ...INSERTS.map(([k, l]) => mk("option", { value: k }, l)));
+  const textWarn = mk("p", { class: "ted-note" });
   const propIn = mk("input", { "aria-label": "CSS property", list: "ted-props", autocomplete: "off", spellcheck: "false", value: "background-color", oninput: () => fillStyle() });
   const propList = mk("datalist", { id: "ted-props" }, ...STYLE_PROPS.map((p) => mk("option", { value: p })));
   const valIn = mk("input", { "aria-label": "CSS value", autocomplete: "off", spellcheck: "false", oninput: (e) => (syncSwatch(), live("style", e)) });
@@ -180,11 +190,12 @@ export function createEditor(options) {
   const posSel = mk("select", { "aria-label": "Where to move it" }, ...POSITIONS.map(([k, l]) => mk("option", { value: k }, l)));
   const field = (label, input) => mk("label", {}, label, input);
   const forms = {
-    text: mk("div", { class: "ted-text" }, field("New text", textIn), mk("p", { class: "ted-hint" }, "Plain text; it replaces everything inside the element. The page shows it as you type.")),
+    text: mk("div", { class: "ted-text" }, field("New text", textIn), textWarn, mk("p", { class: "ted-hint" }, "Plain text; it replaces everything inside the element. The page shows it as you type.")),
     html: mk("div", {}, field("New HTML", htmlIn), mk("p", { class: "ted-hint" }, "Cleaned before it is shown: no scripts, no event handlers, only safe elements.")),
     style: mk("div", {}, field("CSS property", propIn), propList, mk("div", { class: "ted-row" }, field("Value", valIn), colorIn), mk("p", { class: "ted-hint" }, "The page shows it as you type.")),
     attribute: mk("div", {}, field("Attribute", attrName), attrList, field("Value", attrVal)),
     image: mk("div", {}, field("Image address (src)", srcIn), field("Description for screen readers (alt)", altIn)),
+    insert: mk("div", {}, field("Where", insertPos), field("HTML to insert", insertIn), mk("p", { class: "ted-hint" }, "Cleaned before it is shown, as HTML changes are.")),
     addClass: mk("div", {}, field("Class names to add (separated by spaces)", classIn)),
     removeClass: mk("div", {}),
     move: mk("div", {}, targetBtn, targetBox, field("Where", posSel)),
@@ -492,9 +503,13 @@ export function createEditor(options) {
     for (const [name, f] of Object.entries(forms)) f.hidden = name !== k;
     formError.textContent = "";
     removedNote.textContent = "";
-    applyBtn.textContent = k === "hide" ? "Hide this element" : k === "move" ? "Move it" : "Apply";
+    applyBtn.textContent = k === "hide" ? "Hide this element" : k === "move" ? "Move it" : k === "insert" ? "Insert it" : "Apply";
     if (!picked) return;
-    if (k === "text") textIn.value = written("text") ?? picked.textContent.replace(/\s+/g, " ").trim();
+    if (k === "text") {
+      textIn.value = written("text") ?? picked.textContent.replace(/\s+/g, " ").trim();
+      const inside = [...picked.children].map((c) => describe(c).split(" ")[0]);
+      textWarn.textContent = inside.length ? `This element holds other elements (${[...new Set(inside)].join(", ")}): the new text replaces them all. Pick the innermost element to change only its words.` : "";
+    }
     if (k === "html") htmlIn.value = picked.innerHTML.trim();
     if (k === "style") fillStyle();
     if (k === "attribute") fillAttr();
@@ -610,6 +625,15 @@ export function createEditor(options) {
         return say("Nothing new: the image already has this address and description.");
       }
       return say(`Image changed. ${plural(list.length, "change", "changes")} in this variation.`);
+    }
+    if (k === "insert") {
+      const { html, removed } = cleanHtml(insertIn.value, doc);
+      removedNote.textContent = removed.length ? "Removed for safety: " + removed.join(", ") + "." : "";
+      if (!html.trim()) return fail(removed.length ? "Nothing is left to insert once cleaned: " + removed.join(", ") + " removed." : "Write the HTML to insert.");
+      if (tooLong(html)) return;
+      if (removed.length) insertIn.value = html;
+      const label = INSERTS.find(([a]) => a === insertPos.value)[1].toLowerCase();
+      return done({ selector, action: insertPos.value, value: html }, `Inserted ${label}.`);
     }
     if (k === "addClass") {
       const value = classIn.value.trim().split(/\s+/).filter(Boolean).join(" ");

@@ -457,3 +457,28 @@ test("the Studio's side: initial changes listed and previewed, setChanges, clear
   assert.equal(got.heroClicks, 1, "the page's own handler runs");
   assert.deepEqual(page.problems, []);
 });
+
+test("inserting new content next to an element, cleaned; a text change over other elements is warned about", async () => {
+  const page = await open();
+  await pick(page, '[data-testid="product-3"] p');
+  await choose(page, "What to change", "insert");
+  await choose(page, "Where to insert it", "insertAfter");
+  await typeInto(page, "HTML to insert", '<small class="badge" onmouseover="steal()">Only 3 left</small><iframe src="/x"></iframe>');
+  await button(page, "Insert it");
+  assert.deepEqual(await changes(page), [{ selector: ['[data-testid="product-3"] p', '[data-testid="product-3"] > p'], action: "insertAfter", value: '<small class="badge">Only 3 left</small>' }]);
+  assert.equal(await page.evaluate(() => document.querySelector('[data-testid="product-3"] p').nextElementSibling.outerHTML), '<small class="badge">Only 3 left</small>');
+  assert.match(await statusText(page), /^Inserted after it\./);
+  assert.match(await panelText(page, ".ted-edit .ted-removed:not(:empty)"), /the onmouseover attribute of <small>, <iframe>/);
+  await typeInto(page, "HTML to insert", "<script>steal()</script>");
+  await button(page, "Insert it");
+  assert.equal(await panelText(page, ".ted-edit .ted-error"), "Nothing is left to insert once cleaned: <script> removed.");
+  const check = engineCheck(await changes(page));
+  assert.equal(check.code, 0, check.out);
+
+  // The hero holds a headline, a paragraph and a link: new text would replace them all.
+  await pick(page, "#hero h1");
+  await button(page, "↑ Parent");
+  await choose(page, "What to change", "text");
+  assert.equal(await panelText(page, ".ted-text .ted-note"), "This element holds other elements (headline, paragraph, link): the new text replaces them all. Pick the innermost element to change only its words.");
+  assert.deepEqual(page.problems, []);
+});
