@@ -10,11 +10,54 @@ import { HTML_TAGS, htmlAttributeAllowed, linkProblem, urlProblem } from "./edit
 const DROP_WITH_CONTENT = /^(script|style|template|noscript|iframe|frame|frameset|object|embed|applet|svg|math|select|textarea|title|head)$/;
 
 // Chromium reports a strict CSP's script-src-attr violation for every on* attribute it
-// parses, even in an inert document: the handlers are renamed in the text of each tag
-// before parsing (ON_MARK + name), reported under their own name and removed. Safety does
+// parses, even in an inert document: the handlers are renamed in each start tag (read as
+// the HTML tokenizer reads attributes, so attribute values are left alone) before parsing (ON_MARK + name), reported under their own name and removed. Safety does
 // not rest on this: whatever it misses, the allowlist and the SDK's sanitize remove.
 const ON_MARK = "x-tailor-removed-";
-const defuse = (html) => html.replace(/<[a-zA-Z][^>]*>/g, (tag) => tag.replace(/([\s/"'])(on[a-z0-9_-]*\s*(=|[\s/>]))/gi, `$1${ON_MARK}$2`));
+function defuse(html) {
+  let out = "";
+  let i = 0;
+  const n = html.length;
+  const ws = (c) => c === " " || c === "\t" || c === "\n" || c === "\r" || c === "\f";
+  while (i < n) {
+    const lt = html.indexOf("<", i);
+    if (lt < 0 || lt + 1 >= n || !/[a-zA-Z]/.test(html[lt + 1])) {
+      out += html.slice(i, lt < 0 ? n : lt + 1);
+      i = lt < 0 ? n : lt + 1;
+      continue;
+    }
+    // A start tag: its name, then attributes as the HTML tokenizer reads them.
+    let j = lt + 1;
+    while (j < n && !ws(html[j]) && html[j] !== "/" && html[j] !== ">") j++;
+    out += html.slice(i, j);
+    while (j < n && html[j] !== ">") {
+      if (ws(html[j]) || html[j] === "/") {
+        out += html[j++];
+        continue;
+      }
+      let k = j;
+      while (k < n && !ws(html[k]) && html[k] !== "/" && html[k] !== ">" && (html[k] !== "=" || k === j)) k++;
+      const name = html.slice(j, k);
+      out += (/^on/i.test(name) ? ON_MARK : "") + name;
+      j = k;
+      while (j < n && ws(html[j])) out += html[j++];
+      if (html[j] !== "=") continue;
+      out += html[j++];
+      while (j < n && ws(html[j])) out += html[j++];
+      const q = html[j];
+      if (q === '"' || q === "'") {
+        const end = html.indexOf(q, j + 1);
+        const stop = end < 0 ? n : end + 1;
+        out += html.slice(j, stop);
+        j = stop;
+      } else {
+        while (j < n && !ws(html[j]) && html[j] !== ">") out += html[j++];
+      }
+    }
+    i = j;
+  }
+  return out;
+}
 const shown = (name) => (name.startsWith(ON_MARK) ? name.slice(ON_MARK.length) : name);
 
 // "<img> onerror" style counts of what a tree holds: elements and attributes.
