@@ -87,8 +87,11 @@ function anchorOf(el, doc) {
   return [null, ""];
 }
 
-/** `tag:nth-of-type(n)` steps from `top` (exclusive; null: the body) down to `el`. */
-function pathFrom(el, top, doc) {
+/**
+ * Path steps from `top` (exclusive; null: the body) down to `el`: an ancestor by a stable
+ * class that no sibling shares, else by `tag:nth-of-type(n)`; `el` itself by its tag.
+ */
+function pathFrom(el, top, doc, skip = new Set()) {
   const steps = [];
   for (let n = el; n && n !== top && n !== doc.documentElement; n = n.parentElement) {
     if (n === doc.body) {
@@ -96,8 +99,10 @@ function pathFrom(el, top, doc) {
       break;
     }
     const tag = n.localName;
-    const same = n.parentElement ? [...n.parentElement.children].filter((c) => c.localName === tag) : [n];
-    steps.unshift(same.length > 1 ? `${tag}:nth-of-type(${same.indexOf(n) + 1})` : tag);
+    const sibs = n.parentElement ? [...n.parentElement.children] : [n];
+    const own = n === el ? [] : classesOf(n, skip).filter((c) => sibs.every((m) => m === n || !m.classList.contains(c)));
+    const same = sibs.filter((c) => c.localName === tag);
+    steps.unshift(own.length ? "." + esc(own[0]) : same.length > 1 ? `${tag}:nth-of-type(${same.indexOf(n) + 1})` : tag);
   }
   return steps.join(" > ");
 }
@@ -137,7 +142,7 @@ export function selectorsFor(el, doc, skipClasses = new Set()) {
   first(...cls.map((c) => "." + c), ...pairs, ...cls.map((c) => tag + "." + c), ...(scope ? cls.map((c) => scope + "." + c) : []), ...(scope ? cls.map((c) => scope + tag + "." + c) : []));
   if (anchor) first(scope + tag);
   // The last resort: a path, kept even when the list is full.
-  const path = anchor ? anchorSel + " > " + pathFrom(el, anchor, doc) : shortest(pathFrom(el, null, doc), doc, el);
+  const path = anchor ? anchorSel + " > " + pathFrom(el, anchor, doc, skipClasses) : shortest(pathFrom(el, null, doc, skipClasses), doc, el);
   const out = got.slice(0, MAX);
   if (!out.includes(path) && unique(doc, path, el)) {
     if (out.length === MAX) out[MAX - 1] = path;

@@ -262,6 +262,21 @@ test("selectors: how many elements each matches, warnings for none and several; 
   const rows = await selectorRows(page);
   assert.ok(rows.length > 0 && rows.every(([s, n]) => !s.includes("css-1x9fz2a") && n === "1 match"), JSON.stringify(rows));
   assert.equal(rows[0][0], ".status");
+
+  // Ids and attributes written by frameworks are skipped; ids and test ids people wrote win.
+  await page.evaluate(() => {
+    document.querySelector("main").insertAdjacentHTML(
+      "beforeend",
+      `<div id="radix-:r1:" class="Card_root__x7Yq2 card"><span data-v-1a2b3c4d class="sc-bdVaJa price">€49</span></div>
+       <div id="promo-banner" class="banner">Free delivery</div> <button data-testid="buy-now" class="btn">Buy</button> <span id="ember1234">x</span>`,
+    );
+  });
+  await pick(page, ".card .price");
+  assert.deepEqual((await selectorRows(page)).map(([s]) => s), [".price", ".card > span"]);
+  await pick(page, "#promo-banner");
+  assert.deepEqual((await selectorRows(page)).map(([s]) => s), ["#promo-banner", ".banner", "main > div:nth-of-type(3)"]);
+  await pick(page, '[data-testid="buy-now"]');
+  assert.deepEqual((await selectorRows(page)).map(([s]) => s), ['[data-testid="buy-now"]', ".btn", "main > button"]);
 });
 
 test("Escape cancels picking and gives the page its clicks back; the keyboard picks and walks the tree", async () => {
