@@ -66,6 +66,11 @@ export function startPicking({ doc, host, highlight, done, start = null, typing 
     } else if (e.type === "click") {
       const el = pageEl(e) || hovered;
       finish(el);
+    } else if (e.type === "touchend" && e.changedTouches && e.changedTouches[0]) {
+      // A tap: with touchstart cancelled the browser makes no click, so the tap picks.
+      const t = e.changedTouches[0];
+      const el = doc.elementFromPoint(t.clientX, t.clientY);
+      if (el && el !== host) finish(el);
     }
   };
   const key = (e) => {

@@ -37,10 +37,18 @@ after(async () => {
   rmSync(scratch, { recursive: true, force: true });
 });
 
-/** The fixture with the editor mounted; `page.violations` collects CSP violations. */
-async function open({ width = 1280, height = 800 } = {}) {
-  const page = await newPage(browser);
-  await page.setViewportSize({ width, height });
+/** The fixture with the editor mounted; `window.__violations` collects CSP violations. */
+async function open({ width = 1280, height = 800, touch = false } = {}) {
+  let page;
+  if (touch) {
+    const context = await browser.newContext({ viewport: { width, height }, hasTouch: true, isMobile: true });
+    page = await context.newPage();
+    page.problems = [];
+    page.on("pageerror", (e) => page.problems.push("pageerror: " + e.message));
+  } else {
+    page = await newPage(browser);
+    await page.setViewportSize({ width, height });
+  }
   await page.route("**/editor.bundle.js", (r) => r.fulfill({ contentType: "text/javascript", body: bundle }));
   await page.route("**/index.html", async (r) => {
     const res = await r.fetch();
@@ -405,9 +413,15 @@ test("attributes, classes, an image, a move, hide and page CSS: each one change 
   assert.deepEqual(page.problems, []);
 });
 
-test("390 px wide: the panel fits, nothing scrolls sideways", async () => {
-  const page = await open({ width: 390, height: 844 });
-  await pick(page, "#hero h1");
+test("390 px wide, on a touch screen: a tap picks (the page hears nothing), the panel fits, nothing scrolls sideways", async () => {
+  const page = await open({ width: 390, height: 844, touch: true });
+  await page.evaluate(() => document.querySelector("#hero h1").addEventListener("touchstart", () => window.pageEvents.heroClick++));
+  const r = await rectOf(page, { text: "Pick an element" });
+  await page.touchscreen.tap(r.x, r.y);
+  const h1 = await centre(page, "#hero h1");
+  await page.touchscreen.tap(h1.x, h1.y);
+  assert.match(await statusText(page), /^Selected: headline "Autumn collection"/);
+  assert.deepEqual(await events(page), { click: 0, pointerdown: 0, submit: 0, keydown: 0, heroClick: 0 });
   await typeInto(page, "New text", "Winter sale");
   const fit = await inPanel(page, `const p = s.querySelector(".panel"); return { scroll: p.scrollWidth, client: p.clientWidth };`);
   assert.ok(fit.scroll <= fit.client, `the panel scrolls sideways: ${fit.scroll} > ${fit.client}`);
