@@ -16,6 +16,8 @@ import { MAX_CHANGES, MAX_CSS, MAX_VALUE, attributeProblem, cssProblem, selector
 import { countMatches, describe, selectorsFor } from "./editor-select.js";
 
 export { editorCss };
+// For the Studio's other views (outlines, the inspector): the same selectors and counts.
+export { countMatches, describe, selectorsFor } from "./editor-select.js";
 
 const KINDS = [
   ["text", "Text"],
@@ -320,6 +322,7 @@ export function createEditor(options) {
     session = null;
     cssIn.value = css;
     emit();
+    if (picked) drawKind(); // the form shows the element as it is now
     say(`Undone. ${plural(list.length, "change", "changes")} now.`);
   }
   function redo() {
@@ -329,6 +332,7 @@ export function createEditor(options) {
     session = null;
     cssIn.value = css;
     emit();
+    if (picked) drawKind(); // the form shows the element as it is now
     say(`Redone. ${plural(list.length, "change", "changes")} now.`);
   }
   const safeQuery = (s) => {

@@ -184,6 +184,8 @@ test("pick the hero headline without the page noticing, change its text and the 
   await button(page, "Undo");
   assert.equal(await page.evaluate(() => getComputedStyle(document.querySelector("#hero .cta")).backgroundColor), original.bg);
   assert.deepEqual(await changes(page), expected.slice(0, 1), "one undo takes back the whole typed colour");
+  assert.deepEqual((await page.evaluate(() => window.studioFixture.seen.changes.at(-1))).changes, expected.slice(0, 1), "onChange heard the undo");
+  assert.equal(await inPanel(page, `return s.querySelector('[aria-label="CSS value"]').value;`), original.bg, "the form shows the colour as it is again");
   await page.keyboard.press("Control+Z");
   assert.equal(await page.textContent("#hero h1"), "Autumn collection");
   assert.deepEqual(await changes(page), []);
