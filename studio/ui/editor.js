@@ -350,15 +350,17 @@ export function createEditor(options) {
     listEl.replaceChildren(
       ...list.map((c, i) => {
         const sel = firstSel(c.selector);
-        const found = (Array.isArray(c.selector) ? c.selector : [c.selector]).some((s) => countMatches(doc, s) > 0);
+        const el = (Array.isArray(c.selector) ? c.selector : [c.selector]).map((s) => safeQuery(s)).find(Boolean);
+        const found = !!el;
         const what = describeChange(c);
+        const kind = el ? (describe(el).match(/^[^"]+/) || [""])[0].trim() : "";
         return mk(
           "li",
           {},
           mk(
             "div",
             {},
-            mk("span", {}, what, " · ", mk("code", {}, sel), found ? null : mk("span", { class: "ted-count ted-warn" }, " not on this page")),
+            mk("span", {}, what, " · ", kind ? kind + " " : "", mk("code", {}, sel), found ? null : mk("span", { class: "ted-count ted-warn" }, "not on this page")),
             mk("button", { type: "button", "aria-label": `Delete change ${i + 1}: ${what}`, onclick: () => remove(i) }, "Delete"),
           ),
         );

@@ -345,6 +345,10 @@ test("attributes, classes, an image, a move, hide and page CSS: each one change 
   await typeInto(page, "Class names, separated by spaces", "cta-large  promo");
   await button(page, "Apply");
   assert.equal(await page.getAttribute("#hero .cta", "class"), "cta cta-large promo");
+  // Right after, another class for the same element: one change with both.
+  await typeInto(page, "Class names, separated by spaces", "promo wide");
+  await button(page, "Apply");
+  assert.equal(await page.getAttribute("#hero .cta", "class"), "cta cta-large promo wide");
 
   // An image: the form offers its address and description.
   await pick(page, '[data-testid="product-1"] img');
@@ -390,7 +394,7 @@ test("attributes, classes, an image, a move, hide and page CSS: each one change 
 
   const expected = [
     { selector: [".cta", "#hero a", "#hero > a"], action: "attribute", name: "href", value: "/sale?from=hero" },
-    { selector: [".cta", "#hero a", "#hero > a"], action: "addClass", value: "cta-large promo" },
+    { selector: [".cta", "#hero a", "#hero > a"], action: "addClass", value: "cta-large promo wide" },
     { selector: ['[data-testid="product-1"] img', '[data-testid="product-1"] > img'], action: "attribute", name: "src", value: "/coat.svg?colour=navy" },
     { selector: ['[data-testid="product-1"] img', '[data-testid="product-1"] > img'], action: "attribute", name: "alt", value: "Wool coat in navy" },
     { selector: ["#newsletter", ".newsletter", "main > form"], action: "move", target: "#footer", position: "prepend" },
@@ -479,7 +483,7 @@ test("the Studio's side: initial changes listed and previewed, setChanges, clear
     "TypeError: createEditor: `preview` must be a function",
   ]);
   assert.equal(got.lead, "Layers for winter", "the initial changes are previewed at once");
-  assert.match(got.listed, /Text → “Layers for winter” · #hero \.lead/);
+  assert.match(got.listed, /^Text → “Layers for winter” · paragraph #hero \.leadDelete$/);
   assert.equal(got.setError, "setChanges: the page changes must be an array, found object");
   assert.deepEqual(got.afterSet, ["none", "Warm layers for cold days.", 1]);
   assert.equal(got.afterUndo, 1);
