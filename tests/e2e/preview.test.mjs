@@ -95,7 +95,7 @@ async function studioToken(role = "edit") {
 async function previewLink(name, doc, ttl = "10m") {
   const token = await studioToken();
   const saved = await call("PUT", `/v1/studio/${SITE}/drafts/${name}`, token, doc);
-  assert.equal(saved.status, 200, JSON.stringify(saved.body));
+  assert.ok(saved.status === 200 || saved.status === 201, JSON.stringify(saved.body));
   const made = await call("POST", `/v1/studio/${SITE}/previews`, token, { draft: name, ttl, path: "/studio.html" });
   assert.equal(made.status, 201, JSON.stringify(made.body));
   assert.match(made.body.link, /^\/studio\.html\?tailor_preview=tp1\./);
@@ -307,6 +307,75 @@ describe("Studio and preview links", () => {
       } finally {
         fake.studio = readFileSync(join(PAGES, "fake-studio.js"), "utf8");
       }
+    }
+  });
+
+  test("a preview link shows the draft's page change, never cached nor replaced by live updates, nothing recorded", { timeout: 60000 }, async () => {
+    const made = await previewLink("summer", ruleset("Draft headline"));
+    const page = await newPage(browser);
+    const events = serverEvents(server).length;
+    requests = [];
+    await open(page, made.link, { studio: true });
+    assert.equal(await headline(page, "Draft headline"), "Draft headline");
+    assert.equal(await page.evaluate(() => location.href), base + "/studio.html");
+    const s = await status(page);
+    assert.equal(s.mode, "preview");
+    assert.equal(s.rulesetVersion, 0, "the preview's envelope (version 0) is in use");
+    assert.deepEqual(s.problems, []);
+    const host = await page.evaluate(() => ({ mode: window.studioHost.mode, token: window.studioHost.token, previewError: window.studioHost.previewError }));
+    assert.deepEqual(host, { mode: "preview", token: made.token, previewError: null });
+    // The token went to the preview endpoint only.
+    const carrying = requests.filter((r) => r.url.includes(made.token)).map((r) => r.url.split("?")[0]);
+    assert.deepEqual(carrying, ["/studio.html", `/v1/studio/${SITE}/preview`]);
+    // A live update or refreshRuleset() does not replace it while previewing.
+    const published = await publish(ruleset("Live headline"));
+    assert.equal((await page.evaluate(() => window.T.refreshRuleset())).error, null);
+    assert.equal((await status(page)).rulesetVersion, 0);
+    // Never cached: the cache keeps the live envelope.
+    const cached = await page.evaluate((site) => localStorage.getItem("tailor:" + site + ":ruleset"), SITE);
+    assert.ok(cached && !cached.includes("Draft headline") && JSON.parse(cached).version === published, String(cached).slice(0, 200));
+    assert.equal(await headline(page, "Draft headline"), "Draft headline");
+    await page.evaluate(() => window.T.track("add_to_cart", { sku: "SKU-9", price: 10 }));
+    await page.evaluate(() => window.T.flush());
+    await page.waitForTimeout(1000);
+    assert.deepEqual(await outbox(page), []);
+    assert.equal(serverEvents(server).length, events, "0 events from a preview");
+    // A reload keeps the preview (sessionStorage).
+    await page.reload();
+    await page.waitForFunction(() => window.T && window.T.status.ready, null, WAIT);
+    assert.equal(await headline(page, "Draft headline"), "Draft headline");
+    assert.equal((await status(page)).mode, "preview");
+    // Back to the live ruleset.
+    await page.evaluate(() => window.T.setRuleset(null));
+    assert.equal((await status(page)).rulesetVersion, published);
+    assert.deepEqual(page.problems, []);
+    await page.context().close();
+  });
+
+  test("an expired or tampered preview token keeps the live page, with the server's message", { timeout: 60000 }, async () => {
+    const expired = await previewLink("soon", ruleset("Draft headline"), "1s");
+    await new Promise((r) => setTimeout(r, 1200));
+    const good = await previewLink("good", ruleset("Draft headline"));
+    // One character of the signature changed.
+    const last = good.token.at(-2);
+    const tampered = good.token.slice(0, -2) + (last === "A" ? "B" : "A") + good.token.at(-1);
+    for (const [token, message] of [
+      [expired.token, /^preview: the preview link expired at .* UTC: ask for a new one; the live ruleset stays in use$/],
+      [tampered, /^preview: the preview token was tampered with: its signature does not match \(or another server made it\); the live ruleset stays in use$/],
+    ]) {
+      const page = await newPage(browser);
+      await open(page, `/studio.html?tailor_preview=${token}`, { studio: true });
+      assert.equal(await headline(page, "Live headline"), "Live headline");
+      const s = await status(page);
+      assert.equal(s.mode, "preview");
+      assert.ok(s.rulesetVersion > 0, "the live ruleset is in use");
+      assert.equal(s.problems.length, 1, JSON.stringify(s.problems));
+      assert.match(s.problems[0], message);
+      assert.equal(await page.evaluate(() => window.studioHost.previewError), s.problems[0]);
+      assert.equal(await page.evaluate(() => location.search), "");
+      // (the browser's own line for the refused request aside)
+      assert.deepEqual(page.problems.filter((p) => !p.startsWith("error: Failed to load resource")), []);
+      await page.context().close();
     }
   });
 });
