@@ -151,3 +151,25 @@ test("without Ed25519 a ruleset cached by an earlier page is refused too, and th
   assert.equal(await headline(page), ORIGINAL);
   await page.context().close();
 });
+
+test("without Ed25519 an inline ruleset given to init is still used; the server's stays refused", { timeout: 90000 }, async () => {
+  const site = "no-ed25519-inline";
+  await publish(site);
+  const key = (await (await fetch(server.url + "/v1/keys")).json()).keys[0].publicKey;
+  const page = await newPage(browser);
+  await page.context().addInitScript(withoutEd25519);
+  await page.goto(`${server.url}/sync.html?site=${site}-page`); // the npm entry (import map), Tailor on window
+  await page.waitForFunction(() => window.ready === true, null, WAIT);
+  const r = await page.evaluate(
+    async ([site, key]) => {
+      const inline = { version: 1, placements: { "home-hero": { limit: 1 } }, offers: [{ id: "inline", placements: ["home-hero"], content: { title: "From the page" } }] };
+      const t = await Tailor.init({ site, endpoint: "/", consent: "granted", publicKey: key, ruleset: inline });
+      const refresh = await t.refreshRuleset();
+      return { refresh, offers: t.decide({}, { record: false }).placements["home-hero"].offers.map((o) => o.offerId) };
+    },
+    [site, key],
+  );
+  assert.match(r.refresh.error, /refused version 1: the signature could not be checked: Algorithm: Unrecognized name/, JSON.stringify(r));
+  assert.deepEqual(r.offers, ["inline"]);
+  await page.context().close();
+});
