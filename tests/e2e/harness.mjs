@@ -164,6 +164,27 @@ function callSource(fn, args) {
   return "(" + String(fn) + ")(..." + JSON.stringify(args) + ")";
 }
 
+// Process groups started here and not yet stopped. They are detached (their own group, so
+// that stopping one stops what it started), so they would outlive this process: if it exits
+// before `close()` (an uncaught error, process.exit), they are killed on the way out.
+const groups = new Set();
+let exitHook = false;
+function track(child) {
+  groups.add(child);
+  child.once("exit", () => groups.delete(child));
+  if (!exitHook) {
+    exitHook = true;
+    process.once("exit", () => {
+      for (const c of groups) {
+        try {
+          process.kill(-c.pid, "SIGKILL");
+        } catch {}
+      }
+    });
+  }
+  return child;
+}
+
 /** Stops a process started with `detached: true` and everything it started (its process group). */
 async function stopGroup(child, ms = 5000) {
   if (!child || child.exitCode !== null || child.signalCode !== null) return;
@@ -199,7 +220,7 @@ async function freePort() {
  * JSON) result. `problems` collects console errors and uncaught exceptions where the engine's
  * driver reports them (not WebKitWebDriver: there it stays empty).
  */
-export async function openEngine(name, { timeoutMs = 30000 } = {}) {
+export async function openEngine(name, { timeoutMs = 60000 } = {}) {
   if (name === "chromium") return openChromium(timeoutMs);
   if (name === "firefox") return openFirefox(timeoutMs);
   if (name === "webkit") return openWebKit(timeoutMs);
@@ -271,7 +292,7 @@ async function openWebKit(timeoutMs) {
       stdio: ["ignore", "ignore", "pipe", "pipe"],
       detached: true,
     });
-    started.push(xvfb);
+    started.push(track(xvfb));
     const xlog = [];
     xvfb.stderr.on("data", (d) => xlog.push(String(d)));
     const display = await bounded(
@@ -286,17 +307,8 @@ async function openWebKit(timeoutMs) {
       timeoutMs,
       "webkit: Xvfb start",
     );
-    const port = await freePort();
-    const driver = spawn(process.env.WEBKIT_WEBDRIVER || "WebKitWebDriver", ["--port=" + port], {
-      stdio: ["ignore", "pipe", "pipe"],
-      detached: true,
-      env: { ...process.env, DISPLAY: display },
-    });
-    started.push(driver);
     const dlog = [];
-    driver.stdout.on("data", (d) => dlog.push(String(d)));
-    driver.stderr.on("data", (d) => dlog.push(String(d)));
-    const base = `http://127.0.0.1:${port}`;
+    let base = "";
     const call = async (method, path, body, ms = timeoutMs) => {
       const r = await fetch(base + path, {
         method,
@@ -308,13 +320,28 @@ async function openWebKit(timeoutMs) {
       if (!r.ok) throw new Error(`webkit: ${method} ${path}: ${json.value?.error}: ${json.value?.message}`);
       return json.value;
     };
-    // The driver answers /status once it listens.
-    const end = Date.now() + timeoutMs;
-    for (;;) {
-      const up = await call("GET", "/status", null, 2000).then(() => true, () => false);
+    // The driver answers /status once it listens. The port is probed free first; should
+    // another process take it before the driver binds, the driver exits and is started again.
+    for (let attempt = 1; ; attempt++) {
+      const port = await freePort();
+      const driver = spawn(process.env.WEBKIT_WEBDRIVER || "WebKitWebDriver", ["--port=" + port], {
+        stdio: ["ignore", "pipe", "pipe"],
+        detached: true,
+        env: { ...process.env, DISPLAY: display },
+      });
+      started.push(track(driver));
+      driver.stdout.on("data", (d) => dlog.push(String(d)));
+      driver.stderr.on("data", (d) => dlog.push(String(d)));
+      base = `http://127.0.0.1:${port}`;
+      const end = Date.now() + timeoutMs;
+      let up = false;
+      while (!up && Date.now() < end && driver.exitCode === null) {
+        up = await call("GET", "/status", null, 2000).then(() => true, () => false);
+        if (!up) await new Promise((r) => setTimeout(r, 100));
+      }
       if (up) break;
-      if (Date.now() > end || driver.exitCode !== null) throw new Error("webkit: WebKitWebDriver did not start: " + dlog.join(""));
-      await new Promise((r) => setTimeout(r, 100));
+      await stopGroup(driver);
+      if (attempt === 3) throw new Error("webkit: WebKitWebDriver did not start: " + dlog.join(""));
     }
     const session = await call("POST", "/session", {
       capabilities: { alwaysMatch: { "webkitgtk:browserOptions": { args: ["--automation"] } } },
