@@ -67,7 +67,8 @@ export async function startServer(extraArgs = [], { www = join(ROOT, "www") } = 
   };
 }
 
-export async function launchBrowser() {
+/** Headless Chromium; `extraArgs` are command-line switches added to the usual ones. */
+export async function launchBrowser(extraArgs = []) {
   return chromium.launch({
     executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
     args: [
@@ -79,6 +80,7 @@ export async function launchBrowser() {
       "--disable-background-networking",
       "--disable-component-update",
       "--disable-sync",
+      ...extraArgs,
     ],
   });
 }
@@ -219,16 +221,20 @@ async function freePort() {
  * `evaluate` runs the function in the page with JSON arguments and resolves to its (awaited,
  * JSON) result. `problems` collects console errors and uncaught exceptions where the engine's
  * driver reports them (not WebKitWebDriver: there it stays empty).
+ * `args` are command-line arguments added to the browser's (Chromium's switches, Firefox's
+ * options, MiniBrowser's options such as `--private`); `prefs` are Firefox preferences
+ * (`about:config`), refused for the other engines.
  */
-export async function openEngine(name, { timeoutMs = 60000 } = {}) {
-  if (name === "chromium") return openChromium(timeoutMs);
-  if (name === "firefox") return openFirefox(timeoutMs);
-  if (name === "webkit") return openWebKit(timeoutMs);
+export async function openEngine(name, { timeoutMs = 60000, args = [], prefs } = {}) {
+  if (prefs && name !== "firefox") throw new Error(`openEngine: prefs are Firefox preferences, ${name} has none`);
+  if (name === "chromium") return openChromium(timeoutMs, args);
+  if (name === "firefox") return openFirefox(timeoutMs, args, prefs || {});
+  if (name === "webkit") return openWebKit(timeoutMs, args);
   throw new Error("openEngine: unknown engine " + name);
 }
 
-async function openChromium(timeoutMs) {
-  const browser = await bounded(launchBrowser(), timeoutMs, "chromium: launch");
+async function openChromium(timeoutMs, args) {
+  const browser = await bounded(launchBrowser(args), timeoutMs, "chromium: launch");
   try {
     const page = await newPage(browser);
     return {
@@ -245,7 +251,7 @@ async function openChromium(timeoutMs) {
   }
 }
 
-async function openFirefox(timeoutMs) {
+async function openFirefox(timeoutMs, args, prefs) {
   const { default: puppeteer } = await import("puppeteer-core");
   const browser = await puppeteer.launch({
     browser: "firefox",
@@ -254,8 +260,9 @@ async function openFirefox(timeoutMs) {
     headless: true,
     timeout: timeoutMs,
     protocolTimeout: timeoutMs,
+    args,
     // No update checks, telemetry or first-run pages: only the page's own requests.
-    extraPrefsFirefox: { "app.update.enabled": false, "datareporting.policy.dataSubmissionEnabled": false, "browser.shell.checkDefaultBrowser": false },
+    extraPrefsFirefox: { "app.update.enabled": false, "datareporting.policy.dataSubmissionEnabled": false, "browser.shell.checkDefaultBrowser": false, ...prefs },
   });
   const proc = browser.process();
   try {
@@ -281,7 +288,7 @@ async function openFirefox(timeoutMs) {
   }
 }
 
-async function openWebKit(timeoutMs) {
+async function openWebKit(timeoutMs, args) {
   const started = [];
   const stopAll = async () => {
     for (const c of started.reverse()) await stopGroup(c);
@@ -344,7 +351,7 @@ async function openWebKit(timeoutMs) {
       if (attempt === 3) throw new Error("webkit: WebKitWebDriver did not start: " + dlog.join(""));
     }
     const session = await call("POST", "/session", {
-      capabilities: { alwaysMatch: { "webkitgtk:browserOptions": { args: ["--automation"] } } },
+      capabilities: { alwaysMatch: { "webkitgtk:browserOptions": { args: ["--automation", ...args] } } },
     });
     const sid = session.sessionId;
     await call("POST", `/session/${sid}/timeouts`, { script: timeoutMs, pageLoad: timeoutMs });
