@@ -168,7 +168,9 @@ function callSource(fn, args) {
 
 // Process groups started here and not yet stopped. They are detached (their own group, so
 // that stopping one stops what it started), so they would outlive this process: if it exits
-// before `close()` (an uncaught error, process.exit), they are killed on the way out.
+// before `close()` (an uncaught error, process.exit), they are killed on the way out. A
+// signal (a CI time limit's SIGTERM, Ctrl-C) ends Node without its "exit" event, so while
+// groups run, those signals exit through it (with the shell's 128 + signal number).
 const groups = new Set();
 let exitHook = false;
 function track(child) {
@@ -183,6 +185,9 @@ function track(child) {
         } catch {}
       }
     });
+    for (const [signal, n] of [["SIGTERM", 15], ["SIGINT", 2], ["SIGHUP", 1]]) {
+      process.once(signal, () => process.exit(128 + n));
+    }
   }
   return child;
 }
