@@ -99,12 +99,12 @@ const framed = (engine, url) => engine.goto(`${server.url}/frame.html?src=${enco
 
 // Per engine: how it is made to refuse, or why it cannot be here (a skip says so).
 const THIRD_PARTY_BLOCKED = {
-  chromium: { opts: {}, how: "playwright's browser contexts are off the record, like an Incognito window, which blocks third-party storage" },
+  chromium: { opts: {}, how: "Debian's Chromium blocks third-party storage, in playwright's off-the-record contexts and in a persistent profile alike" },
   firefox: { opts: { prefs: { "network.cookie.cookieBehavior": 1 } }, how: 'network.cookie.cookieBehavior = 1 ("block all third-party cookies")' },
   webkit: { skip: "WebKitGTK partitions third-party storage and does not refuse it, also with MiniBrowser's --cookies-policy=never or --enable-itp" },
 };
 const THIRD_PARTY_PARTITIONED = {
-  chromium: { skip: "openEngine's Chromium contexts block third-party storage (the blocked case); a partitioned one needs a persistent profile" },
+  chromium: { skip: "Debian's Chromium blocks third-party storage (the blocked case above) instead of partitioning it" },
   firefox: { opts: {}, how: "Total Cookie Protection, the default" },
   webkit: { opts: {}, how: "the default" },
 };
