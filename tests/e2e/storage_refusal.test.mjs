@@ -84,16 +84,6 @@ function refused(s, stores) {
   for (const store of stores) assert.ok(s.problems.some((p) => p.startsWith(store + ": ")), `status.problems says why not ${store}: ${JSON.stringify(s.problems)}`);
 }
 
-/** Opens `name` with `opts`, runs `f(engine)`, and closes the engine whatever happens. */
-async function withEngine(name, opts, f) {
-  const engine = await openEngine(name, opts);
-  try {
-    return await f(engine);
-  } finally {
-    await engine.close();
-  }
-}
-
 const state = (engine, url) => engine.goto(url).then(() => engine.evaluate(() => sdkState()));
 const framed = (engine, url) => engine.goto(`${server.url}/frame.html?src=${encodeURIComponent(url)}`).then(() => engine.evaluate(() => frameState()));
 
@@ -127,12 +117,29 @@ const PRIVATE = {
 for (const name of ENGINES) {
   describe(name, () => {
     const site = (what) => `st-${name}-${what}`;
+    // One engine at a time, kept open for the next case if that one wants the same options
+    // (the cases below are ordered so), closed when it does not and after the last.
+    let open = null;
+    async function engineWith(opts) {
+      const key = JSON.stringify(opts);
+      if (open?.key !== key) {
+        const was = open;
+        open = null;
+        await was?.engine.close();
+        open = { key, engine: await openEngine(name, opts) };
+      }
+      open.engine.problems.length = 0;
+      return open.engine;
+    }
+    after(async () => {
+      await open?.engine.close();
+    });
     const run = (title, cases, f) => {
       const c = cases[name];
       if (c.skip) return test(title, { skip: `${name}: ${c.skip}` }, () => {});
       test(title, { timeout: 120000 }, async (t) => {
         t.diagnostic(`${name}: ${c.how}`);
-        await withEngine(name, c.opts, (engine) => f(engine, t));
+        await f(await engineWith(c.opts), t);
       });
     };
 
@@ -143,17 +150,6 @@ for (const name of ENGINES) {
       assert.equal(st.storage, "memory", JSON.stringify(st));
       refused(st, ["indexeddb", "localstorage"]);
       await worksAnyway(t, engine, s, st, { locksRefused: true });
-    });
-
-    run("a third-party frame with partitioned storage uses IndexedDB, apart from the same site's own pages", THIRD_PARTY_PARTITIONED, async (engine, t) => {
-      const s = site("3p-partitioned");
-      await publish(s);
-      const first = await state(engine, `${other}/storage.html?site=${s}`);
-      assert.equal(first.storage, "indexeddb", JSON.stringify(first));
-      const st = await framed(engine, `${other}/storage.html?site=${s}`);
-      assert.equal(st.storage, "indexeddb", JSON.stringify(st));
-      assert.notEqual(st.anonymousId, first.anonymousId, "the frame does not see the first-party storage of its site: another anonymous id");
-      await worksAnyway(t, engine, s, st);
     });
 
     run("localStorage turned off: IndexedDB is used and the ruleset and events work without localStorage", LOCALSTORAGE_OFF, async (engine, t) => {
@@ -194,6 +190,17 @@ for (const name of ENGINES) {
       } else await worksAnyway(t, engine, s, st);
       const again = await state(engine, `${server.url}/storage.html?site=${s}`);
       assert.equal(again.anonymousId, st.anonymousId);
+    });
+
+    run("a third-party frame with partitioned storage uses IndexedDB, apart from the same site's own pages", THIRD_PARTY_PARTITIONED, async (engine, t) => {
+      const s = site("3p-partitioned");
+      await publish(s);
+      const first = await state(engine, `${other}/storage.html?site=${s}`);
+      assert.equal(first.storage, "indexeddb", JSON.stringify(first));
+      const st = await framed(engine, `${other}/storage.html?site=${s}`);
+      assert.equal(st.storage, "indexeddb", JSON.stringify(st));
+      assert.notEqual(st.anonymousId, first.anonymousId, "the frame does not see the first-party storage of its site: another anonymous id");
+      await worksAnyway(t, engine, s, st);
     });
 
     // Safari's private modes of the past, which no engine here has any more: simulated in the
