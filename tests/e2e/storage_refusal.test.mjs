@@ -50,17 +50,14 @@ async function reachesServer(site, id) {
   return stored(site).includes(id);
 }
 
-// Where the browser refuses a site's storage it refuses its Web Locks too (SecurityError), and
-// the SDK takes that refusal for another tab holding the sender lock: it never becomes the
-// sender, so the events it records are kept in memory and never sent (src/web/sync.js,
-// acquireSender; docs/security.md says so). The case's events are checked in a subtest marked
-// to do, which passes once that is fixed.
-const NOT_SENT = "the tab never becomes the sender where Web Locks are refused with the storage (src/web/sync.js acquireSender)";
+// Where the browser refuses a site's storage it refuses its Web Locks too (SecurityError): the
+// SDK then decides who sends by its localStorage lease, and with no localStorage either the tab
+// is alone and sends (src/web/sync.js, acquireSender). `locksRefused` marks those cases.
 
 /**
  * What every case checks besides the store: the signed ruleset is used, the decision made,
- * nothing thrown at the page, and the tracked event reaches the server (in a subtest to do
- * where `locksRefused`).
+ * nothing thrown at the page, and the tracked event reaches the server (also where the Web
+ * Locks are refused: `locksRefused`).
  */
 async function worksAnyway(t, engine, site, s, { locksRefused = false } = {}) {
   assert.deepEqual(s.ready, { version: 1, error: null }, JSON.stringify(s));
@@ -72,7 +69,7 @@ async function worksAnyway(t, engine, site, s, { locksRefused = false } = {}) {
     "no uncaught error",
   );
   assert.equal(s.sending, true, JSON.stringify(s));
-  await t.test("the tracked event is sent and reaches the server", locksRefused ? { todo: NOT_SENT } : {}, async () => {
+  await t.test("the tracked event is sent and reaches the server" + (locksRefused ? " (Web Locks refused: the lease decides)" : ""), async () => {
     // This flush, or one the SDK started before it, sent the outbox.
     assert.deepEqual([s.flush.sender, s.flush.pending], [true, 0], "the outbox was sent: " + JSON.stringify(s.flush));
     assert.ok(await reachesServer(site, s.event), `the event ${s.event} reached the server`);
