@@ -48,14 +48,15 @@ const base = (config) => {
 };
 
 /**
- * Asks the Tailor server for a preview link's draft (the core verifies it). Answers
+ * Asks the Tailor server for a preview link's draft (the core verifies it), waiting 10 s at
+ * most: `init` waits for it, so that the draft's changes are the first on the page. Answers
  * `[envelope text]`, or `[null, the problem]` with the server's message (expired, tampered,
  * another site). Never rejects.
  */
 export async function fetchPreview(config, token) {
   let why;
   try {
-    const r = await fetch(base(config) + "/v1/studio/" + encodeURIComponent(config.site) + "/preview?token=" + token);
+    const r = await fetch(base(config) + "/v1/studio/" + encodeURIComponent(config.site) + "/preview?token=" + token, { signal: AbortSignal.timeout(10000) });
     const text = await r.text();
     if (r.ok) return [text];
     try {
