@@ -569,8 +569,8 @@ impl TailorCore {
     pub fn set_ruleset(&self, doc: JsValue) -> Result<(), JsValue> {
         let doc =
             to_value(&doc).map_err(|e| type_error(String::from("Tailor.setRuleset: ") + &e))?.filter(|d| !d.is_null());
-        let mut s = self.state.borrow_mut();
         let Some(doc) = doc else {
+            let mut s = self.state.borrow_mut();
             if let Some((live, version)) = s.held_live.take() {
                 s.ruleset = live;
                 s.ruleset_version = version;
@@ -579,7 +579,7 @@ impl TailorCore {
         };
         let rs = compile_ruleset(&doc)
             .map_err(|e| JsValue::from(RangeError::new(&(String::from("Tailor.setRuleset: ") + &e))))?;
-        hold(&mut s, rs, 0.0);
+        hold(&mut self.state.borrow_mut(), rs, 0.0);
         Ok(())
     }
 
