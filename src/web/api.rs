@@ -809,6 +809,12 @@ async fn set_consent(shared: &Shared, consent: Consent, here: bool) {
             s.emit("status");
         }
         Consent::Denied | Consent::Pending => {
+            // Back to pending keeps what was stored: profile changes still waiting for their
+            // save task (each track() resolves once its event is stored, the profile follows
+            // in a later task) are written before the store is let go.
+            if previous == Consent::Granted && consent == Consent::Pending {
+                save_now(shared.clone()).await;
+            }
             let old = {
                 let mut s = shared.borrow_mut();
                 s.generation += 1;

@@ -91,7 +91,10 @@ export async function newPage(browser) {
   const page = await context.newPage();
   page.problems = [];
   page.on("console", (m) => {
-    if (["error", "warning", "assert"].includes(m.type())) page.problems.push(m.type() + ": " + m.text());
+    if (!["error", "warning", "assert"].includes(m.type())) return;
+    // A failed load's message does not name the resource: its location does.
+    const at = m.location() && m.location().url;
+    page.problems.push(m.type() + ": " + m.text() + (at && /Failed to load resource/.test(m.text()) ? " (" + at + ")" : ""));
   });
   page.on("pageerror", (e) => page.problems.push("pageerror: " + e.message));
   return page;
