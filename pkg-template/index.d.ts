@@ -1,4 +1,4 @@
-import type { Consent, Decision, DecideOptions, EventProps, EventType, PageExperiment, ProfileSnapshot, TailorConfig, TailorStatus } from "./types.js";
+import type { Consent, Decision, DecideOptions, EventProps, EventType, PageExperiment, ProfileSnapshot, StudioState, TailorConfig, TailorStatus } from "./types.js";
 export type * from "./types.js";
 
 export declare class Tailor {
@@ -49,8 +49,13 @@ export declare class Tailor {
   applyChanges(decision?: { experiments: PageExperiment[] | Record<string, unknown>; pageExposures?: { experimentKey: string; variation: number }[] }): string[];
   /** Takes every page change off the page and stops watching the page and its route changes. */
   revertChanges(): void;
-  /** Replaces the ruleset; throws a RangeError listing each problem with its path. */
-  setRuleset(ruleset: object): void;
+  /**
+   * Replaces the ruleset; throws a RangeError listing each problem with its path. In the
+   * Studio or a preview it holds over the server's updates until `setRuleset(null)`.
+   */
+  setRuleset(ruleset: object | null): void;
+  /** For the Studio: the stored profile and page context the engine decides on (null when the SDK is off). */
+  studioState(): StudioState | null;
   /** Sends the outbox now (when this tab is the sender); never rejects. */
   flush(): Promise<FlushReport>;
   /** Sync counts since start. */

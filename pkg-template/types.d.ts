@@ -98,6 +98,8 @@ export type EventType = keyof EventProps;
 export interface TailorStatus {
   /** False when the SDK runs on defaults (WebAssembly could not load or stopped working). */
   ready: boolean;
+  /** "studio" or "preview" while a Studio or preview link is open in this tab: nothing is recorded or sent. */
+  mode: "live" | "studio" | "preview";
   site?: string;
   storage: "indexeddb" | "localstorage" | "memory" | "none";
   consent: Consent;
@@ -159,6 +161,34 @@ export interface DecideOptions {
   placements?: string[];
   /** false: preview, without recording impressions and exposures. Default true. */
   record?: boolean;
+  /** Variations to show, by experiment key (over the URL's `tailor_force`): `{ hero: 1 }`. */
+  forced?: Record<string, number>;
+}
+
+/** What the Studio's own engine needs to decide as the page does (`Tailor.studioState()`). */
+export interface StudioState {
+  /** The stored profile, as the engine's JSON text (`Profile::to_json`). */
+  profile: string;
+  /** The page context decisions use (`context.*` of conditions). */
+  context: Record<string, unknown>;
+  /** Why a preview link's draft is not in use (the server's message), else null. */
+  previewError: string | null;
+}
+
+/** What the SDK hands the Studio module's `open(host)` (docs/sdk.md, "Studio and preview links"). */
+export interface StudioHost {
+  mode: "studio" | "preview";
+  /** The Studio (ts1.) or preview (tp1.) token of the link. */
+  token: string;
+  /** The Tailor server, absolute, without a trailing slash. */
+  endpoint: string;
+  site: string;
+  /** The page's Tailor instance. */
+  tailor: unknown;
+  /** Why the preview's draft is not in use (expired, tampered, another site), else null. */
+  previewError: string | null;
+  /** Ends the mode for this tab and reloads the page. */
+  exit(): void;
 }
 
 /** Counts of one event type. */

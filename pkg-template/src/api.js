@@ -2,9 +2,13 @@
 // (an old browser, a CSP without 'wasm-unsafe-eval', a network error) or the core stops
 // working, every method still answers, with defaults, and the page keeps working.
 import initWasm, { TailorCore, version as coreVersion } from "../wasm/tailor.js";
+import { fetchPreview, openStudio, takeMode } from "./studio.js";
 
 let loading = null;
 let failure = null;
+// A Studio or preview token leaves the address bar as soon as this module runs, before the
+// Wasm module is fetched; `init` reads the mode kept for the tab.
+if (typeof location == "object") takeMode();
 
 /**
  * Loads and instantiates the Wasm module once. `source` is a URL, a Response, bytes or a
@@ -60,15 +64,21 @@ export class Tailor {
   /**
    * Starts Tailor for a site. Rejects with a TypeError or RangeError naming the option when
    * the config is wrong. When WebAssembly cannot load, resolves to an instance that answers
-   * with defaults (see `status`).
+   * with defaults (see `status`). A Studio or preview link (`tailor_studio`, `tailor_preview`
+   * in the URL) is taken out of the URL at once; nothing is recorded then, and the Studio loads.
    */
   static async init(config) {
+    const studio = typeof location == "object" ? takeMode() : null;
     if (!loading) {
       throw new Error("Tailor.init: the Wasm module was not loaded; with the 'slim' entry call initTailor(wasm) first");
     }
-    if (!(await loading)) return new Tailor(null, failure);
-    return new Tailor(await TailorCore.init(config));
+    // A preview's draft is fetched while the module loads; the core verifies it.
+    const preview = studio && studio.mode == "preview" ? fetchPreview(config, studio.token) : [];
+    const t = new Tailor((await loading) && (await TailorCore.init(config, studio && studio.mode, ...(await preview))), failure);
+    if (studio) openStudio(t, studio, config, (text) => t.#notes.push(text));
+    return t;
   }
+  #notes = [];
 
   // Runs `f` on the core; a trap (the module broke) switches this instance to defaults. An
   // async method answers with a promise that always settles: with the core's answer, or
@@ -213,16 +223,33 @@ export class Tailor {
 
   /** Where things stand: storage in use, consent, sending, problems met. */
   get status() {
-    const fallback = { ready: false, storage: "none", consent: "pending", sending: false, problems: this.#error ? [String(this.#error.message || this.#error)] : [] };
-    return this.#call((c) => c.status(), fallback);
+    const fallback = { ready: false, mode: "live", storage: "none", consent: "pending", sending: false, problems: this.#error ? [String(this.#error.message || this.#error)] : [] };
+    const status = this.#call((c) => c.status(), fallback);
+    status.problems.push(...this.#notes);
+    return status;
   }
 
   /**
    * Offers per placement and experiment variations for this page, with reasons.
    * `context` adds page attributes; `options.placements` limits the placements;
-   * `options.record === false` previews without recording impressions and exposures.
+   * `options.record === false` previews without recording impressions and exposures;
+   * `options.forced` (`{ experimentKey: variationIndex }`) forces variations.
    */
   decide(context, options) {
+    const forced = options && options.forced;
+    if (forced != null) {
+      // As the core reads `tailor_force`: "key:index,..." (a key's "+" and "%" kept by encoding it).
+      if (typeof forced != "object") throw new TypeError("Tailor.decide: options.forced must be an object { experimentKey: variationIndex }");
+      options = {
+        ...options,
+        forced: Object.entries(forced)
+          .map(([k, v]) => {
+            if (!Number.isInteger(v) || v < 0 || k.includes(",")) throw new TypeError("Tailor.decide: options.forced." + k + " must be a variation index (0, 1, ...)");
+            return encodeURIComponent(k) + ":" + v;
+          })
+          .join(),
+      };
+    }
     return this.#call((c) => c.decide(context, options), EMPTY_DECISION);
   }
 
@@ -240,9 +267,20 @@ export class Tailor {
     return this.#call((c) => c.revertChanges(), undefined);
   }
 
-  /** Replaces the ruleset; throws a RangeError listing each problem with its path. */
+  /**
+   * Replaces the ruleset; throws a RangeError listing each problem with its path. In the
+   * Studio or a preview it holds over the server's updates until `setRuleset(null)`.
+   */
   setRuleset(ruleset) {
     return this.#call((c) => c.setRuleset(ruleset), undefined);
+  }
+
+  /**
+   * For the Studio: `{ profile, context, previewError }`, the stored profile as the engine's
+   * JSON text and the page context decisions use (null when the SDK is off).
+   */
+  studioState() {
+    return this.#call((c) => c.studioState(), null);
   }
 
   /**

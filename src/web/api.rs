@@ -14,7 +14,7 @@ use wasm_bindgen_futures::{future_to_promise, spawn_local};
 
 use super::page;
 use super::platform::{from_value, now_ms, random_bytes, to_value};
-use super::state::{Shared, State};
+use super::state::{Mode, Shared, State};
 use super::storage::{self, Store};
 use super::tabs::{self, save_now, schedule_save, PROFILE};
 use crate::engine::config::{Config, ConfigError, Consent, ErrorKind, StorageKind};
@@ -178,8 +178,8 @@ fn capture_context(now: f64) -> Value {
 pub(crate) async fn track_event(shared: Shared, event_type: &str, props: Value) -> Result<String, JsValue> {
     let (id, json, store, consent, limit) = {
         let mut s = shared.borrow_mut();
-        if s.consent == Consent::Denied {
-            // Nothing is kept: the page still gets an answer.
+        if s.consent == Consent::Denied || !s.recording() {
+            // Nothing is kept (no consent, or a Studio or preview visit): the page still gets an answer.
             return Ok(String::new());
         }
         let now = now_ms();
@@ -290,11 +290,28 @@ pub(crate) fn compile_ruleset(doc: &Value) -> Result<Ruleset, String> {
     })
 }
 
+impl TailorCore {
+    /// `TailorCore.init(config)` of a shopper's visit.
+    pub async fn init(config: JsValue) -> Result<TailorCore, JsValue> {
+        Self::start(config, None, None, None).await
+    }
+}
+
 #[wasm_bindgen]
 impl TailorCore {
     /// Validates `config`, opens storage (only with consent) and restores the profile.
-    pub async fn init(config: JsValue) -> Result<TailorCore, JsValue> {
+    /// `mode` "studio" or "preview" (a Studio or preview link): nothing is recorded or sent;
+    /// for a preview, `preview` is the server's answer to the link (a signed envelope), put
+    /// in use before the page's changes are applied, or `refused` says why there is none.
+    #[wasm_bindgen(js_name = init)]
+    pub async fn start(
+        config: JsValue,
+        mode: Option<String>,
+        preview: Option<String>,
+        refused: Option<String>,
+    ) -> Result<TailorCore, JsValue> {
         super::platform::start();
+        let mode = Mode::parse(mode.as_deref().unwrap_or_default());
         let mut value =
             to_value(&config).map_err(|e| type_error(String::from("Tailor.init: config ") + &e))?.unwrap_or_default();
         let (auto_pages, nonce) = super::changes::take_options(&mut value).map_err(type_error)?;
@@ -314,7 +331,10 @@ impl TailorCore {
         };
         let gpc = page::gpc();
         let state = State {
-            sending_allowed: sending_allowed(&config, consent, gpc),
+            sending_allowed: mode == Mode::Live && sending_allowed(&config, consent, gpc),
+            mode,
+            held_live: None,
+            preview_error: None,
             gpc,
             anonymous_id: profile.anonymous_id().to_string(),
             ruleset_version: 0.0,
@@ -337,6 +357,9 @@ impl TailorCore {
         let other = shared.clone();
         tabs::listen(&shared, move |m| heard(&other, &m));
         super::sync_rules::load_cached(&shared).await;
+        if mode == Mode::Preview {
+            super::sync_rules::use_preview(&shared, preview, refused).await;
+        }
         super::sync::start(&shared);
         // Page experiments: decided and applied now, from the cached ruleset when there is one.
         if let Some(p) = super::changes::pages(&shared, nonce, auto_pages) {
@@ -378,7 +401,7 @@ impl TailorCore {
             let (traits, token) = identify_options(options)?;
             {
                 let mut s = shared.borrow_mut();
-                if s.consent == Consent::Denied {
+                if s.consent == Consent::Denied || !s.recording() {
                     return Ok(JsValue::UNDEFINED);
                 }
                 s.profile.identify(&user_id, traits.clone(), now_ms()).map_err(|e| {
@@ -402,6 +425,9 @@ impl TailorCore {
         future_to_promise(async move {
             {
                 let mut s = shared.borrow_mut();
+                if !s.recording() {
+                    return Ok(JsValue::UNDEFINED);
+                }
                 s.generation += 1;
                 s.profile = new_profile();
                 s.anonymous_id = s.profile.anonymous_id().to_string();
@@ -464,11 +490,17 @@ impl TailorCore {
 
     /// Decides offers per placement and experiment variations for this page.
     /// `context` adds page attributes (`context.*`); `options.placements` limits the
-    /// placements, `options.record === false` previews without recording exposures.
+    /// placements, `options.record === false` previews without recording exposures,
+    /// `options.forced` (`{ experimentKey: variationIndex }`) forces variations (over the
+    /// URL's `tailor_force`). Nothing is recorded in the Studio or a preview.
     pub fn decide(&self, context: JsValue, options: JsValue) -> Result<JsValue, JsValue> {
         let extra = to_value(&context).map_err(|e| type_error(String::from("Tailor.decide: context ") + &e))?;
         let options = to_value(&options).map_err(|e| type_error(String::from("Tailor.decide: options ") + &e))?;
-        let record = options.as_ref().and_then(|o| o.get("record")).and_then(Value::as_bool).unwrap_or(true);
+        let record = self.state.borrow().recording()
+            && options.as_ref().and_then(|o| o.get("record")).and_then(Value::as_bool).unwrap_or(true);
+        // `options.forced`, made `tailor_force`'s text by the JS wrapper: it wins over the URL's.
+        let forced = options.as_ref().and_then(|o| o.get("forced")).and_then(Value::as_str).unwrap_or_default();
+        let forced = ForcedVariations::parse(&(page::force_param() + "," + forced));
         let placements = options
             .as_ref()
             .and_then(|o| o.get("placements"))
@@ -486,10 +518,7 @@ impl TailorCore {
             };
             (ruleset, attributes(&s, now, extra))
         };
-        let decision = ruleset.decide(
-            &attributes,
-            &DecideOptions { now, placements, forced: ForcedVariations::parse(&page::force_param()) },
-        );
+        let decision = ruleset.decide(&attributes, &DecideOptions { now, placements, forced });
         let out = from_value(&decision.to_value());
         if record {
             let mut events = Vec::new();
@@ -536,16 +565,39 @@ impl TailorCore {
         }
     }
 
-    /// Replaces the ruleset (a JSON object); rejects with the paths of every problem.
+    /// Replaces the ruleset (a JSON object); rejects with the paths of every problem. In the
+    /// Studio or a preview the ruleset holds (the server's live updates do not replace it)
+    /// until `setRuleset(null)` goes back to the live one.
     #[wasm_bindgen(js_name = setRuleset)]
     pub fn set_ruleset(&self, doc: JsValue) -> Result<(), JsValue> {
-        let doc = to_value(&doc).map_err(|e| type_error(String::from("Tailor.setRuleset: ") + &e))?.unwrap_or_default();
+        let doc =
+            to_value(&doc).map_err(|e| type_error(String::from("Tailor.setRuleset: ") + &e))?.filter(|d| !d.is_null());
+        let mut s = self.state.borrow_mut();
+        let Some(doc) = doc else {
+            if let Some((live, version)) = s.held_live.take() {
+                s.ruleset = live;
+                s.ruleset_version = version;
+            }
+            return Ok(());
+        };
         let rs = compile_ruleset(&doc)
             .map_err(|e| JsValue::from(RangeError::new(&(String::from("Tailor.setRuleset: ") + &e))))?;
-        let mut s = self.state.borrow_mut();
-        s.ruleset_version = 0.0;
-        s.ruleset = Some(Rc::new(rs));
+        hold(&mut s, rs, 0.0);
         Ok(())
+    }
+
+    /// What the Studio's own engine needs to decide exactly as this page does:
+    /// `{ profile: Profile::to_json, context, previewError }`.
+    #[wasm_bindgen(js_name = studioState)]
+    pub fn studio_state(&self) -> JsValue {
+        let s = self.state.borrow();
+        let o = Object::new();
+        let context = attributes(&s, now_ms(), None).get("context").cloned().unwrap_or_default();
+        let _ = Reflect::set(&o, &"profile".into(), &s.profile.to_json().into());
+        let _ = Reflect::set(&o, &"context".into(), &from_value(&context));
+        let _ =
+            Reflect::set(&o, &"previewError".into(), &s.preview_error.as_deref().map_or(JsValue::NULL, JsValue::from));
+        o.into()
     }
 
     /// Where things stand: `{ ready, site, storage, consent, sending, gpc, anonymousId,
@@ -557,6 +609,7 @@ impl TailorCore {
             let _ = Reflect::set(&o, &k.into(), &v);
         };
         set("ready", true.into());
+        set("mode", s.mode.as_str().into());
         set("site", s.config.site.as_str().into());
         set("storage", s.store.kind().into());
         set("consent", s.consent.as_str().into());
@@ -569,6 +622,17 @@ impl TailorCore {
         set("problems", s.problems.iter().map(|p| JsValue::from_str(p)).collect::<js_sys::Array>().into());
         o.into()
     }
+}
+
+/// Puts `rs` in use in place of the ruleset the server publishes: for good in a shopper's
+/// visit; in the Studio or a preview it holds, the live one kept aside (see `State::held_live`).
+pub(crate) fn hold(s: &mut State, rs: Ruleset, version: f64) {
+    let previous = (s.ruleset.take(), s.ruleset_version);
+    if !s.recording() && s.held_live.is_none() {
+        s.held_live = Some(previous);
+    }
+    s.ruleset = Some(Rc::new(rs));
+    s.ruleset_version = version;
 }
 
 /// The decision page changes are applied from: experiments only (no offers, so no
@@ -591,13 +655,14 @@ pub(crate) fn decide_for_pages(shared: &Shared) -> JsValue {
         &DecideOptions { now, placements: Some(Vec::new()), forced: ForcedVariations::parse(&page::force_param()) },
     );
     let mut s = shared.borrow_mut();
-    for (i, sticky) in &decision.sticky {
+    let sticky = if s.recording() { &decision.sticky[..] } else { &[] };
+    for (i, sticky) in sticky {
         if let Some(x) = ruleset.experiments.get(*i) {
             s.profile.set_assignment(&x.key, sticky.variation as u32, sticky.bucket_version);
             s.changed(Change::Assignment(x.key.clone(), sticky.variation as u32, sticky.bucket_version));
         }
     }
-    let save = !decision.sticky.is_empty();
+    let save = !sticky.is_empty();
     let out = from_value(&decision.to_value());
     drop(s);
     if save {
@@ -729,7 +794,7 @@ async fn set_consent(shared: &Shared, consent: Consent, here: bool) {
                 }
                 s.store = store.clone();
                 s.consent = Consent::Granted;
-                s.sending_allowed = sending_allowed(&s.config, Consent::Granted, s.gpc);
+                s.sending_allowed = s.recording() && sending_allowed(&s.config, Consent::Granted, s.gpc);
             }
             let texts: Vec<String> = held.iter().map(|e| e.to_json()).collect();
             // The held events merge into the stored profile at the next save.

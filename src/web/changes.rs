@@ -86,7 +86,7 @@ pub fn pages(shared: &Shared, nonce_option: Option<String>, auto: bool) -> Optio
     set("report", &report.into_js_value());
     let (site, store) = {
         let st = shared.borrow();
-        (st.config.site.clone(), st.storing_allowed())
+        (st.config.site.clone(), st.storing_allowed() && st.recording())
     };
     set("site", &site.into());
     set("auto", &auto.into());

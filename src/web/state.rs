@@ -12,6 +12,33 @@ use crate::engine::ruleset::Ruleset;
 
 pub type Shared = Rc<RefCell<State>>;
 
+/// What the page is open for: a shopper's visit, or a merchandiser's Studio or preview link
+/// (see docs/sdk.md, "Studio and preview links"). Outside `Live` nothing is recorded.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Live,
+    Studio,
+    Preview,
+}
+
+impl Mode {
+    pub fn parse(text: &str) -> Mode {
+        match text {
+            "studio" => Mode::Studio,
+            "preview" => Mode::Preview,
+            _ => Mode::Live,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Live => "live",
+            Mode::Studio => "studio",
+            Mode::Preview => "preview",
+        }
+    }
+}
+
 /// Problems kept for `status.problems` (oldest dropped first).
 const MAX_PROBLEMS: usize = 20;
 
@@ -31,6 +58,13 @@ pub struct State {
     pub ruleset: Option<Rc<Ruleset>>,
     /// Published version of `ruleset` (from its signed envelope; 0 when given inline).
     pub ruleset_version: f64,
+    /// Live, or a Studio or preview visit (nothing recorded, nothing sent).
+    pub mode: Mode,
+    /// While the Studio's or a preview's ruleset is in use (`ruleset`), the live one and its
+    /// version: what the server publishes meanwhile lands here, not in `ruleset`.
+    pub held_live: Option<(Option<Rc<Ruleset>>, f64)>,
+    /// Why the preview link's ruleset is not in use (the server's message).
+    pub preview_error: Option<String>,
     pub problems: Vec<String>,
     /// Called with "profile" or "status" when those change (set by the JS wrapper).
     pub listener: Option<Function>,
@@ -75,7 +109,7 @@ impl State {
 
     /// Notes a change of the profile for the next save (only saved with consent).
     pub fn changed(&mut self, change: Change) {
-        if self.storing_allowed() {
+        if self.storing_allowed() && self.recording() {
             self.changes.push(change);
         }
     }
@@ -86,6 +120,12 @@ impl State {
             self.store = super::storage::memory_store();
         }
         self.report(problem);
+    }
+
+    /// Whether this is a shopper's visit: in the Studio or a preview nothing is recorded (no
+    /// event, exposure, sticky assignment or profile write) and nothing is sent.
+    pub fn recording(&self) -> bool {
+        self.mode == Mode::Live
     }
 
     /// Whether records may be written to persistent storage.

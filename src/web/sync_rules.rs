@@ -64,7 +64,8 @@ pub async fn load_cached(shared: &Shared) {
         let s = shared.borrow();
         (s.config.site.clone(), s.config.public_key.clone())
     };
-    if env.site != site || !env.is_current(now_ms() as i64) {
+    // Version 0 is a preview (never published): it is never cached, so never used from here.
+    if env.site != site || env.version == 0 || !env.is_current(now_ms() as i64) {
         return;
     }
     let problem = match &public_key {
@@ -141,12 +142,22 @@ async fn fetch_and_apply(shared: &Shared) -> Result<bool, String> {
             return Err(String::from("the server answered HTTP ") + &num(f64::from(n)) + "; keeping the last good one")
         }
     }
-    accept(shared, &answer.body, &answer.etag).await
+    accept(shared, &answer.body, &answer.etag, false).await
+}
+
+/// The version of the live ruleset (the one held aside while the Studio's or a preview's is in use).
+fn live_version(shared: &Shared) -> f64 {
+    let s = shared.borrow();
+    s.held_live.as_ref().map_or(s.ruleset_version, |(_, v)| *v)
 }
 
 /// Verifies a signed envelope from the server (a fetch or the live stream) and, when it
-/// passes every check, puts it in use and caches it. Returns whether the version changed.
-async fn accept(shared: &Shared, body: &str, etag: &str) -> Result<bool, String> {
+/// passes every check, puts it in use (or, while the Studio's or a preview's ruleset holds,
+/// keeps it aside for when that ends) and caches it. Returns whether the version changed.
+/// `preview`: the answer of a preview link, which must be version 0 (no published version
+/// is), is not held to the version floor, never cached, and holds over live updates; any
+/// other envelope of version 0 is refused.
+async fn accept(shared: &Shared, body: &str, etag: &str, preview: bool) -> Result<bool, String> {
     let (site, key) = {
         let s = shared.borrow();
         (s.config.site.clone(), s.config.public_key.clone())
@@ -159,17 +170,17 @@ async fn accept(shared: &Shared, body: &str, etag: &str) -> Result<bool, String>
     if env.site != site {
         return Err(String::from("refused an envelope for another site (") + &env.site + ")");
     }
+    let refused = String::from("refused version ") + &num(env.version as f64);
+    if (env.version == 0) != preview {
+        return Err(refused + if preview { ": not a preview" } else { ": a preview, never a published ruleset" });
+    }
     if !env.is_current(now_ms() as i64) {
-        return Err(String::from("refused version ") + &num(env.version as f64) + ": outside its validity window");
+        return Err(refused + ": outside its validity window");
     }
     // The floor survives the cache: with no cache, an older signed envelope is still refused.
-    let current = shared.borrow().ruleset_version.max(floor(shared));
-    if (env.version as f64) < current {
-        return Err(String::from("refused version ")
-            + &num(env.version as f64)
-            + ", older than version "
-            + &num(current)
-            + " accepted before");
+    let current = live_version(shared).max(floor(shared));
+    if !preview && (env.version as f64) < current {
+        return Err(refused + ", older than version " + &num(current) + " accepted before");
     }
     let verdict = JsFuture::from(verify_ed25519(&key, &env.signature, &env.signing_payload()))
         .await
@@ -177,18 +188,27 @@ async fn accept(shared: &Shared, body: &str, etag: &str) -> Result<bool, String>
         .and_then(|v| v.as_string())
         .unwrap_or_else(|| "the signature could not be checked".into());
     if !verdict.is_empty() {
-        return Err(String::from("refused version ") + &num(env.version as f64) + ": " + &verdict);
+        return Err(refused + ": " + &verdict);
     }
-    let rs = super::api::compile_ruleset(&env.ruleset)
-        .map_err(|e| String::from("refused version ") + &num(env.version as f64) + ": " + &e)?;
+    let rs = super::api::compile_ruleset(&env.ruleset).map_err(|e| refused + ": " + &e)?;
+    if preview {
+        super::api::hold(&mut shared.borrow_mut(), rs, 0.0);
+        return Ok(true);
+    }
     let (cache, changed) = {
-        let mut s = shared.borrow_mut();
-        let changed = s.ruleset.is_none() || s.ruleset_version != env.version as f64;
-        s.ruleset = Some(Rc::new(rs));
-        s.ruleset_version = env.version as f64;
+        let mut guard = shared.borrow_mut();
+        let s = &mut *guard;
+        let version = env.version as f64;
+        let (ruleset, in_use) = match &mut s.held_live {
+            Some((r, v)) => (r, v),
+            None => (&mut s.ruleset, &mut s.ruleset_version),
+        };
+        let changed = ruleset.is_none() || *in_use != version;
+        *ruleset = Some(Rc::new(rs));
+        *in_use = version;
         s.sync.ruleset_etag = Some(etag.to_string()).filter(|e| !e.is_empty());
         s.emit("status");
-        if changed {
+        if changed && s.held_live.is_none() {
             s.emit("ruleset");
         }
         (s.storing_allowed(), changed)
@@ -203,6 +223,24 @@ async fn accept(shared: &Shared, body: &str, etag: &str) -> Result<bool, String>
         }
     }
     Ok(changed)
+}
+
+/// A preview link: `preview` is the server's answer (the draft signed for preview, fetched
+/// by the JS package while the module loaded), `refused` why there is none. Once verified it
+/// is in use for this page (never cached, never replaced by the server's live updates).
+/// Otherwise the live ruleset stays, and the problem is in `status.problems` and in
+/// `studioState().previewError`.
+pub async fn use_preview(shared: &Shared, preview: Option<String>, refused: Option<String>) {
+    let problem = match (preview, refused) {
+        (Some(body), None) => accept(shared, &body, "", true).await.err(),
+        (_, refused) => Some(refused.unwrap_or_default()),
+    };
+    if let Some(e) = problem {
+        let e = String::from("preview: ") + &e + "; the live ruleset stays in use";
+        let mut s = shared.borrow_mut();
+        s.preview_error = Some(e.clone());
+        s.report(e);
+    }
 }
 
 /// The first fetch of the page (at start): its outcome is kept for `firstFetch()`, and with
@@ -249,7 +287,7 @@ fn go_live(shared: &Shared) {
                     refresh(&s).await;
                     return;
                 }
-                if let Err(problem) = accept(&s, &data.unwrap_or_default(), &id.unwrap_or_default()).await {
+                if let Err(problem) = accept(&s, &data.unwrap_or_default(), &id.unwrap_or_default(), false).await {
                     s.borrow_mut().report(String::from("ruleset: live update: ") + &problem);
                 }
             });

@@ -44,7 +44,7 @@ pub fn tell(shared: &Shared, message: &str) {
 pub fn schedule_save(shared: &Shared) {
     {
         let mut s = shared.borrow_mut();
-        if s.save_scheduled || !s.storing_allowed() {
+        if s.save_scheduled || !s.storing_allowed() || !s.recording() {
             return;
         }
         s.save_scheduled = true;
@@ -67,7 +67,7 @@ pub async fn save_now(shared: Shared) {
     let (store, generation) = {
         let mut s = shared.borrow_mut();
         s.save_scheduled = false;
-        if !s.storing_allowed() {
+        if !s.storing_allowed() || !s.recording() {
             return;
         }
         (s.store.clone(), s.generation)

@@ -51,4 +51,14 @@ export async function main(): Promise<void> {
   await tailor.track("page_veiw", {});
   // @ts-expect-error: consent is one of three words
   await Tailor.init({ site: "x", consent: "yes" });
+
+  // The Studio's host API (docs/sdk.md, "Studio and preview links").
+  const mode: "live" | "studio" | "preview" = tailor.status.mode;
+  const forced = tailor.decide({}, { record: false, forced: { hero: 1 } });
+  tailor.setRuleset(null);
+  const state = tailor.studioState();
+  const profileText: string | undefined = state?.profile;
+  console.log(mode, forced.experiments.length, profileText, state?.context.url, state?.previewError);
+  // @ts-expect-error: a forced variation is its index
+  tailor.decide({}, { forced: { hero: "b" } });
 }
