@@ -13,13 +13,14 @@ import { client, readClaims } from "./server.js";
 import { loadEngine, pageContext } from "./engine.js";
 import { studioCss } from "./style.js";
 import { Studio } from "./studio.js";
+import { editorCss } from "./editor.js";
 
 /** Opens the Studio (or, in preview mode, the preview banner). Never throws: a failure is shown. */
 export async function open(host) {
   const el = document.createElement("tailor-studio");
   const root = el.attachShadow({ mode: "closed" });
   const sheet = new CSSStyleSheet();
-  sheet.replaceSync(studioCss);
+  sheet.replaceSync(studioCss + editorCss);
   root.adoptedStyleSheets = [sheet];
   document.documentElement.append(el);
   const handle = {
@@ -56,9 +57,23 @@ export async function open(host) {
 
 function previewBanner(root, host, exit) {
   const bad = Boolean(host.previewError);
+  const claims = readPreview(host.token);
   const text = bad
     ? `This preview link cannot be shown: ${host.previewError}`
-    : `Preview of draft “${host.draft ?? host.preview?.draft ?? "?"}”: not counted, expires ${when(host.expiresAt ?? host.preview?.expiresAt)} (${fromNow(host.expiresAt ?? host.preview?.expiresAt)}).`;
+    : `Preview of draft “${claims?.draft ?? "?"}”: not counted, expires ${when(claims?.expiresAt)} (${fromNow(claims?.expiresAt)}).`;
   fill(root, h("div", { class: "banner" + (bad ? " bad" : ""), role: bad ? "alert" : "status" }, h("span", {}, text),
     h("button", { on: { click: exit } }, "Exit")));
+}
+
+/** A preview token's claims (`tp1.`: site, draft, expiry, key id), for the banner only. */
+function readPreview(token) {
+  const m = /^tp1\.([A-Za-z0-9_-]+)\./.exec(String(token || ""));
+  if (!m) return null;
+  try {
+    const bytes = Uint8Array.from(atob(m[1].replace(/-/g, "+").replace(/_/g, "/")), (c) => c.charCodeAt(0));
+    const [site, draft, exp] = new TextDecoder().decode(bytes).split("\n");
+    return { site, draft, expiresAt: Number(exp) };
+  } catch {
+    return null;
+  }
 }

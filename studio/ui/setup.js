@@ -2,6 +2,7 @@
 // working ruleset, the engine validates it at once and its messages appear next to the field
 // whose JSON path they name; the page shows the result as soon as the ruleset is valid.
 import { h, fill } from "./dom.js";
+import { createEditor } from "./editor.js";
 
 const PATTERN_TYPES = ["exact", "simple", "wildcard", "regex"];
 
@@ -89,6 +90,7 @@ export function setupPanel(studio, body) {
       jsonField(field, later, v, "Page changes (the ruleset’s page-change format)", vat, "changes", `field-changes-${j}`, "[{\"selector\": \"#hero h1\", \"action\": \"text\", \"value\": \"...\"}]"),
       field("Page CSS", `${vat}.css`, h("textarea", { value: v.css ?? "", "data-test": `field-css-${j}`, on: { input: later((t) => (t.trim() ? (v.css = t) : delete v.css)) } })),
       h("div", { class: "actions" },
+        h("button", { "data-test": `edit-visually-${j}`, on: { click: () => visual(studio, body, x, v, j) } }, "Edit on the page"),
         h("button", { "data-test": `preview-variation-${j}`, on: { click: () => { studio.force(x.key, j); setupPanel(studio, body); } } },
           studio.forced[x.key] === j ? `Showing variation ${j}` : `Show variation ${j} on this page`),
         x.variations.length > 2 ? h("button", { class: "danger", on: { click: () => { x.variations.splice(j, 1); if (x.weights) x.weights.splice(j, 1); changed(); } } }, "Remove") : null)));
@@ -167,4 +169,36 @@ function jsonField(field, later, obj, label, at, key, test, help) {
     }
   }));
   return field(label, `${at}.${key}`, ta, help);
+}
+
+/** The visual editor (editor.js) for variation `j`: its output is the variation's page changes. */
+function visual(studio, body, x, v, j) {
+  studio.editor?.destroy();
+  studio.force(x.key, j);
+  const mount = h("div", { "data-test": "visual-editor" });
+  const done = h("button", { class: "primary", "data-test": "editor-done", on: { click: () => { studio.editor?.destroy(); studio.editor = null; studio.refresh(); setupPanel(studio, body); } } }, "Done editing");
+  fill(body, h("h2", {}, `Editing ${x.key}, variation ${j} (${v.key})`), h("div", { class: "actions" }, done), mount);
+  studio.editor = createEditor({
+    mount,
+    doc: document,
+    overlay: studio.editorLayer,
+    initial: v.changes || [],
+    initialCss: v.css || "",
+    onChange(changes, css) {
+      if (changes.length) v.changes = changes;
+      else delete v.changes;
+      if (css) v.css = css;
+      else delete v.css;
+      studio.problems = studio.engine.validate(JSON.stringify(studio.doc));
+    },
+    preview(changes, css) {
+      const t = studio.host.tailor;
+      try {
+        t.revertChanges();
+        t.applyChanges({ experiments: [{ key: x.key, variation: j, changes, css }], exposures: [], pageExposures: [] });
+      } catch (e) {
+        studio.applyError = e.message;
+      }
+    },
+  });
 }

@@ -49,7 +49,9 @@ export class Studio {
     this.narrow.addEventListener("change", layout);
     this.listeners.push(() => this.narrow.removeEventListener("change", layout));
     this.layer = h("div", { "aria-hidden": "true" });
-    this.root.append(this.layer, this.panel);
+    // The visual editor's own overlay (its boxes and the picker), fixed over the viewport.
+    this.editorLayer = h("div", { class: "overlay" });
+    this.root.append(this.layer, this.editorLayer, this.panel);
     this.panel.addEventListener("keydown", (e) => {
       if (e.key === "Escape" && this.panel.contains(e.target) && e.target.tagName !== "SELECT") this.toggle(true);
     });
@@ -305,6 +307,7 @@ export class Studio {
   }
 
   destroy() {
+    this.editor?.destroy();
     for (const off of this.listeners) off();
     this.listeners = [];
     const t = this.host.tailor;

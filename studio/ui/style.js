@@ -46,6 +46,7 @@ input[aria-invalid="true"], textarea[aria-invalid="true"] { border-color: #b4231
 .link { word-break: break-all; font-family: ui-monospace, monospace; font-size: 12px; background: #f3f5f8; padding: 4px; border-radius: 4px; }
 table { border-collapse: collapse; width: 100%; font-size: 12px; }
 th, td { text-align: left; border-bottom: 1px solid #e1e4ea; padding: 3px 4px; vertical-align: top; }
+.overlay { position: fixed; inset: 0; pointer-events: none; z-index: 2147483645; }
 .outline { position: fixed; pointer-events: none; border: 2px dashed #1d4ed8; border-radius: 3px; z-index: 2147483645; }
 .outline.hot { border: 3px solid #f59e0b; background: rgba(245,158,11,.08); }
 .banner { position: fixed; left: 50%; bottom: 12px; transform: translateX(-50%); z-index: 2147483646; max-width: calc(100vw - 24px);

@@ -1,0 +1,325 @@
+// Tailor Studio end to end (issue 12), on the demo shop (www/, site demo) with the real server
+// and headless Chromium: a merchandiser opens a Studio link, edits the home page's headline
+// experiment (a 50/50 split, the hero headline text and the button colour), previews both
+// variations, saves a draft, shares a preview link (a second browser sees the draft and
+// nothing is counted), publishes; 200 fresh shoppers get the two versions in a split a
+// binomial test accepts and exposures reach the results; a rollback restores the previous
+// version. Then refused tokens, a view-only link, a strict CSP and a 390 px viewport.
+// Screenshots go to docs/images/studio-*.png (docs/studio.md shows them).
+//
+// The Studio's shadow root is closed: the test records it by wrapping attachShadow before any
+// page script runs (an init script), the way a shop's own tests can reach it.
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { createServer, request } from "node:http";
+import { join } from "node:path";
+import { launchBrowser, ROOT, serverEvents, startServer } from "./harness.mjs";
+
+const TOKEN = "studio-e2e-admin-token";
+const ORIGINAL = JSON.parse(readFileSync(join(ROOT, "www/ruleset.json"), "utf8"));
+const IMAGES = join(ROOT, "docs/images");
+const NEW_HEADLINE = "Winter jackets: free returns for 60 days";
+const WAIT = { timeout: 15000 };
+
+let server;
+let browser;
+before(async () => {
+  server = await startServer(["--site", "demo", "--ruleset", join(ROOT, "www/ruleset.json"), "--admin-token", TOKEN, "--rate-limit", "0"]);
+  browser = await launchBrowser();
+});
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+async function studioLink(role, { ttl = "30m", who = "Mia", path = "/" } = {}) {
+  const r = await fetch(`${server.url}/v1/admin/studio-links/demo`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
+    body: JSON.stringify({ role, ttl, who, path }),
+  });
+  assert.equal(r.status, 201, await r.clone().text());
+  return r.json();
+}
+
+/** A new context whose pages record the Studio's closed shadow root as window.__studio. */
+async function studioContext(options = {}) {
+  const context = await browser.newContext(options);
+  await context.addInitScript(() => {
+    const attach = Element.prototype.attachShadow;
+    Element.prototype.attachShadow = function (init) {
+      const root = attach.call(this, init);
+      if (this.localName === "tailor-studio") window.__studio = root;
+      return root;
+    };
+  });
+  return context;
+}
+
+async function openPage(context, url) {
+  const page = await context.newPage();
+  page.problems = [];
+  page.on("pageerror", (e) => page.problems.push("pageerror: " + e.message));
+  page.on("console", (m) => m.type() === "error" && page.problems.push("console: " + m.text()));
+  await page.goto(url);
+  return page;
+}
+
+/** An element inside the Studio (by a CSS selector), waited for. */
+async function q(page, selector) {
+  await page.waitForFunction((s) => window.__studio?.querySelector(s), selector, WAIT);
+  return page.evaluateHandle((s) => window.__studio.querySelector(s), selector);
+}
+const text = (page, selector) => q(page, selector).then((e) => e.evaluate((el) => el.textContent));
+async function waitText(page, selector, pattern) {
+  await page.waitForFunction(([s, p]) => new RegExp(p).test(window.__studio?.querySelector(s)?.textContent || ""), [selector, pattern.source], WAIT);
+  return text(page, selector);
+}
+async function type(page, selector, value) {
+  const el = await q(page, selector);
+  await el.fill(value);
+  await page.waitForTimeout(450); // the form takes edits after 300 ms without typing
+}
+const shot = (page, name) => page.screenshot({ path: join(IMAGES, `studio-${name}.png`) });
+
+/** Two-sided exact binomial p-value of k successes in n trials with p = 1/2. */
+function binomialP(k, n) {
+  const logC = (n, k) => { let s = 0; for (let i = 1; i <= k; i++) s += Math.log((n - k + i) / i); return s; };
+  const pk = (i) => Math.exp(logC(n, i) - n * Math.LN2);
+  const observed = pk(k);
+  let p = 0;
+  for (let i = 0; i <= n; i++) if (pk(i) <= observed * (1 + 1e-9)) p += pk(i);
+  return Math.min(1, p);
+}
+
+test("a merchandiser edits, previews, shares, publishes and rolls back the home headline test", async () => {
+  const { link } = await studioLink("publish");
+  const context = await studioContext({ viewport: { width: 1280, height: 860 } });
+  const page = await openPage(context, server.url + link);
+  // The top bar: site, mode, role, the live ruleset's version and signature, the expiry.
+  assert.match(await waitText(page, '[data-test="role"]', /role publish/), /Mia/);
+  assert.equal(await text(page, '[data-test="version"]'), "live ruleset v1 · signed");
+  assert.match(await text(page, '[data-test="expiry"]'), /link expires .* \(in (29|30) min\)/);
+  assert.doesNotMatch(page.url(), /tailor_studio/, "the token left the address bar");
+  // Inspect: the home page's experiment with its variation and the engine's reason.
+  const row = await waitText(page, '[data-test="exp-home-headline"]', /variation/);
+  assert.match(row, /bucket .* falls in variation|global holdout|sticky/);
+  assert.match(await text(page, '[data-test="panel-inspect"]'), /skipped: /, "skipped offers are listed with reasons");
+  await (await q(page, '[data-test="exp-home-headline"]')).hover();
+  await shot(page, "inspect");
+
+  // Test setup: the experiment targeted at this page is selected; a 50/50 split, new text and colour.
+  await (await q(page, '[data-test="tab-setup"]')).click();
+  assert.equal(await (await q(page, '[data-test="pick-experiment"] option:checked')).evaluate((o) => o.textContent), "home-headline");
+  assert.match(await waitText(page, '[data-test="page-match"]', /matches/), /This page matches: yes/);
+  await type(page, '[data-test="field-weights"]', "0.5, 0.5");
+  await type(page, '[data-test="field-condition"]', '{"profile.cart.count": {"$gte": 1}}');
+  assert.match(await waitText(page, '[data-test="shopper-match"]', /matches/), /This shopper matches: no/);
+  await type(page, '[data-test="field-condition"]', "");
+  // A wrong action: the engine's message appears next to the field, by its path.
+  await type(page, '[data-test="field-changes-1"]', JSON.stringify([{ selector: "#hero h1", action: "blink", value: "x" }]));
+  assert.match(await waitText(page, '[data-errors="experiments[3].variations[1].changes"]', /changes/), /experiments\[3\]\.variations\[1\]\.changes\[0\]\.action/);
+  await shot(page, "setup-error");
+  const changes = [
+    { selector: ["#hero h1", ".hero-title"], action: "text", value: NEW_HEADLINE },
+    { selector: "#hero .cta", action: "style", name: "background-color", value: "#2a9d8f" },
+  ];
+  await type(page, '[data-test="field-changes-1"]', JSON.stringify(changes));
+  await waitText(page, '[data-test="problems"]', /The engine accepts this ruleset/);
+  // Preview both variations on the page itself.
+  await (await q(page, '[data-test="preview-variation-1"]')).click();
+  await page.waitForFunction((t) => document.querySelector("#hero h1").textContent === t, NEW_HEADLINE, WAIT);
+  assert.equal(await page.evaluate(() => getComputedStyle(document.querySelector("#hero .cta")).backgroundColor), "rgb(42, 157, 143)");
+  await shot(page, "variation");
+  await (await q(page, '[data-test="preview-variation-0"]')).click();
+  await page.waitForFunction(() => document.querySelector("#hero h1").textContent === "Autumn collection", null, WAIT);
+
+  // Drafts & publish: save, share a preview link.
+  await (await q(page, '[data-test="tab-publish"]')).click();
+  await type(page, '[data-test="draft-name"]', "winter-headline");
+  await (await q(page, '[data-test="share-preview"]')).click();
+  const previewUrl = await waitText(page, '[data-test="preview-url"]', /tailor_preview=tp1\./);
+  assert.match(await text(page, '[data-test="publish-status"]'), /Draft “winter-headline” saved/);
+  await shot(page, "publish");
+
+  // A colleague opens the preview link: the draft is shown, marked, and nothing is counted.
+  const before = serverEvents(server).length;
+  const colleague = await studioContext({ viewport: { width: 1000, height: 700 } });
+  const other = await openPage(colleague, previewUrl);
+  assert.match(await waitText(other, ".banner", /Preview/), /Preview of draft “winter-headline”: not counted, expires/);
+  const seen = await other.evaluate(() => tailor("ready").then((t) => ({ v: t.status.rulesetVersion, d: t.decide({}, { record: false }) })));
+  assert.equal(seen.v, 0, "the page holds the draft (a preview envelope is version 0)");
+  const x = seen.d.experiments.find((e) => e.key === "home-headline");
+  const want = x.variation === 1 ? NEW_HEADLINE : "Autumn collection";
+  await other.waitForFunction((t) => document.querySelector("#hero h1").textContent === t, want, WAIT);
+  await shot(other, "preview-banner");
+  await other.waitForTimeout(1500);
+  await other.close();
+  await colleague.close();
+  assert.equal(serverEvents(server).length, before, "a preview visit sends nothing");
+
+  // Publish.
+  await (await q(page, '[data-test="publish"]')).click();
+  assert.match(await waitText(page, '[data-test="publish-status"]', /Published/), /Published as version 2/);
+  assert.equal(await waitText(page, '[data-test="version"]', /v2/), "live ruleset v2 · signed");
+  assert.equal(serverEvents(server).filter((e) => e.type === "experiment_exposure").length, 0, "the Studio counted nothing");
+
+  // 200 fresh shoppers: the server's decide for most, real page loads for some.
+  let inTest = 0;
+  let variant = 0;
+  for (let i = 0; i < 190; i++) {
+    const r = await fetch(`${server.url}/v1/decide`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
+      body: JSON.stringify({ site: "demo", userId: `shopper-${i}`, context: { url: `${server.url}/` } }),
+    });
+    assert.equal(r.status, 200);
+    const d = await r.json();
+    assert.equal(d.rulesetVersion, 2);
+    const e = d.experiments.find((y) => y.key === "home-headline");
+    if (!e.inExperiment) continue;
+    inTest++;
+    if (e.variation === 1) {
+      variant++;
+      assert.deepEqual(e.changes.map((c) => c.value), [NEW_HEADLINE, "#2a9d8f"]);
+    }
+  }
+  for (let i = 0; i < 10; i++) {
+    const shopper = await browser.newContext();
+    const p = await shopper.newPage();
+    await p.goto(server.url + "/");
+    const d = await p.evaluate(() => tailor("ready").then((t) => t.decide({}, { record: false }).experiments.find((e) => e.key === "home-headline")));
+    const headline = d.variation === 1 ? NEW_HEADLINE : "Autumn collection";
+    await p.waitForFunction((t) => document.querySelector("#hero h1").textContent === t, headline, WAIT);
+    if (d.inExperiment) {
+      inTest++;
+      if (d.variation === 1) variant++;
+    }
+    await p.close(); // pagehide sends the exposure
+    await shopper.close();
+  }
+  const p = binomialP(variant, inTest);
+  assert.ok(inTest >= 170, `most shoppers are in the test (${inTest} of 200; the demo holds 5% out)`);
+  assert.ok(p > 0.001, `a 50/50 split: ${variant} of ${inTest} saw the variation, p = ${p}`);
+  console.log(`# split: ${variant} of ${inTest} shoppers in the test saw variation 1 (binomial p = ${p.toFixed(3)})`);
+  // Exposures of the page loads reach the results API.
+  let results = null;
+  for (let t = 0; t < 50; t++) {
+    const r = await fetch(`${server.url}/v1/admin/results/demo?experiment=home-headline`, { headers: { authorization: `Bearer ${TOKEN}` } });
+    results = await r.json();
+    const xs = results.experiments?.find((e) => e.experimentKey === "home-headline");
+    if (xs && xs.variations.reduce((s, v) => s + v.exposures, 0) > 0) break;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  const exposures = results.experiments.find((e) => e.experimentKey === "home-headline").variations.reduce((s, v) => s + v.exposures, 0);
+  assert.ok(exposures > 0, "exposures appear in the results");
+  await (await q(page, '[data-test="tab-results"]')).click();
+  await waitText(page, '[data-test="results"]', /control/);
+  await shot(page, "results");
+
+  // Roll back to version 1: new page loads get it again.
+  await (await q(page, '[data-test="tab-publish"]')).click();
+  await (await q(page, '[data-test="rollback-1"]')).click();
+  assert.match(await waitText(page, '[data-test="publish-status"]', /Rolled back/), /version 1's ruleset is live again as version 3/);
+  const live = await (await fetch(`${server.url}/v1/rulesets/demo`)).json();
+  assert.equal(live.version, 3);
+  assert.deepEqual(live.ruleset.experiments[3], ORIGINAL.experiments[3]);
+  const fresh = await browser.newContext();
+  const fp = await fresh.newPage();
+  await fp.goto(server.url + "/");
+  const after = await fp.evaluate(() => tailor("ready").then((t) => ({ v: t.status.rulesetVersion, d: t.decide({}, { record: false }).experiments.find((e) => e.key === "home-headline") })));
+  assert.equal(after.v, 3);
+  const expected = after.d.variation === 1 ? "Free returns on every jacket, all winter" : "Autumn collection";
+  await fp.waitForFunction((t) => document.querySelector("#hero h1").textContent === t, expected, WAIT);
+  await fresh.close();
+  assert.deepEqual(page.problems, []);
+  await context.close();
+});
+
+test("an expired or tampered Studio token is refused with the server's message, and nothing else is offered", async () => {
+  const expired = await studioLink("publish", { ttl: "1s" });
+  await new Promise((r) => setTimeout(r, 1500));
+  const context = await studioContext({ viewport: { width: 1100, height: 700 } });
+  const page = await openPage(context, server.url + expired.link);
+  assert.match(await waitText(page, '[data-test="refusal"]', /./), /expired/);
+  assert.equal(await page.evaluate(() => window.__studio.querySelectorAll('[data-test^="tab-"]').length), 0, "no panel is offered");
+  await shot(page, "refused");
+  const good = await studioLink("publish");
+  const [head, claims, sig] = good.token.split(".");
+  const forged = claims.slice(0, -2) + (claims.at(-2) === "A" ? "B" : "A") + claims.at(-1);
+  const page2 = await openPage(context, `${server.url}/?tailor_studio=${head}.${forged}.${sig}`);
+  assert.match(await waitText(page2, '[data-test="refusal"]', /./), /tamper|signature|changed/i);
+  await context.close();
+});
+
+test("a view-only link cannot publish: the button is disabled with why, and the server answers 403", async () => {
+  const view = await studioLink("view", { who: "Vic" });
+  const context = await studioContext({ viewport: { width: 1100, height: 760 } });
+  const page = await openPage(context, server.url + view.link);
+  await waitText(page, '[data-test="role"]', /role view/);
+  await (await q(page, '[data-test="tab-publish"]')).click();
+  const publish = await q(page, '[data-test="publish"]');
+  assert.equal(await publish.evaluate((b) => b.disabled), true);
+  assert.match(await text(page, '[data-test="publish-why"]'), /“view” role: this needs “publish”/);
+  assert.equal(await (await q(page, '[data-test="save-draft"]')).evaluate((b) => b.disabled), true);
+  const r = await fetch(`${server.url}/v1/studio/demo/drafts/anything/publish`, { method: "POST", headers: { authorization: `Bearer ${view.token}` } });
+  assert.equal(r.status, 403);
+  assert.equal((await r.json()).error, "studio_token_role");
+  await waitText(page, '[data-test="versions"]', /v\d/);
+  await shot(page, "view-role");
+  await context.close();
+});
+
+test("the Studio opens under a strict CSP without a violation, and is usable at 390 px", async () => {
+  const policy = "script-src 'nonce-N0nce' 'strict-dynamic' 'wasm-unsafe-eval'; style-src 'self' 'nonce-N0nce'; object-src 'none'; base-uri 'none'";
+  const strict = await startServer(["--site", "studio", "--admin-token", TOKEN, "--rate-limit", "0"], { www: join(ROOT, "tests/e2e/pages") });
+  const target = new URL(strict.url);
+  const proxy = createServer((req, res) => {
+    const up = request({ host: target.hostname, port: target.port, path: req.url, method: req.method, headers: req.headers }, (r) => {
+      const headers = { ...r.headers };
+      if (String(headers["content-type"] || "").startsWith("text/html")) headers["content-security-policy"] = policy;
+      res.writeHead(r.statusCode, headers);
+      r.pipe(res);
+    });
+    up.on("error", () => res.destroy());
+    req.pipe(up);
+  });
+  await new Promise((ok) => proxy.listen(0, "127.0.0.1", ok));
+  const base = `http://127.0.0.1:${proxy.address().port}`;
+  try {
+    const doc = { version: 1, experiments: [{ key: "hero", urlPatterns: [{ type: "exact", pattern: "/studio.html" }], variations: [{ key: "control" }, { key: "big", changes: [{ selector: "#hero h1", action: "text", value: "Big news" }] }] }] };
+    const pub = await fetch(`${strict.url}/v1/admin/rulesets/studio`, { method: "POST", headers: { authorization: `Bearer ${TOKEN}` }, body: JSON.stringify(doc) });
+    assert.equal(pub.status, 201);
+    const l = await fetch(`${strict.url}/v1/admin/studio-links/studio`, { method: "POST", headers: { authorization: `Bearer ${TOKEN}` }, body: JSON.stringify({ role: "edit", path: "/studio.html" }) });
+    const { link } = await l.json();
+    const context = await studioContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
+    await context.addInitScript(() => {
+      window.__violations = [];
+      document.addEventListener("securitypolicyviolation", (e) => window.__violations.push(e.violatedDirective + " " + e.blockedURI));
+    });
+    const page = await openPage(context, base + link);
+    await waitText(page, '[data-test="role"]', /role edit/);
+    await waitText(page, '[data-test="exp-hero"]', /variation/);
+    // Force the variation from the Inspect panel with the keyboard.
+    const select = await q(page, '[data-test="force-hero"]');
+    await select.selectOption("1");
+    await page.waitForFunction(() => document.querySelector("#hero h1").textContent === "Big news", null, WAIT);
+    // The panel fits the narrow screen and its buttons are on screen.
+    const box = await (await q(page, ".panel")).boundingBox();
+    assert.ok(box.width <= 390 && box.x >= 0, `panel ${JSON.stringify(box)}`);
+    const exit = await (await q(page, '[data-test="exit"]')).boundingBox();
+    assert.ok(exit.x + exit.width <= 390, "Exit is on screen");
+    await shot(page, "narrow");
+    assert.deepEqual(await page.evaluate(() => window.__violations), []);
+    assert.deepEqual(page.problems, []);
+    // Exit ends the Studio: the page is the shopper's again.
+    await (await q(page, '[data-test="exit"]')).click();
+    await page.waitForLoadState("load");
+    await page.waitForFunction(() => !document.querySelector("tailor-studio"), null, WAIT);
+    await context.close();
+  } finally {
+    await new Promise((ok) => proxy.close(ok));
+    await strict.stop();
+  }
+});
