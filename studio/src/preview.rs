@@ -110,6 +110,7 @@ pub fn matches(condition_json: &str, shopper: &Shopper<'_>, regex: &dyn RegexCom
     x.insert("variations", Value::Array(vec![variation("a"), variation("b")]));
     let mut doc = Map::new();
     doc.insert("version", Value::Number(1.0));
+    doc.insert("placements", Value::Object(Map::new()));
     doc.insert("experiments", Value::Array(vec![Value::Object(x)]));
     let rs = Ruleset::compile(&Value::Object(doc), regex).map_err(|errors| {
         errors
@@ -130,4 +131,57 @@ fn variation(key: &str) -> Value {
     let mut m = Map::new();
     m.insert("key", Value::from(key));
     Value::Object(m)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tailor::engine::regex::NativeRegex;
+
+    const RULESET: &str = r##"{"version": 1, "placements": {},
+      "experiments": [{"key": "hero", "urlPatterns": [{"type": "exact", "pattern": "/"}],
+        "variations": [{"key": "control"}, {"key": "big", "changes": [{"selector": "#hero h1", "action": "text", "value": "Big"}]}]}]}"##;
+
+    fn shopper(url: &str) -> String {
+        format!(r#"{{"url": "{url}", "path": "/"}}"#)
+    }
+
+    #[test]
+    fn validation_names_the_path_of_each_problem() {
+        let bad = RULESET.replace("\"text\"", "\"blink\"");
+        let problems = validate(&bad, &NativeRegex);
+        assert_eq!(problems.len(), 1);
+        assert_eq!(problems[0].path, "experiments[0].variations[1].changes[0].action");
+        assert!(problems[0].message.contains("unknown action \"blink\""), "{}", problems[0].message);
+        assert_eq!(validate("{", &NativeRegex)[0].path, "");
+        assert!(validate(RULESET, &NativeRegex).is_empty());
+    }
+
+    #[test]
+    fn a_forced_variation_carries_its_page_changes_and_the_engine_reason() {
+        let ctx = shopper("https://shop.example/");
+        let s = Shopper { profile_json: "", context_json: &ctx, now: 1.8e12, forced: vec![("hero".into(), 1)] };
+        let d = Value::parse(&decide(RULESET, &s, &NativeRegex).unwrap()).unwrap();
+        let x = &d.get("experiments").unwrap().as_array().unwrap()[0];
+        assert_eq!(x.get("variation").and_then(Value::as_f64), Some(1.0));
+        assert!(x.get("reason").and_then(Value::as_str).unwrap().contains("forced"));
+        assert!(x.get("changes").is_some(), "{}", d.to_json());
+        // Another page: not targeted, no changes.
+        let other = shopper("https://shop.example/cart");
+        let s = Shopper { context_json: &other, forced: Vec::new(), ..s };
+        let d = Value::parse(&decide(RULESET, &s, &NativeRegex).unwrap()).unwrap();
+        let x = &d.get("experiments").unwrap().as_array().unwrap()[0];
+        assert!(x.get("reason").and_then(Value::as_str).unwrap().contains("not on this page"));
+    }
+
+    #[test]
+    fn matches_answers_for_the_shopper_and_names_bad_conditions() {
+        let s = Shopper { profile_json: "", context_json: r#"{"path": "/"}"#, now: 1.8e12, forced: Vec::new() };
+        assert!(matches(r#"{"context.path": "/"}"#, &s, &NativeRegex).unwrap());
+        assert!(!matches(r#"{"profile.cart.count": {"$gte": 1}}"#, &s, &NativeRegex).unwrap());
+        let bad = matches(r#"{"x": {"$gte": 1"#, &s, &NativeRegex).unwrap_err();
+        assert_eq!(bad[0].path, "condition");
+        let bad = matches(r#"{"profile": "x"}"#, &Shopper { profile_json: "nope", ..s }, &NativeRegex).unwrap_err();
+        assert_eq!(bad[0].path, "profile");
+    }
 }

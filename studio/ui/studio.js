@@ -159,7 +159,8 @@ export class Studio {
   targetsPage(x) {
     try {
       const s = this.shopper();
-      const doc = { version: 1, experiments: [{ ...x, key: "t" }] };
+      // The working ruleset with this experiment only, so its audiences and groups resolve.
+      const doc = { ...this.doc, placements: this.doc.placements || {}, offers: [], experiments: [x] };
       const d = JSON.parse(this.engine.decide(JSON.stringify(doc), s.profile, JSON.stringify(s.context), this.now(), {}));
       return !/not on this page/.test(d.experiments[0]?.reason || "");
     } catch {

@@ -73,13 +73,23 @@ async function q(page, selector) {
 }
 const text = (page, selector) => q(page, selector).then((e) => e.evaluate((el) => el.textContent));
 async function waitText(page, selector, pattern) {
-  await page.waitForFunction(([s, p]) => new RegExp(p).test(window.__studio?.querySelector(s)?.textContent || ""), [selector, pattern.source], WAIT);
+  try {
+    await page.waitForFunction(([s, p]) => new RegExp(p).test(window.__studio?.querySelector(s)?.textContent || ""), [selector, pattern.source], WAIT);
+  } catch (e) {
+    const now = await page.evaluate((s) => window.__studio?.querySelector(s)?.textContent, selector);
+    throw new Error(`${selector} did not match ${pattern}: it says ${JSON.stringify(now)}`);
+  }
   return text(page, selector);
 }
 async function type(page, selector, value) {
   const el = await q(page, selector);
   await el.fill(value);
   await page.waitForTimeout(450); // the form takes edits after 300 ms without typing
+}
+/** In the page: the ruleset version the SDK holds and its decision, recording nothing. */
+async function shopperView() {
+  const v = await new Promise((ok) => tailor("ready", (t) => ok(t.status.rulesetVersion)));
+  return { v, d: await tailor("decide", {}, { record: false }) };
 }
 const shot = (page, name) => page.screenshot({ path: join(IMAGES, `studio-${name}.png`) });
 
@@ -148,7 +158,7 @@ test("a merchandiser edits, previews, shares, publishes and rolls back the home 
   const colleague = await studioContext({ viewport: { width: 1000, height: 700 } });
   const other = await openPage(colleague, previewUrl);
   assert.match(await waitText(other, ".banner", /Preview/), /Preview of draft “winter-headline”: not counted, expires/);
-  const seen = await other.evaluate(() => tailor("ready").then((t) => ({ v: t.status.rulesetVersion, d: t.decide({}, { record: false }) })));
+  const seen = await other.evaluate(`(${shopperView})()`);
   assert.equal(seen.v, 0, "the page holds the draft (a preview envelope is version 0)");
   const x = seen.d.experiments.find((e) => e.key === "home-headline");
   const want = x.variation === 1 ? NEW_HEADLINE : "Autumn collection";
@@ -189,7 +199,7 @@ test("a merchandiser edits, previews, shares, publishes and rolls back the home 
     const shopper = await browser.newContext();
     const p = await shopper.newPage();
     await p.goto(server.url + "/");
-    const d = await p.evaluate(() => tailor("ready").then((t) => t.decide({}, { record: false }).experiments.find((e) => e.key === "home-headline")));
+    const d = await p.evaluate(`(${shopperView})()`).then((s) => s.d.experiments.find((e) => e.key === "home-headline"));
     const headline = d.variation === 1 ? NEW_HEADLINE : "Autumn collection";
     await p.waitForFunction((t) => document.querySelector("#hero h1").textContent === t, headline, WAIT);
     if (d.inExperiment) {
@@ -228,7 +238,7 @@ test("a merchandiser edits, previews, shares, publishes and rolls back the home 
   const fresh = await browser.newContext();
   const fp = await fresh.newPage();
   await fp.goto(server.url + "/");
-  const after = await fp.evaluate(() => tailor("ready").then((t) => ({ v: t.status.rulesetVersion, d: t.decide({}, { record: false }).experiments.find((e) => e.key === "home-headline") })));
+  const after = await fp.evaluate(`(${shopperView})()`).then((s) => ({ v: s.v, d: s.d.experiments.find((e) => e.key === "home-headline") }));
   assert.equal(after.v, 3);
   const expected = after.d.variation === 1 ? "Free returns on every jacket, all winter" : "Autumn collection";
   await fp.waitForFunction((t) => document.querySelector("#hero h1").textContent === t, expected, WAIT);
@@ -288,12 +298,12 @@ test("the Studio opens under a strict CSP without a violation, and is usable at 
   await new Promise((ok) => proxy.listen(0, "127.0.0.1", ok));
   const base = `http://127.0.0.1:${proxy.address().port}`;
   try {
-    const doc = { version: 1, experiments: [{ key: "hero", urlPatterns: [{ type: "exact", pattern: "/studio.html" }], variations: [{ key: "control" }, { key: "big", changes: [{ selector: "#hero h1", action: "text", value: "Big news" }] }] }] };
+    const doc = { version: 1, placements: {}, experiments: [{ key: "hero", urlPatterns: [{ type: "exact", pattern: "/studio.html" }], variations: [{ key: "control" }, { key: "big", changes: [{ selector: "#hero h1", action: "text", value: "Big news" }] }] }] };
     const pub = await fetch(`${strict.url}/v1/admin/rulesets/studio`, { method: "POST", headers: { authorization: `Bearer ${TOKEN}` }, body: JSON.stringify(doc) });
     assert.equal(pub.status, 201);
     const l = await fetch(`${strict.url}/v1/admin/studio-links/studio`, { method: "POST", headers: { authorization: `Bearer ${TOKEN}` }, body: JSON.stringify({ role: "edit", path: "/studio.html" }) });
     const { link } = await l.json();
-    const context = await studioContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
+    const context = await studioContext({ viewport: { width: 390, height: 844 } });
     await context.addInitScript(() => {
       window.__violations = [];
       document.addEventListener("securitypolicyviolation", (e) => window.__violations.push(e.violatedDirective + " " + e.blockedURI));
