@@ -6,7 +6,12 @@ import { h, fill, when, fromNow } from "./dom.js";
 export function publishPanel(studio, body) {
   const api = studio.api;
   const status = h("div", { class: "status", role: "status", "data-test": "publish-status" });
-  const say = (text, ok = true) => fill(status, h("span", { class: ok ? "status ok" : "status bad" }, text));
+  // Kept on the Studio, so the message survives the redraw that a publish causes (top bar).
+  const say = (text, ok = true) => {
+    studio.lastStatus = { text, ok };
+    fill(status, h("span", { class: ok ? "status ok" : "status bad" }, text));
+  };
+  if (studio.lastStatus) say(studio.lastStatus.text, studio.lastStatus.ok);
   const errorsBox = h("div", { "data-test": "server-errors" });
   const name = h("input", { value: studio.draftName, "data-test": "draft-name", on: { input: (e) => (studio.draftName = e.target.value) } });
   const linkBox = h("div", { "data-test": "preview-link" });

@@ -88,8 +88,16 @@ async function type(page, selector, value) {
 }
 /** In the page: the ruleset version the SDK holds and its decision, recording nothing. */
 async function shopperView() {
-  const v = await new Promise((ok) => tailor("ready", (t) => ok(t.status.rulesetVersion)));
-  return { v, d: await tailor("decide", {}, { record: false }) };
+  let v = null;
+  // The ruleset arrives after "ready" on a first visit: wait for it.
+  for (let i = 0; i < 100 && v == null; i++) {
+    v = await new Promise((ok) => tailor("ready", (t) => ok(t.status.rulesetVersion)));
+    if (v == null) await new Promise((r) => setTimeout(r, 100));
+  }
+  const d = await tailor("decide", {}, { record: false });
+  // The wrapper may answer experiments keyed by experiment key: a list either way.
+  const list = Array.isArray(d.experiments) ? d.experiments : Object.entries(d.experiments || {}).map(([key, x]) => ({ key, ...x }));
+  return { v, d: { ...d, experiments: list } };
 }
 const shot = (page, name) => page.screenshot({ path: join(IMAGES, `studio-${name}.png`) });
 
