@@ -27,6 +27,24 @@ extern "C" {
     fn make(pattern: &str, flags: &str) -> JsValue;
 }
 
+// The engine's float parsing, formatting and lower-casing are the browser's in a Wasm build
+// (`engine::json::platform`): the Studio installs them as the SDK does, so its numbers and
+// messages are the SDK's.
+#[wasm_bindgen]
+extern "C" {
+    #[wasm_bindgen(js_name = Number)]
+    fn js_number(text: &str) -> f64;
+    #[wasm_bindgen(js_name = String)]
+    fn js_string(n: f64) -> String;
+    #[wasm_bindgen(js_namespace = ["String", "prototype", "toLowerCase"], js_name = call)]
+    fn js_lower(s: &str) -> String;
+}
+
+#[wasm_bindgen(start)]
+pub fn start() {
+    tailor::engine::json::platform::install(js_number, |n, out| out.push_str(&js_string(n)), js_lower);
+}
+
 impl RegexCompiler for JsRegex {
     fn compile(&self, pattern: &str, case_insensitive: bool) -> Option<Box<dyn Pattern>> {
         let re = make(pattern, if case_insensitive { "i" } else { "" });
