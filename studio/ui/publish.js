@@ -23,6 +23,7 @@ export function publishPanel(studio, body) {
     try {
       const r = await api.saveDraft(studio.draftName, studio.doc);
       studio.savedDraft = r.valid ? studio.draftName : null;
+      loadLists();
       if (r.valid) say(`Draft “${r.name}” saved ${when(r.savedAt)}${r.sanitised?.length ? `; HTML cleaned at ${r.sanitised.join(", ")}` : ""}.`);
       else {
         say(`Draft “${r.name}” saved with ${r.errors.length} error(s): it cannot be published or previewed until they are fixed.`, false);

@@ -250,7 +250,8 @@ export class Studio {
     const d = this.decision;
     const s = this.shopper();
     const b = this.body;
-    const status = safe(() => this.host.tailor?.status?.()) || {};
+    // The page's instance answers status() (the Tailor class) or has it as a value (the wrapper).
+    const status = safe(() => { const t = this.host.tailor; return typeof t?.status === "function" ? t.status() : t?.status; }) || {};
     const parts = [];
     if (this.problems?.length) parts.push(h("p", { class: "error", role: "alert" }, `The working ruleset has ${this.problems.length} problem(s): see Test setup.`));
     if (this.decideError) parts.push(h("p", { class: "error", role: "alert" }, this.decideError));
