@@ -341,3 +341,21 @@ test("the Studio opens under a strict CSP without a violation, and is usable at 
     await strict.stop();
   }
 });
+
+test("docs/studio.md: the CLI command it shows makes a link the server accepts", async () => {
+  const { execFileSync } = await import("node:child_process");
+  const { BIN, codeBlocks } = await import("./harness.mjs");
+  const doc = readFileSync(join(ROOT, "docs/studio.md"), "utf8");
+  const line = codeBlocks(doc, "sh").map((b) => b.code).join("\n").split("\n").find((l) => l.startsWith("target/debug/tailor studio link"));
+  assert.ok(line, "docs/studio.md shows `tailor studio link`");
+  const args = line.split(/\s+/).slice(1);
+  // The CLI finds the server's key beside its database (.tailor/tailor.db in its directory).
+  const out = execFileSync(BIN, [...args, "--base", server.url], { cwd: server.dir, encoding: "utf8" });
+  const [link, token] = out.trim().split("\n");
+  assert.match(link, new RegExp(`^${server.url}/\\?tailor_studio=ts1\\.`));
+  const r = await fetch(`${server.url}/v1/studio/demo/drafts`, { headers: { authorization: `Bearer ${token}` } });
+  assert.equal(r.status, 200, await r.clone().text());
+  // Its role is the one the command names: publishing is allowed (404: no such draft, not 403).
+  const p = await fetch(`${server.url}/v1/studio/demo/drafts/none/publish`, { method: "POST", headers: { authorization: `Bearer ${token}` } });
+  assert.equal(p.status, 404);
+});
