@@ -81,7 +81,7 @@ export function publishPanel(studio, body) {
       h("button", { class: "primary", "data-test": "save-draft", disabled: Boolean(noEdit), title: noEdit, on: { click: save } }, "Save draft"),
       h("button", { "data-test": "share-preview", disabled: Boolean(noEdit), title: noEdit, on: { click: share } }, "Share a preview link"),
       h("button", { class: "primary", "data-test": "publish", disabled: Boolean(noPublish), title: noPublish, on: { click: publish } }, "Publish to shoppers")),
-    noPublish ? h("p", { class: "muted", "data-test": "publish-why" }, noPublish) : null,
+    noPublish ? h("p", { class: "muted", "data-test": "publish-why" }, noEdit ? `${noPublish} Saving a draft and sharing a preview link need “edit”.` : noPublish) : null,
     status, errorsBox, linkBox,
     h("h2", {}, "Saved drafts"), drafts,
     h("h2", {}, "Versions"), history,

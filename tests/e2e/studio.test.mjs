@@ -359,3 +359,24 @@ test("docs/studio.md: the CLI command it shows makes a link the server accepts",
   const p = await fetch(`${server.url}/v1/studio/demo/drafts/none/publish`, { method: "POST", headers: { authorization: `Bearer ${token}` } });
   assert.equal(p.status, 404);
 });
+
+test("the server serves the Studio at /studio/ with its content types, CORS for any origin and an ETag", async () => {
+  const js = await fetch(`${server.url}/studio/tailor-studio.js`, { headers: { origin: "https://shop.example" } });
+  assert.equal(js.status, 200);
+  assert.equal(js.headers.get("content-type"), "text/javascript; charset=utf-8");
+  assert.equal(js.headers.get("access-control-allow-origin"), "*");
+  assert.match(js.headers.get("cache-control"), /max-age=300/);
+  const etag = js.headers.get("etag");
+  assert.match(etag, /^"[0-9a-f]{24}"$/);
+  assert.match(await js.text(), /export\s*\{/);
+  const again = await fetch(`${server.url}/studio/tailor-studio.js`, { headers: { "if-none-match": etag } });
+  assert.equal(again.status, 304);
+  const wasm = await fetch(`${server.url}/studio/tailor-studio_bg.wasm`);
+  assert.equal(wasm.headers.get("content-type"), "application/wasm");
+  assert.deepEqual([...new Uint8Array(await wasm.arrayBuffer()).slice(0, 4)], [0, 0x61, 0x73, 0x6d]);
+  for (const bad of ["/studio/..%2Fpackage.json", "/studio/.hidden.js", "/studio/nothing.js", "/studio/index.html"]) {
+    const r = await fetch(server.url + bad);
+    assert.equal(r.status, 404, bad);
+    assert.match((await r.json()).message, /no Studio file/);
+  }
+});
