@@ -164,6 +164,14 @@ impl StudioEngine {
         Ok(tailor::engine::context::capture(&raw, now).to_json())
     }
 
+    /// A persona's profile (the engine's Profile JSON) at `now`: what the persona did
+    /// (`{ name, pageViews, categories, cartItems, cartValue, orders, orderValue, userId,
+    /// traits }`, JSON text) replayed as events into a new profile.
+    #[wasm_bindgen(js_name = personaProfile)]
+    pub fn persona_profile(&self, persona_json: &str, now: f64) -> Result<String, JsValue> {
+        preview::persona_profile(persona_json, now).map_err(|p| problems_error("StudioEngine.personaProfile", &p))
+    }
+
     /// The engine's version (the SDK's).
     pub fn version(&self) -> String {
         tailor::VERSION.to_string()

@@ -133,6 +133,96 @@ fn variation(key: &str) -> Value {
     Value::Object(m)
 }
 
+/// A persona's profile (the engine's Profile JSON), made by replaying what the persona did as
+/// events into a new profile at `now`, so counters, category affinity, cart and orders are
+/// exactly what the SDK would hold. `persona` is a JSON object:
+/// `{ name, pageViews, categories: {name: views}, cartItems, cartValue, orders, orderValue,
+/// userId, traits }` (every field optional).
+pub fn persona_profile(persona_json: &str, now: f64) -> Result<String, Vec<Problem>> {
+    let bad = |path: &str, message: String| vec![Problem { path: path.into(), message }];
+    let p = Value::parse(persona_json).map_err(|e| bad("", format!("the persona is not JSON: {e}")))?;
+    let Some(p) = p.as_object() else {
+        return Err(bad("", format!("expected an object, got {}", p.type_name())));
+    };
+    let count = |k: &str| -> Result<u32, Vec<Problem>> {
+        match p.get(k) {
+            None | Some(Value::Null) => Ok(0),
+            Some(v) => match v.as_f64() {
+                Some(n) if (0.0..=1000.0).contains(&n) && n.fract() == 0.0 => Ok(n as u32),
+                _ => Err(bad(k, "expected a whole number from 0 to 1000".into())),
+            },
+        }
+    };
+    let amount = |k: &str| -> Result<f64, Vec<Problem>> {
+        match p.get(k) {
+            None | Some(Value::Null) => Ok(0.0),
+            Some(v) => v
+                .as_f64()
+                .filter(|n| *n >= 0.0 && n.is_finite())
+                .ok_or_else(|| bad(k, "expected an amount of 0 or more".into())),
+        }
+    };
+    let name = p.get("name").and_then(Value::as_str).unwrap_or("persona");
+    let mut profile = Profile::new(&format!("persona-{name}"), now);
+    let mut n = 0u32;
+    // Events a minute apart, ending now, each with its own id.
+    let mut track = |profile: &mut Profile, t: &str, props: Map, problems_at: &str| -> Result<(), Vec<Problem>> {
+        n += 1;
+        let mut random = [0u8; 10];
+        random[..4].copy_from_slice(&n.to_be_bytes());
+        profile
+            .track(t, Value::Object(props), now - 60_000.0 * f64::from(1000 - n.min(999)), random, None)
+            .map(|_| ())
+            .map_err(|e| bad(problems_at, e.to_string()))
+    };
+    for _ in 0..count("pageViews")? {
+        track(&mut profile, "page_view", Map::new(), "pageViews")?;
+    }
+    if let Some(cats) = p.get("categories") {
+        let Some(cats) = cats.as_object() else {
+            return Err(bad("categories", "expected an object {category: views}".into()));
+        };
+        for (cat, v) in cats.iter() {
+            let times = v
+                .as_f64()
+                .filter(|x| (0.0..=1000.0).contains(x))
+                .ok_or_else(|| bad(&format!("categories.{cat}"), "expected a number of views from 0 to 1000".into()))?;
+            for i in 0..times as u32 {
+                let mut m = Map::new();
+                m.insert("sku", Value::from(format!("{cat}-{i}")));
+                m.insert("category", Value::from(cat));
+                track(&mut profile, "product_view", m, &format!("categories.{cat}"))?;
+            }
+        }
+    }
+    // Orders before the cart: a purchase empties the cart.
+    let orders = count("orders")?;
+    let order_value = amount("orderValue")?;
+    for i in 0..orders {
+        let mut m = Map::new();
+        m.insert("orderId", Value::from(format!("order-{i}")));
+        m.insert("revenue", Value::Number(order_value / f64::from(orders)));
+        m.insert("currency", Value::from("EUR"));
+        m.insert("items", Value::Array(Vec::new()));
+        track(&mut profile, "purchase", m, "orders")?;
+    }
+    let items = count("cartItems")?;
+    let value = amount("cartValue")?;
+    for i in 0..items {
+        let mut m = Map::new();
+        m.insert("sku", Value::from(format!("cart-{i}")));
+        m.insert("quantity", Value::Number(1.0));
+        m.insert("price", Value::Number(value / f64::from(items)));
+        m.insert("currency", Value::from("EUR"));
+        track(&mut profile, "add_to_cart", m, "cartItems")?;
+    }
+    if let Some(user) = p.get("userId").and_then(Value::as_str).filter(|u| !u.is_empty()) {
+        let traits = p.get("traits").cloned().unwrap_or(Value::Object(Map::new()));
+        profile.identify(user, traits, now).map_err(|e| bad("traits", e.to_string()))?;
+    }
+    Ok(profile.to_json())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -172,6 +262,20 @@ mod tests {
         let d = Value::parse(&decide(RULESET, &s, &NativeRegex).unwrap()).unwrap();
         let x = &d.get("experiments").unwrap().as_array().unwrap()[0];
         assert!(x.get("reason").and_then(Value::as_str).unwrap().contains("not on this page"));
+    }
+
+    #[test]
+    fn a_persona_is_replayed_into_the_profile_the_conditions_read() {
+        let now = 1.8e12;
+        let json = persona_profile(r#"{"name": "shoe", "categories": {"shoes": 3}, "cartItems": 2, "cartValue": 80, "orders": 1, "orderValue": 120}"#, now).unwrap();
+        let ctx = String::from("{}");
+        let s = Shopper { profile_json: &json, context_json: &ctx, now, forced: Vec::new() };
+        let snap = attributes(&s).unwrap().to_json();
+        assert!(matches(r#"{"profile.topCategory": "shoes"}"#, &s, &NativeRegex).unwrap(), "{snap}");
+        assert!(matches(r#"{"profile.cart.count": {"$gte": 1}}"#, &s, &NativeRegex).unwrap());
+        assert!(matches(r#"{"profile.orders.count": 1}"#, &s, &NativeRegex).unwrap());
+        let bad = persona_profile(r#"{"orders": -1}"#, now).unwrap_err();
+        assert_eq!(bad[0].path, "orders");
     }
 
     #[test]

@@ -5,6 +5,7 @@ import { h, fill, when, fromNow } from "./dom.js";
 import { setupPanel } from "./setup.js";
 import { publishPanel } from "./publish.js";
 import { resultsPanel } from "./results.js";
+import { personasPanel } from "./personas.js";
 
 const ROLES = ["view", "edit", "publish"];
 
@@ -110,7 +111,7 @@ export class Studio {
 
   render() {
     if (this.refused) return;
-    const tabs = [["inspect", "Inspect"], ["setup", "Test setup"], ["publish", "Drafts & publish"], ["results", "Results"]];
+    const tabs = [["inspect", "Inspect"], ["setup", "Test setup"], ["shoppers", "Shoppers"], ["publish", "Drafts & publish"], ["results", "Results"]];
     this.body = h("div", { class: "body", role: "tabpanel", "data-test": `panel-${this.tab}` });
     const bar = h("div", { class: "tabs", role: "tablist" },
       tabs.map(([id, label]) => h("button", { role: "tab", "aria-selected": String(this.tab === id), "data-test": `tab-${id}`, on: { click: () => this.show(id) } }, label)));
@@ -134,6 +135,7 @@ export class Studio {
     if (this.tab === "inspect") this.inspect();
     else if (this.tab === "setup") setupPanel(this, this.body);
     else if (this.tab === "publish") publishPanel(this, this.body);
+    else if (this.tab === "shoppers") personasPanel(this, this.body);
     else resultsPanel(this, this.body);
   }
 

@@ -380,3 +380,37 @@ test("the server serves the Studio at /studio/ with its content types, CORS for 
     assert.match((await r.json()).message, /no Studio file/);
   }
 });
+
+test("preview as a shopper: personas get what the engine gives them, and moving the clock ends a time window", async () => {
+  const { link } = await studioLink("view", { who: "Pat" });
+  const context = await studioContext({ viewport: { width: 1280, height: 900 } });
+  const page = await openPage(context, server.url + link);
+  await waitText(page, '[data-test="role"]', /role view/);
+  await (await q(page, '[data-test="tab-shoppers"]')).click();
+  assert.match(await waitText(page, '[data-test="persona-row-Shoe lover"]', /home-hero/), /running-shoes/);
+  assert.match(await text(page, '[data-test="persona-row-New visitor"]'), /home-hero: welcome-10/);
+  assert.match(await text(page, '[data-test="persona-row-VIP"]'), /home-hero: vip-early-access/);
+  // 1,000 hours on: after the VIP window (until 2027-01-15), VIP no longer gets it.
+  const clock = await q(page, '[data-test="clock-hours"]');
+  await clock.fill("1000");
+  await clock.press("Enter");
+  await page.waitForFunction(() => !/vip-early-access/.test(window.__studio.querySelector('[data-test="persona-row-VIP"]')?.textContent), null, WAIT);
+  await clock.fill("0");
+  await clock.press("Enter");
+  await waitText(page, '[data-test="persona-row-VIP"]', /vip-early-access/);
+  // Edit a persona; it is kept in this browser under the Studio's key.
+  const cats = await q(page, '[data-test="persona-categories-0"]');
+  await cats.fill("shoes: 4");
+  await cats.press("Enter");
+  await waitText(page, '[data-test="persona-row-New visitor"]', /running-shoes|category-banner/);
+  const kept = await page.evaluate(() => JSON.parse(localStorage.getItem("tailor-studio:personas:demo")));
+  assert.deepEqual(kept[0].categories, { shoes: 4 });
+  await (await q(page, '[data-test="persona-use-1"]')).click();
+  await (await q(page, '[data-test="tab-inspect"]')).click();
+  assert.match(await waitText(page, '[data-test="panel-inspect"]', /persona/), /decided for.*persona “Shoe lover”/);
+  await (await q(page, '[data-test="tab-shoppers"]')).click();
+  await waitText(page, '[data-test="persona-table"]', /VIP/);
+  await shot(page, "shoppers");
+  assert.deepEqual(page.problems, []);
+  await context.close();
+});
