@@ -236,13 +236,19 @@ test("a merchandiser edits, previews, shares, publishes and rolls back the home 
   await waitText(page, '[data-test="results"]', /control/);
   await shot(page, "results");
 
-  // Roll back to version 1: new page loads get it again.
+  // Roll back to version 1: new page loads get it again, and a shopper's open tab too (live updates).
+  const openTab = await browser.newContext();
+  const tab = await openTab.newPage();
+  await tab.goto(server.url + "/");
+  assert.equal((await tab.evaluate(`(${shopperView})()`)).v, 2);
   await (await q(page, '[data-test="tab-publish"]')).click();
   await (await q(page, '[data-test="rollback-1"]')).click();
   assert.match(await waitText(page, '[data-test="publish-status"]', /Rolled back/), /version 1's ruleset is live again as version 3/);
   const live = await (await fetch(`${server.url}/v1/rulesets/demo`)).json();
   assert.equal(live.version, 3);
   assert.deepEqual(live.ruleset.experiments[3], ORIGINAL.experiments[3]);
+  await tab.waitForFunction(() => new Promise((ok) => tailor("ready", (t) => ok(t.status.rulesetVersion === 3))), null, WAIT);
+  await openTab.close();
   const fresh = await browser.newContext();
   const fp = await fresh.newPage();
   await fp.goto(server.url + "/");
@@ -329,6 +335,12 @@ test("the Studio opens under a strict CSP without a violation, and is usable at 
     const exit = await (await q(page, '[data-test="exit"]')).boundingBox();
     assert.ok(exit.x + exit.width <= 390, "Exit is on screen");
     await shot(page, "narrow");
+    // Keyboard: Escape minimises the panel, the button opens it again.
+    await (await q(page, '[data-test="tab-inspect"]')).focus();
+    await page.keyboard.press("Escape");
+    await page.waitForFunction(() => window.__studio.querySelector(".panel").classList.contains("collapsed"), null, WAIT);
+    await (await q(page, '[aria-expanded="false"]')).press("Enter");
+    await page.waitForFunction(() => !window.__studio.querySelector(".panel").classList.contains("collapsed"), null, WAIT);
     assert.deepEqual(await page.evaluate(() => window.__violations), []);
     assert.deepEqual(page.problems, []);
     // Exit ends the Studio: the page is the shopper's again.
