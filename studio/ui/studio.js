@@ -76,6 +76,14 @@ export class Studio {
     addEventListener("scroll", redraw, { passive: true, capture: true });
     addEventListener("resize", redraw);
     this.listeners.push(() => removeEventListener("scroll", redraw, { capture: true }), () => removeEventListener("resize", redraw));
+    // A single-page app changes its URL without a load: decide again for the new route.
+    this.href = location.href;
+    const route = setInterval(() => {
+      if (location.href === this.href) return;
+      this.href = location.href;
+      this.refresh();
+    }, 300);
+    this.listeners.push(() => clearInterval(route));
     this.render();
     this.refresh();
   }

@@ -426,3 +426,19 @@ test("preview as a shopper: personas get what the engine gives them, and moving 
   assert.deepEqual(page.problems, []);
   await context.close();
 });
+
+test("on a single-page section the Studio decides again when the route changes", async () => {
+  const { link } = await studioLink("view", { path: "/product.html?sku=trail-runner" });
+  const context = await studioContext({ viewport: { width: 1280, height: 800 } });
+  const page = await openPage(context, server.url + link);
+  await waitText(page, '[data-test="role"]', /role view/);
+  await waitText(page, '[data-test="panel-inspect"]', /Other experiments/);
+  assert.equal(await page.evaluate(() => window.__studio.querySelector('[data-test="exp-delivery-promise"]')), null);
+  await page.click('a[data-tab="delivery"]'); // the page's History API route, no reload
+  assert.match(await waitText(page, '[data-test="exp-delivery-promise"]', /variation/), /delivery-promise/);
+  const select = await q(page, '[data-test="force-delivery-promise"]');
+  await select.selectOption("1");
+  await page.waitForFunction(() => document.querySelector("#tab-delivery .promise").textContent === "Order by 14:00 and it ships today.", null, WAIT);
+  assert.deepEqual(page.problems, []);
+  await context.close();
+});
