@@ -442,3 +442,22 @@ test("on a single-page section the Studio decides again when the route changes",
   assert.deepEqual(page.problems, []);
   await context.close();
 });
+
+test("Edit on the page opens the visual editor on the variation's changes, and Done brings the form back", async () => {
+  const { link } = await studioLink("edit");
+  const context = await studioContext({ viewport: { width: 1280, height: 860 } });
+  const page = await openPage(context, server.url + link);
+  await waitText(page, '[data-test="role"]', /role edit/);
+  await (await q(page, '[data-test="tab-setup"]')).click();
+  await (await q(page, '[data-test="edit-visually-1"]')).click();
+  // The editor lists the variation's four changes of www/ruleset.json.
+  await page.waitForFunction(() => (window.__studio.querySelector('[data-test="visual-editor"]')?.textContent || "").includes("Find your jacket"), null, WAIT);
+  await page.waitForFunction(() => document.querySelector("#hero .cta").textContent === "Find your jacket", null, WAIT);
+  await shot(page, "editor");
+  await (await q(page, '[data-test="editor-done"]')).click();
+  await q(page, '[data-test="field-changes-1"]');
+  const changes = JSON.parse(await (await q(page, '[data-test="field-changes-1"]')).evaluate((t) => t.value));
+  assert.equal(changes.length, 4);
+  assert.deepEqual(page.problems, []);
+  await context.close();
+});
