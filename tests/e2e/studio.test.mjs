@@ -453,7 +453,7 @@ test("Edit on the page opens the visual editor on the variation's changes, and D
   // The editor lists the variation's four changes of www/ruleset.json.
   await page.waitForFunction(() => (window.__studio.querySelector('[data-test="visual-editor"]')?.textContent || "").includes("Find your jacket"), null, WAIT);
   await page.waitForFunction(() => document.querySelector("#hero .cta").textContent === "Find your jacket", null, WAIT);
-  await shot(page, "editor");
+  await shot(page, "visual-editor");
   await (await q(page, '[data-test="editor-done"]')).click();
   await q(page, '[data-test="field-changes-1"]');
   const changes = JSON.parse(await (await q(page, '[data-test="field-changes-1"]')).evaluate((t) => t.value));
