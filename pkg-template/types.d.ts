@@ -171,8 +171,6 @@ export interface StudioState {
   profile: string;
   /** The page context decisions use (`context.*` of conditions). */
   context: Record<string, unknown>;
-  /** Why a preview link's draft is not in use (the server's message), else null. */
-  previewError: string | null;
 }
 
 /** What the SDK hands the Studio module's `open(host)` (docs/sdk.md, "Studio and preview links"). */

@@ -20,6 +20,10 @@ if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 need_pkgs=()
 want() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed" || need_pkgs+=("$1"); }
 for p in chromium chromium-driver postgresql sqlite3 pkg-config gcc openssl python3; do want "$p"; done
+# The other browser engines of the end-to-end tests (tests/e2e/engines.test.mjs): Firefox ESR,
+# driven by puppeteer-core over WebDriver BiDi, and WebKitGTK's WebKitWebDriver, which needs
+# a display: Xvfb, started by the tests.
+for p in firefox-esr webkit2gtk-driver xvfb; do want "$p"; done
 # Node: scripts/node.sh below (Debian 12's nodejs is 18, too old); python3-venv lets it
 # install a supported Node from PyPI when the machine has none.
 want python3-venv
@@ -143,7 +147,7 @@ if [ "$node_dir" != "$(dirname "$(command -v node 2>/dev/null || echo /none/node
   echo "export PATH=\"$node_dir:\$PATH\" # Node $(node --version), chosen by scripts/node.sh" >> .tailor/toolchain.env
 fi
 
-# --- Node packages (binaryen's wasm-opt, esbuild, playwright-core, typescript) --------------
+# --- Node packages (binaryen's wasm-opt, esbuild, playwright-core, puppeteer-core, typescript)
 stamp=.tailor/npm.stamp
 lock_sum=$(sha256sum package.json package-lock.json 2>/dev/null | sha256sum | cut -c1-16)
 if [ ! -d node_modules ] || [ "$(cat "$stamp" 2>/dev/null)" != "$lock_sum" ]; then

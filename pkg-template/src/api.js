@@ -74,8 +74,11 @@ export class Tailor {
     }
     // A preview's draft is fetched while the module loads; the core verifies it.
     const preview = studio && studio.mode == "preview" ? fetchPreview(config, studio.token) : [];
-    const t = new Tailor((await loading) && (await TailorCore.init(config, studio && studio.mode, ...(await preview))), failure);
-    if (studio) openStudio(t, studio, config, (text) => t.#notes.push(text));
+    const [envelope, refused] = await preview;
+    const t = new Tailor((await loading) && (await TailorCore.init(config, studio && studio.mode, envelope)), failure);
+    const note = (text) => t.#notes.push(text);
+    if (refused) note(refused);
+    if (studio) openStudio(t, studio, config, note, refused);
     return t;
   }
   #notes = [];
@@ -237,14 +240,13 @@ export class Tailor {
    */
   decide(context, options) {
     const forced = options && options.forced;
-    if (forced != null) {
+    if (forced) {
       // As the core reads `tailor_force`: "key:index,..." (a key's "+" and "%" kept by encoding it).
-      if (typeof forced != "object") throw new TypeError("Tailor.decide: options.forced must be an object { experimentKey: variationIndex }");
       options = {
         ...options,
         forced: Object.entries(forced)
           .map(([k, v]) => {
-            if (!Number.isInteger(v) || v < 0 || k.includes(",")) throw new TypeError("Tailor.decide: options.forced." + k + " must be a variation index (0, 1, ...)");
+            if (!(Number.isInteger(v) && v >= 0) || k.includes(",")) throw new TypeError("Tailor.decide: options.forced." + k + " must be a variation index (0, 1, ...)");
             return encodeURIComponent(k) + ":" + v;
           })
           .join(),
@@ -276,8 +278,8 @@ export class Tailor {
   }
 
   /**
-   * For the Studio: `{ profile, context, previewError }`, the stored profile as the engine's
-   * JSON text and the page context decisions use (null when the SDK is off).
+   * For the Studio: `{ profile, context }`, the stored profile as the engine's JSON text and
+   * the page context decisions use (null when the SDK is off).
    */
   studioState() {
     return this.#call((c) => c.studioState(), null);

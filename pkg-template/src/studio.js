@@ -48,39 +48,42 @@ const base = (config) => {
 };
 
 /**
- * Asks the Tailor server for a preview link's draft. Answers `[envelope text, null]`, or
- * `[null, why not]` with the server's message (expired, tampered, another site). Never rejects.
+ * Asks the Tailor server for a preview link's draft (the core verifies it), waiting 10 s at
+ * most: `init` waits for it, so that the draft's changes are the first on the page. Answers
+ * `[envelope text]`, or `[null, the problem]` with the server's message (expired, tampered,
+ * another site). Never rejects.
  */
 export async function fetchPreview(config, token) {
+  let why;
   try {
-    const r = await fetch(base(config) + "/v1/studio/" + encodeURIComponent(config.site) + "/preview?token=" + token, { credentials: "omit" });
+    const r = await fetch(base(config) + "/v1/studio/" + encodeURIComponent(config.site) + "/preview?token=" + token, { signal: AbortSignal.timeout(10000) });
     const text = await r.text();
-    if (r.ok) return [text, null];
-    let message;
+    if (r.ok) return [text];
     try {
-      message = JSON.parse(text).message;
+      why = JSON.parse(text).message;
     } catch {}
-    return [null, message || "the server answered HTTP " + r.status];
+    why = why || "the server answered HTTP " + r.status;
   } catch (e) {
-    return [null, "the server did not answer: " + ((e && e.message) || e)];
+    why = "the server did not answer: " + ((e && e.message) || e);
   }
+  return [null, "preview: " + why + "; the live ruleset stays in use"];
 }
 
 /**
  * Loads the Studio from the Tailor server (`/studio/tailor-studio.js` on the endpoint's
  * origin) and calls its `open(host)`. A failure is a warning and a `status().problems` entry.
  */
-export async function openStudio(tailor, { mode, token }, config, note) {
+export async function openStudio(tailor, { mode, token }, config, note, refused) {
   try {
     const endpoint = base(config);
-    const state = tailor.studioState();
     const host = {
       mode,
       token,
       endpoint,
       site: config.site,
       tailor,
-      previewError: (state && state.previewError) || null,
+      // The server's refusal, or the core's (the draft did not verify).
+      previewError: refused || tailor.status.problems.find((p) => p.startsWith("preview: ")) || null,
       exit() {
         clear();
         location.reload();

@@ -293,7 +293,7 @@ pub(crate) fn compile_ruleset(doc: &Value) -> Result<Ruleset, String> {
 impl TailorCore {
     /// `TailorCore.init(config)` of a shopper's visit.
     pub async fn init(config: JsValue) -> Result<TailorCore, JsValue> {
-        Self::start(config, None, None, None).await
+        Self::start(config, None, None).await
     }
 }
 
@@ -301,15 +301,11 @@ impl TailorCore {
 impl TailorCore {
     /// Validates `config`, opens storage (only with consent) and restores the profile.
     /// `mode` "studio" or "preview" (a Studio or preview link): nothing is recorded or sent;
-    /// for a preview, `preview` is the server's answer to the link (a signed envelope), put
-    /// in use before the page's changes are applied, or `refused` says why there is none.
+    /// for a preview, `preview` is the server's answer to the link (a signed envelope, fetched
+    /// by the JS package while the module loaded): once verified it is in use for this page
+    /// before its changes are applied (see `sync_rules::accept`), else the problem is reported.
     #[wasm_bindgen(js_name = init)]
-    pub async fn start(
-        config: JsValue,
-        mode: Option<String>,
-        preview: Option<String>,
-        refused: Option<String>,
-    ) -> Result<TailorCore, JsValue> {
+    pub async fn start(config: JsValue, mode: Option<String>, preview: Option<String>) -> Result<TailorCore, JsValue> {
         super::platform::start();
         let mode = Mode::parse(mode.as_deref().unwrap_or_default());
         let mut value =
@@ -334,7 +330,6 @@ impl TailorCore {
             sending_allowed: mode == Mode::Live && sending_allowed(&config, consent, gpc),
             mode,
             held_live: None,
-            preview_error: None,
             gpc,
             anonymous_id: profile.anonymous_id().to_string(),
             ruleset_version: 0.0,
@@ -357,8 +352,10 @@ impl TailorCore {
         let other = shared.clone();
         tabs::listen(&shared, move |m| heard(&other, &m));
         super::sync_rules::load_cached(&shared).await;
-        if mode == Mode::Preview {
-            super::sync_rules::use_preview(&shared, preview, refused).await;
+        if let Some(body) = preview.filter(|_| mode == Mode::Preview) {
+            if let Err(e) = super::sync_rules::accept(&shared, &body, "", true).await {
+                shared.borrow_mut().report(String::from("preview: ") + &e + "; the live ruleset stays in use");
+            }
         }
         super::sync::start(&shared);
         // Page experiments: decided and applied now, from the cached ruleset when there is one.
@@ -572,8 +569,8 @@ impl TailorCore {
     pub fn set_ruleset(&self, doc: JsValue) -> Result<(), JsValue> {
         let doc =
             to_value(&doc).map_err(|e| type_error(String::from("Tailor.setRuleset: ") + &e))?.filter(|d| !d.is_null());
-        let mut s = self.state.borrow_mut();
         let Some(doc) = doc else {
+            let mut s = self.state.borrow_mut();
             if let Some((live, version)) = s.held_live.take() {
                 s.ruleset = live;
                 s.ruleset_version = version;
@@ -582,22 +579,18 @@ impl TailorCore {
         };
         let rs = compile_ruleset(&doc)
             .map_err(|e| JsValue::from(RangeError::new(&(String::from("Tailor.setRuleset: ") + &e))))?;
-        hold(&mut s, rs, 0.0);
+        hold(&mut self.state.borrow_mut(), rs, 0.0);
         Ok(())
     }
 
     /// What the Studio's own engine needs to decide exactly as this page does:
-    /// `{ profile: Profile::to_json, context, previewError }`.
+    /// `{ profile: Profile::to_json, context }` (the page context conditions read).
     #[wasm_bindgen(js_name = studioState)]
     pub fn studio_state(&self) -> JsValue {
-        let s = self.state.borrow();
-        let o = Object::new();
-        let context = attributes(&s, now_ms(), None).get("context").cloned().unwrap_or_default();
-        let _ = Reflect::set(&o, &"profile".into(), &s.profile.to_json().into());
-        let _ = Reflect::set(&o, &"context".into(), &from_value(&context));
-        let _ =
-            Reflect::set(&o, &"previewError".into(), &s.preview_error.as_deref().map_or(JsValue::NULL, JsValue::from));
-        o.into()
+        let mut m = Map::new();
+        m.insert("profile", Value::from(self.state.borrow().profile.to_json()));
+        m.insert("context", capture_context(now_ms()));
+        from_value(&Value::Object(m))
     }
 
     /// Where things stand: `{ ready, site, storage, consent, sending, gpc, anonymousId,

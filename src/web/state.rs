@@ -63,8 +63,6 @@ pub struct State {
     /// While the Studio's or a preview's ruleset is in use (`ruleset`), the live one and its
     /// version: what the server publishes meanwhile lands here, not in `ruleset`.
     pub held_live: Option<(Option<Rc<Ruleset>>, f64)>,
-    /// Why the preview link's ruleset is not in use (the server's message).
-    pub preview_error: Option<String>,
     pub problems: Vec<String>,
     /// Called with "profile" or "status" when those change (set by the JS wrapper).
     pub listener: Option<Function>,
@@ -109,7 +107,7 @@ impl State {
 
     /// Notes a change of the profile for the next save (only saved with consent).
     pub fn changed(&mut self, change: Change) {
-        if self.storing_allowed() && self.recording() {
+        if self.storing_allowed() {
             self.changes.push(change);
         }
     }

@@ -82,8 +82,17 @@ class IdbStore {
   }
   destroy() {
     this.db.close();
+    dropHide(this.name + ":");
     return done(indexedDB.deleteDatabase(this.name)).then(() => undefined);
   }
+}
+
+// The selectors of the page changes last applied to this shopper (changes.js saveHide, read by
+// tailor-hide.js) are the shopper's data too: erased with the store.
+function dropHide(prefix) {
+  try {
+    localStorage.removeItem(prefix + "hide");
+  } catch {}
 }
 
 // One key per record under a prefix; used when IndexedDB is missing or refuses to open.
@@ -128,6 +137,7 @@ class LocalStore {
   }
   async destroy() {
     STORES.forEach((s) => this.keys(s).forEach((k) => this.ls.removeItem(k)));
+    dropHide(this.prefix);
   }
 }
 

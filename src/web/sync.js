@@ -88,7 +88,9 @@ export function acquireSender(name, leaseMs) {
               ok(true);
             });
           })
-          .catch(() => ok(false));
+          // Refused (a SecurityError where the storage is blocked): the lease decides, and
+          // without localStorage either this tab is alone and sends.
+          .catch(() => ok(lease(name, leaseMs)));
       });
     }
   } catch {}

@@ -157,7 +157,7 @@ fn live_version(shared: &Shared) -> f64 {
 /// `preview`: the answer of a preview link, which must be version 0 (no published version
 /// is), is not held to the version floor, never cached, and holds over live updates; any
 /// other envelope of version 0 is refused.
-async fn accept(shared: &Shared, body: &str, etag: &str, preview: bool) -> Result<bool, String> {
+pub async fn accept(shared: &Shared, body: &str, etag: &str, preview: bool) -> Result<bool, String> {
     let (site, key) = {
         let s = shared.borrow();
         (s.config.site.clone(), s.config.public_key.clone())
@@ -223,24 +223,6 @@ async fn accept(shared: &Shared, body: &str, etag: &str, preview: bool) -> Resul
         }
     }
     Ok(changed)
-}
-
-/// A preview link: `preview` is the server's answer (the draft signed for preview, fetched
-/// by the JS package while the module loaded), `refused` why there is none. Once verified it
-/// is in use for this page (never cached, never replaced by the server's live updates).
-/// Otherwise the live ruleset stays, and the problem is in `status.problems` and in
-/// `studioState().previewError`.
-pub async fn use_preview(shared: &Shared, preview: Option<String>, refused: Option<String>) {
-    let problem = match (preview, refused) {
-        (Some(body), None) => accept(shared, &body, "", true).await.err(),
-        (_, refused) => Some(refused.unwrap_or_default()),
-    };
-    if let Some(e) = problem {
-        let e = String::from("preview: ") + &e + "; the live ruleset stays in use";
-        let mut s = shared.borrow_mut();
-        s.preview_error = Some(e.clone());
-        s.report(e);
-    }
 }
 
 /// The first fetch of the page (at start): its outcome is kept for `firstFetch()`, and with

@@ -44,7 +44,7 @@ pub fn tell(shared: &Shared, message: &str) {
 pub fn schedule_save(shared: &Shared) {
     {
         let mut s = shared.borrow_mut();
-        if s.save_scheduled || !s.storing_allowed() || !s.recording() {
+        if s.save_scheduled || !s.storing_allowed() {
             return;
         }
         s.save_scheduled = true;
@@ -67,6 +67,7 @@ pub async fn save_now(shared: Shared) {
     let (store, generation) = {
         let mut s = shared.borrow_mut();
         s.save_scheduled = false;
+        // Nothing is written in the Studio or a preview: the merchandiser's stored profile stays as it was.
         if !s.storing_allowed() || !s.recording() {
             return;
         }

@@ -67,7 +67,8 @@ export async function startServer(extraArgs = [], { www = join(ROOT, "www") } = 
   };
 }
 
-export async function launchBrowser() {
+/** Headless Chromium; `extraArgs` are command-line switches added to the usual ones. */
+export async function launchBrowser(extraArgs = []) {
   return chromium.launch({
     executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
     args: [
@@ -79,6 +80,7 @@ export async function launchBrowser() {
       "--disable-background-networking",
       "--disable-component-update",
       "--disable-sync",
+      ...extraArgs,
     ],
   });
 }
@@ -140,4 +142,252 @@ export async function waitForEvents(page, server, db, find, timeoutMs = 10000) {
     await page.waitForTimeout(100);
   }
   return events;
+}
+
+// --- Other engines ---------------------------------------------------------------------------
+// One small driver over the three engines of the tests: Chromium (playwright-core, as above),
+// Firefox ESR (puppeteer-core over WebDriver BiDi) and WebKitGTK (WebKitWebDriver over classic
+// W3C WebDriver HTTP, its MiniBrowser on an Xvfb display the driver starts). Every step is
+// bounded; `close()` stops everything that was started, and so does a failed start.
+
+export const ENGINES = ["chromium", "firefox", "webkit"];
+
+/** Rejects with `what` when `promise` has not settled in `ms`. */
+function bounded(promise, ms, what) {
+  let timer;
+  return Promise.race([
+    promise,
+    new Promise((_, fail) => (timer = setTimeout(() => fail(new Error(what + ": no answer in " + ms + " ms")), ms))),
+  ]).finally(() => clearTimeout(timer));
+}
+
+/** The source of a call of `fn` (a function or its source) with JSON arguments, as an expression. */
+function callSource(fn, args) {
+  return "(" + String(fn) + ")(..." + JSON.stringify(args) + ")";
+}
+
+// Process groups started here and not yet stopped. They are detached (their own group, so
+// that stopping one stops what it started), so they would outlive this process: if it exits
+// before `close()` (an uncaught error, process.exit), they are killed on the way out. A
+// signal (a CI time limit's SIGTERM, Ctrl-C) ends Node without its "exit" event, so while
+// groups run, those signals exit through it (with the shell's 128 + signal number).
+const groups = new Set();
+let exitHook = false;
+function track(child) {
+  groups.add(child);
+  child.once("exit", () => groups.delete(child));
+  if (!exitHook) {
+    exitHook = true;
+    process.once("exit", () => {
+      for (const c of groups) {
+        try {
+          process.kill(-c.pid, "SIGKILL");
+        } catch {}
+      }
+    });
+    for (const [signal, n] of [["SIGTERM", 15], ["SIGINT", 2], ["SIGHUP", 1]]) {
+      process.once(signal, () => process.exit(128 + n));
+    }
+  }
+  return child;
+}
+
+/** Stops a process started with `detached: true` and everything it started (its process group). */
+async function stopGroup(child, ms = 5000) {
+  if (!child || child.exitCode !== null || child.signalCode !== null) return;
+  const gone = new Promise((r) => child.once("exit", r));
+  try {
+    process.kill(-child.pid, "SIGTERM");
+  } catch {}
+  const t = setTimeout(() => {
+    try {
+      process.kill(-child.pid, "SIGKILL");
+    } catch {}
+  }, ms);
+  await gone;
+  clearTimeout(t);
+}
+
+async function freePort() {
+  const { createServer } = await import("node:net");
+  return new Promise((ok, fail) => {
+    const s = createServer();
+    s.on("error", fail);
+    s.listen(0, "127.0.0.1", () => {
+      const { port } = s.address();
+      s.close(() => ok(port));
+    });
+  });
+}
+
+/**
+ * Opens `name` ("chromium" | "firefox" | "webkit") with one fresh page (a fresh profile):
+ * `{ name, version, goto(url), evaluate(fnOrSource, ...args), problems, close() }`.
+ * `evaluate` runs the function in the page with JSON arguments and resolves to its (awaited,
+ * JSON) result. `problems` collects console errors and uncaught exceptions where the engine's
+ * driver reports them (not WebKitWebDriver: there it stays empty).
+ * `args` are command-line arguments added to the browser's (Chromium's switches, Firefox's
+ * options, MiniBrowser's options such as `--private`); `prefs` are Firefox preferences
+ * (`about:config`), refused for the other engines.
+ */
+export async function openEngine(name, { timeoutMs = 60000, args = [], prefs } = {}) {
+  if (prefs && name !== "firefox") throw new Error(`openEngine: prefs are Firefox preferences, ${name} has none`);
+  if (name === "chromium") return openChromium(timeoutMs, args);
+  if (name === "firefox") return openFirefox(timeoutMs, args, prefs || {});
+  if (name === "webkit") return openWebKit(timeoutMs, args);
+  throw new Error("openEngine: unknown engine " + name);
+}
+
+async function openChromium(timeoutMs, args) {
+  const browser = await bounded(launchBrowser(args), timeoutMs, "chromium: launch");
+  try {
+    const page = await newPage(browser);
+    return {
+      name: "chromium",
+      version: browser.version(),
+      problems: page.problems,
+      goto: (url) => page.goto(url, { timeout: timeoutMs }).then(() => {}),
+      evaluate: (fn, ...args) => bounded(page.evaluate(callSource(fn, args)), timeoutMs, "chromium: evaluate"),
+      close: () => bounded(browser.close(), timeoutMs, "chromium: close").catch(() => {}),
+    };
+  } catch (e) {
+    await browser.close().catch(() => {});
+    throw e;
+  }
+}
+
+async function openFirefox(timeoutMs, args, prefs) {
+  const { default: puppeteer } = await import("puppeteer-core");
+  const browser = await puppeteer.launch({
+    browser: "firefox",
+    protocol: "webDriverBiDi",
+    executablePath: process.env.FIREFOX || "/usr/bin/firefox-esr",
+    headless: true,
+    timeout: timeoutMs,
+    protocolTimeout: timeoutMs,
+    args,
+    // No update checks, telemetry or first-run pages: only the page's own requests.
+    extraPrefsFirefox: { "app.update.enabled": false, "datareporting.policy.dataSubmissionEnabled": false, "browser.shell.checkDefaultBrowser": false, ...prefs },
+  });
+  const proc = browser.process();
+  try {
+    const page = await bounded(browser.newPage(), timeoutMs, "firefox: new page");
+    const problems = [];
+    page.on("console", (m) => ["error", "warn", "assert"].includes(m.type()) && problems.push(m.type() + ": " + m.text()));
+    page.on("pageerror", (e) => problems.push("pageerror: " + (e?.message ?? e)));
+    return {
+      name: "firefox",
+      version: await browser.version(),
+      problems,
+      goto: (url) => page.goto(url, { timeout: timeoutMs, waitUntil: "load" }).then(() => {}),
+      evaluate: (fn, ...args) => bounded(page.evaluate(callSource(fn, args)), timeoutMs, "firefox: evaluate"),
+      async close() {
+        await bounded(browser.close(), timeoutMs, "firefox: close").catch(() => {});
+        if (proc && proc.exitCode === null && proc.signalCode === null) proc.kill("SIGKILL");
+      },
+    };
+  } catch (e) {
+    await browser.close().catch(() => {});
+    if (proc && proc.exitCode === null) proc.kill("SIGKILL");
+    throw e;
+  }
+}
+
+async function openWebKit(timeoutMs, args) {
+  const started = [];
+  const stopAll = async () => {
+    for (const c of started.reverse()) await stopGroup(c);
+  };
+  try {
+    // Xvfb picks a free display itself and writes its number to fd 3 once it is ready.
+    const xvfb = spawn(process.env.XVFB || "Xvfb", ["-displayfd", "3", "-screen", "0", "1280x1024x24", "-nolisten", "tcp"], {
+      stdio: ["ignore", "ignore", "pipe", "pipe"],
+      detached: true,
+    });
+    started.push(track(xvfb));
+    const xlog = [];
+    xvfb.stderr.on("data", (d) => xlog.push(String(d)));
+    const display = await bounded(
+      new Promise((ok, fail) => {
+        let out = "";
+        xvfb.stdio[3].on("data", (d) => {
+          out += d;
+          if (out.includes("\n")) ok(":" + out.trim());
+        });
+        xvfb.on("exit", (code) => fail(new Error("Xvfb exited with " + code + ": " + xlog.join(""))));
+      }),
+      timeoutMs,
+      "webkit: Xvfb start",
+    );
+    const dlog = [];
+    let base = "";
+    const call = async (method, path, body, ms = timeoutMs) => {
+      const r = await fetch(base + path, {
+        method,
+        headers: body ? { "content-type": "application/json" } : {},
+        body: body ? JSON.stringify(body) : undefined,
+        signal: AbortSignal.timeout(ms),
+      });
+      const json = await r.json();
+      if (!r.ok) throw new Error(`webkit: ${method} ${path}: ${json.value?.error}: ${json.value?.message}`);
+      return json.value;
+    };
+    // The driver answers /status once it listens. The port is probed free first; should
+    // another process take it before the driver binds, the driver exits and is started again.
+    for (let attempt = 1; ; attempt++) {
+      const port = await freePort();
+      const driver = spawn(process.env.WEBKIT_WEBDRIVER || "WebKitWebDriver", ["--port=" + port], {
+        stdio: ["ignore", "pipe", "pipe"],
+        detached: true,
+        env: { ...process.env, DISPLAY: display },
+      });
+      started.push(track(driver));
+      driver.stdout.on("data", (d) => dlog.push(String(d)));
+      driver.stderr.on("data", (d) => dlog.push(String(d)));
+      base = `http://127.0.0.1:${port}`;
+      const end = Date.now() + timeoutMs;
+      let up = false;
+      while (!up && Date.now() < end && driver.exitCode === null) {
+        up = await call("GET", "/status", null, 2000).then(() => true, () => false);
+        if (!up) await new Promise((r) => setTimeout(r, 100));
+      }
+      if (up) break;
+      await stopGroup(driver);
+      if (attempt === 3) throw new Error("webkit: WebKitWebDriver did not start: " + dlog.join(""));
+    }
+    const session = await call("POST", "/session", {
+      capabilities: { alwaysMatch: { "webkitgtk:browserOptions": { args: ["--automation", ...args] } } },
+    });
+    const sid = session.sessionId;
+    await call("POST", `/session/${sid}/timeouts`, { script: timeoutMs, pageLoad: timeoutMs });
+    let closed = false;
+    return {
+      name: "webkit",
+      version: session.capabilities.browserName + " " + session.capabilities.browserVersion,
+      problems: [],
+      goto: (url) => call("POST", `/session/${sid}/url`, { url }, timeoutMs + 5000).then(() => {}),
+      async evaluate(fn, ...args) {
+        // execute/async: the last argument is the callback; errors come back as values so the
+        // message is the page's.
+        const script =
+          "var done = arguments[arguments.length - 1];" +
+          "Promise.resolve().then(function () { return " + callSource(fn, args) + "; })" +
+          ".then(function (v) { done({ ok: true, value: v === undefined ? null : v }); }," +
+          " function (e) { done({ ok: false, error: String((e && e.stack) ? e.message + '\\n' + e.stack : e) }); });";
+        const r = await call("POST", `/session/${sid}/execute/async`, { script, args: [] }, timeoutMs + 5000);
+        if (!r.ok) throw new Error("webkit: evaluate: " + r.error);
+        return r.value;
+      },
+      async close() {
+        if (!closed) {
+          closed = true;
+          await call("DELETE", `/session/${sid}`, null, 10000).catch(() => {});
+        }
+        await stopAll();
+      },
+    };
+  } catch (e) {
+    await stopAll();
+    throw e;
+  }
 }

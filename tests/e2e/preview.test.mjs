@@ -231,7 +231,6 @@ describe("Studio and preview links", () => {
     const state = await page.evaluate(() => window.T.studioState());
     assert.equal(JSON.parse(state.profile).anonymousId, (await status(page)).anonymousId);
     assert.equal(state.context.url, base + "/studio.html");
-    assert.equal(state.previewError, null);
     // A decision made by the engine elsewhere (the Studio's copy), handed to applyChanges.
     const applied = await page.evaluate(() =>
       window.T.applyChanges({
@@ -377,5 +376,21 @@ describe("Studio and preview links", () => {
       assert.deepEqual(page.problems.filter((p) => !p.startsWith("error: Failed to load resource")), []);
       await page.context().close();
     }
+  });
+
+  test("a parameter that is not a token of its kind is removed and ignored, with a warning", { timeout: 30000 }, async () => {
+    const page = await newPage(browser);
+    const studio = await studioToken();
+    // A Studio token given as a preview token, and garbage.
+    await open(page, `/studio.html?tailor_preview=${studio}&a=1`);
+    assert.equal(await page.evaluate(() => location.search), "?a=1");
+    assert.equal((await status(page)).mode, "live");
+    assert.deepEqual(page.problems, ["warning: [tailor] ignored tailor_preview: not a preview token"]);
+    await open(page, "/studio.html?tailor_studio=%3Cscript%3E");
+    assert.equal(await page.evaluate(() => location.search), "");
+    assert.equal((await status(page)).mode, "live");
+    assert.equal(page.problems[1], "warning: [tailor] ignored tailor_studio: not a studio token");
+    assert.deepEqual(studioRequests().filter((r) => r.referer.includes("/studio.html?tailor_")), []);
+    await page.context().close();
   });
 });

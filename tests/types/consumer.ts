@@ -58,7 +58,7 @@ export async function main(): Promise<void> {
   tailor.setRuleset(null);
   const state = tailor.studioState();
   const profileText: string | undefined = state?.profile;
-  console.log(mode, forced.experiments.length, profileText, state?.context.url, state?.previewError);
+  console.log(mode, forced.experiments.length, profileText, state?.context.url);
   // @ts-expect-error: a forced variation is its index
   tailor.decide({}, { forced: { hero: "b" } });
 }
