@@ -274,6 +274,7 @@ export class Studio {
     for (const x of onPage) parts.push(this.experimentRow(x));
     const placements = Object.entries(d?.placements || {});
     parts.push(h("h2", {}, "Offers by placement"));
+    if (!placements.length) parts.push(h("p", { class: "muted" }, "This ruleset has no placements."));
     for (const [id, p] of placements) {
       parts.push(h("div", { class: "row" }, h("strong", {}, id),
         p.offers.map((o) => h("div", {}, h("span", { class: "yes" }, "shown: "), o.offerId, h("div", { class: "reason" }, o.reason))),
