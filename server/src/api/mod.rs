@@ -13,6 +13,7 @@ mod profiles;
 mod results_page;
 pub mod rulesets;
 mod studio;
+mod studio_assets;
 
 use std::sync::Arc;
 
@@ -55,6 +56,7 @@ pub fn routes() -> Router<Shared> {
         .route("/v1/admin/results/{site}", get(admin::results))
         .route("/v1/admin/studio-links/{site}", post(admin::studio_link))
         .route("/admin/results", get(results_page::page))
+        .route("/studio/{*file}", get(studio_assets::file))
         .merge(studio_routes())
 }
 

@@ -1,0 +1,204 @@
+// Test setup: one experiment of the working ruleset as a form. Every edit goes into the
+// working ruleset, the engine validates it at once and its messages appear next to the field
+// whose JSON path they name; the page shows the result as soon as the ruleset is valid.
+import { h, fill } from "./dom.js";
+import { createEditor } from "./editor.js";
+
+const PATTERN_TYPES = ["exact", "simple", "wildcard", "regex"];
+
+export function setupPanel(studio, body) {
+  const doc = studio.doc;
+  doc.experiments ||= [];
+  const xs = doc.experiments;
+  if (studio.selected >= xs.length) studio.selected = Math.max(0, xs.length - 1);
+  const i = studio.selected;
+  const x = xs[i];
+  const at = `experiments[${i}]`;
+  const picker = h("select", { "aria-label": "experiment", "data-test": "pick-experiment", on: { change: (e) => { studio.selected = Number(e.target.value); setupPanel(studio, body); } } },
+    xs.map((e, j) => h("option", { value: String(j), selected: j === i }, e.key || `(experiment ${j + 1})`)));
+  const add = h("button", { "data-test": "new-experiment", on: { click: () => {
+    xs.push({ key: `test-${xs.length + 1}`, urlPatterns: [{ type: "exact", pattern: location.pathname }], weights: [0.5, 0.5], variations: [{ key: "control" }, { key: "variant" }] });
+    studio.selected = xs.length - 1;
+    changed();
+  } } }, "New experiment");
+  const fields = [];
+  const changed = () => {
+    studio.refresh();
+    setupPanel(studio, body);
+  };
+  // Edits of text fields go in after a pause, so typing is not interrupted by a redraw.
+  let timer = null;
+  const later = (f) => (e) => {
+    clearTimeout(timer);
+    const v = e.target.value;
+    timer = setTimeout(() => {
+      f(v, e.target);
+      studio.refresh();
+      showProblems();
+      live();
+    }, 300);
+  };
+  const field = (label, path, control, help) => {
+    const errs = h("div", { "data-errors": path });
+    fields.push({ path, control, errs });
+    control.setAttribute("data-path", path);
+    return h("div", {}, h("label", {}, label, control), help ? h("div", { class: "muted" }, help) : null, errs);
+  };
+  const parts = [h("div", { class: "actions" }, picker, add)];
+  if (!x) {
+    parts.push(h("p", { class: "muted" }, "This ruleset has no experiment yet: make one with “New experiment”."));
+    return fill(body, parts);
+  }
+  const textField = (label, key, help) =>
+    field(label, `${at}.${key}`, h("input", { value: x[key] ?? "", "data-test": `field-${key}`, on: { input: later((v) => (v === "" ? delete x[key] : (x[key] = v))) } }), help);
+  parts.push(
+    textField("Key (names the experiment in results)", "key"),
+    textField("Description", "description"),
+    field("Traffic weights, one per variation", `${at}.weights`,
+      h("input", { value: (x.weights || []).join(", "), "data-test": "field-weights", on: { input: later((v) => {
+        if (!v.trim()) delete x.weights;
+        else x.weights = v.split(/[,\s]+/).filter(Boolean).map(Number);
+      }) } }), "e.g. 0.5, 0.5; left empty, the variations get equal shares"),
+    field("Coverage (share of shoppers in the test, 0 to 1)", `${at}.coverage`,
+      h("input", { type: "number", min: "0", max: "1", step: "0.05", value: x.coverage ?? "", "data-test": "field-coverage", on: { input: later((v) => (v === "" ? delete x.coverage : (x.coverage = Number(v)))) } })),
+    field("Pages (one per line: type and pattern)", `${at}.urlPatterns`,
+      h("textarea", { "data-test": "field-urls", value: (x.urlPatterns || []).map((p) => `${p.type} ${p.pattern}`).join("\n"), on: { input: later((v) => {
+        const lines = v.split("\n").map((l) => l.trim()).filter(Boolean);
+        if (!lines.length) return delete x.urlPatterns;
+        x.urlPatterns = lines.map((l) => {
+          const [type, ...rest] = l.split(/\s+/);
+          return PATTERN_TYPES.includes(type) ? { type, pattern: rest.join(" ") } : { type: "simple", pattern: l };
+        });
+      }) } }), `types: ${PATTERN_TYPES.join(", ")}; e.g. “exact /”`),
+    h("div", { "data-test": "page-match", class: "status" }),
+    jsonField(field, later, x, "Audience condition (JSON, as in the ruleset)", at, "condition", "field-condition", "e.g. {\"profile.cart.count\": {\"$gte\": 1}}; empty: every shopper"),
+    h("div", { "data-test": "shopper-match", class: "status" }),
+    field("Goal: the event that counts as a conversion", `${at}.metrics`,
+      h("select", { "data-test": "field-goal", on: { change: (e) => {
+        const v = e.target.value;
+        if (!v) delete x.metrics;
+        else x.metrics = [{ key: "goal", kind: "conversion", event: v, role: "goal" }];
+        studio.refresh();
+        showProblems();
+      } } }, ["", "purchase", "add_to_cart", "product_view", "offer_click", "checkout_start"].map((e) =>
+        h("option", { value: e, selected: (x.metrics?.[0]?.event ?? "") === e }, e || "default (purchase, revenue, order value)")))),
+    h("h2", {}, "Variations"));
+  (x.variations ||= []).forEach((v, j) => {
+    const vat = `${at}.variations[${j}]`;
+    parts.push(h("div", { class: "row", "data-test": `variation-${j}` },
+      field(`Variation ${j} key`, `${vat}.key`, h("input", { value: v.key ?? "", on: { input: later((t) => (v.key = t)) } })),
+      jsonField(field, later, v, "Page changes (the ruleset’s page-change format)", vat, "changes", `field-changes-${j}`, "[{\"selector\": \"#hero h1\", \"action\": \"text\", \"value\": \"...\"}]"),
+      field("Page CSS", `${vat}.css`, h("textarea", { value: v.css ?? "", "data-test": `field-css-${j}`, on: { input: later((t) => (t.trim() ? (v.css = t) : delete v.css)) } })),
+      h("div", { class: "actions" },
+        h("button", { "data-test": `edit-visually-${j}`, on: { click: () => visual(studio, body, x, v, j) } }, "Edit on the page"),
+        h("button", { "data-test": `preview-variation-${j}`, on: { click: () => { studio.force(x.key, j); setupPanel(studio, body); } } },
+          studio.forced[x.key] === j ? `Showing variation ${j}` : `Show variation ${j} on this page`),
+        x.variations.length > 2 ? h("button", { class: "danger", on: { click: () => { x.variations.splice(j, 1); if (x.weights) x.weights.splice(j, 1); changed(); } } }, "Remove") : null)));
+  });
+  parts.push(h("div", { class: "actions" },
+    h("button", { on: { click: () => { x.variations.push({ key: `variant-${x.variations.length}` }); if (x.weights) x.weights = x.variations.map(() => 1 / x.variations.length); changed(); } } }, "Add variation"),
+    h("button", { on: { click: () => { delete studio.forced[x.key]; changed(); } } }, "Back to the engine’s choice")));
+  const general = h("div", { "data-test": "problems" });
+  parts.unshift(general);
+  fill(body, parts);
+
+  function showProblems() {
+    const problems = studio.problems || [];
+    const placed = new Set();
+    // Each problem goes next to the field with the longest path it starts with.
+    for (const f of fields) fill(f.errs);
+    for (const p of problems) {
+      let best = null;
+      for (const f of fields) {
+        if ((p.path === f.path || p.path.startsWith(f.path + ".") || p.path.startsWith(f.path + "[")) && (!best || f.path.length > best.path.length)) best = f;
+      }
+      if (best) {
+        best.errs.append(h("div", { class: "error", role: "alert" }, `${p.path}: ${p.message}`));
+        placed.add(p);
+      }
+    }
+    for (const f of fields) {
+      const bad = f.errs.childElementCount > 0 || f.control.dataset.jsonError;
+      f.control.setAttribute("aria-invalid", bad ? "true" : "false");
+      if (f.control.dataset.jsonError) f.errs.prepend(h("div", { class: "error", role: "alert" }, f.control.dataset.jsonError));
+    }
+    const rest = problems.filter((p) => !placed.has(p));
+    fill(general, rest.length ? h("div", { class: "error", role: "alert" }, h("strong", {}, "Problems elsewhere in the ruleset:"), rest.map((p) => h("div", {}, `${p.path || "(ruleset)"}: ${p.message}`))) : null,
+      problems.length ? null : h("div", { class: "status ok" }, "The engine accepts this ruleset."));
+  }
+
+  function live() {
+    const pm = body.querySelector('[data-test="page-match"]');
+    const sm = body.querySelector('[data-test="shopper-match"]');
+    const d = studio.decision?.experiments?.find((e) => e.key === x.key);
+    if (pm) {
+      const here = studio.targetsPage(x);
+      fill(pm, here ? h("span", { class: "yes" }, "This page matches: yes") : h("span", { class: "no" }, "This page matches: no"), d ? ` (${location.pathname})` : "");
+    }
+    if (sm) {
+      if (x.condition === undefined) fill(sm, h("span", { class: "yes" }, "This shopper matches: yes"), " (no condition)");
+      else {
+        try {
+          const s = studio.shopper();
+          const yes = studio.engine.matches(JSON.stringify(x.condition), s.profile, JSON.stringify(s.context), studio.now());
+          fill(sm, h("span", { class: yes ? "yes" : "no" }, `This shopper matches: ${yes ? "yes" : "no"}`), ` (${s.source})`);
+        } catch (e) {
+          fill(sm, h("span", { class: "error" }, e.message));
+        }
+      }
+    }
+  }
+  showProblems();
+  live();
+}
+
+/** A textarea holding a JSON value of `obj[key]`; text that is not JSON is shown as such. */
+function jsonField(field, later, obj, label, at, key, test, help) {
+  const ta = h("textarea", { "data-test": test, value: obj[key] === undefined ? "" : JSON.stringify(obj[key], null, 1) });
+  ta.addEventListener("input", later((v, el) => {
+    if (!v.trim()) {
+      delete el.dataset.jsonError;
+      delete obj[key];
+      return;
+    }
+    try {
+      obj[key] = JSON.parse(v);
+      delete el.dataset.jsonError;
+    } catch (e) {
+      el.dataset.jsonError = `${at}.${key}: not JSON (${e.message}); the last valid value is kept`;
+    }
+  }));
+  return field(label, `${at}.${key}`, ta, help);
+}
+
+/** The visual editor (editor.js) for variation `j`: its output is the variation's page changes. */
+function visual(studio, body, x, v, j) {
+  studio.editor?.destroy();
+  studio.force(x.key, j);
+  const mount = h("div", { "data-test": "visual-editor" });
+  const done = h("button", { class: "primary", "data-test": "editor-done", on: { click: () => { studio.editor?.destroy(); studio.editor = null; studio.refresh(); setupPanel(studio, body); } } }, "Done editing");
+  fill(body, h("h2", {}, `Editing ${x.key}, variation ${j} (${v.key})`), h("div", { class: "actions" }, done), mount);
+  studio.editor = createEditor({
+    mount,
+    doc: document,
+    overlay: studio.editorLayer,
+    initial: v.changes || [],
+    initialCss: v.css || "",
+    onChange(changes, css) {
+      if (changes.length) v.changes = changes;
+      else delete v.changes;
+      if (css) v.css = css;
+      else delete v.css;
+      studio.problems = studio.engine.validate(JSON.stringify(studio.doc));
+    },
+    preview(changes, css) {
+      const t = studio.host.tailor;
+      try {
+        t.revertChanges();
+        t.applyChanges({ experiments: [{ key: x.key, variation: j, changes, css }], exposures: [], pageExposures: [] });
+      } catch (e) {
+        studio.applyError = e.message;
+      }
+    },
+  });
+}
