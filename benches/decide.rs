@@ -274,13 +274,19 @@ fn browser(c: &mut Criterion) {
     group.bench_function("decide", |b| b.iter(|| black_box(rs.decide(black_box(&attrs), &options).placements.len())));
     let d = rs.decide(&attrs, &options);
     group.bench_function("to_value", |b| b.iter(|| black_box(d.to_value())));
+    group.bench_function("to_value_with(false), no reasons", |b| b.iter(|| black_box(d.to_value_with(false))));
     let v = d.to_value();
-    eprintln!("decision JSON: {} bytes, {} skipped", v.to_json().len(), d.skipped.len());
     group.bench_function("to_json", |b| b.iter(|| black_box(v.to_json().len())));
     group.bench_function("all: attributes + decide + to_value + to_json", |b| {
         b.iter(|| {
             let attrs = browser_attributes(&p, black_box(NOW));
             black_box(rs.decide(&attrs, &options).to_value().to_json().len())
+        })
+    });
+    group.bench_function("all, no reasons", |b| {
+        b.iter(|| {
+            let attrs = browser_attributes(&p, black_box(NOW));
+            black_box(rs.decide(&attrs, &options).to_value_with(false).to_json().len())
         })
     });
     group.finish();
