@@ -11,8 +11,6 @@
 //! search per key took 24 s on 1 MiB of tiny keys). Untrusted input is bounded by
 //! [`MAX_DEPTH`] and [`MAX_KEYS`].
 
-use std::fmt::Write as _;
-
 /// Nesting deeper than this is rejected: untrusted input must not exhaust the stack.
 pub const MAX_DEPTH: usize = 64;
 
@@ -811,6 +809,7 @@ impl Parser<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fmt::Write as _;
 
     #[test]
     fn round_trips_and_orders_keys() {
