@@ -7,7 +7,8 @@
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
 use tailor::engine::condition::Condition;
 use tailor::engine::decision::DecideOptions;
-use tailor::engine::json::Value;
+use tailor::engine::json::{Map, Value};
+use tailor::engine::profile::Profile;
 use tailor::engine::regex::{Pattern, RegexCompiler};
 use tailor::engine::ruleset::Ruleset;
 
@@ -195,5 +196,101 @@ fn page(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, conditions, page);
+fn random(i: u64) -> [u8; 10] {
+    let mut r = [0u8; 10];
+    r[..8].copy_from_slice(&i.wrapping_mul(0x9E37_79B9_7F4A_7C15).to_be_bytes());
+    r
+}
+
+/// The shopper of the browser bench page (`www/bench/workload.js` `history()`): 300
+/// touchpoints, tracked one minute apart up to `NOW`.
+fn bench_profile() -> Profile {
+    let mut p = Profile::new("anon-42", NOW - 300.0 * 60_000.0);
+    for i in 0..300u64 {
+        let cat = CATEGORIES[i as usize % CATEGORIES.len()];
+        let sku = format!("SKU-{}", i % 60);
+        let (kind, props) = if i % 50 == 49 {
+            (
+                "purchase",
+                format!(
+                    r#"{{"orderId":"order-{i}","revenue":{},"currency":"EUR","items":[{{"sku":"{sku}","quantity":1,"price":70}}]}}"#,
+                    70 + i % 30
+                ),
+            )
+        } else if i % 10 == 9 {
+            (
+                "add_to_cart",
+                format!(
+                    r#"{{"sku":"{sku}","quantity":1,"price":{},"currency":"EUR","category":"{cat}","brand":"B{}"}}"#,
+                    20 + i % 80,
+                    i % 7
+                ),
+            )
+        } else if i % 3 == 0 {
+            ("page_view", format!(r#"{{"path":"/category/{cat}"}}"#))
+        } else if i % 7 == 1 {
+            ("search", format!(r#"{{"query":"{cat}","results":12}}"#))
+        } else {
+            (
+                "product_view",
+                format!(
+                    r#"{{"sku":"{sku}","name":"Product {}","category":"{cat}","brand":"B{}","price":{},"currency":"EUR"}}"#,
+                    i % 60,
+                    i % 7,
+                    20 + i % 80
+                ),
+            )
+        };
+        let t = NOW - (300 - i) as f64 * 60_000.0;
+        p.track(kind, Value::parse(&props).unwrap(), t, random(i), None).unwrap();
+    }
+    p
+}
+
+/// The attributes the browser layer builds for a decision (`src/web/api.rs` `attributes`).
+fn browser_attributes(p: &Profile, now: f64) -> Value {
+    let context = Value::parse(
+        r#"{"url":"https://shop.example/category/shoes","path":"/category/shoes","device":"mobile","pageType":"category","country":"FR","appVersion":"2.4.1","userAgent":"Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X)"}"#,
+    )
+    .unwrap();
+    let mut m = Map::new();
+    m.insert("id", Value::from(p.anonymous_id()));
+    m.insert("anonymousId", Value::from(p.anonymous_id()));
+    m.insert("profile", p.snapshot(now));
+    m.insert("context", context);
+    m.insert("user", Value::Object(p.traits().clone()));
+    Value::Object(m)
+}
+
+/// What one `decide()` of the browser bench page costs in the engine, part by part.
+fn browser(c: &mut Criterion) {
+    let rs = Ruleset::parse(&ruleset_text(), &Re).unwrap_or_else(|e| panic!("{e:?}"));
+    let p = bench_profile();
+    let options = DecideOptions { now: NOW, ..DecideOptions::default() };
+    let attrs = browser_attributes(&p, NOW);
+    let mut group = c.benchmark_group("browser");
+    group.bench_function("snapshot (300 events)", |b| b.iter(|| black_box(p.snapshot(black_box(NOW)))));
+    group.bench_function("attributes", |b| b.iter(|| black_box(browser_attributes(&p, black_box(NOW)))));
+    group.bench_function("decide", |b| b.iter(|| black_box(rs.decide(black_box(&attrs), &options).placements.len())));
+    let d = rs.decide(&attrs, &options);
+    group.bench_function("to_value", |b| b.iter(|| black_box(d.to_value())));
+    group.bench_function("to_value_with(false), no reasons", |b| b.iter(|| black_box(d.to_value_with(false))));
+    let v = d.to_value();
+    group.bench_function("to_json", |b| b.iter(|| black_box(v.to_json().len())));
+    group.bench_function("all: attributes + decide + to_value + to_json", |b| {
+        b.iter(|| {
+            let attrs = browser_attributes(&p, black_box(NOW));
+            black_box(rs.decide(&attrs, &options).to_value().to_json().len())
+        })
+    });
+    group.bench_function("all, no reasons", |b| {
+        b.iter(|| {
+            let attrs = browser_attributes(&p, black_box(NOW));
+            black_box(rs.decide(&attrs, &options).to_value_with(false).to_json().len())
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, conditions, page, browser);
 criterion_main!(benches);

@@ -7,7 +7,7 @@
 
 use super::condition::js;
 use super::experiment::{self, ExperimentReason, ExperimentResult, ForcedVariations, Sticky};
-use super::json::{Map, Value};
+use super::json::{write_number, Map, Value};
 use super::offer::{self, Skip};
 use super::ruleset::Ruleset;
 
@@ -241,6 +241,31 @@ fn decide_in<'r>(rs: &'r Ruleset, attributes: &Value, options: &DecideOptions, p
     }
 }
 
+/// Why a chosen offer is shown: its rank, priority and score within its placement, and the
+/// experiment that supplied its content.
+fn chosen_reason(rs: &Ruleset, p: &PlacementDecision, c: &ChosenOffer, limit: usize) -> String {
+    let mut s = String::with_capacity(120);
+    s.push_str("eligible; ranked ");
+    write_number(c.rank as f64, &mut s);
+    s.push_str(" of ");
+    write_number(p.candidates as f64, &mut s);
+    s.push_str(" in \"");
+    s.push_str(rs.placements.get(p.placement).map_or("", |pl| pl.id.as_str()));
+    s.push_str("\" (priority ");
+    s.push_str(&js::number_to_string(c.priority));
+    s.push_str(", score ");
+    s.push_str(&js::number_to_string(c.score));
+    s.push_str("), within the limit of ");
+    write_number(limit as f64, &mut s);
+    if let Some((x, v)) = c.experiment {
+        s.push_str("; content from experiment \"");
+        s.push_str(rs.experiments.get(x).map_or("", |e| e.key.as_str()));
+        s.push_str("\" variation ");
+        write_number(v as f64, &mut s);
+    }
+    s
+}
+
 /// `base` with `over`'s fields replaced (a `null` removes the field).
 fn merge(base: &Value, over: &Map) -> Value {
     let mut m = base.as_object().cloned().unwrap_or_default();
@@ -262,6 +287,15 @@ impl Decision<'_> {
     /// The decision as JSON (camelCase keys), with a reason for every offer chosen or
     /// skipped and every experiment.
     pub fn to_value(&self) -> Value {
+        self.to_value_with(true)
+    }
+
+    /// [`Decision::to_value`], or (`reasons: false`) the same answer without what only
+    /// explains it: no `reason` of an offer or experiment and no `skipped` list per
+    /// placement. Every choice, variation, sticky assignment and exposure is the same.
+    /// Reasons are kept as codes ([`Skip`], [`ExperimentReason`]) until this renders them
+    /// as sentences, which is most of the cost of the answer.
+    pub fn to_value_with(&self, reasons: bool) -> Value {
         let rs = self.ruleset;
         let offer_id = |i: usize| Value::from(rs.offers.get(i).map_or("", |o| o.id.as_str()));
         let placement_id = |i: usize| Value::from(rs.placements.get(i).map_or("", |p| p.id.as_str()));
@@ -284,22 +318,14 @@ impl Decision<'_> {
                     m.insert("content", c.content.clone());
                     m.insert("priority", num(c.priority));
                     m.insert("score", num(c.score));
-                    let mut reason = format!(
-                        "eligible; ranked {} of {} in \"{}\" (priority {}, score {}), within the limit of {}",
-                        c.rank,
-                        p.candidates,
-                        rs.placements.get(p.placement).map_or("", |pl| pl.id.as_str()),
-                        js::number_to_string(c.priority),
-                        js::number_to_string(c.score),
-                        limit
-                    );
                     if let Some((x, v)) = c.experiment {
                         let key = rs.experiments.get(x).map_or("", |e| e.key.as_str());
                         m.insert("experimentKey", Value::from(key));
                         m.insert("variation", num(v as f64));
-                        reason.push_str(&format!("; content from experiment \"{key}\" variation {v}"));
                     }
-                    m.insert("reason", Value::from(reason));
+                    if reasons {
+                        m.insert("reason", Value::from(chosen_reason(rs, p, c, limit)));
+                    }
                     if let Some(o) = rs.offers.get(c.offer) {
                         o.page.write_to(&mut m);
                     }
@@ -308,6 +334,10 @@ impl Decision<'_> {
                 .collect();
             let mut pm = Map::new();
             pm.insert("offers", Value::Array(offers));
+            if !reasons {
+                placements.insert(rs.placements.get(p.placement).map_or("", |pl| pl.id.as_str()), Value::Object(pm));
+                continue;
+            }
             let skipped: Vec<Value> = self
                 .skipped
                 .iter()
@@ -345,7 +375,9 @@ impl Decision<'_> {
                 }
                 m.insert("hashAttribute", Value::from(x.hash_attribute.as_str()));
                 m.insert("hashValue", r.hash_value.as_deref().map_or(Value::Null, Value::from));
-                m.insert("reason", Value::from(r.reason_text(rs)));
+                if reasons {
+                    m.insert("reason", Value::from(r.reason_text(rs)));
+                }
                 let on_page = !matches!(r.reason, ExperimentReason::NoPageUrl | ExperimentReason::UrlNotTargeted);
                 if let Some(v) = x.variations.get(r.variation).filter(|_| on_page) {
                     v.page.write_to(&mut m);
@@ -412,5 +444,48 @@ impl Decision<'_> {
         });
         out.insert("pageExposures", Value::Array(page_exposures.collect()));
         Value::Object(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::regex::NativeRegex;
+
+    /// `v` without the keys that only explain a decision.
+    fn strip(v: &Value) -> Value {
+        match v {
+            Value::Object(m) => Value::Object(
+                m.iter()
+                    .filter(|(k, _)| *k != "reason" && *k != "skipped")
+                    .map(|(k, v)| (k.to_string(), strip(v)))
+                    .collect(),
+            ),
+            Value::Array(a) => Value::Array(a.iter().map(strip).collect()),
+            v => v.clone(),
+        }
+    }
+
+    #[test]
+    fn the_answer_without_reasons_is_the_answer_less_its_reasons() {
+        let rs = Ruleset::parse(
+            r#"{"version": 1, "placements": {"hero": {"limit": 1}, "side": {"limit": 2}},
+                "offers": [
+                  {"id": "a", "placements": ["hero", "side"], "priority": 2, "content": {"title": "A"}},
+                  {"id": "b", "placements": ["hero", "side"], "priority": 1, "content": {"title": "B"}},
+                  {"id": "c", "placements": ["side"], "condition": {"user.plan": "gold"}, "content": {"title": "C"}}],
+                "experiments": [{"key": "x", "variations": [{"key": "a", "value": 0}, {"key": "b", "value": 1,
+                  "offers": {"b": {"title": "B2"}}}]}]}"#,
+            &NativeRegex,
+        )
+        .unwrap_or_else(|e| panic!("{e:?}"));
+        let attributes = Value::parse(r#"{"id": "u1", "user": {"plan": "silver"}}"#).unwrap();
+        let d = rs.decide(&attributes, &DecideOptions { now: 1.0, ..DecideOptions::default() });
+        let full = d.to_value();
+        assert!(full.to_json().contains("\"reason\""));
+        assert!(full.to_json().contains("\"skipped\""));
+        let lean = d.to_value_with(false);
+        assert_eq!(lean, strip(&full));
+        assert!(!lean.to_json().contains("reason"));
     }
 }

@@ -11,8 +11,6 @@
 //! search per key took 24 s on 1 MiB of tiny keys). Untrusted input is bounded by
 //! [`MAX_DEPTH`] and [`MAX_KEYS`].
 
-use std::fmt::Write as _;
-
 /// Nesting deeper than this is rejected: untrusted input must not exhaust the stack.
 pub const MAX_DEPTH: usize = 64;
 
@@ -274,11 +272,31 @@ pub fn write_number(n: f64, out: &mut String) {
         if n == 0.0 {
             out.push('0');
         } else {
-            let _ = write!(out, "{}", n as i64);
+            write_integer(n as i64, out);
         }
     } else {
         platform::write_float(n, out);
     }
+}
+
+/// Writes a whole number in decimal, without going through `core::fmt`.
+fn write_integer(n: i64, out: &mut String) {
+    if n < 0 {
+        out.push('-');
+    }
+    let mut v = n.unsigned_abs();
+    let mut buf = [0u8; 20];
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    // Only ASCII digits were written.
+    out.push_str(std::str::from_utf8(&buf[i..]).unwrap_or(""));
 }
 
 /// Reads a decimal number (`-12.5e3`; no hex, no `Infinity`); `None` when `text` is not one.
@@ -535,22 +553,36 @@ pub fn quoted(s: &str) -> String {
 }
 
 pub fn write_string(s: &str, out: &mut String) {
+    out.reserve(s.len() + 2);
     out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\u{8}' => out.push_str("\\b"),
-            '\u{c}' => out.push_str("\\f"),
-            c if (c as u32) < 0x20 => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c => out.push(c),
+    // Runs of bytes that need no escape are copied whole; only ASCII bytes are ever escaped,
+    // so every run boundary is a character boundary.
+    let b = s.as_bytes();
+    let mut start = 0;
+    for (i, &c) in b.iter().enumerate() {
+        let escape = match c {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            0x08 => "\\b",
+            0x0c => "\\f",
+            0..=0x1f => "",
+            _ => continue,
+        };
+        out.push_str(&s[start..i]);
+        start = i + 1;
+        if escape.is_empty() {
+            const HEX: &[u8; 16] = b"0123456789abcdef";
+            out.push_str("\\u00");
+            out.push(HEX[usize::from(c >> 4)] as char);
+            out.push(HEX[usize::from(c & 15)] as char);
+        } else {
+            out.push_str(escape);
         }
     }
+    out.push_str(&s[start..]);
     out.push('"');
 }
 
@@ -777,11 +809,25 @@ impl Parser<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fmt::Write as _;
 
     #[test]
     fn round_trips_and_orders_keys() {
         let v = Value::parse(r#" {"b":1,"a":[true,false,null,"x\n\u00e9"],"b":2.5} "#).unwrap();
         assert_eq!(v.to_json(), r#"{"b":2.5,"a":[true,false,null,"x\né"]}"#);
+    }
+
+    #[test]
+    fn escapes_strings_and_writes_integers_as_javascript_does() {
+        let s = "a\"b\\c\u{1}\u{1f}\u{8}\u{c}\t\r\n\u{7f}é😀/";
+        assert_eq!(quoted(s), r#""a\"b\\c\u0001\u001f\b\f\t\r\n\u{7f}é😀/""#.replace("\\u{7f}", "\u{7f}"));
+        assert_eq!(Value::parse(&quoted(s)).unwrap(), Value::from(s));
+        let mut out = String::new();
+        for n in [0.0, -0.0, 7.0, -42.0, 1e15, -9_007_199_254_740_991.0, 12.5] {
+            write_number(n, &mut out);
+            out.push(' ');
+        }
+        assert_eq!(out, "0 0 7 -42 1000000000000000 -9007199254740991 12.5 ");
     }
 
     #[test]

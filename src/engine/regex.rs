@@ -16,6 +16,8 @@
 //!   folds all of Unicode's simple case mappings;
 //! - `{` and `}` as literals must be escaped in regex-lite; JavaScript accepts a lone `{`.
 
+use std::sync::{Arc, Mutex};
+
 /// A compiled pattern.
 pub trait Pattern: MaybeSendSync {
     fn is_match(&self, haystack: &str) -> bool;
@@ -37,6 +39,72 @@ impl<T: Send + Sync + ?Sized> MaybeSendSync for T {}
 pub trait MaybeSendSync {}
 #[cfg(target_arch = "wasm32")]
 impl<T: ?Sized> MaybeSendSync for T {}
+
+/// A compiler that builds each distinct pattern of a ruleset once: every condition with
+/// the same source and flags shares one [`Pattern`], which remembers its last answer. A
+/// ruleset's offers often test the same attribute with the same pattern (a user agent, a
+/// URL), and the attribute rarely changes between decisions, so most tests are answered
+/// without running the platform's regex (in the browser, a call into JavaScript). A pattern
+/// gives the same answer for the same input, so nothing else changes.
+pub struct SharedPatterns<'a> {
+    inner: &'a dyn RegexCompiler,
+    built: std::cell::RefCell<Vec<Built>>,
+}
+
+impl<'a> SharedPatterns<'a> {
+    pub fn new(inner: &'a dyn RegexCompiler) -> Self {
+        SharedPatterns { inner, built: std::cell::RefCell::new(Vec::new()) }
+    }
+}
+
+impl RegexCompiler for SharedPatterns<'_> {
+    fn compile(&self, pattern: &str, case_insensitive: bool) -> Option<Box<dyn Pattern>> {
+        let mut built = self.built.borrow_mut();
+        let shared = match built.iter().find(|(p, i, _)| p == pattern && *i == case_insensitive) {
+            Some((_, _, shared)) => shared.clone(),
+            None => {
+                let shared = self
+                    .inner
+                    .compile(pattern, case_insensitive)
+                    .map(|inner| Arc::new(Remembered { inner, last: Mutex::new(None) }));
+                built.push((pattern.to_string(), case_insensitive, shared.clone()));
+                shared
+            }
+        };
+        shared.map(|p| Box::new(p) as Box<dyn Pattern>)
+    }
+}
+
+/// A pattern's source, its flag, and what it compiled to (`None`: invalid).
+type Built = (String, bool, Option<Arc<Remembered>>);
+
+/// A pattern with its last input and answer.
+pub struct Remembered {
+    inner: Box<dyn Pattern>,
+    last: Mutex<Option<(String, bool)>>,
+}
+
+impl Pattern for Arc<Remembered> {
+    fn is_match(&self, haystack: &str) -> bool {
+        // Another thread testing this pattern (the server) just runs it.
+        let Ok(mut last) = self.last.try_lock() else { return self.inner.is_match(haystack) };
+        if let Some((input, answer)) = last.as_ref() {
+            if input == haystack {
+                return *answer;
+            }
+        }
+        let answer = self.inner.is_match(haystack);
+        match last.as_mut() {
+            Some((input, a)) => {
+                input.clear();
+                input.push_str(haystack);
+                *a = answer;
+            }
+            None => *last = Some((haystack.to_string(), answer)),
+        }
+        answer
+    }
+}
 
 /// Compiles nothing: every `$regex` is false. For builds without a regex engine.
 #[derive(Clone, Copy, Debug, Default)]
@@ -748,5 +816,46 @@ mod tests {
                 assert_eq!(fast.is_match(h), slow.is_match(h), "{p} on {h}");
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod shared_tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// Matches inputs containing the pattern, counting compilations and runs.
+    struct Counting {
+        compiled: AtomicUsize,
+        runs: Arc<AtomicUsize>,
+    }
+    struct Contains(String, Arc<AtomicUsize>);
+    impl Pattern for Contains {
+        fn is_match(&self, haystack: &str) -> bool {
+            self.1.fetch_add(1, Ordering::Relaxed);
+            haystack.contains(&self.0)
+        }
+    }
+    impl RegexCompiler for Counting {
+        fn compile(&self, pattern: &str, _case_insensitive: bool) -> Option<Box<dyn Pattern>> {
+            self.compiled.fetch_add(1, Ordering::Relaxed);
+            (pattern != "bad").then(|| Box::new(Contains(pattern.to_string(), self.runs.clone())) as Box<dyn Pattern>)
+        }
+    }
+
+    #[test]
+    fn shared_patterns_are_built_once_and_answer_as_the_platform_does() {
+        let counting = Counting { compiled: AtomicUsize::new(0), runs: Arc::new(AtomicUsize::new(0)) };
+        let shared = SharedPatterns::new(&counting);
+        let a = shared.compile("phone", true).unwrap();
+        let b = shared.compile("phone", true).unwrap();
+        let c = shared.compile("phone", false).unwrap();
+        assert!(shared.compile("bad", false).is_none() && shared.compile("bad", false).is_none());
+        assert_eq!(counting.compiled.load(Ordering::Relaxed), 3);
+        assert!(a.is_match("iphone") && b.is_match("iphone") && c.is_match("iphone"));
+        // a and b share one pattern: the second test is remembered; c is its own.
+        assert_eq!(counting.runs.load(Ordering::Relaxed), 2);
+        assert!(!a.is_match("android") && a.is_match("iphone") && !b.is_match("desktop"));
+        assert_eq!(counting.runs.load(Ordering::Relaxed), 5);
     }
 }

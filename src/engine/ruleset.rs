@@ -204,7 +204,8 @@ impl Ruleset {
 
     /// Validates and compiles a parsed ruleset; every problem is reported.
     pub fn compile(doc: &Value, regex: &dyn RegexCompiler) -> Result<Ruleset, Vec<ValidationError>> {
-        let mut l = Loader { regex, errors: Vec::new(), warnings: Vec::new(), groups: &NULL };
+        let regex = super::regex::SharedPatterns::new(regex);
+        let mut l = Loader { regex: &regex, errors: Vec::new(), warnings: Vec::new(), groups: &NULL };
         let rs = l.ruleset(doc);
         if l.errors.is_empty() {
             let mut rs = rs;
