@@ -163,6 +163,8 @@ export interface DecideOptions {
   record?: boolean;
   /** Variations to show, by experiment key (over the URL's `tailor_force`): `{ hero: 1 }`. */
   forced?: Record<string, number>;
+  /** false: the same choices without the `reason` fields and the placements' `skipped` lists (faster). Default true. */
+  reasons?: boolean;
 }
 
 /** What the Studio's own engine needs to decide as the page does (`Tailor.studioState()`). */

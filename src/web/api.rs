@@ -497,6 +497,9 @@ impl TailorCore {
             && options.as_ref().and_then(|o| o.get("record")).and_then(Value::as_bool).unwrap_or(true);
         // `options.forced`, made `tailor_force`'s text by the JS wrapper: it wins over the URL's.
         let forced = options.as_ref().and_then(|o| o.get("forced")).and_then(Value::as_str).unwrap_or_default();
+        // `options.reasons === false`: the same choices without the reason sentences and the
+        // skipped lists, about half the cost of the answer (docs/benchmarks.md).
+        let reasons = options.as_ref().and_then(|o| o.get("reasons")).and_then(Value::as_bool).unwrap_or(true);
         let forced = ForcedVariations::parse(&(page::force_param() + "," + forced));
         let placements = options
             .as_ref()
@@ -516,7 +519,7 @@ impl TailorCore {
             (ruleset, attributes(&s, now, extra))
         };
         let decision = ruleset.decide(&attributes, &DecideOptions { now, placements, forced });
-        let out = from_value(&decision.to_value());
+        let out = from_value(&decision.to_value_with(reasons));
         if record {
             let mut events = Vec::new();
             {
@@ -656,7 +659,8 @@ pub(crate) fn decide_for_pages(shared: &Shared) -> JsValue {
         }
     }
     let save = !sticky.is_empty();
-    let out = from_value(&decision.to_value());
+    // The page-change applier reads no reasons.
+    let out = from_value(&decision.to_value_with(false));
     drop(s);
     if save {
         schedule_save(shared);
