@@ -63,6 +63,9 @@ impl RegexCompiler for SharedPatterns<'_> {
         let shared = match built.iter().find(|(p, i, _)| p == pattern && *i == case_insensitive) {
             Some((_, _, shared)) => shared.clone(),
             None => {
+                // On wasm32 a pattern (a JavaScript RegExp) is neither Send nor Sync and there is
+                // one thread; natively patterns are both, and the server shares rulesets.
+                #[cfg_attr(target_arch = "wasm32", allow(clippy::arc_with_non_send_sync))]
                 let shared = self
                     .inner
                     .compile(pattern, case_insensitive)
