@@ -13,7 +13,8 @@ use std::time::{Duration, Instant};
 
 use tailor::engine::json::Value;
 use tailor::engine::uuid::Uuid;
-use tailor_server::serve::{router, start, Config};
+use tailor_server::config::Config;
+use tailor_server::serve::{router, start};
 
 const USERS: usize = 50;
 const EVENTS_PER_USER: usize = 300;

@@ -17,7 +17,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tailor::engine::uuid::Uuid;
-use tailor_server::serve::{router, start, Config};
+use tailor_server::config::Config;
+use tailor_server::serve::{router, start};
 use tailor_server::store::{DbUrl, SCHEMA};
 
 const BATCH: usize = 100;

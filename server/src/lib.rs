@@ -4,8 +4,10 @@
 //! ingest benchmark and the fuzz target use the library directly.
 
 pub mod api;
+pub mod config;
 pub mod identity;
 pub mod ingest;
+pub mod log;
 pub mod metrics;
 pub mod ratelimit;
 pub mod results;

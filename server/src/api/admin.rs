@@ -79,7 +79,7 @@ pub async fn publish_ruleset(
             rebuild_rollups(&state, &site, doc);
             let detail = format!("version {}", envelope.version);
             if let Err(e) = super::studio::audit(&state, &site, &Access::Admin, "published", "", &detail).await {
-                crate::serve::log_error(&format!("recording version {} of site {site}: {e}", envelope.version));
+                crate::log::error(&format!("recording version {} of site {site}: {e}", envelope.version));
             }
             let mut answer = envelope.to_value();
             if let (false, Some(m)) = (sanitised.is_empty(), answer.as_object_mut()) {
@@ -148,14 +148,14 @@ pub fn rebuild_rollups(state: &Shared, site: &str, ruleset: Option<serde_json::V
         match state.store.rollups_current(&site, ruleset.as_ref()).await {
             Ok(true) => return,
             Ok(false) => {}
-            Err(e) => return crate::serve::log_error(&format!("reading the rollups of site {site}: {e}")),
+            Err(e) => return crate::log::error(&format!("reading the rollups of site {site}: {e}")),
         }
         match state.store.rebuild_rollups(&site, ruleset.as_ref()).await {
-            Ok(rows) => crate::serve::log_info(&format!(
+            Ok(rows) => crate::log::info(&format!(
                 "rollups of site {site} rebuilt: {rows} rows in {} ms",
                 started.elapsed().as_millis()
             )),
-            Err(e) => crate::serve::log_error(&format!("rebuilding the rollups of site {site}: {e}")),
+            Err(e) => crate::log::error(&format!("rebuilding the rollups of site {site}: {e}")),
         }
         drop(guard);
     });

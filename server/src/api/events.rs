@@ -21,9 +21,9 @@ use tailor::engine::wire::{BatchResponse, MAX_BATCH_BYTES};
 use tokio::sync::Semaphore;
 
 use super::{error, json, read_body, refuse_unread, site_param, store_error, AppState, Shared};
+use crate::config::Config;
 use crate::ingest::{parse_batch, BatchError, Ingest};
 use crate::ratelimit::{Key, Limited};
-use crate::serve::Config;
 use crate::signing::now_ms;
 use crate::store::{Store, StoreError};
 
@@ -206,7 +206,7 @@ pub fn client_address(config: &Config, request: &Request<Body>) -> IpAddr {
     } else if headers.contains_key("x-forwarded-for") {
         static WARNED: AtomicBool = AtomicBool::new(false);
         if !WARNED.swap(true, Ordering::Relaxed) {
-            crate::serve::log_info(
+            crate::log::info(
                 "requests carry X-Forwarded-For but --trust-proxy is not set: every client behind the proxy \
                  shares the proxy's address and its rate limit",
             );

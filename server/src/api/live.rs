@@ -36,13 +36,6 @@ pub const KEEP_ALIVE: Duration = Duration::from_secs(25);
 /// How long a client waits before reconnecting after the connection dropped (`retry:`).
 pub const RETRY: Duration = Duration::from_secs(5);
 
-/// Default `--stream-limit`: open streams per site in this process.
-pub const DEFAULT_SITE_STREAMS: u32 = 10_000;
-
-/// Default `--client-stream-limit`: open streams per client address (one per visible tab;
-/// shoppers behind one NAT share an address).
-pub const DEFAULT_CLIENT_STREAMS: u32 = 16;
-
 /// One envelope as sent on the streams: its ETag (the event id) and its JSON.
 #[derive(Debug)]
 pub struct Published {

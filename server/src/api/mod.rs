@@ -22,8 +22,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post, put};
 use axum::Router;
 
+use crate::config::Config;
 use crate::ratelimit::RateLimiter;
-use crate::serve::Config;
 use crate::signing::Keypair;
 use crate::store::Store;
 
@@ -91,7 +91,7 @@ pub fn error(status: StatusCode, code: &str, message: impl Into<String>) -> Resp
 }
 
 pub fn store_error(e: crate::store::StoreError) -> Response {
-    crate::serve::log_error(&e.to_string());
+    crate::log::error(&e.to_string());
     error(StatusCode::SERVICE_UNAVAILABLE, "storage_unavailable", "the database did not answer; retry later")
 }
 

@@ -272,7 +272,7 @@ async fn publish_as(
     let detail = format!("version {}", envelope.version);
     if let Err(e) = recorded.and(audit(state, site, access, audit_entry.0, audit_entry.1, &detail).await) {
         // Published and live already: the answer says so; the log says what was not recorded.
-        crate::serve::log_error(&format!("recording version {} of site {site}: {e}", envelope.version));
+        crate::log::error(&format!("recording version {} of site {site}: {e}", envelope.version));
     }
     json(StatusCode::CREATED, envelope.to_value().to_json())
 }

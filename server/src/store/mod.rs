@@ -398,7 +398,7 @@ impl Store {
             let ids: Vec<&str> = anonymous_ids.iter().map(String::as_str).collect();
             let exposed: Vec<&str> = exposed.iter().map(String::as_str).collect();
             if let Err(e) = self.refresh_after_batch(site, &ids, &exposed).await {
-                crate::serve::log_error(&format!("updating the rollups of site {site}: {e}"));
+                crate::log::error(&format!("updating the rollups of site {site}: {e}"));
             }
         }
         Ok(inserted)
