@@ -3,10 +3,11 @@
 
 use proptest::prelude::*;
 use tailor::engine::condition::Condition;
+use tailor::engine::fuzz::fuzz_one;
 use tailor::engine::hash::gb_hash;
 use tailor::engine::json::{Map, Value};
 use tailor::engine::regex::NoRegex;
-use tailor::engine::ruleset::{fuzz_one, Ruleset};
+use tailor::engine::ruleset::Ruleset;
 
 /// The native regex engine the server and the CLI use.
 use tailor::engine::regex::NativeRegex as Re;

@@ -8,9 +8,10 @@ use std::time::Instant;
 use tailor::engine::condition::{eval_condition, Condition};
 use tailor::engine::decision::DecideOptions;
 use tailor::engine::json::Value;
-use tailor::engine::offer::{url_problem, Skip};
+use tailor::engine::offer::Skip;
 use tailor::engine::regex::{NativeRegex, MAX_REGEX_INPUT};
 use tailor::engine::ruleset::Ruleset;
+use tailor::engine::url::url_problem;
 
 fn json(text: &str) -> Value {
     Value::parse(text).unwrap_or_else(|e| panic!("{text}: {e:?}"))

@@ -5,5 +5,5 @@ use libfuzzer_sys::fuzz_target;
 use tailor::engine::regex::NativeRegex;
 
 fuzz_target!(|data: &[u8]| {
-    tailor::engine::ruleset::fuzz_one(data, &NativeRegex);
+    tailor::engine::fuzz::fuzz_one(data, &NativeRegex);
 });

@@ -5,8 +5,8 @@
 //! attributes (`id`, `anonymousId`, ...), the time `now` in ms (the engine has no clock) and
 //! forced variations. Output is a [`Decision`], serialisable with [`Decision::to_value`].
 
-use super::condition::js;
 use super::experiment::{self, ExperimentReason, ExperimentResult, ForcedVariations, Sticky};
+use super::js;
 use super::json::{write_number, Map, Value};
 use super::offer::{self, Skip};
 use super::ruleset::Ruleset;

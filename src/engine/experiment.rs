@@ -9,8 +9,8 @@
 //! whatever the weights, coverage or hash attribute say now) → hash attribute (with
 //! fallback) → namespace → experiment holdout → bucket in the variations' ranges.
 
-use super::condition::js;
 use super::hash::{choose_variation, gb_hash, in_namespace, murmur_bucket};
+use super::js;
 use super::json::{Map, Value};
 use super::ruleset::{HashVersion, Ruleset};
 

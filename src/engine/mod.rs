@@ -10,12 +10,17 @@ pub mod json;
 pub mod condition;
 pub mod decision;
 pub mod experiment;
+#[doc(hidden)]
+pub mod fuzz;
 pub mod hash;
+pub mod js;
+pub mod loader;
 pub mod offer;
 pub mod page;
 pub mod regex;
 pub mod ruleset;
 pub mod sort;
+pub mod url;
 pub mod version;
 
 // Touchpoints and the shopper's profile.

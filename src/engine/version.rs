@@ -6,7 +6,7 @@
 //! with spaces to five characters. The padded strings are then compared as JavaScript
 //! compares strings (UTF-16 code units).
 
-use super::condition::js;
+use super::js;
 use super::json::Value;
 
 /// The padded form of `input`; numbers are written as JavaScript writes them, anything

@@ -2,8 +2,8 @@
 //! on stdin; prints one number in [0, 1) per line (`null` for an unknown version), or
 //! `error: <reason>` for a line that cannot be read.
 
-use tailor::engine::condition::js;
 use tailor::engine::hash::gb_hash;
+use tailor::engine::js;
 use tailor::engine::json::Value;
 
 pub fn main(args: &[String]) -> Result<(), String> {

@@ -23,7 +23,7 @@
 //! be bare condition objects, and the array form of `savedGroups`,
 //! `[{"id": "...", "values": [...]}, {"id": "...", "condition": {...}}]`.
 
-pub mod js;
+use super::js;
 
 use std::borrow::Cow;
 use std::cmp::Ordering;
