@@ -84,7 +84,7 @@ export interface EventProps {
   };
   search: { query: string; results?: number; [k: string]: unknown };
   add_to_cart: { sku: string; quantity: number; price?: number; currency?: string; name?: string; category?: string | string[]; brand?: string; [k: string]: unknown };
-  remove_from_cart: { sku: string; quantity: number; price?: number; currency?: string; [k: string]: unknown };
+  remove_from_cart: { sku: string; quantity: number; price?: number; currency?: string; name?: string; category?: string | string[]; brand?: string; [k: string]: unknown };
   checkout_start: { value?: number; currency?: string; items?: Item[]; [k: string]: unknown };
   purchase: { orderId: string; revenue: number; currency: string; items: Item[]; [k: string]: unknown };
   offer_impression: { offerId: string; placement?: string; variant?: string; [k: string]: unknown };
@@ -131,8 +131,17 @@ export interface ChosenOffer {
   content: OfferContent;
   priority: number;
   score: number;
+  /** 1 for the best of the placement's eligible offers, by priority then score. */
   rank: number;
-  reason: string;
+  /** The experiment whose variation supplied the content, and that variation. */
+  experimentKey?: string;
+  variation?: number;
+  /** Why it was chosen (absent with `reasons: false`). */
+  reason?: string;
+  /** The offer's page changes (docs/ruleset.md, "Page changes"). */
+  changes?: PageChange[];
+  css?: string;
+  redirect?: { url: string; keepQuery?: boolean };
   [k: string]: unknown;
 }
 
@@ -144,15 +153,43 @@ export interface ExperimentResult {
   variation: number;
   variationKey?: string;
   value?: unknown;
+  /** Why `value` was withheld (it held a URL the URL rule refuses); `value` is then null. */
+  valueRemoved?: string;
   hashAttribute: string;
   hashValue: string | null;
-  reason: string;
+  /** Why this variation (absent with `reasons: false`). */
+  reason?: string;
+  /** The variation's page changes (docs/ruleset.md, "Page changes"). */
+  changes?: PageChange[];
+  css?: string;
+  redirect?: { url: string; keepQuery?: boolean };
   [k: string]: unknown;
 }
 
+/** An impression or exposure a decision records (unless `record: false`). */
+export interface Exposure {
+  type: "experiment_exposure" | "offer_impression";
+  experimentKey?: string;
+  variation?: number;
+  offerId?: string;
+  placement?: string;
+}
+
 export interface Decision {
+  /** The time the decision was made for (ms since 1970). */
+  now: number;
+  /** The ruleset's `id`, when it has one. */
+  rulesetId?: string;
+  /** Whether the shopper is in the ruleset's global holdout (no experiment, no experiment content). */
+  globalHoldout: boolean;
   placements: Record<string, { offers: ChosenOffer[]; skipped?: { offerId: string; reason: string }[]; [k: string]: unknown }>;
   experiments: ExperimentResult[];
+  /** Variations assigned for the first time by this decision, kept in the profile. */
+  stickyAssignments: { experimentKey: string; variation: number; bucketVersion: number }[];
+  /** What this decision records (empty with `record: false`). */
+  exposures: Exposure[];
+  /** What is recorded once the changes are on the page, with the elements they change. */
+  pageExposures: (Exposure & { selectors?: string[] })[];
   [k: string]: unknown;
 }
 

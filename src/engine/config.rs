@@ -87,7 +87,9 @@ impl std::fmt::Display for ConfigError {
     }
 }
 
-const OPTIONS: &str =
+/// The options the engine reads, as `Tailor.init`'s error messages list them (the browser
+/// layer takes `pageChanges` and `nonce` out first: `src/web/changes.rs`).
+pub const OPTIONS: &str =
     "site, endpoint, consent, respectGpc, storage, flushInterval, publicKey, pendingLimit, ruleset, liveUpdates";
 
 fn type_err(field: &str, expected: &str, got: &Value) -> ConfigError {

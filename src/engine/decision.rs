@@ -318,6 +318,7 @@ impl Decision<'_> {
                     m.insert("content", c.content.clone());
                     m.insert("priority", num(c.priority));
                     m.insert("score", num(c.score));
+                    m.insert("rank", num(c.rank as f64));
                     if let Some((x, v)) = c.experiment {
                         let key = rs.experiments.get(x).map_or("", |e| e.key.as_str());
                         m.insert("experimentKey", Value::from(key));

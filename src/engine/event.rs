@@ -600,6 +600,18 @@ fn rules(t: EventType) -> &'static [(&'static str, bool, Rule)] {
     }
 }
 
+/// The properties the engine checks for `t`, as (name, required): what `types.d.ts`'s
+/// `EventProps` declares (`tests/typescript_types.rs` compares them).
+pub fn checked_props(t: EventType) -> impl Iterator<Item = (&'static str, bool)> {
+    rules(t).iter().map(|&(name, required, _)| (name, required))
+}
+
+/// The properties checked on each element of `items`, as (name, required): `types.d.ts`'s
+/// `Item`.
+pub fn checked_item_props() -> impl Iterator<Item = (&'static str, bool)> {
+    ITEM_RULES.iter().map(|&(name, required, _)| (name, required))
+}
+
 /// Rules for each element of `items` (purchase, checkout_start).
 const ITEM_RULES: &[(&str, bool, Rule)] = &[
     ("sku", true, Rule::Id),
