@@ -345,9 +345,9 @@ impl Profile {
     }
 
     /// Sets audience membership to exactly `names`: audiences already entered keep their
-    /// entered-at time, new ones get `now_ms`, the rest are left.
-    pub fn set_audiences<'a>(&mut self, names: impl IntoIterator<Item = &'a str>, now_ms: f64) {
-        self.revision += 1;
+    /// entered-at time, new ones get `now_ms`, the rest are left. Returns whether the
+    /// membership changed (only then is the profile's revision moved on).
+    pub fn set_audiences<'a>(&mut self, names: impl IntoIterator<Item = &'a str>, now_ms: f64) -> bool {
         let now = finite_or_zero(now_ms);
         let mut next: Vec<(String, f64)> = Vec::new();
         for name in names {
@@ -357,7 +357,12 @@ impl Profile {
             let at = self.audiences.iter().find(|(n, _)| n == name).map_or(now, |(_, at)| *at);
             next.push((name.to_string(), at));
         }
+        if next == self.audiences {
+            return false;
+        }
         self.audiences = next;
+        self.revision += 1;
+        true
     }
 
     /// Enters one audience (keeps the first entered-at time). Returns true if it is new.

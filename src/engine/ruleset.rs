@@ -191,6 +191,14 @@ pub struct Holdout {
 }
 
 impl Ruleset {
+    /// The names of the ruleset's audiences whose condition `attributes` (the decision's
+    /// attributes: `profile.*`, `context.*`, ...) meet, in the ruleset's order. The caller
+    /// keeps them in the profile (`Profile::set_audiences`), so `profile.audiences` says what
+    /// the shopper belongs to, for pages and for conditions.
+    pub fn audiences_of(&self, attributes: &Value) -> Vec<&str> {
+        self.audiences.iter().filter(|a| a.condition.eval(attributes)).map(|a| a.name.as_str()).collect()
+    }
+
     pub fn placement_index(&self, id: &str) -> Option<usize> {
         self.placements.iter().position(|p| p.id == id)
     }

@@ -457,6 +457,24 @@ mod tests {
     use crate::engine::regex::NoRegex;
 
     #[test]
+    fn audience_membership_follows_the_attributes() {
+        let rs = Ruleset::parse(
+            r#"{"version":1,"placements":{},"offers":[],"audiences":{
+                "buyer":{"profile.orders.count":{"$gte":1}},
+                "shoe-lover":{"profile.topCategory":"shoes"},
+                "mobile":{"context.device":"mobile"}}}"#,
+            &NoRegex,
+        )
+        .unwrap();
+        let at = |json: &str| Value::parse(json).unwrap();
+        assert!(rs.audiences_of(&at(r#"{"profile":{"orders":{"count":0}}}"#)).is_empty());
+        let both = at(r#"{"profile":{"orders":{"count":2},"topCategory":"shoes"},"context":{"device":"desktop"}}"#);
+        let mut names = rs.audiences_of(&both);
+        names.sort_unstable();
+        assert_eq!(names, ["buyer", "shoe-lover"]);
+    }
+
+    #[test]
     fn iso_times() {
         assert_eq!(parse_iso_time("1970-01-01T00:00:00Z"), Some(0.0));
         assert_eq!(parse_iso_time("2026-12-01T00:00:00Z"), Some(1_796_083_200_000.0));

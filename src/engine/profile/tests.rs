@@ -151,8 +151,14 @@ fn offers_experiments_and_audiences_for_the_decision_engine() {
     assert_eq!(at(&s, "experiments.exp-2.variation").as_f64(), Some(1.0));
     assert_eq!(p.get_assignment("exp-2"), Some((1, 0)));
 
-    p.set_audiences(["vip", "new"], T0);
-    p.set_audiences(["vip", "cart-abandoner"], T0 + 10.0);
+    assert!(p.set_audiences(["vip", "new"], T0));
+    let revision = p.revision();
+    // The same membership again changes nothing, not even the revision (a snapshot cached
+    // by revision stays good).
+    assert!(!p.set_audiences(["vip", "new"], T0 + 5.0));
+    assert_eq!(p.revision(), revision);
+    assert!(p.set_audiences(["vip", "cart-abandoner"], T0 + 10.0));
+    assert!(p.revision() > revision);
     let s = p.to_value();
     assert_eq!(at(&s, "audiences.vip.enteredAt").as_f64(), Some(T0));
     assert_eq!(at(&s, "audiences.cart-abandoner.enteredAt").as_f64(), Some(T0 + 10.0));
