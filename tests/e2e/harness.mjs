@@ -517,6 +517,12 @@ async function openWebKit(timeoutMs, args) {
         return r.value;
       },
       async screenshot(path) {
+        // The driver snapshots the last frame painted: let the page paint what it has first
+        // (two animation frames, or 2 s at most where frames are throttled).
+        await this.evaluate(() => new Promise((ok) => {
+          setTimeout(ok, 2000);
+          requestAnimationFrame(() => requestAnimationFrame(() => setTimeout(ok, 50)));
+        }));
         writeFileSync(path, Buffer.from(await call("GET", `/session/${sid}/screenshot`), "base64"));
       },
       async close() {
