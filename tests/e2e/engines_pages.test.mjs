@@ -18,7 +18,7 @@ const TOKEN = "engines-pages-admin-token";
 const POLICY = "script-src 'self' 'wasm-unsafe-eval'; style-src 'self' 'nonce-N0nce'; object-src 'none'; base-uri 'none'";
 const CHANGED = "Changed in every engine";
 const ORIGINAL = "Welcome to the shop";
-const TIMEOUT = 1000;
+const TIMEOUT = 2000; // the head snippet's data-timeout on engines-pages.html (headroom on a loaded machine)
 const SHOTS = mkdtempSync(join(tmpdir(), "tailor-engines-pages-")); // the head snippet's data-timeout on engines-pages.html
 
 const CHANGES = [

@@ -1,5 +1,7 @@
-// Shared pieces of the end-to-end tests: the real `tailor serve` on 127.0.0.1 and headless
-// Chromium driven by playwright-core. Everything started here is stopped by `stop()`.
+// Shared pieces of the end-to-end tests: the real `tailor serve` on 127.0.0.1 (and reading its
+// SQLite file), a proxy in front of it for network faults and a page policy, headless Chromium
+// driven by playwright-core, and the three engines behind one small driver (`openEngine`).
+// Everything started here is stopped by `stop()` / `close()`.
 import { execFileSync, spawn } from "node:child_process";
 import { createHmac } from "node:crypto";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
