@@ -8,7 +8,7 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { join } from "node:path";
-import { launchBrowser, newPage, startServer } from "./harness.mjs";
+import { launchBrowser, newPage, publishRuleset, startServer } from "./harness.mjs";
 
 const PAGES = join(import.meta.dirname, "pages");
 const TOKEN = "ed25519-test-admin-token";
@@ -54,12 +54,7 @@ async function publish(site) {
       },
     ],
   };
-  const r = await fetch(`${server.url}/v1/admin/rulesets/${site}`, {
-    method: "POST",
-    headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
-    body: JSON.stringify(ruleset),
-  });
-  assert.equal(r.status, 201, await r.text());
+  await publishRuleset(server, TOKEN, site, ruleset);
 }
 
 function stored(site) {

@@ -6,10 +6,9 @@
 // harness's `openEngine` (playwright-core, puppeteer-core over WebDriver BiDi, WebKitWebDriver).
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
 import { generateKeyPairSync } from "node:crypto";
 import { join } from "node:path";
-import { ENGINES, openEngine, startServer } from "./harness.mjs";
+import { ENGINES, openEngine, publishRuleset, startServer, storedEvents, until } from "./harness.mjs";
 
 const PAGES = join(import.meta.dirname, "pages");
 const TOKEN = "engines-test-admin-token";
@@ -25,23 +24,7 @@ after(async () => {
 });
 
 /** The events the server stored for `site`: [{ id, type }]. */
-function stored(site) {
-  const out = execFileSync("sqlite3", ["-readonly", "-json", join(server.dir, ".tailor/tailor.db"), `SELECT id, type FROM events WHERE site = '${site}' ORDER BY id`], {
-    encoding: "utf8",
-  });
-  return out.trim() ? JSON.parse(out) : [];
-}
-
-/** Polls (in Node) until `f()` is truthy or `ms` ran out; returns the last value. */
-async function until(f, ms = 15000) {
-  const end = Date.now() + ms;
-  let v = await f();
-  while (!v && Date.now() < end) {
-    await new Promise((r) => setTimeout(r, 100));
-    v = await f();
-  }
-  return v;
-}
+const stored = (site) => storedEvents(server, site);
 
 /** Publishes, signed by the server, a ruleset for `site`: two offers and a page experiment. */
 async function publish(site) {
@@ -61,14 +44,7 @@ async function publish(site) {
       },
     ],
   };
-  const r = await fetch(`${server.url}/v1/admin/rulesets/${site}`, {
-    method: "POST",
-    headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
-    body: JSON.stringify(ruleset),
-  });
-  const text = await r.text();
-  assert.equal(r.status, 201, text);
-  return JSON.parse(text).version;
+  return (await publishRuleset(server, TOKEN, site, ruleset)).version;
 }
 
 /** A raw Ed25519 public key (base64) the server did not sign with. */

@@ -1,8 +1,10 @@
-// Shared pieces of the end-to-end tests: the real `tailor serve` on 127.0.0.1 and headless
-// Chromium driven by playwright-core. Everything started here is stopped by `stop()`.
+// Shared pieces of the end-to-end tests: the real `tailor serve` on 127.0.0.1 (and reading its
+// SQLite file), a proxy in front of it for network faults and a page policy, headless Chromium
+// driven by playwright-core, and the three engines behind one small driver (`openEngine`).
+// Everything started here is stopped by `stop()` / `close()`.
 import { execFileSync, spawn } from "node:child_process";
 import { createHmac } from "node:crypto";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { chromium } from "playwright-core";
@@ -34,37 +36,170 @@ export function codeBlocks(markdown, lang) {
   });
 }
 
-/** Starts `tailor serve` on a free port in a scratch directory; resolves to { url, stop, logs }. */
+/**
+ * Starts `tailor serve` on a free port in a scratch directory; resolves to
+ * { url, dir, logs, halt(), resume(), stop() }. `halt()` stops the process and `resume()` starts
+ * it again on the same directory (its database and signing key), on a new port: `url` follows.
+ */
 export async function startServer(extraArgs = [], { www = join(ROOT, "www") } = {}) {
   const dir = mkdtempSync(join(tmpdir(), "tailor-e2e-"));
   const secret = extraArgs.includes("--identity-secret") ? [] : ["--identity-secret", `*=${IDENTITY_SECRET}`];
   const args = ["serve", "--addr", "127.0.0.1:0", "--www", www, "--pkg", join(ROOT, "pkg"), ...secret, ...extraArgs];
-  const child = spawn(BIN, args, { cwd: dir, stdio: ["ignore", "pipe", "pipe"] });
   const logs = [];
-  const url = await new Promise((ok, fail) => {
-    const timer = setTimeout(() => fail(new Error("server did not start in 20 s:\n" + logs.join(""))), 20000);
-    const onData = (d) => {
-      logs.push(String(d));
-      const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(logs.join(""));
-      if (m) {
-        clearTimeout(timer);
-        ok(m[1]);
-      }
-    };
-    child.stdout.on("data", onData);
-    child.stderr.on("data", onData);
-    child.on("exit", (code) => fail(new Error("server exited with " + code + ":\n" + logs.join(""))));
-  });
-  return {
-    url,
+  let child = null;
+  const launch = () => {
+    child = spawn(BIN, args, { cwd: dir, stdio: ["ignore", "pipe", "pipe"] });
+    const mine = child;
+    const from = logs.length;
+    return new Promise((ok, fail) => {
+      const timer = setTimeout(() => fail(new Error("server did not start in 20 s:\n" + logs.join(""))), 20000);
+      const onData = (d) => {
+        logs.push(String(d));
+        const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(logs.slice(from).join(""));
+        if (m) {
+          clearTimeout(timer);
+          ok(m[1]);
+        }
+      };
+      mine.stdout.on("data", onData);
+      mine.stderr.on("data", onData);
+      mine.on("exit", (code) => fail(new Error("server exited with " + code + ":\n" + logs.join(""))));
+    });
+  };
+  const halt = async () => {
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const c = child;
+    c.kill("SIGTERM");
+    await new Promise((r) => (c.exitCode !== null || c.signalCode !== null ? r() : c.on("exit", r)));
+  };
+  const server = {
+    url: await launch(),
     logs,
     dir,
+    halt,
+    async resume() {
+      await halt();
+      server.url = await launch();
+    },
     async stop() {
-      child.kill("SIGTERM");
-      await new Promise((r) => (child.exitCode !== null ? r() : child.on("exit", r)));
+      await halt();
       rmSync(dir, { recursive: true, force: true });
     },
   };
+  return server;
+}
+
+/**
+ * Publishes `ruleset` for `site` through the admin API (the server signs it); resolves to the
+ * server's answer (`{ version, sanitised, ... }`), or rejects with its status and message.
+ */
+export async function publishRuleset(server, token, site, ruleset) {
+  const r = await fetch(`${server.url}/v1/admin/rulesets/${encodeURIComponent(site)}`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+    body: JSON.stringify(ruleset),
+  });
+  const text = await r.text();
+  if (r.status !== 201) throw new Error(`publishing a ruleset for ${site}: ${r.status} ${text}`);
+  return JSON.parse(text);
+}
+
+/** The events the server stored for `site`, read from its SQLite file: [{ id, type }] by id. */
+export function storedEvents(server, site) {
+  const db = join(server.dir, ".tailor/tailor.db");
+  if (!existsSync(db)) return [];
+  const quoted = "'" + String(site).replaceAll("'", "''") + "'";
+  const out = execFileSync("sqlite3", ["-readonly", "-json", db, `SELECT id, type FROM events WHERE site = ${quoted} ORDER BY id`], { encoding: "utf8" });
+  return out.trim() ? JSON.parse(out) : [];
+}
+
+/** Polls (in Node) until `f()` is truthy or `ms` ran out; resolves to the last value. */
+export async function until(f, ms = 15000, step = 100) {
+  const end = Date.now() + ms;
+  let v = await f();
+  while (!v && Date.now() < end) {
+    await new Promise((r) => setTimeout(r, step));
+    v = await f();
+  }
+  return v;
+}
+
+/**
+ * An HTTP proxy on 127.0.0.1 in front of `server` (following its `url` across `resume()`), for
+ * what a test does to the network between the page and the server, in any engine:
+ * - `policy`: a Content-Security-Policy header added to every HTML answer;
+ * - `down = true`: every request gets its connection closed unanswered (an offline spell);
+ * - `holdNext()`: the next `POST /v1/events` the server answers 200 is stored by the server
+ *   but its answer never reaches the page; resolves to that batch's record once it is held.
+ * `posts` records every `POST /v1/events`: `{ site, ids, status, outcome }`, outcome
+ * "answered", "dropped" (down), "held", or "no server" (the server was not there).
+ */
+export async function startProxy(server, { policy = null } = {}) {
+  const { createServer, request } = await import("node:http");
+  const held = new Set();
+  let holding = null;
+  const proxy = {
+    url: "",
+    down: false,
+    posts: [],
+    holdNext() {
+      return new Promise((ok) => (holding = ok));
+    },
+    async close() {
+      for (const res of held) res.destroy();
+      http.closeAllConnections();
+      await new Promise((ok) => http.close(ok));
+    },
+  };
+  const http = createServer((req, res) => {
+    const chunks = [];
+    req.on("data", (c) => chunks.push(c));
+    req.on("end", () => {
+      const body = Buffer.concat(chunks);
+      let post = null;
+      if (req.method === "POST" && req.url.split("?")[0] === "/v1/events") {
+        post = { site: null, ids: [], status: null, outcome: null };
+        try {
+          const batch = JSON.parse(body.toString("utf8"));
+          post.site = batch.site;
+          post.ids = batch.events.map((e) => e.id);
+        } catch {
+          // A body the test cannot read counts as no ids; the server's count still decides.
+        }
+        proxy.posts.push(post);
+      }
+      if (proxy.down) {
+        if (post) post.outcome = "dropped";
+        return req.socket.destroy();
+      }
+      const target = new URL(server.url);
+      const up = request({ host: target.hostname, port: target.port, path: req.url, method: req.method, headers: req.headers }, (r) => {
+        if (post) post.status = r.statusCode;
+        if (post && holding && r.statusCode === 200) {
+          // Stored by the server; the page never hears so. The page's navigation cancels it.
+          post.outcome = "held";
+          held.add(res);
+          r.resume();
+          const ok = holding;
+          holding = null;
+          return r.on("end", () => ok(post));
+        }
+        const headers = { ...r.headers };
+        if (policy && String(headers["content-type"] || "").startsWith("text/html")) headers["content-security-policy"] = policy;
+        res.writeHead(r.statusCode, headers);
+        r.pipe(res);
+        if (post) post.outcome = "answered";
+      });
+      up.on("error", () => {
+        if (post) post.outcome = "no server";
+        res.destroy();
+      });
+      up.end(body);
+    });
+  });
+  await new Promise((ok) => http.listen(0, "127.0.0.1", ok));
+  proxy.url = `http://127.0.0.1:${http.address().port}`;
+  return proxy;
 }
 
 /** Headless Chromium; `extraArgs` are command-line switches added to the usual ones. */
@@ -225,7 +360,7 @@ async function freePort() {
 
 /**
  * Opens `name` ("chromium" | "firefox" | "webkit") with one fresh page (a fresh profile):
- * `{ name, version, goto(url), evaluate(fnOrSource, ...args), problems, close() }`.
+ * `{ name, version, goto(url), evaluate(fnOrSource, ...args), screenshot(path), problems, close() }`.
  * `evaluate` runs the function in the page with JSON arguments and resolves to its (awaited,
  * JSON) result. `problems` collects console errors and uncaught exceptions where the engine's
  * driver reports them (not WebKitWebDriver: there it stays empty).
@@ -251,6 +386,7 @@ async function openChromium(timeoutMs, args) {
       problems: page.problems,
       goto: (url) => page.goto(url, { timeout: timeoutMs }).then(() => {}),
       evaluate: (fn, ...args) => bounded(page.evaluate(callSource(fn, args)), timeoutMs, "chromium: evaluate"),
+      screenshot: (path) => bounded(page.screenshot({ path }), timeoutMs, "chromium: screenshot").then(() => {}),
       close: () => bounded(browser.close(), timeoutMs, "chromium: close").catch(() => {}),
     };
   } catch (e) {
@@ -284,6 +420,7 @@ async function openFirefox(timeoutMs, args, prefs) {
       problems,
       goto: (url) => page.goto(url, { timeout: timeoutMs, waitUntil: "load" }).then(() => {}),
       evaluate: (fn, ...args) => bounded(page.evaluate(callSource(fn, args)), timeoutMs, "firefox: evaluate"),
+      screenshot: (path) => bounded(page.screenshot({ path }), timeoutMs, "firefox: screenshot").then(() => {}),
       async close() {
         await bounded(browser.close(), timeoutMs, "firefox: close").catch(() => {});
         if (proc && proc.exitCode === null && proc.signalCode === null) proc.kill("SIGKILL");
@@ -380,6 +517,15 @@ async function openWebKit(timeoutMs, args) {
         const r = await call("POST", `/session/${sid}/execute/async`, { script, args: [] }, timeoutMs + 5000);
         if (!r.ok) throw new Error("webkit: evaluate: " + r.error);
         return r.value;
+      },
+      async screenshot(path) {
+        // The driver snapshots the last frame painted: let the page paint what it has first
+        // (two animation frames, or 2 s at most where frames are throttled).
+        await this.evaluate(() => new Promise((ok) => {
+          setTimeout(ok, 2000);
+          requestAnimationFrame(() => requestAnimationFrame(() => setTimeout(ok, 50)));
+        }));
+        writeFileSync(path, Buffer.from(await call("GET", `/session/${sid}/screenshot`), "base64"));
       },
       async close() {
         if (!closed) {
