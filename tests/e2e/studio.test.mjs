@@ -461,3 +461,37 @@ test("Edit on the page opens the visual editor on the variation's changes, and D
   assert.deepEqual(page.problems, []);
   await context.close();
 });
+
+test("Inspect forces any offer of a placement: the page's SDK answers it, nothing is counted, and the engine's own choice stays in view", async () => {
+  const { link } = await studioLink("view", { who: "Ola" });
+  const context = await studioContext({ viewport: { width: 1280, height: 900 } });
+  const page = await openPage(context, server.url + link);
+  await waitText(page, '[data-test="role"]', /role view/);
+  // A new shopper gets the welcome offer: the VIP one is skipped for its audience.
+  const row = await waitText(page, '[data-test="placement-home-hero"]', /shown: /);
+  assert.match(row, /shown: welcome-10/);
+  assert.match(row, /skipped: vip-early-access/);
+  const before = serverEvents(server).length;
+  const select = await q(page, '[data-test="force-offer-home-hero"]');
+  assert.deepEqual(await select.evaluate((s) => [...s.options].map((o) => o.value)), ["", "welcome-10", "vip-early-access", "running-shoes"]);
+  await select.selectOption("vip-early-access");
+  const forced = await waitText(page, '[data-test="placement-home-hero"]', /Forced in the Studio/);
+  assert.match(forced, /shown: vip-early-access/);
+  assert.match(forced, /would show: welcome-10/, "the engine's own choice is still shown");
+  // The page's own SDK answers the forced offer, with its content, and records nothing.
+  const d = await page.evaluate(() => tailor("decide", {}, { record: false }));
+  assert.deepEqual(d.placements["home-hero"].offers.map((o) => o.offerId), ["vip-early-access"]);
+  assert.equal(d.placements["home-hero"].offers[0].content.title.length > 0, true);
+  assert.deepEqual(d.placements["category-banner"].offers.map((o) => o.offerId).includes("vip-early-access"), false, "only the placement picked is forced");
+  await (await q(page, '[data-test="placement-home-hero"]')).scrollIntoViewIfNeeded();
+  await shot(page, "force-offer");
+  // Back to the engine's choice.
+  await (await q(page, '[data-test="force-offer-home-hero"]')).selectOption("");
+  assert.doesNotMatch(await waitText(page, '[data-test="placement-home-hero"]', /shown: welcome-10/), /Forced/);
+  const again = await page.evaluate(() => tailor("decide", {}, { record: false }));
+  assert.equal(again.placements["home-hero"].offers[0].offerId, "welcome-10");
+  await page.waitForTimeout(500);
+  assert.equal(serverEvents(server).length, before, "forcing an offer sends nothing");
+  assert.deepEqual(page.problems, []);
+  await context.close();
+});
