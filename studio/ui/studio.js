@@ -325,7 +325,7 @@ export class Studio {
     const engine = forced ? p.natural || { offers: [], skipped: [] } : p;
     return h("div", { class: "row", "data-test": `placement-${id}` }, h("strong", {}, id),
       forced ? h("div", { "data-test": `forced-offer-${id}` }, h("span", { class: "yes" }, "shown: "), forced,
-        h("div", { class: "reason" }, "Forced in the Studio: only you see it, and nothing is counted. The page’s Tailor answers this offer for this placement; what the shop’s own code drew before stays until it asks Tailor again."),
+        h("div", { class: "reason" }, "Forced in the Studio: only you see it, and nothing is counted. The page’s Tailor answers this offer for this placement and tells the page (its “ruleset” event), so a page that draws its placements on that event shows it."),
         h("div", { class: "muted" }, "The engine’s own choice:")) : null,
       engine.offers.map((o) => h("div", {}, h("span", { class: "yes" }, forced ? "would show: " : "shown: "), o.offerId, h("div", { class: "reason" }, o.reason))),
       engine.skipped.map((o) => h("div", {}, h("span", { class: "no" }, "skipped: "), o.offerId, h("div", { class: "reason" }, o.reason))),

@@ -487,6 +487,11 @@ test("Inspect forces any offer of a placement: the page's SDK answers it, nothin
   assert.deepEqual(d.placements["home-hero"].offers.map((o) => o.offerId), ["vip-early-access"]);
   assert.equal(d.placements["home-hero"].offers[0].content.title.length > 0, true);
   assert.deepEqual(d.placements["category-banner"].offers.map((o) => o.offerId).includes("vip-early-access"), false, "only the placement picked is forced");
+  // The page itself redraws: its "ruleset" listener (www/shop.js) draws the forced offer.
+  const vipTitle = ORIGINAL.offers.find((o) => o.id === "vip-early-access").content.title;
+  await page.waitForSelector('[data-placement="home-hero"] [data-offer="vip-early-access"]', WAIT);
+  assert.equal(await page.textContent('[data-placement="home-hero"] [data-offer="vip-early-access"] strong'), vipTitle);
+  assert.equal(await page.locator('[data-placement="home-hero"] [data-offer]').count(), 1, "the forced offer is the one the page shows");
   await (await q(page, '[data-test="placement-home-hero"]')).scrollIntoViewIfNeeded();
   await shot(page, "force-offer");
   // Back to the engine's choice.
@@ -494,6 +499,9 @@ test("Inspect forces any offer of a placement: the page's SDK answers it, nothin
   await page.waitForFunction(() => !/Forced/.test(window.__studio.querySelector('[data-test="placement-home-hero"]')?.textContent), null, WAIT);
   const again = await page.evaluate(() => tailor("decide", {}, { record: false }));
   assert.deepEqual(again.placements["home-hero"].offers.map((o) => o.offerId), engineChose);
+  // The page draws the engine's own offer again (shop.js leaves a placement as it was when
+  // there is none to draw, as for a shopper in the holdout).
+  if (natural) await page.waitForSelector(`[data-placement="home-hero"] [data-offer="${natural}"]`, WAIT);
   await page.waitForTimeout(500);
   assert.equal(serverEvents(server).length, before, "forcing an offer sends nothing");
   assert.deepEqual(page.problems, []);
