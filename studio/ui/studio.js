@@ -219,8 +219,10 @@ export class Studio {
     try {
       t.setRuleset?.(this.shown || this.doc);
       t.revertChanges?.();
-      // Nothing is counted: no exposures travel with the Studio's decision.
-      t.applyChanges?.({ ...this.decision, exposures: [], pageExposures: [] });
+      // Nothing is counted: no exposures travel with the Studio's decision. A redirect
+      // variation is not followed: the Studio (and the merchandiser's edits) stay on this page.
+      const experiments = (this.decision.experiments || []).map(({ redirect, ...x }) => x);
+      t.applyChanges?.({ ...this.decision, experiments, exposures: [], pageExposures: [] });
       this.applyError = null;
     } catch (e) {
       this.applyError = e.message;
@@ -343,7 +345,9 @@ export class Studio {
       h("strong", {}, x.key), " ",
       h("span", { class: x.inExperiment ? "yes" : "no" }, `variation ${x.variation} (${x.variationKey})`),
       h("div", { class: "reason" }, x.reason),
-      h("div", { class: "muted" }, `${els.length} element(s) changed on this page`),
+      x.redirect
+        ? h("div", { class: "muted", "data-test": `redirect-${x.key}` }, `This variation sends shoppers to ${x.redirect.url}; the Studio stays on this page (open that page to see it).`)
+        : h("div", { class: "muted" }, `${els.length} element(s) changed on this page`),
       h("label", {}, "Show variation", select));
     const hot = (on) => {
       this.hot = on ? x.key : null;
