@@ -67,6 +67,7 @@ export function publishPanel(studio, body) {
       const r = await api.publish(studio.draftName);
       say(`Published as version ${r.version}: shoppers get it now.`);
       studio.current = r;
+      studio.resultsBoxes = {}; // Test setup asks for its experiment's figures again
       studio.render();
     } catch (e) {
       say(e.message, false);

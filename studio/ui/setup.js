@@ -3,6 +3,7 @@
 // whose JSON path they name; the page shows the result as soon as the ruleset is valid.
 import { h, fill } from "./dom.js";
 import { createEditor } from "./editor.js";
+import { resultsBoxFor } from "./results.js";
 
 const PATTERN_TYPES = ["exact", "simple", "wildcard", "regex"];
 
@@ -47,6 +48,7 @@ export function setupPanel(studio, body) {
     return h("div", {}, h("label", {}, label, control), help ? h("div", { class: "muted" }, help) : null, errs);
   };
   const parts = [h("div", { class: "actions" }, picker, add),
+    x && studio.api ? resultsBoxFor(studio, x.key) : null,
     field("Global holdout (share of all shoppers who get no test and no offer, 0 to 1)", "holdout",
       h("input", { type: "number", min: "0", max: "1", step: "0.01", value: doc.holdout?.percent ?? "", "data-test": "field-global-holdout", on: { input: later((v) => {
         if (v === "") delete doc.holdout;

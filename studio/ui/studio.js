@@ -143,7 +143,10 @@ export class Studio {
 
   drawPanel() {
     if (this.tab === "inspect") this.inspect();
-    else if (this.tab === "setup") setupPanel(this, this.body);
+    else if (this.tab === "setup") {
+      this.resultsBoxes = {}; // the figures are asked for again each time the tab opens
+      setupPanel(this, this.body);
+    }
     else if (this.tab === "publish") publishPanel(this, this.body);
     else if (this.tab === "shoppers") personasPanel(this, this.body);
     else resultsPanel(this, this.body);

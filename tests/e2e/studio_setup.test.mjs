@@ -5,6 +5,7 @@
 // server) with the message next to the field. Screenshot: docs/images/studio-setup.png.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { launchBrowser, ROOT, startServer } from "./harness.mjs";
 
@@ -21,6 +22,15 @@ after(async () => {
   await browser?.close();
   await server?.stop();
 });
+
+function uuid7(ms) {
+  const b = randomBytes(16);
+  b.writeUIntBE(ms, 0, 6);
+  b[6] = 0x70 | (b[6] & 0x0f);
+  b[8] = 0x80 | (b[8] & 0x3f);
+  const x = b.toString("hex");
+  return `${x.slice(0, 8)}-${x.slice(8, 12)}-${x.slice(12, 16)}-${x.slice(16, 20)}-${x.slice(20)}`;
+}
 
 async function studioLink(role) {
   const r = await fetch(`${server.url}/v1/admin/studio-links/demo`, {
@@ -169,6 +179,56 @@ test("Test setup: global and per-test holdout, a redirect test, a namespace with
   const own = await waitText(page, '[data-test="namespace-overlaps"]', /recs-layout/);
   assert.match(own, /“recs-layout” takes \[0, 0\.5\): no overlap/);
   assert.match(own, /Overlaps “home-redirect”/);
+  assert.deepEqual(page.problems, []);
+  await context.close();
+});
+
+test("Test setup shows the experiment's figures from the server beside the editor: none at first, the counted shoppers, uplift and significance once they are in", async () => {
+  const { link } = await studioLink("view");
+  const { context, page } = await openStudio(link);
+  await waitText(page, '[data-test="role"]', /role view/);
+  await (await q(page, '[data-test="tab-setup"]')).click();
+  assert.equal(await (await q(page, '[data-test="pick-experiment"] option:checked')).evaluate((o) => o.textContent), "home-headline");
+  assert.match(await waitText(page, '[data-test="results-box"]', /exposed|shoppers/), /No shopper has been exposed to this experiment yet/);
+
+  // 300 shoppers per variation: 5% of the control buy after their exposure, 15% of variation 1.
+  const now = Date.now() - 3600000;
+  const events = [];
+  for (const [variation, buyers] of [[0, 15], [1, 45]]) {
+    for (let i = 0; i < 300; i++) {
+      const anonymousId = `setup-${variation}-${i}`;
+      const ts = now + i * 1000;
+      events.push({ id: uuid7(ts), ts, anonymousId, type: "experiment_exposure", props: { experimentKey: "home-headline", variation } });
+      if (i < buyers) events.push({ id: uuid7(ts + 60000), ts: ts + 60000, anonymousId, type: "purchase", props: { orderId: `o-${anonymousId}`, revenue: 40, currency: "EUR", items: [{ sku: "A1" }] } });
+    }
+  }
+  const sent = await fetch(`${server.url}/v1/events`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ site: "demo", events }) });
+  assert.equal(sent.status, 200, await sent.clone().text());
+  assert.equal((await sent.json()).accepted, events.length);
+  // What the server says, to compare the box with.
+  let x = null;
+  for (let t = 0; t < 50 && !(x?.variations?.[1]?.shoppers === 300); t++) {
+    const r = await fetch(`${server.url}/v1/admin/results/demo?experiment=home-headline`, { headers: { authorization: `Bearer ${TOKEN}` } });
+    x = (await r.json()).experiments?.find((e) => e.experimentKey === "home-headline");
+    if (!(x?.variations?.[1]?.shoppers === 300)) await new Promise((r) => setTimeout(r, 200));
+  }
+  assert.equal(x.variations[0].shoppers, 300);
+  const goal = x.metrics.find((m) => m.goal);
+  const c = goal.comparisons.find((y) => y.variation === 1);
+
+  // Opening the tab again asks the server again.
+  await (await q(page, '[data-test="tab-inspect"]')).click();
+  await (await q(page, '[data-test="tab-setup"]')).click();
+  await waitText(page, '[data-test="results-box"]', /300/);
+  const rows = await page.evaluate(() => [...window.__studio.querySelectorAll('[data-test="results-box-table"] tbody tr')].map((tr) => [...tr.cells].map((td) => td.textContent)));
+  assert.deepEqual(rows, x.variations.map((v) => [`${v.variation}: ${v.key}`, String(v.shoppers), String(v.exposures), String(v.conversions), `${(v.conversionRate * 100).toFixed(1)}%`]));
+  assert.deepEqual(rows.map((r) => r[3]), ["15", "45"]);
+  const uplift = await text(page, '[data-test="results-uplift-1"]');
+  assert.match(uplift, new RegExp(`against the control: \\+${(c.relative * 100).toFixed(1)}% \\(95% interval`));
+  assert.match(uplift, c.significant ? /: significant$/ : /not significant yet$/);
+  assert.equal(c.significant, true, "15% against 5% of 300 shoppers each is a clear difference");
+  await (await q(page, '[data-test="results-box"]')).scrollIntoViewIfNeeded();
+  await page.screenshot({ path: join(ROOT, "docs/images/studio-setup-results.png") });
   assert.deepEqual(page.problems, []);
   await context.close();
 });
