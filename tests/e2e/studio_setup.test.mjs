@@ -229,6 +229,17 @@ test("Test setup shows the experiment's figures from the server beside the edito
   assert.equal(c.significant, true, "15% against 5% of 300 shoppers each is a clear difference");
   await (await q(page, '[data-test="results-box"]')).scrollIntoViewIfNeeded();
   await page.screenshot({ path: join(ROOT, "docs/images/studio-setup-results.png") });
+  // 390 px wide: the box and the form fit the panel, nothing scrolls sideways.
+  await page.setViewportSize({ width: 390, height: 800 });
+  await page.waitForTimeout(300);
+  const fits = await page.evaluate(() => {
+    const body = window.__studio.querySelector('[data-test="panel-setup"]');
+    const box = window.__studio.querySelector('[data-test="results-box"]');
+    const widest = Math.max(...[...window.__studio.querySelectorAll("*")].map((e) => e.getBoundingClientRect().right));
+    return { body: [body.scrollWidth, body.clientWidth], box: box.getBoundingClientRect().right, widest };
+  });
+  assert.ok(fits.body[0] <= fits.body[1], `the Test setup panel scrolls sideways: ${fits.body}`);
+  assert.ok(fits.box <= 390 && fits.widest <= 390, JSON.stringify(fits));
   assert.deepEqual(page.problems, []);
   await context.close();
 });
