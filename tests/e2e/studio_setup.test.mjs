@@ -129,6 +129,14 @@ test("Test setup: global and per-test holdout, a redirect test, a namespace with
   await type(page, '[data-test="field-redirect-1"]', "/category-grid.html");
   await accepted(page);
   await (await q(page, '[data-test="field-keep-query-1"]')).click();
+  // Shown in the Studio, the redirect variation is not followed: Inspect says where it goes.
+  await (await q(page, '[data-test="preview-variation-1"]')).click();
+  await (await q(page, '[data-test="tab-inspect"]')).click();
+  assert.match(await waitText(page, '[data-test="redirect-home-redirect"]', /sends/), /sends shoppers to \/category-grid\.html; the Studio stays on this page/);
+  await page.waitForTimeout(500);
+  assert.equal(new URL(page.url()).pathname, "/", "the Studio did not leave the page");
+  await (await q(page, '[data-test="tab-setup"]')).click();
+  await waitText(page, '[data-test="pick-experiment"] option:checked', /home-redirect/);
 
   // A namespace shared with the demo's two product-page tests, whose ranges it overlaps.
   await type(page, '[data-test="field-namespace-id"]', "product-page");
