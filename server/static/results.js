@@ -520,7 +520,18 @@ async function makeStudioLink(event) {
   const out = $("studio-link-out");
   const error = $("studio-link-error");
   out.value = "";
+  $("studio-shop-out").value = "";
+  $("studio-shop-open").hidden = true;
   error.textContent = "";
+  // The shop page the Studio opens on: a path on this server or the shop's own address.
+  let shop;
+  try {
+    shop = new URL($("studio-shop").value.trim() || "/", location.origin);
+    if (!/^https?:$/.test(shop.protocol)) throw new Error();
+  } catch {
+    error.textContent = "The shop page must be a path such as / or an http(s) address such as https://shop.example/.";
+    return;
+  }
   const body = { role: $("studio-role").value, ttl: $("studio-ttl").value };
   let response;
   try {
@@ -540,6 +551,11 @@ async function makeStudioLink(event) {
   }
   out.value = new URL(answer.link, location.origin).href;
   out.dataset.expiresAt = answer.expiresAt;
+  // The same token on the shop's page: its Tailor loader takes it out of the address and loads the Studio.
+  shop.searchParams.set("tailor_studio", answer.token);
+  $("studio-shop-out").value = shop.href;
+  $("studio-shop-open").href = shop.href;
+  $("studio-shop-open").hidden = false;
   const may = { view: "read the results", edit: "read the results and make links", publish: "read the results, make links and publish" };
   const until = new Date(answer.expiresAt).toISOString().slice(0, 16).replace("T", " ");
   $("studio-link-note").textContent = `Anyone with this link can ${may[answer.role] || answer.role} of site ${answer.site} until ${until} UTC.`;

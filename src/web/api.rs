@@ -567,22 +567,27 @@ impl TailorCore {
 
     /// Replaces the ruleset (a JSON object); rejects with the paths of every problem. In the
     /// Studio or a preview the ruleset holds (the server's live updates do not replace it)
-    /// until `setRuleset(null)` goes back to the live one.
+    /// until `setRuleset(null)` goes back to the live one, and each change emits "ruleset" so
+    /// the page's own listeners redraw what it shows.
     #[wasm_bindgen(js_name = setRuleset)]
     pub fn set_ruleset(&self, doc: JsValue) -> Result<(), JsValue> {
         let doc =
             to_value(&doc).map_err(|e| type_error(String::from("Tailor.setRuleset: ") + &e))?.filter(|d| !d.is_null());
+        let mut s = self.state.borrow_mut();
         let Some(doc) = doc else {
-            let mut s = self.state.borrow_mut();
             if let Some((live, version)) = s.held_live.take() {
                 s.ruleset = live;
                 s.ruleset_version = version;
+                s.emit("ruleset");
             }
             return Ok(());
         };
         let rs = compile_ruleset(&doc)
             .map_err(|e| JsValue::from(RangeError::new(&(String::from("Tailor.setRuleset: ") + &e))))?;
-        hold(&mut self.state.borrow_mut(), rs, 0.0);
+        hold(&mut s, rs, 0.0);
+        if !s.recording() {
+            s.emit("ruleset");
+        }
         Ok(())
     }
 

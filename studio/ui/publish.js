@@ -22,6 +22,8 @@ export function publishPanel(studio, body) {
     fill(errorsBox);
     try {
       const r = await api.saveDraft(studio.draftName, studio.doc);
+      // Test setup shows the server's messages on metrics (the browser's engine ignores them).
+      studio.serverProblems = r.errors || [];
       studio.savedDraft = r.valid ? studio.draftName : null;
       loadLists();
       if (r.valid) say(`Draft “${r.name}” saved ${when(r.savedAt)}${r.sanitised?.length ? `; HTML cleaned at ${r.sanitised.join(", ")}` : ""}.`);
@@ -65,6 +67,7 @@ export function publishPanel(studio, body) {
       const r = await api.publish(studio.draftName);
       say(`Published as version ${r.version}: shoppers get it now.`);
       studio.current = r;
+      studio.resultsBoxes = {}; // Test setup asks for its experiment's figures again
       studio.render();
     } catch (e) {
       say(e.message, false);

@@ -3,6 +3,7 @@
 // whose JSON path they name; the page shows the result as soon as the ruleset is valid.
 import { h, fill } from "./dom.js";
 import { createEditor } from "./editor.js";
+import { resultsBoxFor } from "./results.js";
 
 const PATTERN_TYPES = ["exact", "simple", "wildcard", "regex"];
 
@@ -30,9 +31,11 @@ export function setupPanel(studio, body) {
   let timer = null;
   const later = (f) => (e) => {
     clearTimeout(timer);
-    const v = e.target.value;
+    // The event's target is read now: after dispatch it is cleared for nodes in a shadow tree.
+    const el = e.target;
+    const v = el.value;
     timer = setTimeout(() => {
-      f(v, e.target);
+      f(v, el);
       studio.refresh();
       showProblems();
       live();
@@ -44,7 +47,14 @@ export function setupPanel(studio, body) {
     control.setAttribute("data-path", path);
     return h("div", {}, h("label", {}, label, control), help ? h("div", { class: "muted" }, help) : null, errs);
   };
-  const parts = [h("div", { class: "actions" }, picker, add)];
+  const parts = [h("div", { class: "actions" }, picker, add),
+    x && studio.api ? resultsBoxFor(studio, x.key) : null,
+    field("Global holdout (share of all shoppers who get no test and no offer, 0 to 1)", "holdout",
+      h("input", { type: "number", min: "0", max: "1", step: "0.01", value: doc.holdout?.percent ?? "", "data-test": "field-global-holdout", on: { input: later((v) => {
+        if (v === "") delete doc.holdout;
+        else doc.holdout = { ...(doc.holdout || {}), percent: Number(v) };
+      }) } }),
+      "for the whole ruleset: it measures the lift of all personalisation; empty: none")];
   if (!x) {
     parts.push(h("p", { class: "muted" }, "This ruleset has no experiment yet: make one with “New experiment”."));
     return fill(body, parts);
@@ -61,6 +71,11 @@ export function setupPanel(studio, body) {
       }) } }), "e.g. 0.5, 0.5; left empty, the variations get equal shares"),
     field("Coverage (share of shoppers in the test, 0 to 1)", `${at}.coverage`,
       h("input", { type: "number", min: "0", max: "1", step: "0.05", value: x.coverage ?? "", "data-test": "field-coverage", on: { input: later((v) => (v === "" ? delete x.coverage : (x.coverage = Number(v)))) } })),
+    field("Holdout of this test (share of its shoppers kept out, 0 to 1)", `${at}.holdout`,
+      h("input", { type: "number", min: "0", max: "1", step: "0.05", value: x.holdout ?? "", "data-test": "field-holdout", on: { input: later((v) => (v === "" ? delete x.holdout : (x.holdout = Number(v)))) } }),
+      "they see variation 0 and are not counted; empty: none"),
+    namespaceField(field, later, x, at),
+    h("div", { "data-test": "namespace-overlaps" }),
     field("Pages (one per line: type and pattern)", `${at}.urlPatterns`,
       h("textarea", { "data-test": "field-urls", value: (x.urlPatterns || []).map((p) => `${p.type} ${p.pattern}`).join("\n"), on: { input: later((v) => {
         const lines = v.split("\n").map((l) => l.trim()).filter(Boolean);
@@ -73,15 +88,7 @@ export function setupPanel(studio, body) {
     h("div", { "data-test": "page-match", class: "status" }),
     jsonField(field, later, x, "Audience condition (JSON, as in the ruleset)", at, "condition", "field-condition", "e.g. {\"profile.cart.count\": {\"$gte\": 1}}; empty: every shopper"),
     h("div", { "data-test": "shopper-match", class: "status" }),
-    field("Goal: the event that counts as a conversion", `${at}.metrics`,
-      h("select", { "data-test": "field-goal", on: { change: (e) => {
-        const v = e.target.value;
-        if (!v) delete x.metrics;
-        else x.metrics = [{ key: "goal", kind: "conversion", event: v, role: "goal" }];
-        studio.refresh();
-        showProblems();
-      } } }, ["", "purchase", "add_to_cart", "product_view", "offer_click", "checkout_start"].map((e) =>
-        h("option", { value: e, selected: (x.metrics?.[0]?.event ?? "") === e }, e || "default (purchase, revenue, order value)")))),
+    goalFields(studio, field, later, x, at, changed),
     h("h2", {}, "Variations"));
   (x.variations ||= []).forEach((v, j) => {
     const vat = `${at}.variations[${j}]`;
@@ -89,6 +96,7 @@ export function setupPanel(studio, body) {
       field(`Variation ${j} key`, `${vat}.key`, h("input", { value: v.key ?? "", on: { input: later((t) => (v.key = t)) } })),
       jsonField(field, later, v, "Page changes (the ruleset’s page-change format)", vat, "changes", `field-changes-${j}`, "[{\"selector\": \"#hero h1\", \"action\": \"text\", \"value\": \"...\"}]"),
       field("Page CSS", `${vat}.css`, h("textarea", { value: v.css ?? "", "data-test": `field-css-${j}`, on: { input: later((t) => (t.trim() ? (v.css = t) : delete v.css)) } })),
+      redirectField(field, later, v, vat, j),
       h("div", { class: "actions" },
         h("button", { "data-test": `edit-visually-${j}`, on: { click: () => visual(studio, body, x, v, j) } }, "Edit on the page"),
         h("button", { "data-test": `preview-variation-${j}`, on: { click: () => { studio.force(x.key, j); setupPanel(studio, body); } } },
@@ -103,7 +111,8 @@ export function setupPanel(studio, body) {
   fill(body, parts);
 
   function showProblems() {
-    const problems = studio.problems || [];
+    // The browser's engine ignores metrics; the server checks them when a draft is saved.
+    const problems = [...(studio.problems || []), ...(studio.serverProblems || []).filter((p) => /\.metrics\b/.test(p.path || ""))];
     const placed = new Set();
     // Each problem goes next to the field with the longest path it starts with.
     for (const f of fields) fill(f.errs);
@@ -128,6 +137,8 @@ export function setupPanel(studio, body) {
   }
 
   function live() {
+    const ov = body.querySelector('[data-test="namespace-overlaps"]');
+    if (ov) fill(ov, overlaps(xs, i));
     const pm = body.querySelector('[data-test="page-match"]');
     const sm = body.querySelector('[data-test="shopper-match"]');
     const d = studio.decision?.experiments?.find((e) => e.key === x.key);
@@ -201,4 +212,102 @@ function visual(studio, body, x, v, j) {
       }
     },
   });
+}
+
+/** The namespace: an id and the range [start, end) of it this experiment takes. */
+function namespaceField(field, later, x, at) {
+  const [id, start, end] = Array.isArray(x.namespace) ? x.namespace : ["", "", ""];
+  const part = (k, value, attrs) =>
+    h("input", { ...attrs, value: value ?? "", "data-test": `field-namespace-${k}`, "aria-label": `namespace ${k}`, on: { input: later((_, el) => {
+      const box = el.closest("[data-namespace]");
+      const [i, s, e] = [...box.querySelectorAll("input")].map((c) => c.value.trim());
+      if (!i && !s && !e) delete x.namespace;
+      else x.namespace = [i, s === "" ? 0 : Number(s), e === "" ? 1 : Number(e)];
+    }) } });
+  const box = h("span", { "data-namespace": "", class: "namespace" },
+    part("id", id, { placeholder: "e.g. product-page" }), " from ", part("start", start, { type: "number", min: "0", max: "1", step: "0.05", placeholder: "0" }),
+    " to ", part("end", end, { type: "number", min: "0", max: "1", step: "0.05", placeholder: "1" }));
+  return field("Namespace (tests sharing one, with ranges that do not overlap, never share a shopper)", `${at}.namespace`, box,
+    "the id and the share [start, end) of it this test takes; empty: none");
+}
+
+/** The other experiments in experiment `i`'s namespace, and whether their ranges overlap its own. */
+function overlaps(xs, i) {
+  const ns = xs[i]?.namespace;
+  if (!Array.isArray(ns) || !ns[0]) return null;
+  const [id, start, end] = ns;
+  const others = xs.map((y, j) => ({ y, j })).filter(({ y, j }) => j !== i && Array.isArray(y.namespace) && y.namespace[0] === id);
+  if (!others.length) return h("div", { class: "status muted" }, `No other test uses the namespace “${id}”.`);
+  const range = (s, e) => `[${s}, ${e})`;
+  return h("div", { class: "status" },
+    h("div", {}, `Namespace “${id}”: this test takes ${range(start, end)}.`),
+    others.map(({ y }) => {
+      const [, s, e] = y.namespace;
+      const clash = Math.max(start, s) < Math.min(end, e);
+      return clash
+        ? h("div", { class: "error", role: "alert", "data-test": "namespace-overlap" },
+          `Overlaps “${y.key}” ${range(s, e)} on ${range(Math.max(start, s), Math.min(end, e))}: shoppers there could be in both tests, so they are not mutually exclusive.`)
+        : h("div", { class: "yes" }, `“${y.key}” takes ${range(s, e)}: no overlap.`);
+    }));
+}
+
+const GOAL_EVENTS = ["purchase", "add_to_cart", "checkout_start", "product_view", "offer_click", "search"];
+
+/** The metric that decides the test (the results' goal): an event, counted as a rate or summed per shopper. */
+function goalFields(studio, field, later, x, at, redraw) {
+  const metrics = Array.isArray(x.metrics) ? x.metrics : [];
+  const gi = metrics.findIndex((m) => m?.role === "goal");
+  const goal = gi >= 0 ? metrics[gi] : null;
+  const path = gi >= 0 ? `${at}.metrics[${gi}]` : `${at}.metrics`;
+  // Each change starts from the metrics as they are now (several fields edit the same one).
+  const set = (change) => {
+    studio.serverProblems = null;
+    const list = Array.isArray(x.metrics) ? x.metrics.slice() : [];
+    const at = list.findIndex((m) => m?.role === "goal");
+    if (change === null) {
+      const rest = list.filter((m) => m?.role !== "goal");
+      if (rest.length) x.metrics = rest;
+      else delete x.metrics;
+      return;
+    }
+    const next = { key: "goal", kind: "conversion", event: "purchase", role: "goal", ...(at >= 0 ? list[at] : {}), ...change };
+    for (const [k, v] of Object.entries(next)) if (v === undefined) delete next[k];
+    if (next.kind === "conversion") delete next.property;
+    if (at >= 0) list[at] = next;
+    else list.unshift(next);
+    x.metrics = list;
+  };
+  const event = h("select", { "data-test": "field-goal", on: { change: (e) => { set(e.target.value ? { event: e.target.value } : null); redraw(); } } },
+    ["", ...GOAL_EVENTS].map((e) => h("option", { value: e, selected: (goal?.event ?? "") === e }, e || "default (purchase; revenue and order value as guardrails)")));
+  const out = [field("Goal: the event the results judge the test by", `${path}.event`, event)];
+  if (goal) {
+    const kind = h("select", { "data-test": "field-goal-kind", on: { change: (e) => { set({ kind: e.target.value }); redraw(); } } },
+      [["conversion", "share of shoppers who send it (conversion rate)"], ["mean", "per shopper: how many, or the sum of a property"]].map(([k, t]) =>
+        h("option", { value: k, selected: (goal.kind || "conversion") === k }, t)));
+    out.push(field("Measured as", `${path}.kind`, kind));
+    if (goal.kind === "mean") {
+      out.push(field("Property summed (empty: count the events)", `${path}.property`,
+        h("input", { value: goal.property ?? "", placeholder: "revenue", "data-test": "field-goal-property", on: { input: later((v) => set({ property: v.trim() || undefined })) } })));
+    }
+    out.push(field("Counted within this many hours of the first exposure (empty: until now)", `${path}.windowHours`,
+      h("input", { type: "number", min: "1", step: "1", value: goal.windowHours ?? "", "data-test": "field-goal-window", on: { input: later((v) => set({ windowHours: v === "" ? undefined : Number(v) })) } }),
+      "the server checks the metric when the draft is saved; its message appears here"));
+  }
+  return out;
+}
+
+/** A redirect test's variation: the URL the shopper is sent to instead, and whether the query string goes along. */
+function redirectField(field, later, v, vat, j) {
+  const keep = h("input", { type: "checkbox", checked: v.redirect?.keepQuery !== false, "data-test": `field-keep-query-${j}`, on: { change: (e) => {
+    if (v.redirect) v.redirect.keepQuery = e.target.checked;
+  } } });
+  const url = h("input", { value: v.redirect?.url ?? "", placeholder: "/new-page.html", "data-test": `field-redirect-${j}`, on: { input: later((t) => {
+    if (!t.trim()) delete v.redirect;
+    else v.redirect = { ...(v.redirect || {}), url: t.trim(), keepQuery: keep.checked };
+  }) } });
+  return [
+    field("Redirect test: send the shopper to this URL instead (empty: none)", `${vat}.redirect`, url,
+      "a path starting with / or an http(s) URL; not with page changes, not on variation 0"),
+    h("label", { class: "check" }, keep, " keep the page’s query string when redirecting"),
+  ];
 }

@@ -18,6 +18,8 @@ export class Studio {
     this.claims = deps.readClaims(host.token);
     this.api = deps.client(host.endpoint, host.site, host.token);
     this.forced = {};
+    // Offers forced per placement: { placementId: offerId }.
+    this.forcedOffers = {};
     this.doc = { version: 1 };
     this.draftName = "";
     this.tab = "inspect";
@@ -141,7 +143,10 @@ export class Studio {
 
   drawPanel() {
     if (this.tab === "inspect") this.inspect();
-    else if (this.tab === "setup") setupPanel(this, this.body);
+    else if (this.tab === "setup") {
+      this.resultsBoxes = {}; // the figures are asked for again each time the tab opens
+      setupPanel(this, this.body);
+    }
     else if (this.tab === "publish") publishPanel(this, this.body);
     else if (this.tab === "shoppers") personasPanel(this, this.body);
     else resultsPanel(this, this.body);
@@ -184,9 +189,24 @@ export class Studio {
     this.problems = this.engine.validate(JSON.stringify(this.doc));
     this.decision = null;
     this.decideError = null;
+    this.shown = this.doc;
     if (this.problems.length === 0) {
       try {
-        this.decision = JSON.parse(this.engine.decide(JSON.stringify(this.doc), s.profile, JSON.stringify(s.context), this.now(), this.forced));
+        const decide = (doc) => JSON.parse(this.engine.decide(JSON.stringify(doc), s.profile, JSON.stringify(s.context), this.now(), this.forced));
+        this.decision = decide(this.doc);
+        if (Object.keys(this.forcedOffers).length) {
+          // The engine decides a copy in which each forced offer is the only one its placement
+          // can show: that decision, and that copy in the page's SDK, are what the page shows.
+          const natural = this.decision;
+          this.shown = forceOffers(this.doc, this.forcedOffers);
+          this.decision = decide(this.shown);
+          for (const [id, offerId] of Object.entries(this.forcedOffers)) {
+            const p = this.decision.placements?.[id];
+            if (!p) continue;
+            p.forced = offerId;
+            p.natural = natural.placements?.[id];
+          }
+        }
       } catch (e) {
         this.decideError = e.message;
       }
@@ -200,10 +220,12 @@ export class Studio {
     const t = this.host.tailor;
     if (!t || !this.decision) return;
     try {
-      t.setRuleset?.(this.doc);
+      t.setRuleset?.(this.shown || this.doc);
       t.revertChanges?.();
-      // Nothing is counted: no exposures travel with the Studio's decision.
-      t.applyChanges?.({ ...this.decision, exposures: [], pageExposures: [] });
+      // Nothing is counted: no exposures travel with the Studio's decision. A redirect
+      // variation is not followed: the Studio (and the merchandiser's edits) stay on this page.
+      const experiments = (this.decision.experiments || []).map(({ redirect, ...x }) => x);
+      t.applyChanges?.({ ...this.decision, experiments, exposures: [], pageExposures: [] });
       this.applyError = null;
     } catch (e) {
       this.applyError = e.message;
@@ -248,6 +270,13 @@ export class Studio {
     fill(this.layer, boxes);
   }
 
+  /** Shows `offerId` in placement `id` (or, with "", what the engine chooses). */
+  forceOffer(id, offerId) {
+    if (!offerId) delete this.forcedOffers[id];
+    else this.forcedOffers[id] = offerId;
+    this.refresh();
+  }
+
   force(key, index) {
     if (index === null || index === "") delete this.forced[key];
     else this.forced[key] = Number(index);
@@ -275,11 +304,7 @@ export class Studio {
     const placements = Object.entries(d?.placements || {});
     parts.push(h("h2", {}, "Offers by placement"));
     if (!placements.length) parts.push(h("p", { class: "muted" }, "This ruleset has no placements."));
-    for (const [id, p] of placements) {
-      parts.push(h("div", { class: "row" }, h("strong", {}, id),
-        p.offers.map((o) => h("div", {}, h("span", { class: "yes" }, "shown: "), o.offerId, h("div", { class: "reason" }, o.reason))),
-        p.skipped.map((o) => h("div", {}, h("span", { class: "no" }, "skipped: "), o.offerId, h("div", { class: "reason" }, o.reason)))));
-    }
+    for (const [id, p] of placements) parts.push(this.placementRow(id, p));
     if (offPage.length) {
       parts.push(h("h2", {}, `Other experiments (${offPage.length})`));
       for (const x of offPage) parts.push(h("div", { class: "row" }, h("strong", {}, x.key), h("div", { class: "reason" }, x.reason)));
@@ -295,6 +320,23 @@ export class Studio {
     fill(b, parts);
   }
 
+  placementRow(id, p) {
+    const forced = p.forced;
+    // Every offer of the working ruleset for this placement can be forced, whatever its audience, window or caps.
+    const offers = (this.doc.offers || []).filter((o) => (o.placements || []).includes(id));
+    const select = h("select", { "aria-label": `offer shown in ${id}`, "data-test": `force-offer-${id}`, on: { change: (e) => this.forceOffer(id, e.target.value) } },
+      h("option", { value: "" }, "as the engine decides"),
+      offers.map((o) => h("option", { value: o.id, selected: forced === o.id }, o.id)));
+    const engine = forced ? p.natural || { offers: [], skipped: [] } : p;
+    return h("div", { class: "row", "data-test": `placement-${id}` }, h("strong", {}, id),
+      forced ? h("div", { "data-test": `forced-offer-${id}` }, h("span", { class: "yes" }, "shown: "), forced,
+        h("div", { class: "reason" }, "Forced in the Studio: only you see it, and nothing is counted. The page’s Tailor answers this offer for this placement and tells the page (its “ruleset” event), so a page that draws its placements on that event shows it."),
+        h("div", { class: "muted" }, "The engine’s own choice:")) : null,
+      engine.offers.map((o) => h("div", {}, h("span", { class: "yes" }, forced ? "would show: " : "shown: "), o.offerId, h("div", { class: "reason" }, o.reason))),
+      engine.skipped.map((o) => h("div", {}, h("span", { class: "no" }, "skipped: "), o.offerId, h("div", { class: "reason" }, o.reason))),
+      offers.length ? h("label", {}, "Show offer", select) : null);
+  }
+
   experimentRow(x) {
     const def = (this.doc.experiments || []).find((e) => e.key === x.key);
     const forced = this.forced[x.key];
@@ -306,7 +348,9 @@ export class Studio {
       h("strong", {}, x.key), " ",
       h("span", { class: x.inExperiment ? "yes" : "no" }, `variation ${x.variation} (${x.variationKey})`),
       h("div", { class: "reason" }, x.reason),
-      h("div", { class: "muted" }, `${els.length} element(s) changed on this page`),
+      x.redirect
+        ? h("div", { class: "muted", "data-test": `redirect-${x.key}` }, `This variation sends shoppers to ${x.redirect.url}; the Studio stays on this page (open that page to see it).`)
+        : h("div", { class: "muted" }, `${els.length} element(s) changed on this page`),
       h("label", {}, "Show variation", select));
     const hot = (on) => {
       this.hot = on ? x.key : null;
@@ -331,6 +375,28 @@ export class Studio {
       /* the page keeps what it had */
     }
   }
+}
+
+/**
+ * A copy of `doc` in which each forced offer (`{ placementId: offerId }`) is the one offer its
+ * placement shows: always eligible (no audience, condition, window, cap, click limit or
+ * exclusion, shown to the holdout too), ahead of every other offer, and the placement's limit 1.
+ */
+export function forceOffers(doc, forcedOffers) {
+  const copy = structuredClone(doc);
+  const chosen = new Set(Object.values(forcedOffers));
+  const top = Math.max(0, ...(copy.offers || []).map((o) => Number(o.priority) || 0)) + 1;
+  for (const o of copy.offers || []) {
+    if (chosen.has(o.id)) {
+      for (const k of ["audience", "audiences", "condition", "window", "cap", "maxClicks", "excludes"]) delete o[k];
+      o.holdoutExempt = true;
+      o.priority = top;
+    } else if (o.excludes) {
+      o.excludes = o.excludes.filter((x) => !chosen.has(x));
+    }
+  }
+  for (const id of Object.keys(forcedOffers)) if (copy.placements?.[id]) copy.placements[id] = { ...copy.placements[id], limit: 1 };
+  return copy;
 }
 
 function pageContextOr(studio, now) {

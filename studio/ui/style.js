@@ -57,4 +57,9 @@ th, td { text-align: left; border-bottom: 1px solid #e1e4ea; padding: 3px 4px; v
 .status { min-height: 18px; font-size: 12px; margin: 4px 0; }
 .status.ok { color: #166534; }
 .status.bad { color: #b42318; }
+.namespace { display: flex; gap: 4px; align-items: center; font-weight: 400; }
+.namespace input { width: auto; flex: 1; min-width: 0; }
+label.check { display: flex; gap: 6px; align-items: center; font-weight: 400; }
+label.check input { width: auto; }
+.box { border: 1px solid #c9d3e3; background: #f7f9fc; border-radius: 8px; padding: 8px; margin: 8px 0; }
 `;

@@ -346,9 +346,31 @@ test("the results page shows the API's figures, flags the broken split only, and
   const left = Number(await page.getAttribute("#studio-link-out", "data-expires-at")) - Date.now();
   assert.ok(left > 2 * 3600 * 1000 - 60000 && left <= 2 * 3600 * 1000, `a two-hour link: ${left} ms`);
   assert.match(await page.textContent("#studio-link-note"), /Anyone with this link can read the results of site default until \d{4}-\d\d-\d\d \d\d:\d\d UTC\./);
+  // The same token opens the Studio on the shop: the demo shop on this server by default.
+  const token = new URL(link).searchParams.get("tailor_studio");
+  const shopLink = await page.inputValue("#studio-shop-out");
+  assert.equal(shopLink, `${server.url}/?tailor_studio=${token}`);
+  assert.equal(await page.getAttribute("#studio-shop-open", "href"), shopLink);
+  assert.equal(await page.isVisible("#studio-shop-open"), true);
   await page.evaluate(() => window.scrollTo(0, 0));
-  await page.screenshot({ path: join(IMAGES, "results-studio-link.png"), clip: { x: 0, y: 0, width: 1280, height: 420 } });
+  await page.screenshot({ path: join(IMAGES, "results-studio-link.png"), clip: { x: 0, y: 0, width: 1280, height: 560 } });
+  // The shop's own address, with its query kept; a shop page that is not http(s) is refused.
+  await page.fill("#studio-shop", "https://shop.example/sale?ref=mail");
+  await page.click("#studio-link button[type=submit]");
+  await page.waitForFunction(() => document.querySelector("#studio-shop-out").value.startsWith("https://shop.example/"), null, { timeout: 10000 });
+  assert.match(await page.inputValue("#studio-shop-out"), /^https:\/\/shop\.example\/sale\?ref=mail&tailor_studio=ts1\.[A-Za-z0-9_.-]+$/);
+  await page.fill("#studio-shop", "javascript:alert(1)");
+  await page.click("#studio-link button[type=submit]");
+  assert.match(await page.textContent("#studio-link-error"), /The shop page must be a path/);
+  assert.equal(await page.inputValue("#studio-shop-out"), "");
+  await page.fill("#studio-shop", "/");
   await page.click("#studio-open");
+  // Opened, the shop link loads the Studio on the storefront page (the token leaves the address).
+  const shopper = await newPage(browser);
+  await shopper.goto(shopLink);
+  await shopper.waitForSelector("tailor-studio", { state: "attached", timeout: 20000 });
+  assert.equal(new URL(shopper.url()).searchParams.get("tailor_studio"), null, "the token leaves the shop's address at once");
+  await shopper.context().close();
 
   // A fresh tab (no admin token) opens it: same figures, the token gone from the address,
   // no button to make links.

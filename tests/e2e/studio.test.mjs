@@ -461,3 +461,49 @@ test("Edit on the page opens the visual editor on the variation's changes, and D
   assert.deepEqual(page.problems, []);
   await context.close();
 });
+
+test("Inspect forces any offer of a placement: the page's SDK answers it, nothing is counted, and the engine's own choice stays in view", async () => {
+  const { link } = await studioLink("view", { who: "Ola" });
+  const context = await studioContext({ viewport: { width: 1280, height: 900 } });
+  const page = await openPage(context, server.url + link);
+  await waitText(page, '[data-test="role"]', /role view/);
+  // A new shopper gets the welcome offer (or none, in the demo's 5% global holdout): the VIP
+  // one is skipped either way.
+  const row = await waitText(page, '[data-test="placement-home-hero"]', /skipped: vip-early-access/);
+  const natural = /shown: welcome-10/.test(row) ? "welcome-10" : null;
+  if (!natural) assert.match(row, /global holdout/);
+  const engineChose = await page.evaluate(() => tailor("decide", {}, { record: false }).then((d) => d.placements["home-hero"].offers.map((o) => o.offerId)));
+  assert.deepEqual(engineChose, natural ? [natural] : []);
+  const before = serverEvents(server).length;
+  const select = await q(page, '[data-test="force-offer-home-hero"]');
+  assert.deepEqual(await select.evaluate((s) => [...s.options].map((o) => o.value)), ["", "welcome-10", "vip-early-access", "running-shoes"]);
+  await select.selectOption("vip-early-access");
+  const forced = await waitText(page, '[data-test="placement-home-hero"]', /Forced in the Studio/);
+  assert.match(forced, /shown: vip-early-access/);
+  assert.match(forced, natural ? /would show: welcome-10/ : /skipped: welcome-10/, "the engine's own choice is still shown");
+  assert.match(forced, /skipped: vip-early-access/);
+  // The page's own SDK answers the forced offer, with its content, and records nothing.
+  const d = await page.evaluate(() => tailor("decide", {}, { record: false }));
+  assert.deepEqual(d.placements["home-hero"].offers.map((o) => o.offerId), ["vip-early-access"]);
+  assert.equal(d.placements["home-hero"].offers[0].content.title.length > 0, true);
+  assert.deepEqual(d.placements["category-banner"].offers.map((o) => o.offerId).includes("vip-early-access"), false, "only the placement picked is forced");
+  // The page itself redraws: its "ruleset" listener (www/shop.js) draws the forced offer.
+  const vipTitle = ORIGINAL.offers.find((o) => o.id === "vip-early-access").content.title;
+  await page.waitForSelector('[data-placement="home-hero"] [data-offer="vip-early-access"]', WAIT);
+  assert.equal(await page.textContent('[data-placement="home-hero"] [data-offer="vip-early-access"] strong'), vipTitle);
+  assert.equal(await page.locator('[data-placement="home-hero"] [data-offer]').count(), 1, "the forced offer is the one the page shows");
+  await (await q(page, '[data-test="placement-home-hero"]')).scrollIntoViewIfNeeded();
+  await shot(page, "force-offer");
+  // Back to the engine's choice.
+  await (await q(page, '[data-test="force-offer-home-hero"]')).selectOption("");
+  await page.waitForFunction(() => !/Forced/.test(window.__studio.querySelector('[data-test="placement-home-hero"]')?.textContent), null, WAIT);
+  const again = await page.evaluate(() => tailor("decide", {}, { record: false }));
+  assert.deepEqual(again.placements["home-hero"].offers.map((o) => o.offerId), engineChose);
+  // The page draws the engine's own offer again (shop.js leaves a placement as it was when
+  // there is none to draw, as for a shopper in the holdout).
+  if (natural) await page.waitForSelector(`[data-placement="home-hero"] [data-offer="${natural}"]`, WAIT);
+  await page.waitForTimeout(500);
+  assert.equal(serverEvents(server).length, before, "forcing an offer sends nothing");
+  assert.deepEqual(page.problems, []);
+  await context.close();
+});
