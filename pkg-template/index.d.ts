@@ -31,7 +31,10 @@ export declare class Tailor {
   /** Listens for profile or status changes; returns a function that unsubscribes. */
   on(event: "profile", callback: (profile: ProfileSnapshot) => void): () => void;
   on(event: "status", callback: (status: TailorStatus) => void): () => void;
-  /** A new signed ruleset from the server (a fetch, a live update or a poll) is in use. */
+  /**
+   * A new signed ruleset from the server (a fetch, a live update or a poll) is in use; with
+   * the Studio or a preview open, also each ruleset it sets and the return to the live one.
+   */
   on(event: "ruleset", callback: (ruleset: RulesetChange) => void): () => void;
   /**
    * Resolves once a ruleset is in use (cached, inline or fetched), or the first fetch failed,

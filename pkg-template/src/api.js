@@ -171,7 +171,9 @@ export class Tailor {
   /**
    * Calls `callback` on "profile" (the profile changed; gets the snapshot), "status"
    * (storage, consent or problems changed; gets the status) or "ruleset" (a new signed
-   * ruleset from the server is in use; gets `{ version }`). Returns a function that unsubscribes.
+   * ruleset from the server is in use, or, with the Studio or a preview open, the ruleset
+   * it set or `setRuleset(null)` going back to the live one; gets `{ version }`). Returns a
+   * function that unsubscribes.
    */
   on(event, callback) {
     if (!LISTENED.includes(event)) throw new TypeError('Tailor.on: event must be "profile", "status" or "ruleset"');
