@@ -172,6 +172,24 @@ for (const result of results) {
   if (result.problems.length) console.log("\npage problems:", result.problems);
 }
 
+// Several engines: one table with a column per engine, each cell "Tailor / GrowthBook (ratio)".
+if (engines.length > 1) {
+  const ran = results.filter((r) => !r.error);
+  const tables = ran.map(tableOf);
+  const head = ["figure", ...results.map((r) => r.engine + (r.engineVersion ? " (" + r.engineVersion + ")" : ""))];
+  const combined = [head];
+  tables[0]?.slice(1).forEach((row, i) => {
+    const cells = results.map((r) => {
+      if (r.error) return r.error;
+      const [, tailor, peer, ratio] = tables[ran.indexOf(r)][i + 1];
+      return tailor + (peer ? " / " + peer : "") + (ratio ? " (" + ratio + ")" : "");
+    });
+    combined.push([row[0].replace(" (same files in every engine)", ""), ...cells]);
+  });
+  console.log("\n## Tailor / GrowthBook " + peerVersion + " (ratio), per engine\n");
+  print(combined);
+}
+
 // One engine: the result as before (rows, size, peer, date) plus the engine's name and version.
 // Several: the size once (it does not depend on the engine) and one result per engine.
 const out =
