@@ -4,6 +4,7 @@
 //! Nothing here may panic: a panic in Wasm traps, and the page's JavaScript wrapper then
 //! switches the SDK to its fail-open defaults for the rest of the page.
 
+mod alloc;
 mod api;
 mod changes;
 mod page;

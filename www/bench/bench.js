@@ -183,12 +183,16 @@ async function conditionRow(o) {
       for (let i = 0; i < calls; i++) evalCondition(attrs, condition);
       return ((ms() - t0) * 1e6) / calls;
     });
-    cases.push({ name, result: expected, tailorNs, peerNs: peer.median, ratio: peer.median / tailorNs, tailorDecideNs: { offers100: small, offers300: large } });
+    // With too few calls per round the difference can fall under the timer's step: no ratio then.
+    const ratio = tailorNs > 0 ? peer.median / tailorNs : "n/a (the difference was under the timer's step: more --conditionCalls)";
+    cases.push({ name, result: expected, tailorNs, peerNs: peer.median, ratio, tailorDecideNs: { offers100: small, offers300: large } });
   }
+  const measured = cases.filter((c) => typeof c.ratio === "number");
   return {
     tailor: { median: median(cases.map((c) => c.tailorNs)) },
     peer: { median: median(cases.map((c) => c.peerNs)) },
-    ratio: Math.exp(cases.reduce((s, c) => s + Math.log(c.ratio), 0) / cases.length),
+    ratio: measured.length ? Math.exp(measured.reduce((s, c) => s + Math.log(c.ratio), 0) / measured.length) : "n/a (no case was over the timer's step)",
+    ratioOf: measured.length + " of " + cases.length + " cases",
     cases,
   };
 }
@@ -197,9 +201,14 @@ async function conditionRow(o) {
 // storage; the Wasm memory and the JS heap after a warm-up and at the end.
 async function memoryRow(o) {
   const wasm = await initWasm();
+  // performance.memory and gc() exist only in Chromium (gc() with --js-flags=--expose-gc):
+  // elsewhere the figure says why it is missing rather than being left out.
   const heap = () => {
     if (globalThis.gc) globalThis.gc();
-    return { wasmBytes: wasm.memory.buffer.byteLength, jsHeapBytes: performance.memory ? performance.memory.usedJSHeapSize : null };
+    return {
+      wasmBytes: wasm.memory.buffer.byteLength,
+      jsHeapBytes: performance.memory ? performance.memory.usedJSHeapSize : "n/a (performance.memory exists only in Chromium)",
+    };
   };
   const t = await Tailor.init({ site: site("memory"), consent: "granted", storage: "memory", ruleset: W.ruleset() });
   const props = Array.from({ length: 1000 }, (_, i) => W.productView(i));
@@ -214,13 +223,29 @@ async function memoryRow(o) {
   await run(o.memoryTracks, o.memoryDecides);
   await new Promise((r) => setTimeout(r, 50));
   const end = heap();
-  return { tracks: o.memoryTracks, decides: o.memoryDecides, warm, end, seconds: (ms() - t0) / 1000 };
+  const gc = globalThis.gc ? "forced before each reading (gc())" : "n/a (gc() is exposed only by Chromium's --js-flags=--expose-gc; readings taken without a forced collection)";
+  return { tracks: o.memoryTracks, decides: o.memoryDecides, warm, end, gc, seconds: (ms() - t0) / 1000 };
+}
+
+// The smallest step performance.now() takes in this page (engines coarsen it differently
+// when the page is not cross-origin isolated): the figures below are means over many calls
+// per round, so that step only matters for the init row, which times one start per round.
+function timerResolutionMs() {
+  let best = Infinity;
+  for (let i = 0; i < 20; i++) {
+    const t0 = performance.now();
+    let t1 = t0;
+    const until = Date.now() + 50;
+    while (t1 === t0 && Date.now() < until) t1 = performance.now();
+    if (t1 > t0) best = Math.min(best, t1 - t0);
+  }
+  return best === Infinity ? null : best;
 }
 
 export async function runBench(options = {}) {
   const o = { rounds: 5, decideCalls: 500, trackMemory: 5000, trackIdb: 1000, conditionCalls: 100, memoryTracks: 100000, memoryDecides: 10000, ...options };
   const only = o.only ? new Set(o.only) : null;
-  const out = { options: o, userAgent: navigator.userAgent, rows: {} };
+  const out = { options: o, userAgent: navigator.userAgent, timerResolutionMs: timerResolutionMs(), crossOriginIsolated: globalThis.crossOriginIsolated === true, rows: {} };
   const steps = { decide: decideRow, init: initRow, trackMemory: trackMemoryRow, trackIdb: trackIdbRow, condition: conditionRow, memory: memoryRow };
   for (const [name, step] of Object.entries(steps)) {
     if (only && !only.has(name)) continue;
