@@ -343,6 +343,7 @@ impl TailorCore {
             changes: Default::default(),
             tell: None,
             save_scheduled: false,
+            saves: 0,
             generation: 0,
             sync: Default::default(),
             pages: None,

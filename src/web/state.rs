@@ -73,6 +73,8 @@ pub struct State {
     pub tell: Option<Function>,
     /// A profile write is scheduled (writes are coalesced and never block `track`).
     pub save_scheduled: bool,
+    /// Profile writes under way (`tabs::save_now` between its start and its end).
+    pub saves: u8,
     /// Bumped by `forget()`: async work started before it must not write afterwards.
     pub generation: u32,
     /// The sync loop: backoff, sender lock, timers, beacon cache, ruleset ETag (see sync.rs).

@@ -40,17 +40,41 @@ pub fn tell(shared: &Shared, message: &str) {
     }
 }
 
-/// Writes the profile soon, once per burst of changes; never blocks the caller.
+/// Changes held before a save starts without waiting for its task. A page that calls
+/// `track` in a loop of promises only (awaiting each call or each `Promise.all`) gives no
+/// task its turn, and every event it tracks would wait in `changes` (about 1.4 KB each in
+/// the bench's memory row, 100,000 calls) until the loop ends.
+const SAVE_NOW_AT: usize = 500;
+
+/// Writes the profile soon, once per burst of changes; never blocks the caller. Once
+/// `SAVE_NOW_AT` changes wait and no write is under way, the write starts at once.
 pub fn schedule_save(shared: &Shared) {
-    {
+    let later = {
         let mut s = shared.borrow_mut();
-        if s.save_scheduled || !s.storing_allowed() {
+        if !s.storing_allowed() {
             return;
         }
+        let now = s.saves == 0 && s.changes.len() >= SAVE_NOW_AT;
+        if s.save_scheduled && !now {
+            return;
+        }
+        let first = !s.save_scheduled;
         s.save_scheduled = true;
+        if now {
+            // Counted as under way from here, so the calls until it starts add no other.
+            s.saves += 1;
+            let shared = shared.clone();
+            spawn_local(async move {
+                shared.borrow_mut().saves -= 1;
+                save_now(shared).await;
+            });
+        }
+        first && !now
+    };
+    if later {
+        let shared = shared.clone();
+        page::later(Closure::once_into_js(move || spawn_local(save_now(shared))).unchecked_into());
     }
-    let shared = shared.clone();
-    page::later(Closure::once_into_js(move || spawn_local(save_now(shared))).unchecked_into());
 }
 
 /// The page is being hidden or left: a profile save still waiting for its task is started
@@ -71,6 +95,7 @@ pub async fn save_now(shared: Shared) {
         if !s.storing_allowed() || !s.recording() {
             return;
         }
+        s.saves += 1;
         (s.store.clone(), s.generation)
     };
     let inner = shared.clone();
@@ -90,7 +115,13 @@ pub async fn save_now(shared: Shared) {
             s.emit("profile");
         }
     });
-    match store.update(storage::STATE, PROFILE, &merge).await {
+    let result = store.update(storage::STATE, PROFILE, &merge).await;
+    let more = {
+        let mut s = shared.borrow_mut();
+        s.saves -= 1;
+        s.changes.len() >= SAVE_NOW_AT
+    };
+    match result {
         Ok(true) => tell(&shared, "saved"),
         Ok(false) => {}
         Err(e) => {
@@ -99,5 +130,8 @@ pub async fn save_now(shared: Shared) {
                 s.degrade(String::from("the profile could not be saved: ") + &e);
             }
         }
+    }
+    if more {
+        schedule_save(&shared);
     }
 }

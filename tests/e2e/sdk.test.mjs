@@ -152,4 +152,30 @@ describe("npm package", () => {
     assert.deepEqual(page.problems, []);
     await page.context().close();
   });
+
+  test("tracking in a loop of promises alone still saves the profile on the way, not only once the loop ends", async () => {
+    // localStorage answers in microtasks, so this loop never gives a task its turn: a save
+    // that waited for one would hold every change in memory (1.4 KB each) until the end.
+    const page = await newPage(browser);
+    await page.goto(server.url + "/esm.html");
+    await page.waitForFunction(() => window.esmResult);
+    const saved = await page.evaluate(async () => {
+      const { Tailor } = await import("@tailor-sdk/tailor");
+      const t = await Tailor.init({ site: "burst-save", consent: "granted", storage: "localstorage" });
+      const stored = () => JSON.parse(localStorage.getItem("tailor:burst-save:state:profile") || "null");
+      const props = Array.from({ length: 100 }, (_, i) => ({ sku: "SKU-" + i, category: "shoes", price: 10 }));
+      const counts = [];
+      for (let round = 0; round < 20; round++) {
+        await Promise.all(props.map((p) => t.track("product_view", p)));
+        counts.push(stored()?.events?.product_view?.count ?? 0);
+      }
+      return { counts, inMemory: t.profile().events.product_view.count };
+    });
+    assert.equal(saved.inMemory, 2000);
+    // Saved while the loop ran: by its end all but the last few hundred are stored.
+    assert.ok(saved.counts.at(-1) >= 1500, JSON.stringify(saved.counts));
+    assert.ok(saved.counts.some((c, i) => i < 19 && c > 0), JSON.stringify(saved.counts));
+    assert.deepEqual(page.problems, []);
+    await page.context().close();
+  });
 });

@@ -45,6 +45,11 @@ impl Changes {
         self.replace = false;
     }
 
+    /// How many changes wait for the next save.
+    pub fn len(&self) -> usize {
+        self.list.len()
+    }
+
     /// Whether a save has anything to write.
     pub fn is_empty(&self) -> bool {
         self.list.is_empty() && !self.replace
