@@ -76,7 +76,7 @@ pub fn pages(shared: &Shared, nonce_option: Option<String>, auto: bool) -> Optio
             if let Some(b) = bucket {
                 props.insert("bucketVersion", Value::Number(b as f64));
             }
-            let _ = super::api::track_event(s, "experiment_exposure", Value::Object(props)).await;
+            let _ = super::burst::track_event(s, "experiment_exposure", Value::Object(props)).await;
             Ok(JsValue::UNDEFINED)
         })
     });

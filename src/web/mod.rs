@@ -5,6 +5,7 @@
 //! switches the SDK to its fail-open defaults for the rest of the page.
 
 mod api;
+mod burst;
 mod changes;
 mod page;
 mod platform;

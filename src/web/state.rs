@@ -82,6 +82,8 @@ pub struct State {
     /// The bound on unsent events: 0 idle, 1 a pass is running, 2 and another is wanted
     /// (a burst of `track` calls runs one pass after its commit, not one per event).
     pub bounding: u8,
+    /// The `track()` calls of this task, committed together (see burst.rs).
+    pub burst: Option<super::burst::Open>,
 }
 
 impl State {
