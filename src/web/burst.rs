@@ -243,13 +243,8 @@ fn bound_unsent(shared: &Shared) {
 
 /// Keeps the outbox within `limit` events: drops the oldest, counted in `status.dropped`.
 async fn bound_outbox(shared: &Shared, store: &Store, limit: u32) {
-    if let Ok(n) = store.len(storage::OUTBOX).await {
-        if n > limit {
-            let oldest = store.read_keys(storage::OUTBOX, n - limit).await.unwrap_or_default();
-            if store.remove(storage::OUTBOX, &oldest).await.is_ok() {
-                let mut s = shared.borrow_mut();
-                s.sync.dropped = s.sync.dropped.saturating_add(oldest.len() as u32);
-            }
-        }
+    if let Ok(n) = store.trim(storage::OUTBOX, limit).await {
+        let mut s = shared.borrow_mut();
+        s.sync.dropped = s.sync.dropped.saturating_add(n);
     }
 }

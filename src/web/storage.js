@@ -80,6 +80,29 @@ class IdbStore {
   deleteKeys(store, keys) {
     return this.run(store, "readwrite", (s) => void keys.forEach((k) => s.delete(k)));
   }
+  // Drops the oldest records beyond `limit` in one transaction (a key cursor finds the last
+  // one to drop, one range delete drops them all). Resolves to how many were dropped.
+  trim(store, limit) {
+    let dropped = 0;
+    return this.run(store, "readwrite", (s) => {
+      const c = s.count();
+      c.onsuccess = () => {
+        const n = c.result - limit;
+        if (n <= 0) return;
+        const k = s.openKeyCursor();
+        k.onsuccess = () => {
+          const cursor = k.result;
+          if (!cursor) return;
+          if (n > 1 && !dropped) {
+            dropped = n;
+            return cursor.advance(n - 1);
+          }
+          dropped = n;
+          s.delete(IDBKeyRange.upperBound(cursor.key));
+        };
+      };
+    }).then(() => dropped);
+  }
   destroy() {
     this.db.close();
     dropHide(this.name + ":");
@@ -191,6 +214,13 @@ function answer(f, text) {
   f(text || "");
   return replied;
 }
+
+LocalStore.prototype.trim = MemoryStore.prototype.trim = async function (store, limit) {
+  const n = (await this.count(store)) - limit;
+  if (n <= 0) return 0;
+  await this.deleteKeys(store, await this.getKeys(store, n));
+  return n;
+};
 
 // The same read-modify-write for localStorage and memory (localStorage has no transactions).
 LocalStore.prototype.update = MemoryStore.prototype.update = async function (store, key, f) {
