@@ -236,6 +236,7 @@ impl TailorCore {
             pages: None,
             bounding: 0,
             burst: None,
+            attributes: Default::default(),
         };
         let shared = Rc::new(RefCell::new(state));
         let other = shared.clone();
@@ -397,18 +398,15 @@ impl TailorCore {
             .and_then(Value::as_array)
             .map(|a| a.iter().filter_map(Value::as_str).map(String::from).collect::<Vec<_>>());
         let now = now_ms();
-        let (ruleset, attributes) = {
-            let s = self.state.borrow();
-            let Some(ruleset) = s.ruleset.clone() else {
-                let mut empty = Map::new();
-                empty.insert("placements", Value::Object(Map::new()));
-                empty.insert("experiments", Value::Object(Map::new()));
-                empty.insert("reasons", Value::Array(vec![Value::from("no ruleset loaded yet")]));
-                return Ok(from_value(&Value::Object(empty)));
-            };
-            (ruleset, attributes(&s, now, extra))
+        let Some(ruleset) = self.state.borrow().ruleset.clone() else {
+            let mut empty = Map::new();
+            empty.insert("placements", Value::Object(Map::new()));
+            empty.insert("experiments", Value::Object(Map::new()));
+            empty.insert("reasons", Value::Array(vec![Value::from("no ruleset loaded yet")]));
+            return Ok(from_value(&Value::Object(empty)));
         };
-        let decision = ruleset.decide(&attributes, &DecideOptions { now, placements, forced });
+        let options = DecideOptions { now, placements, forced };
+        let decision = with_attributes(&mut self.state.borrow_mut(), now, extra, |a| ruleset.decide(a, &options));
         let out = from_value(&decision.to_value_with(reasons));
         if record {
             let mut events = Vec::new();
@@ -523,21 +521,16 @@ pub(crate) fn hold(s: &mut State, rs: Ruleset, version: f64) {
 /// of `pageExposures` once a change is on the page).
 pub(crate) fn decide_for_pages(shared: &Shared) -> JsValue {
     let now = now_ms();
-    let (ruleset, attributes) = {
-        let s = shared.borrow();
-        let Some(ruleset) = s.ruleset.clone() else {
-            return JsValue::NULL;
-        };
-        (ruleset, attributes(&s, now, None))
+    let Some(ruleset) = shared.borrow().ruleset.clone() else {
+        return JsValue::NULL;
     };
     // Only the experiments that target this URL: deciding every experiment here would store
     // sticky assignments of experiments the page never shows (hashed on the anonymous id,
     // before a later identify).
-    let decision = ruleset.decide_page(
-        &attributes,
-        &DecideOptions { now, placements: Some(Vec::new()), forced: ForcedVariations::parse(&page::force_param()) },
-    );
+    let options =
+        DecideOptions { now, placements: Some(Vec::new()), forced: ForcedVariations::parse(&page::force_param()) };
     let mut s = shared.borrow_mut();
+    let decision = with_attributes(&mut s, now, None, |a| ruleset.decide_page(a, &options));
     let sticky = if s.recording() { &decision.sticky[..] } else { &[] };
     for (i, sticky) in sticky {
         if let Some(x) = ruleset.experiments.get(*i) {
@@ -555,25 +548,18 @@ pub(crate) fn decide_for_pages(shared: &Shared) -> JsValue {
     out
 }
 
-/// The attributes conditions read: `profile.*`, `context.*`, `user.*`, `id`, `anonymousId`.
-fn attributes(s: &State, now: f64, extra: Option<Value>) -> Value {
+/// Calls `f` with the attributes conditions read: `profile.*`, `context.*` (the page's,
+/// with `extra` over it), `user.*`, `id`, `anonymousId`. The profile part is kept between
+/// calls while the profile is unchanged (`engine::profile::Attributes`).
+fn with_attributes<R>(s: &mut State, now: f64, extra: Option<Value>, f: impl FnOnce(&Value) -> R) -> R {
     let mut context = capture_context(now);
     if let (Some(ctx), Some(Value::Object(extra))) = (context.as_object_mut(), extra) {
         for (k, v) in extra.iter() {
             ctx.insert(k, v.clone());
         }
     }
-    let mut user = s.profile.traits().clone();
-    if let Some(id) = s.profile.user_id() {
-        user.insert("id", Value::from(id));
-    }
-    let mut m = Map::new();
-    m.insert("id", Value::from(s.profile.user_id().unwrap_or(s.profile.anonymous_id())));
-    m.insert("anonymousId", Value::from(s.profile.anonymous_id()));
-    m.insert("profile", s.profile.snapshot(now));
-    m.insert("context", context);
-    m.insert("user", Value::Object(user));
-    Value::Object(m)
+    let State { attributes, profile, .. } = s;
+    attributes.with(profile, now, context, f)
 }
 
 fn exposure_event(rs: &Ruleset, e: &Exposure) -> (&'static str, Value) {

@@ -1,20 +1,24 @@
 // The promises of one burst of track() calls (see burst.rs): the calls of one task share one
 // transaction, and each promise settles once that transaction has committed.
+// A rejection is the caller's to handle: the package's wrapper always handles it, and the
+// page-change applier does not wait for its exposures.
 export class Waiters {
   constructor() {
-    this.list = [];
+    this.l = [];
   }
   add() {
-    return new Promise((ok, fail) => this.list.push(ok, fail));
+    const p = new Promise((ok, fail) => this.l.push([ok, fail]));
+    p.catch(() => {});
+    return p;
   }
   fail(i, error) {
-    this.list[2 * i + 1](error);
+    this.l[i][1](error);
   }
   // `ids`: one line per call, in call order; an empty line resolves to null. A promise
   // already rejected by fail() stays rejected.
   settle(ids) {
-    const lines = ids.split("\n");
-    for (let i = 0; 2 * i < this.list.length; i++) this.list[2 * i](lines[i] || null);
+    ids = ids.split("\n");
+    this.l.forEach((w, i) => w[0](ids[i] || null));
   }
 }
 

@@ -84,14 +84,6 @@ pub fn close(shared: &Shared) {
     shared.borrow_mut().burst = None;
 }
 
-/// Tracks one event and waits for its commit; for callers outside `track()`.
-pub async fn track_event(shared: Shared, event_type: &str, props: Value) -> Result<String, JsValue> {
-    let Some(p) = enqueue(&shared, event_type.into(), props, true) else {
-        return Ok(String::new());
-    };
-    Ok(JsFuture::from(p).await?.as_string().unwrap_or_default())
-}
-
 thread_local! {
     /// The millisecond and random bits of the last event id made on this page.
     static LAST_ID: std::cell::Cell<(u64, [u8; 10])> = const { std::cell::Cell::new((0, [0; 10])) };

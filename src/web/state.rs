@@ -84,6 +84,8 @@ pub struct State {
     pub bounding: u8,
     /// The `track()` calls of this task, committed together (see burst.rs).
     pub burst: Option<super::burst::Open>,
+    /// The attributes of the last decision, reused while the profile is unchanged.
+    pub attributes: crate::engine::profile::Attributes,
 }
 
 impl State {

@@ -80,28 +80,16 @@ class IdbStore {
   deleteKeys(store, keys) {
     return this.run(store, "readwrite", (s) => void keys.forEach((k) => s.delete(k)));
   }
-  // Drops the oldest records beyond `limit` in one transaction (a key cursor finds the last
-  // one to drop, one range delete drops them all). Resolves to how many were dropped.
+  // Drops the oldest records beyond `limit` in one transaction, with one range delete.
+  // Resolves to how many were dropped.
   trim(store, limit) {
-    let dropped = 0;
+    let n = 0;
     return this.run(store, "readwrite", (s) => {
-      const c = s.count();
-      c.onsuccess = () => {
-        const n = c.result - limit;
-        if (n <= 0) return;
-        const k = s.openKeyCursor();
-        k.onsuccess = () => {
-          const cursor = k.result;
-          if (!cursor) return;
-          if (n > 1 && !dropped) {
-            dropped = n;
-            return cursor.advance(n - 1);
-          }
-          dropped = n;
-          s.delete(IDBKeyRange.upperBound(cursor.key));
-        };
+      s.count().onsuccess = (c) => {
+        n = Math.max(c.target.result - limit, 0);
+        if (n) s.getAllKeys(null, n).onsuccess = (k) => s.delete(IDBKeyRange.upperBound(k.target.result[n - 1]));
       };
-    }).then(() => dropped);
+    }).then(() => n);
   }
   destroy() {
     this.db.close();
