@@ -512,9 +512,8 @@ mod tests {
         let mut p = Profile::new("anon-1", now);
         let mut attributes = Attributes::default();
         let decide = |a: &mut Attributes, p: &Profile, at: f64| {
-            a.with(p, at, Value::Object(Map::new()), |v| {
-                chosen(&rs.decide(v, &DecideOptions { now: at, ..Default::default() }), "hero")
-            })
+            let v = a.get(p, at, Value::Object(Map::new()));
+            chosen(&rs.decide(v, &DecideOptions { now: at, ..Default::default() }), "hero")
         };
         let view = |p: &mut Profile, at: f64| {
             p.track("product_view", Value::parse(r#"{"sku": "s1"}"#).unwrap(), at, [1; 10], None).unwrap()

@@ -12,7 +12,7 @@ use js_sys::{Function, Object, Promise, RangeError, Reflect, TypeError};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::{future_to_promise, spawn_local};
 
-use super::burst::{self, enqueue};
+use super::burst;
 use super::page;
 use super::platform::{from_value, now_ms, random_bytes, to_value};
 use super::state::{Mode, Shared, State};
@@ -234,7 +234,6 @@ impl TailorCore {
             generation: 0,
             sync: Default::default(),
             pages: None,
-            bounding: 0,
             burst: None,
             attributes: Default::default(),
         };
@@ -260,14 +259,12 @@ impl TailorCore {
     /// Records a touchpoint: validated, given an id, timestamp and context, applied to the
     /// profile, and committed to the outbox before the promise resolves (to the event id).
     pub fn track(&self, event_type: JsValue, props: JsValue) -> Promise {
-        let Some(event_type) = event_type.as_string() else {
-            return Promise::reject(&type_error("Tailor.track: type must be a string such as \"product_view\"".into()));
+        let event = match (event_type.as_string(), to_value(&props)) {
+            (None, _) => Err(type_error("Tailor.track: type must be a string such as \"product_view\"".into())),
+            (_, Err(e)) => Err(type_error(String::from("Tailor.track: props ") + &e)),
+            (Some(t), Ok(props)) => Ok((t, props.unwrap_or_default())),
         };
-        match to_value(&props) {
-            Ok(props) => enqueue(&self.state, event_type, props.unwrap_or_default(), true)
-                .unwrap_or_else(|| Promise::resolve(&JsValue::NULL)),
-            Err(e) => Promise::reject(&type_error(String::from("Tailor.track: props ") + &e)),
-        }
+        burst::track(&self.state, event)
     }
 
     /// Links this browser's shopper to a known user id: `identify(userId, { token, traits })`
@@ -406,7 +403,7 @@ impl TailorCore {
             return Ok(from_value(&Value::Object(empty)));
         };
         let options = DecideOptions { now, placements, forced };
-        let decision = with_attributes(&mut self.state.borrow_mut(), now, extra, |a| ruleset.decide(a, &options));
+        let decision = ruleset.decide(attributes(&mut self.state.borrow_mut(), now, extra), &options);
         let out = from_value(&decision.to_value_with(reasons));
         if record {
             let mut events = Vec::new();
@@ -423,7 +420,7 @@ impl TailorCore {
                 }
             }
             for (t, props) in events {
-                enqueue(&self.state, t.into(), props, false);
+                burst::record(&self.state, t, props);
             }
         }
         Ok(out)
@@ -530,7 +527,7 @@ pub(crate) fn decide_for_pages(shared: &Shared) -> JsValue {
     let options =
         DecideOptions { now, placements: Some(Vec::new()), forced: ForcedVariations::parse(&page::force_param()) };
     let mut s = shared.borrow_mut();
-    let decision = with_attributes(&mut s, now, None, |a| ruleset.decide_page(a, &options));
+    let decision = ruleset.decide_page(attributes(&mut s, now, None), &options);
     let sticky = if s.recording() { &decision.sticky[..] } else { &[] };
     for (i, sticky) in sticky {
         if let Some(x) = ruleset.experiments.get(*i) {
@@ -548,10 +545,10 @@ pub(crate) fn decide_for_pages(shared: &Shared) -> JsValue {
     out
 }
 
-/// Calls `f` with the attributes conditions read: `profile.*`, `context.*` (the page's,
+/// The attributes conditions read: `profile.*`, `context.*` (the page's,
 /// with `extra` over it), `user.*`, `id`, `anonymousId`. The profile part is kept between
 /// calls while the profile is unchanged (`engine::profile::Attributes`).
-fn with_attributes<R>(s: &mut State, now: f64, extra: Option<Value>, f: impl FnOnce(&Value) -> R) -> R {
+fn attributes(s: &mut State, now: f64, extra: Option<Value>) -> &Value {
     let mut context = capture_context(now);
     if let (Some(ctx), Some(Value::Object(extra))) = (context.as_object_mut(), extra) {
         for (k, v) in extra.iter() {
@@ -559,7 +556,7 @@ fn with_attributes<R>(s: &mut State, now: f64, extra: Option<Value>, f: impl FnO
         }
     }
     let State { attributes, profile, .. } = s;
-    attributes.with(profile, now, context, f)
+    attributes.get(profile, now, context)
 }
 
 fn exposure_event(rs: &Ruleset, e: &Exposure) -> (&'static str, Value) {

@@ -10,7 +10,7 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use js_sys::Promise;
+use js_sys::{Array, Promise};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::{spawn_local, JsFuture};
 
@@ -25,22 +25,15 @@ use crate::engine::profile::Change;
 
 #[wasm_bindgen(module = "/src/web/burst.js")]
 extern "C" {
-    type Waiters;
-    #[wasm_bindgen(constructor)]
-    fn new() -> Waiters;
-    #[wasm_bindgen(method)]
-    fn add(this: &Waiters) -> Promise;
-    #[wasm_bindgen(method)]
-    fn fail(this: &Waiters, i: u32, error: &JsValue);
-    #[wasm_bindgen(method)]
-    fn settle(this: &Waiters, ids: &str);
+    fn wait(list: &Array) -> Promise;
+    fn settle(list: &Array, ids: &str, errors: &Array);
     #[wasm_bindgen(js_name = putLines)]
     fn put_lines(store: &Store, name: &str, keys: &str, values: &str) -> Promise;
 }
 
 struct Item {
-    event_type: String,
-    props: Value,
+    /// The event's type and props, or why the call was refused (rejected in call order).
+    event: Result<(String, Value), JsValue>,
     /// Whether a promise waits for it (exposures recorded by decisions have none).
     waited: bool,
 }
@@ -49,33 +42,35 @@ struct Item {
 #[derive(Default)]
 pub struct Burst {
     items: Vec<Item>,
-    waiters: Option<Waiters>,
-    waited: u32,
+    waiters: Option<Array>,
 }
 
 pub type Open = Rc<RefCell<Burst>>;
 
-/// Adds an event to this task's burst (a new burst, and its task, for the first one).
-/// `wait`: answers the promise of the call, which resolves to the event id once committed
-/// (null when nothing is kept) or rejects with the validation error.
-pub fn enqueue(shared: &Shared, event_type: String, props: Value, wait: bool) -> Option<Promise> {
+/// Adds a call to this task's burst (a new burst, and its task, for the first one).
+fn add(shared: &Shared, item: Item) -> Open {
     let open = shared.borrow().burst.clone();
-    let burst = match open {
-        Some(b) => b,
-        None => {
-            let b = Open::default();
-            shared.borrow_mut().burst = Some(b.clone());
-            spawn_local(apply(shared.clone(), b.clone()));
-            b
-        }
-    };
+    let burst = open.unwrap_or_else(|| {
+        let b = Open::default();
+        shared.borrow_mut().burst = Some(b.clone());
+        spawn_local(apply(shared.clone(), b.clone()));
+        b
+    });
+    burst.borrow_mut().items.push(item);
+    burst
+}
+
+/// A `track()` call: its promise resolves to the event id once committed (null when
+/// nothing is kept), or rejects with the validation error.
+pub fn track(shared: &Shared, event: Result<(String, Value), JsValue>) -> Promise {
+    let burst = add(shared, Item { event, waited: true });
     let mut b = burst.borrow_mut();
-    b.items.push(Item { event_type, props, waited: wait });
-    if !wait {
-        return None;
-    }
-    b.waited += 1;
-    Some(b.waiters.get_or_insert_with(Waiters::new).add())
+    wait(b.waiters.get_or_insert_with(Array::new))
+}
+
+/// An event the SDK records itself (an exposure): committed with the burst, awaited by nobody.
+pub fn record(shared: &Shared, event_type: &str, props: Value) {
+    add(shared, Item { event: Ok((event_type.into(), props)), waited: false });
 }
 
 /// Ends the open burst: later calls of this task start a new one, applied after the work
@@ -127,6 +122,7 @@ async fn apply(shared: Shared, burst: Open) {
     }
     let Burst { items, waiters, .. } = burst.take();
     let (mut keys, mut values, mut ids) = (String::new(), String::new(), String::new());
+    let errors = Array::new();
     let (store, consent, limit) = {
         let mut s = shared.borrow_mut();
         // Nothing is kept without consent or in a Studio or preview visit: the calls still resolve.
@@ -134,16 +130,13 @@ async fn apply(shared: Shared, burst: Open) {
         let context = if keep { Some(capture_context(now_ms())) } else { None };
         let mut w = 0;
         for item in items {
-            let line = match &context {
-                Some(context) => {
+            let mut line = String::new();
+            let refused = match (item.event, &context) {
+                (Err(e), _) => Some(e),
+                (Ok(_), None) => None,
+                (Ok((event_type, props)), Some(context)) => {
                     let now = now_ms();
-                    match s.profile.track(
-                        &item.event_type,
-                        item.props,
-                        now,
-                        monotonic_random(now),
-                        Some(context.clone()),
-                    ) {
+                    match s.profile.track(&event_type, props, now, monotonic_random(now), Some(context.clone())) {
                         Ok(event) => {
                             if !keys.is_empty() {
                                 keys.push('\n');
@@ -151,21 +144,19 @@ async fn apply(shared: Shared, burst: Open) {
                             }
                             keys.push_str(event.id());
                             event.write_json(&mut values);
-                            let id = event.id().to_string();
+                            line = event.id().to_string();
                             s.changed(Change::Event(event));
-                            id
+                            None
                         }
-                        Err(e) => {
-                            if let (true, Some(waiters)) = (item.waited, &waiters) {
-                                waiters.fail(w, &event_error("track", e));
-                            }
-                            String::new()
-                        }
+                        Err(e) => Some(event_error("track", e)),
                     }
                 }
-                None => String::new(),
             };
             if item.waited {
+                if let Some(e) = refused {
+                    errors.push(&JsValue::from(w));
+                    errors.push(&e);
+                }
                 if w > 0 {
                     ids.push('\n');
                 }
@@ -182,7 +173,7 @@ async fn apply(shared: Shared, burst: Open) {
         super::sync::event_committed(&shared);
     }
     if let Some(waiters) = waiters {
-        waiters.settle(&ids);
+        settle(&waiters, &ids, &errors);
     }
 }
 
@@ -209,27 +200,13 @@ async fn commit(shared: &Shared, store: &Store, consent: Consent, limit: u32, ke
 /// Events an outbox keeps at most while consent is granted but nothing is sent.
 const MAX_UNSENT: u32 = 1000;
 
-/// Keeps the outbox within `MAX_UNSENT` events, in the background: one pass at a time, and
-/// one more after it when events were committed meanwhile.
+/// Keeps the outbox within `MAX_UNSENT` events, in the background (the next burst's
+/// transaction waits for it, none of this one's promises does).
 fn bound_unsent(shared: &Shared) {
-    {
-        let mut s = shared.borrow_mut();
-        s.bounding = s.bounding.saturating_add(1).min(2);
-        if s.bounding > 1 {
-            return;
-        }
-    }
     let shared = shared.clone();
     spawn_local(async move {
-        loop {
-            let store = shared.borrow().store.clone();
-            bound_outbox(&shared, &store, MAX_UNSENT).await;
-            let mut s = shared.borrow_mut();
-            s.bounding -= 1;
-            if s.bounding == 0 {
-                break;
-            }
-        }
+        let store = shared.borrow().store.clone();
+        bound_outbox(&shared, &store, MAX_UNSENT).await;
     });
 }
 

@@ -73,8 +73,7 @@ pub fn pages(shared: &Shared, nonce_option: Option<String>, auto: bool) -> Optio
         if let Some(b) = bucket {
             props.insert("bucketVersion", Value::Number(b as f64));
         }
-        super::burst::enqueue(&s, "experiment_exposure".into(), Value::Object(props), true)
-            .unwrap_or_else(|| js_sys::Promise::resolve(&JsValue::NULL))
+        super::burst::track(&s, Ok(("experiment_exposure".into(), Value::Object(props))))
     });
     set("expose", &expose.into_js_value());
     let s = shared.clone();

@@ -15,7 +15,6 @@ class IdbStore {
     this.db = db;
     this.name = name;
     this.kind = "indexeddb";
-    this.groups = {};
   }
   run(store, mode, body) {
     return new Promise((ok, fail) => {
@@ -34,20 +33,8 @@ class IdbStore {
   get(store, key) {
     return this.run(store, "readonly", (s) => s.get(key)).then((v) => (v === undefined ? null : v));
   }
-  // Group commit: the puts of one task share one transaction per object store, and each
-  // put's promise is that transaction's: it resolves once the record is durable (complete)
-  // and rejects, for every put of the group, when the transaction aborts.
   put(store, key, value) {
-    const g = this.groups[store];
-    try {
-      g.s.put(value, key); // throws once the task that opened it ended (or it finished)
-      return g.done;
-    } catch {}
-    const n = { s: null, done: null };
-    n.done = this.run(store, "readwrite", (s) => void (n.s = s).put(value, key));
-    const end = () => this.groups[store] === n && delete this.groups[store];
-    n.done.then(end, end);
-    return (this.groups[store] = n).done;
+    return this.run(store, "readwrite", (s) => void s.put(value, key));
   }
   putMany(store, keys, values) {
     return this.run(store, "readwrite", (s) => void keys.forEach((k, i) => s.put(values[i], k)));

@@ -18,17 +18,17 @@ pub const MAX_AGE_MS: f64 = 1000.0;
 /// See the module documentation.
 #[derive(Default)]
 pub struct Attributes {
-    /// `{ id, anonymousId, profile, user }` and, during a decision, `context`.
+    /// `{ id, anonymousId, profile, user, context }`.
     value: Value,
     /// The profile's revision and anonymous id, and the time the snapshot was built for.
     built: Option<(u64, String, f64)>,
 }
 
 impl Attributes {
-    /// Calls `f` with the attributes of `profile` at `now_ms` and `context`. The profile
-    /// part is rebuilt only when the profile changed, the clock went back, or it is older
-    /// than [`MAX_AGE_MS`].
-    pub fn with<R>(&mut self, profile: &Profile, now_ms: f64, context: Value, f: impl FnOnce(&Value) -> R) -> R {
+    /// The attributes of `profile` at `now_ms`, with `context` (replacing the previous
+    /// call's). The profile part is rebuilt only when the profile changed, the clock went
+    /// back, or it is older than [`MAX_AGE_MS`].
+    pub fn get(&mut self, profile: &Profile, now_ms: f64, context: Value) -> &Value {
         let fresh = self.built.as_ref().is_some_and(|(revision, anonymous_id, at)| {
             *revision == profile.revision()
                 && anonymous_id == profile.anonymous_id()
@@ -39,15 +39,10 @@ impl Attributes {
             self.value = Value::Object(base(profile, now_ms));
             self.built = Some((profile.revision(), profile.anonymous_id().to_string(), now_ms));
         }
-        let Value::Object(m) = &mut self.value else {
-            return f(&Value::Null);
-        };
-        m.insert("context", context);
-        let out = f(&self.value);
         if let Value::Object(m) = &mut self.value {
-            m.remove("context");
+            m.insert("context", context);
         }
-        out
+        &self.value
     }
 
     /// Drops the kept snapshot (the profile was replaced, e.g. by `forget`).

@@ -354,7 +354,7 @@ fn kept_attributes_follow_every_change_and_the_clock() {
     let mut p = p();
     let mut a = Attributes::default();
     let count = |a: &mut Attributes, p: &Profile, now: f64, path: &str| {
-        a.with(p, now, Value::Object(Map::new()), |v| v.pointer_dotted(path).cloned())
+        a.get(p, now, Value::Object(Map::new())).pointer_dotted(path).cloned()
     };
     track(&mut p, "page_view", "{}", T0);
     assert_eq!(count(&mut a, &p, T0, "profile.events.page_view.count"), Some(Value::Number(1.0)));
@@ -363,10 +363,9 @@ fn kept_attributes_follow_every_change_and_the_clock() {
     p.identify("u-1", Value::parse(r#"{"plan": "gold"}"#).unwrap(), T0).unwrap();
     assert_eq!(count(&mut a, &p, T0, "user.plan"), Some(Value::from("gold")));
     assert_eq!(count(&mut a, &p, T0, "id"), Some(Value::from("u-1")));
-    // The context is the decision's own, never kept.
-    let ctx = a.with(&p, T0, Value::parse(r#"{"url": "https://x.example/"}"#).unwrap(), |v| {
-        v.pointer_dotted("context.url").cloned()
-    });
+    // The context is each decision's own: the next one replaces it.
+    let ctx =
+        a.get(&p, T0, Value::parse(r#"{"url": "https://x.example/"}"#).unwrap()).pointer_dotted("context.url").cloned();
     assert_eq!(ctx, Some(Value::from("https://x.example/")));
     assert_eq!(count(&mut a, &p, T0, "context"), Some(Value::Object(Map::new())));
     // Unchanged, the snapshot is reused for MAX_AGE_MS, then rebuilt as of the new time.
