@@ -127,17 +127,15 @@ fn sending_allowed(config: &Config, consent: Consent, gpc: bool) -> bool {
 /// The context of this page view, from what the browser reports.
 pub(crate) fn capture_context(now: f64) -> Value {
     let raw = page::raw_context();
-    let get = |k: &str| Reflect::get(&raw, &k.into()).ok();
-    let text = |k: &str| get(k).and_then(|v| v.as_string());
-    let num = |k: &str| get(k).and_then(|v| v.as_f64());
+    let text = |i: u32| raw.get(i).as_string();
     let raw = crate::engine::context::RawContext {
-        url: text("url"),
-        referrer: text("referrer"),
-        language: text("language"),
-        time_zone: text("timeZone"),
-        screen_width: num("screenWidth"),
-        user_agent: text("userAgent"),
-        tz_offset_minutes: num("tzOffset"),
+        url: text(0),
+        referrer: text(1),
+        language: text(2),
+        time_zone: text(3),
+        screen_width: raw.get(4).as_f64(),
+        user_agent: text(5),
+        tz_offset_minutes: raw.get(6).as_f64(),
     };
     crate::engine::context::capture(&raw, now)
 }
@@ -396,11 +394,8 @@ impl TailorCore {
             .map(|a| a.iter().filter_map(Value::as_str).map(String::from).collect::<Vec<_>>());
         let now = now_ms();
         let Some(ruleset) = self.state.borrow().ruleset.clone() else {
-            let mut empty = Map::new();
-            empty.insert("placements", Value::Object(Map::new()));
-            empty.insert("experiments", Value::Object(Map::new()));
-            empty.insert("reasons", Value::Array(vec![Value::from("no ruleset loaded yet")]));
-            return Ok(from_value(&Value::Object(empty)));
+            let empty = r#"{"placements":{},"experiments":{},"reasons":["no ruleset loaded yet"]}"#;
+            return Ok(js_sys::JSON::parse(empty).unwrap_or(JsValue::NULL));
         };
         let options = DecideOptions { now, placements, forced };
         let decision = ruleset.decide(attributes(&mut self.state.borrow_mut(), now, extra), &options);

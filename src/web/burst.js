@@ -18,7 +18,8 @@ export function settle(list, ids, errors) {
 }
 
 // Writes records given as lines (keys and JSON values never hold a raw newline) in one
-// transaction: one string crosses from Wasm per burst, not two per event.
-export function putLines(store, name, keys, values) {
-  return store.putMany(name, keys.split("\n"), values.split("\n"));
+// transaction, bounded to `limit` records (-1: no bound): one string crosses from Wasm per
+// burst, not two per event. Resolves to how many old records the bound dropped.
+export function putLines(store, name, keys, values, limit) {
+  return store.putMany(name, keys.split("\n"), values.split("\n"), limit);
 }

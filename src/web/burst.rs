@@ -28,7 +28,7 @@ extern "C" {
     fn wait(list: &Array) -> Promise;
     fn settle(list: &Array, ids: &str, errors: &Array);
     #[wasm_bindgen(js_name = putLines)]
-    fn put_lines(store: &Store, name: &str, keys: &str, values: &str) -> Promise;
+    fn put_lines(store: &Store, name: &str, keys: &str, values: &str, limit: f64) -> Promise;
 }
 
 struct Item {
@@ -177,43 +177,31 @@ async fn apply(shared: Shared, burst: Open) {
     }
 }
 
-/// Writes the burst's events; a store that refuses them is replaced by memory, which keeps them.
-async fn commit(shared: &Shared, store: &Store, consent: Consent, limit: u32, keys: &str, values: &str) {
-    let written = JsFuture::from(put_lines(store, storage::OUTBOX, keys, values)).await;
-    if consent == Consent::Pending {
-        // Held in memory with their original ids and times until consent is given; bounded.
-        bound_outbox(shared, store, limit).await;
-    } else if let Err(e) = written {
-        let memory = {
-            let mut s = shared.borrow_mut();
-            s.degrade(String::from("an event could not be stored: ") + &describe(&e));
-            s.store.clone()
-        };
-        let _ = JsFuture::from(put_lines(&memory, storage::OUTBOX, keys, values)).await;
-    } else if !shared.borrow().sending_allowed {
-        // Stored but never sent (Global Privacy Control, no endpoint): bounded too, so the
-        // outbox cannot fill the origin's storage.
-        bound_unsent(shared);
-    }
-}
-
 /// Events an outbox keeps at most while consent is granted but nothing is sent.
 const MAX_UNSENT: u32 = 1000;
 
-/// Keeps the outbox within `MAX_UNSENT` events, in the background (the next burst's
-/// transaction waits for it, none of this one's promises does).
-fn bound_unsent(shared: &Shared) {
-    let shared = shared.clone();
-    spawn_local(async move {
-        let store = shared.borrow().store.clone();
-        bound_outbox(&shared, &store, MAX_UNSENT).await;
-    });
-}
-
-/// Keeps the outbox within `limit` events: drops the oldest, counted in `status.dropped`.
-async fn bound_outbox(shared: &Shared, store: &Store, limit: u32) {
-    if let Ok(n) = store.trim(storage::OUTBOX, limit).await {
-        let mut s = shared.borrow_mut();
-        s.sync.dropped = s.sync.dropped.saturating_add(n);
-    }
+/// Writes the burst's events; a store that refuses them is replaced by memory, which keeps
+/// them. An outbox whose events wait for consent, or are never sent (Global Privacy Control,
+/// no endpoint), is bounded in the same transaction: the oldest beyond the bound are dropped
+/// and counted in `status.dropped`, so the outbox cannot fill the origin's storage.
+async fn commit(shared: &Shared, store: &Store, consent: Consent, limit: u32, keys: &str, values: &str) {
+    let limit = match (consent, shared.borrow().sending_allowed) {
+        (Consent::Pending, _) => f64::from(limit),
+        (_, false) => f64::from(MAX_UNSENT),
+        _ => -1.0,
+    };
+    let dropped = match JsFuture::from(put_lines(store, storage::OUTBOX, keys, values, limit)).await {
+        Ok(n) => n,
+        Err(e) if consent != Consent::Pending => {
+            let memory = {
+                let mut s = shared.borrow_mut();
+                s.degrade(String::from("an event could not be stored: ") + &describe(&e));
+                s.store.clone()
+            };
+            JsFuture::from(put_lines(&memory, storage::OUTBOX, keys, values, limit)).await.unwrap_or_default()
+        }
+        Err(_) => JsValue::UNDEFINED,
+    };
+    let mut s = shared.borrow_mut();
+    s.sync.dropped = s.sync.dropped.saturating_add(dropped.as_f64().unwrap_or(0.0) as u32);
 }

@@ -36,9 +36,20 @@ class IdbStore {
   put(store, key, value) {
     return this.run(store, "readwrite", (s) => void s.put(value, key));
   }
-  putMany(store, keys, values) {
-    return this.run(store, "readwrite", (s) => void keys.forEach((k, i) => s.put(values[i], k)));
+  // Writes several records in one transaction; with a `limit` (>= 0), the same transaction then
+  // drops the oldest records beyond it (one range delete). Resolves to how many it dropped.
+  putMany(store, keys, values, limit) {
+    let n = 0;
+    return this.run(store, "readwrite", (s) => {
+      keys.forEach((k, i) => s.put(values[i], k));
+      if (limit >= 0)
+        s.count().onsuccess = (c) => {
+          n = Math.max(c.target.result - limit, 0);
+          if (n) s.getAllKeys(null, n).onsuccess = (k) => s.delete(IDBKeyRange.upperBound(k.target.result[n - 1]));
+        };
+    }).then(() => n);
   }
+
   // Read-modify-write in one transaction, so that tabs writing at once are serialised:
   // f(text, or "" for none) answers with reply(text to write) or not at all. Resolves to
   // whether it wrote.
@@ -66,17 +77,6 @@ class IdbStore {
   }
   deleteKeys(store, keys) {
     return this.run(store, "readwrite", (s) => void keys.forEach((k) => s.delete(k)));
-  }
-  // Drops the oldest records beyond `limit` in one transaction, with one range delete.
-  // Resolves to how many were dropped.
-  trim(store, limit) {
-    let n = 0;
-    return this.run(store, "readwrite", (s) => {
-      s.count().onsuccess = (c) => {
-        n = Math.max(c.target.result - limit, 0);
-        if (n) s.getAllKeys(null, n).onsuccess = (k) => s.delete(IDBKeyRange.upperBound(k.target.result[n - 1]));
-      };
-    }).then(() => n);
   }
   destroy() {
     this.db.close();
@@ -115,8 +115,9 @@ class LocalStore {
   async put(store, key, value) {
     this.ls.setItem(this.prefix + store + ":" + key, value);
   }
-  async putMany(store, keys, values) {
+  async putMany(store, keys, values, limit) {
     keys.forEach((k, i) => this.ls.setItem(this.prefix + store + ":" + k, values[i]));
+    return trim(this, store, limit);
   }
   async getAll(store, limit) {
     const ks = this.keys(store);
@@ -156,8 +157,9 @@ class MemoryStore {
   async put(store, key, value) {
     this.maps[store].set(key, value);
   }
-  async putMany(store, keys, values) {
+  async putMany(store, keys, values, limit) {
     keys.forEach((k, i) => this.maps[store].set(k, values[i]));
+    return trim(this, store, limit);
   }
   async getAll(store, limit) {
     const ks = this.sorted(store);
@@ -190,12 +192,13 @@ function answer(f, text) {
   return replied;
 }
 
-LocalStore.prototype.trim = MemoryStore.prototype.trim = async function (store, limit) {
-  const n = (await this.count(store)) - limit;
+// The same bound for localStorage and memory, after the writes.
+async function trim(store, name, limit) {
+  const n = limit >= 0 ? (await store.count(name)) - limit : 0;
   if (n <= 0) return 0;
-  await this.deleteKeys(store, await this.getKeys(store, n));
+  await store.deleteKeys(name, await store.getKeys(name, n));
   return n;
-};
+}
 
 // The same read-modify-write for localStorage and memory (localStorage has no transactions).
 LocalStore.prototype.update = MemoryStore.prototype.update = async function (store, key, f) {

@@ -37,8 +37,7 @@ extern "C" {
     fn count(this: &Store, store: &str) -> Promise;
     #[wasm_bindgen(method)]
     fn destroy(this: &Store) -> Promise;
-    #[wasm_bindgen(method, js_name = trim)]
-    fn trim_to(this: &Store, store: &str, limit: u32) -> Promise;
+
 }
 
 /// Object stores: the event outbox and the SDK's own state (profile, ids, ruleset cache).
@@ -98,11 +97,6 @@ impl Store {
     }
     pub async fn len(&self, store: &str) -> Result<u32, String> {
         let v = JsFuture::from(self.count(store)).await.map_err(|e| describe(&e))?;
-        Ok(v.as_f64().unwrap_or(0.0) as u32)
-    }
-    /// Drops the oldest records beyond `limit`, in one transaction; answers how many.
-    pub async fn trim(&self, store: &str, limit: u32) -> Result<u32, String> {
-        let v = JsFuture::from(self.trim_to(store, limit)).await.map_err(|e| describe(&e))?;
         Ok(v.as_f64().unwrap_or(0.0) as u32)
     }
     pub async fn erase(&self) -> Result<(), String> {
