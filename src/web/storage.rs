@@ -37,7 +37,6 @@ extern "C" {
     fn count(this: &Store, store: &str) -> Promise;
     #[wasm_bindgen(method)]
     fn destroy(this: &Store) -> Promise;
-
 }
 
 /// Object stores: the event outbox and the SDK's own state (profile, ids, ruleset cache).
