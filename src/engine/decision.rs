@@ -489,4 +489,50 @@ mod tests {
         assert_eq!(lean, strip(&full));
         assert!(!lean.to_json().contains("reason"));
     }
+
+    /// The ids of the offers chosen for `placement`.
+    fn chosen(d: &Decision<'_>, placement: &str) -> Vec<String> {
+        let v = d.to_value_with(false);
+        let offers = v.get("placements").and_then(|p| p.get(placement)).and_then(|p| p.get("offers"));
+        offers.and_then(Value::as_array).map_or(Vec::new(), |a| {
+            a.iter().filter_map(|o| o.get("offerId").and_then(Value::as_str).map(String::from)).collect()
+        })
+    }
+
+    #[test]
+    fn a_decision_after_a_change_of_the_profile_sees_it_though_the_snapshot_is_kept() {
+        use crate::engine::profile::{Attributes, Profile};
+        let rs = Ruleset::parse(
+            r#"{"version": 1, "placements": {"hero": {"limit": 1}},
+                "offers": [{"id": "fan", "placements": ["hero"], "content": {"title": "Again?"},
+                  "condition": {"profile.events.product_view.count": {"$gte": 2}}}]}"#,
+            &NativeRegex,
+        )
+        .unwrap_or_else(|e| panic!("{e:?}"));
+        let now = 1_700_000_000_000.0;
+        let mut p = Profile::new("anon-1", now);
+        let mut attributes = Attributes::default();
+        let decide = |a: &mut Attributes, p: &Profile, at: f64| {
+            let v = a.get(p, at, Value::Object(Map::new()));
+            chosen(&rs.decide(v, &DecideOptions { now: at, ..Default::default() }), "hero")
+        };
+        let view = |p: &mut Profile, at: f64| {
+            p.track("product_view", Value::parse(r#"{"sku": "s1"}"#).unwrap(), at, [1; 10], None).unwrap()
+        };
+        view(&mut p, now);
+        assert!(decide(&mut attributes, &p, now).is_empty(), "one view");
+        assert!(decide(&mut attributes, &p, now + 1.0).is_empty(), "the kept snapshot, still one view");
+        // Same millisecond, so only the revision tells the kept snapshot is stale.
+        view(&mut p, now + 1.0);
+        assert_eq!(decide(&mut attributes, &p, now + 1.0), ["fan"], "the second view is seen at once");
+        // A new shopper (forget, reset) starts again at revision 0: the ids tell them apart.
+        let mut other = Profile::new("anon-2", now);
+        view(&mut other, now);
+        view(&mut other, now);
+        let mut one = Profile::new("anon-3", now);
+        view(&mut one, now);
+        assert_eq!(other.revision(), p.revision());
+        assert_eq!(decide(&mut attributes, &other, now + 1.0), ["fan"]);
+        assert!(decide(&mut attributes, &one, now + 1.0).is_empty(), "anon-3 has one view");
+    }
 }

@@ -13,6 +13,7 @@
 //!   most [`MAX_PROFILE_BYTES`]; the oldest detail is dropped first when it would be larger.
 //! - To forget the shopper, drop the profile and start a new one with [`Profile::new`].
 
+mod attributes;
 mod bound;
 mod changes;
 mod state;
@@ -23,6 +24,7 @@ use crate::engine::json::{Map, Value};
 use crate::engine::uuid::Uuid;
 use state::{day_of, idx, insert_sorted, Affinity, Assignment, CartItem, Counter, Day, OfferStats, Session, Viewed};
 
+pub use attributes::{Attributes, MAX_AGE_MS};
 pub use changes::{Change, Changes};
 pub use store::{ProfileError, SCHEMA_VERSION};
 

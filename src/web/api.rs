@@ -12,6 +12,7 @@ use js_sys::{Function, Object, Promise, RangeError, Reflect, TypeError};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::{future_to_promise, spawn_local};
 
+use super::burst;
 use super::page;
 use super::platform::{from_value, now_ms, random_bytes, to_value};
 use super::state::{Mode, Shared, State};
@@ -63,38 +64,6 @@ fn storage_kind(kind: StorageKind) -> &'static str {
         StorageKind::LocalStorage => "localstorage",
         StorageKind::Memory => "memory",
     }
-}
-
-thread_local! {
-    /// The millisecond and random bits of the last event id made on this page.
-    static LAST_ID: std::cell::Cell<(u64, [u8; 10])> = const { std::cell::Cell::new((0, [0; 10])) };
-}
-
-/// Random bits for an event id that sort after the previous id of the same millisecond
-/// (RFC 9562's monotonic random): the outbox is read in id order, so ids must follow the
-/// order of `track` calls even within one millisecond.
-fn monotonic_random(now: f64) -> [u8; 10] {
-    let ms = crate::engine::uuid::ms_to_u64(now);
-    let (last_ms, last) = LAST_ID.with(|l| l.get());
-    let mut r = last;
-    if ms == last_ms {
-        // Add one to the 74 bits the id uses (bytes 9..3, then the low 6 bits of 2, 8 of 1, 4 of 0).
-        let limits = [0x0f, 0xff, 0x3f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff];
-        for i in (0..10).rev() {
-            if r[i] < limits[i] {
-                r[i] += 1;
-                break;
-            }
-            r[i] = 0;
-        }
-    } else {
-        r = random_bytes();
-        r[0] &= 0x0f;
-        r[2] &= 0x3f;
-        r[3] &= 0x7f; // leaves room to count up within the millisecond
-    }
-    LAST_ID.with(|l| l.set((ms, r)));
-    r
 }
 
 /// `identify`'s second argument: `{ token?, traits? }`, or the traits themselves.
@@ -156,102 +125,19 @@ fn sending_allowed(config: &Config, consent: Consent, gpc: bool) -> bool {
 }
 
 /// The context of this page view, from what the browser reports.
-fn capture_context(now: f64) -> Value {
+pub(crate) fn capture_context(now: f64) -> Value {
     let raw = page::raw_context();
-    let get = |k: &str| Reflect::get(&raw, &k.into()).ok();
-    let text = |k: &str| get(k).and_then(|v| v.as_string());
-    let num = |k: &str| get(k).and_then(|v| v.as_f64());
+    let text = |i: u32| raw.get(i).as_string();
     let raw = crate::engine::context::RawContext {
-        url: text("url"),
-        referrer: text("referrer"),
-        language: text("language"),
-        time_zone: text("timeZone"),
-        screen_width: num("screenWidth"),
-        user_agent: text("userAgent"),
-        tz_offset_minutes: num("tzOffset"),
+        url: text(0),
+        referrer: text(1),
+        language: text(2),
+        time_zone: text(3),
+        screen_width: raw.get(4).as_f64(),
+        user_agent: text(5),
+        tz_offset_minutes: raw.get(6).as_f64(),
     };
     crate::engine::context::capture(&raw, now)
-}
-
-/// Tracks an event into the profile and the outbox. Shared by `track` and the exposures
-/// that decisions record.
-pub(crate) async fn track_event(shared: Shared, event_type: &str, props: Value) -> Result<String, JsValue> {
-    let (id, json, store, consent, limit) = {
-        let mut s = shared.borrow_mut();
-        if s.consent == Consent::Denied || !s.recording() {
-            // Nothing is kept (no consent, or a Studio or preview visit): the page still gets an answer.
-            return Ok(String::new());
-        }
-        let now = now_ms();
-        let context = capture_context(now);
-        let event = s
-            .profile
-            .track(event_type, props, now, monotonic_random(now), Some(context))
-            .map_err(|e| event_error("track", e))?;
-        let out = (event.id().to_string(), event.to_json(), s.store.clone(), s.consent, s.config.pending_limit);
-        s.changed(Change::Event(event));
-        out
-    };
-    if consent == Consent::Pending {
-        // Held in memory with its original id and time until consent is given; bounded.
-        let _ = store.write(storage::OUTBOX, &id, &json).await;
-        bound_outbox(&shared, &store, limit).await;
-    } else if let Err(e) = store.write(storage::OUTBOX, &id, &json).await {
-        let memory = {
-            let mut s = shared.borrow_mut();
-            s.degrade(String::from("an event could not be stored: ") + &e);
-            s.store.clone()
-        };
-        let _ = memory.write(storage::OUTBOX, &id, &json).await;
-    } else if !shared.borrow().sending_allowed {
-        // Stored but never sent (Global Privacy Control, no endpoint): bounded too, so the
-        // outbox cannot fill the origin's storage.
-        bound_unsent(&shared);
-    }
-    shared.borrow().emit("profile");
-    schedule_save(&shared);
-    super::sync::event_committed(&shared);
-    Ok(id)
-}
-
-/// Events an outbox keeps at most while consent is granted but nothing is sent.
-const MAX_UNSENT: u32 = 1000;
-
-/// Keeps the outbox within `MAX_UNSENT` events, in the background: one pass at a time, and
-/// one more after it when events were committed meanwhile.
-fn bound_unsent(shared: &Shared) {
-    {
-        let mut s = shared.borrow_mut();
-        s.bounding = s.bounding.saturating_add(1).min(2);
-        if s.bounding > 1 {
-            return;
-        }
-    }
-    let shared = shared.clone();
-    spawn_local(async move {
-        loop {
-            let store = shared.borrow().store.clone();
-            bound_outbox(&shared, &store, MAX_UNSENT).await;
-            let mut s = shared.borrow_mut();
-            s.bounding -= 1;
-            if s.bounding == 0 {
-                break;
-            }
-        }
-    });
-}
-
-/// Keeps the outbox within `limit` events: drops the oldest, counted in `status.dropped`.
-async fn bound_outbox(shared: &Shared, store: &storage::Store, limit: u32) {
-    if let Ok(n) = store.len(storage::OUTBOX).await {
-        if n > limit {
-            let oldest = store.read_keys(storage::OUTBOX, n - limit).await.unwrap_or_default();
-            if store.remove(storage::OUTBOX, &oldest).await.is_ok() {
-                let mut s = shared.borrow_mut();
-                s.sync.dropped = s.sync.dropped.saturating_add(oldest.len() as u32);
-            }
-        }
-    }
 }
 
 /// A JS-`RegExp`-backed compiler for `$regex` conditions: exactly the browser's semantics.
@@ -347,7 +233,8 @@ impl TailorCore {
             generation: 0,
             sync: Default::default(),
             pages: None,
-            bounding: 0,
+            burst: None,
+            attributes: Default::default(),
         };
         let shared = Rc::new(RefCell::new(state));
         let other = shared.clone();
@@ -371,23 +258,19 @@ impl TailorCore {
     /// Records a touchpoint: validated, given an id, timestamp and context, applied to the
     /// profile, and committed to the outbox before the promise resolves (to the event id).
     pub fn track(&self, event_type: JsValue, props: JsValue) -> Promise {
-        let shared = self.state.clone();
-        future_to_promise(async move {
-            let Some(event_type) = event_type.as_string() else {
-                return Err(type_error("Tailor.track: type must be a string such as \"product_view\"".into()));
-            };
-            let props = to_value(&props)
-                .map_err(|e| type_error(String::from("Tailor.track: props ") + &e))?
-                .unwrap_or_default();
-            let id = track_event(shared, &event_type, props).await?;
-            Ok(if id.is_empty() { JsValue::NULL } else { JsValue::from_str(&id) })
-        })
+        let event = match (event_type.as_string(), to_value(&props)) {
+            (None, _) => Err(type_error("Tailor.track: type must be a string such as \"product_view\"".into())),
+            (_, Err(e)) => Err(type_error(String::from("Tailor.track: props ") + &e)),
+            (Some(t), Ok(props)) => Ok((t, props.unwrap_or_default())),
+        };
+        burst::track(&self.state, event)
     }
 
     /// Links this browser's shopper to a known user id: `identify(userId, { token, traits })`
     /// (`token`: the identity token the shop's backend issued at login; without a valid one
     /// the server merges nothing of the user), or `identify(userId, traits)`.
     pub fn identify(&self, user_id: JsValue, options: JsValue) -> Promise {
+        burst::close(&self.state);
         let shared = self.state.clone();
         future_to_promise(async move {
             let Some(user_id) = user_id.as_string() else {
@@ -419,6 +302,7 @@ impl TailorCore {
     /// the identity token dropped, so the next user's login absorbs nothing of this one.
     /// Consent stays; events already tracked are still sent (under the ids they were made with).
     pub fn reset(&self) -> Promise {
+        burst::close(&self.state);
         let shared = self.state.clone();
         future_to_promise(async move {
             {
@@ -449,6 +333,7 @@ impl TailorCore {
     /// Sets consent: "granted" stores what was held and starts sending; "denied" drops
     /// held events and erases what was stored; "pending" stops storing.
     pub fn consent(&self, value: JsValue) -> Promise {
+        burst::close(&self.state);
         let shared = self.state.clone();
         future_to_promise(async move {
             let Some(consent) = value.as_string().as_deref().and_then(Consent::parse) else {
@@ -467,6 +352,7 @@ impl TailorCore {
     /// Erases the profile, outbox, ids and caches on this device (and asks the server to
     /// erase the shopper's data); afterwards consent is "pending" with a new anonymous id.
     pub fn forget(&self) -> Promise {
+        burst::close(&self.state);
         let shared = self.state.clone();
         future_to_promise(async move {
             let (store, old_ids) = drop_shopper(&shared, new_profile());
@@ -508,18 +394,12 @@ impl TailorCore {
             .and_then(Value::as_array)
             .map(|a| a.iter().filter_map(Value::as_str).map(String::from).collect::<Vec<_>>());
         let now = now_ms();
-        let (ruleset, attributes) = {
-            let s = self.state.borrow();
-            let Some(ruleset) = s.ruleset.clone() else {
-                let mut empty = Map::new();
-                empty.insert("placements", Value::Object(Map::new()));
-                empty.insert("experiments", Value::Object(Map::new()));
-                empty.insert("reasons", Value::Array(vec![Value::from("no ruleset loaded yet")]));
-                return Ok(from_value(&Value::Object(empty)));
-            };
-            (ruleset, attributes(&s, now, extra))
+        let Some(ruleset) = self.state.borrow().ruleset.clone() else {
+            let empty = r#"{"placements":{},"experiments":{},"reasons":["no ruleset loaded yet"]}"#;
+            return Ok(js_sys::JSON::parse(empty).unwrap_or(JsValue::NULL));
         };
-        let decision = ruleset.decide(&attributes, &DecideOptions { now, placements, forced });
+        let options = DecideOptions { now, placements, forced };
+        let decision = ruleset.decide(attributes(&mut self.state.borrow_mut(), now, extra), &options);
         let out = from_value(&decision.to_value_with(reasons));
         if record {
             let mut events = Vec::new();
@@ -535,12 +415,9 @@ impl TailorCore {
                     events.push(exposure_event(&ruleset, e));
                 }
             }
-            let shared = self.state.clone();
-            spawn_local(async move {
-                for (t, props) in events {
-                    let _ = track_event(shared.clone(), t, props).await;
-                }
-            });
+            for (t, props) in events {
+                burst::record(&self.state, t, props);
+            }
         }
         Ok(out)
     }
@@ -642,21 +519,16 @@ pub(crate) fn hold(s: &mut State, rs: Ruleset, version: f64) {
 /// of `pageExposures` once a change is on the page).
 pub(crate) fn decide_for_pages(shared: &Shared) -> JsValue {
     let now = now_ms();
-    let (ruleset, attributes) = {
-        let s = shared.borrow();
-        let Some(ruleset) = s.ruleset.clone() else {
-            return JsValue::NULL;
-        };
-        (ruleset, attributes(&s, now, None))
+    let Some(ruleset) = shared.borrow().ruleset.clone() else {
+        return JsValue::NULL;
     };
     // Only the experiments that target this URL: deciding every experiment here would store
     // sticky assignments of experiments the page never shows (hashed on the anonymous id,
     // before a later identify).
-    let decision = ruleset.decide_page(
-        &attributes,
-        &DecideOptions { now, placements: Some(Vec::new()), forced: ForcedVariations::parse(&page::force_param()) },
-    );
+    let options =
+        DecideOptions { now, placements: Some(Vec::new()), forced: ForcedVariations::parse(&page::force_param()) };
     let mut s = shared.borrow_mut();
+    let decision = ruleset.decide_page(attributes(&mut s, now, None), &options);
     let sticky = if s.recording() { &decision.sticky[..] } else { &[] };
     for (i, sticky) in sticky {
         if let Some(x) = ruleset.experiments.get(*i) {
@@ -674,25 +546,18 @@ pub(crate) fn decide_for_pages(shared: &Shared) -> JsValue {
     out
 }
 
-/// The attributes conditions read: `profile.*`, `context.*`, `user.*`, `id`, `anonymousId`.
-fn attributes(s: &State, now: f64, extra: Option<Value>) -> Value {
+/// The attributes conditions read: `profile.*`, `context.*` (the page's,
+/// with `extra` over it), `user.*`, `id`, `anonymousId`. The profile part is kept between
+/// calls while the profile is unchanged (`engine::profile::Attributes`).
+fn attributes(s: &mut State, now: f64, extra: Option<Value>) -> &Value {
     let mut context = capture_context(now);
     if let (Some(ctx), Some(Value::Object(extra))) = (context.as_object_mut(), extra) {
         for (k, v) in extra.iter() {
             ctx.insert(k, v.clone());
         }
     }
-    let mut user = s.profile.traits().clone();
-    if let Some(id) = s.profile.user_id() {
-        user.insert("id", Value::from(id));
-    }
-    let mut m = Map::new();
-    m.insert("id", Value::from(s.profile.user_id().unwrap_or(s.profile.anonymous_id())));
-    m.insert("anonymousId", Value::from(s.profile.anonymous_id()));
-    m.insert("profile", s.profile.snapshot(now));
-    m.insert("context", context);
-    m.insert("user", Value::Object(user));
-    Value::Object(m)
+    let State { attributes, profile, .. } = s;
+    attributes.get(profile, now, context)
 }
 
 fn exposure_event(rs: &Ruleset, e: &Exposure) -> (&'static str, Value) {

@@ -6,7 +6,6 @@ use std::cell::Cell;
 
 use js_sys::{Object, Reflect};
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::future_to_promise;
 
 use super::state::Shared;
 use crate::engine::json::{Map, Value};
@@ -63,22 +62,18 @@ pub fn pages(shared: &Shared, nonce_option: Option<String>, auto: bool) -> Optio
     set("decide", &decide.into_js_value());
     let s = shared.clone();
     let expose = Closure::<dyn Fn(String, f64) -> js_sys::Promise>::new(move |key: String, variation: f64| {
-        let s = s.clone();
-        future_to_promise(async move {
-            let bucket = s
-                .borrow()
-                .ruleset
-                .as_ref()
-                .and_then(|r| r.experiments.iter().find(|x| x.key == key).map(|x| x.bucket_version));
-            let mut props = Map::new();
-            props.insert("experimentKey", Value::from(key.as_str()));
-            props.insert("variation", Value::Number(variation));
-            if let Some(b) = bucket {
-                props.insert("bucketVersion", Value::Number(b as f64));
-            }
-            let _ = super::api::track_event(s, "experiment_exposure", Value::Object(props)).await;
-            Ok(JsValue::UNDEFINED)
-        })
+        let bucket = s
+            .borrow()
+            .ruleset
+            .as_ref()
+            .and_then(|r| r.experiments.iter().find(|x| x.key == key).map(|x| x.bucket_version));
+        let mut props = Map::new();
+        props.insert("experimentKey", Value::from(key.as_str()));
+        props.insert("variation", Value::Number(variation));
+        if let Some(b) = bucket {
+            props.insert("bucketVersion", Value::Number(b as f64));
+        }
+        super::burst::track(&s, Ok(("experiment_exposure".into(), Value::Object(props))))
     });
     set("expose", &expose.into_js_value());
     let s = shared.clone();

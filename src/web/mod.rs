@@ -6,6 +6,7 @@
 
 mod alloc;
 mod api;
+mod burst;
 mod changes;
 mod page;
 mod platform;

@@ -13,18 +13,19 @@ const safe = (f) => {
 // costs more than the rest of track().
 let fixed;
 
-// Raw inputs of the context (see engine::context::RawContext).
+// Raw inputs of the context (see engine::context::RawContext), in this order: url, referrer,
+// language, timeZone, screenWidth, userAgent, tzOffset.
 export function rawContext() {
   const g = globalThis;
-  fixed = fixed || {
-    language: safe(() => g.navigator.language),
-    timeZone: safe(() => Intl.DateTimeFormat().resolvedOptions().timeZone),
-    screenWidth: safe(() => g.screen.width),
-    userAgent: safe(() => g.navigator.userAgent),
-    tzOffset: safe(() => new Date().getTimezoneOffset()),
-  };
+  fixed = fixed || [
+    safe(() => g.navigator.language),
+    safe(() => Intl.DateTimeFormat().resolvedOptions().timeZone),
+    safe(() => g.screen.width),
+    safe(() => g.navigator.userAgent),
+    safe(() => new Date().getTimezoneOffset()),
+  ];
   // The URL can change in a single-page app; the referrer stays.
-  return { ...fixed, url: safe(() => g.location.href), referrer: safe(() => g.document.referrer) };
+  return [safe(() => g.location.href), safe(() => g.document.referrer), ...fixed];
 }
 
 // Global Privacy Control: true when the browser sends the opt-out signal.

@@ -4,9 +4,9 @@ use wasm_bindgen::prelude::*;
 
 #[wasm_bindgen(module = "/src/web/page.js")]
 extern "C" {
-    /// `{ url, referrer, language, timeZone, screenWidth, userAgent, tzOffset }`.
+    /// `[url, referrer, language, timeZone, screenWidth, userAgent, tzOffset]`.
     #[wasm_bindgen(js_name = rawContext)]
-    pub fn raw_context() -> JsValue;
+    pub fn raw_context() -> js_sys::Array;
     /// Whether `navigator.globalPrivacyControl` is set.
     pub fn gpc() -> bool;
     /// The URL's `tailor_force` parameter, or "".

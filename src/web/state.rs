@@ -81,9 +81,10 @@ pub struct State {
     pub sync: super::sync::SyncState,
     /// The page-change applier (changes.js), once made.
     pub pages: Option<wasm_bindgen::JsValue>,
-    /// The bound on unsent events: 0 idle, 1 a pass is running, 2 and another is wanted
-    /// (a burst of `track` calls runs one pass after its commit, not one per event).
-    pub bounding: u8,
+    /// The `track()` calls of this task, committed together (see burst.rs).
+    pub burst: Option<super::burst::Open>,
+    /// The attributes of the last decision, reused while the profile is unchanged.
+    pub attributes: crate::engine::profile::Attributes,
 }
 
 impl State {

@@ -15,7 +15,6 @@ class IdbStore {
     this.db = db;
     this.name = name;
     this.kind = "indexeddb";
-    this.groups = {};
   }
   run(store, mode, body) {
     return new Promise((ok, fail) => {
@@ -34,24 +33,23 @@ class IdbStore {
   get(store, key) {
     return this.run(store, "readonly", (s) => s.get(key)).then((v) => (v === undefined ? null : v));
   }
-  // Group commit: the puts of one task share one transaction per object store, and each
-  // put's promise is that transaction's: it resolves once the record is durable (complete)
-  // and rejects, for every put of the group, when the transaction aborts.
   put(store, key, value) {
-    const g = this.groups[store];
-    try {
-      g.s.put(value, key); // throws once the task that opened it ended (or it finished)
-      return g.done;
-    } catch {}
-    const n = { s: null, done: null };
-    n.done = this.run(store, "readwrite", (s) => void (n.s = s).put(value, key));
-    const end = () => this.groups[store] === n && delete this.groups[store];
-    n.done.then(end, end);
-    return (this.groups[store] = n).done;
+    return this.run(store, "readwrite", (s) => void s.put(value, key));
   }
-  putMany(store, keys, values) {
-    return this.run(store, "readwrite", (s) => void keys.forEach((k, i) => s.put(values[i], k)));
+  // Writes several records in one transaction; with a `limit` (>= 0), the same transaction then
+  // drops the oldest records beyond it (one range delete). Resolves to how many it dropped.
+  putMany(store, keys, values, limit) {
+    let n = 0;
+    return this.run(store, "readwrite", (s) => {
+      keys.forEach((k, i) => s.put(values[i], k));
+      if (limit >= 0)
+        s.count().onsuccess = (c) => {
+          n = Math.max(c.target.result - limit, 0);
+          if (n) s.getAllKeys(null, n).onsuccess = (k) => s.delete(IDBKeyRange.upperBound(k.target.result[n - 1]));
+        };
+    }).then(() => n);
   }
+
   // Read-modify-write in one transaction, so that tabs writing at once are serialised:
   // f(text, or "" for none) answers with reply(text to write) or not at all. Resolves to
   // whether it wrote.
@@ -117,8 +115,9 @@ class LocalStore {
   async put(store, key, value) {
     this.ls.setItem(this.prefix + store + ":" + key, value);
   }
-  async putMany(store, keys, values) {
+  async putMany(store, keys, values, limit) {
     keys.forEach((k, i) => this.ls.setItem(this.prefix + store + ":" + k, values[i]));
+    return trim(this, store, limit);
   }
   async getAll(store, limit) {
     const ks = this.keys(store);
@@ -158,8 +157,9 @@ class MemoryStore {
   async put(store, key, value) {
     this.maps[store].set(key, value);
   }
-  async putMany(store, keys, values) {
+  async putMany(store, keys, values, limit) {
     keys.forEach((k, i) => this.maps[store].set(k, values[i]));
+    return trim(this, store, limit);
   }
   async getAll(store, limit) {
     const ks = this.sorted(store);
@@ -190,6 +190,14 @@ function answer(f, text) {
   replied = null;
   f(text || "");
   return replied;
+}
+
+// The same bound for localStorage and memory, after the writes.
+async function trim(store, name, limit) {
+  const n = limit >= 0 ? (await store.count(name)) - limit : 0;
+  if (n <= 0) return 0;
+  await store.deleteKeys(name, await store.getKeys(name, n));
+  return n;
 }
 
 // The same read-modify-write for localStorage and memory (localStorage has no transactions).

@@ -353,3 +353,31 @@ fn a_replace_overwrites_and_nothing_stored_keeps_the_tabs_profile() {
     c.save(&mut damaged, T0);
     assert!(Profile::from_json(damaged.as_deref().unwrap()).is_ok());
 }
+
+#[test]
+fn kept_attributes_follow_every_change_and_the_clock() {
+    use super::attributes::{Attributes, MAX_AGE_MS};
+    let mut p = p();
+    let mut a = Attributes::default();
+    let count = |a: &mut Attributes, p: &Profile, now: f64, path: &str| {
+        a.get(p, now, Value::Object(Map::new())).pointer_dotted(path).cloned()
+    };
+    track(&mut p, "page_view", "{}", T0);
+    assert_eq!(count(&mut a, &p, T0, "profile.events.page_view.count"), Some(Value::Number(1.0)));
+    track(&mut p, "page_view", "{}", T0);
+    assert_eq!(count(&mut a, &p, T0, "profile.events.page_view.count"), Some(Value::Number(2.0)));
+    p.identify("u-1", Value::parse(r#"{"plan": "gold"}"#).unwrap(), T0).unwrap();
+    assert_eq!(count(&mut a, &p, T0, "user.plan"), Some(Value::from("gold")));
+    assert_eq!(count(&mut a, &p, T0, "id"), Some(Value::from("u-1")));
+    // The context is each decision's own: the next one replaces it.
+    let ctx =
+        a.get(&p, T0, Value::parse(r#"{"url": "https://x.example/"}"#).unwrap()).pointer_dotted("context.url").cloned();
+    assert_eq!(ctx, Some(Value::from("https://x.example/")));
+    assert_eq!(count(&mut a, &p, T0, "context"), Some(Value::Object(Map::new())));
+    // Unchanged, the snapshot is reused for MAX_AGE_MS, then rebuilt as of the new time.
+    let later = T0 + 31.0 * MIN;
+    let active = |a: &mut Attributes, now: f64| count(a, &p, now, "profile.session.active");
+    assert_eq!(active(&mut a, T0 + MAX_AGE_MS), Some(Value::Bool(true)));
+    assert_eq!(active(&mut a, later), Some(Value::Bool(false)), "older than MAX_AGE_MS: rebuilt");
+    assert_eq!(active(&mut a, T0), Some(Value::Bool(true)), "the clock went back: rebuilt");
+}
