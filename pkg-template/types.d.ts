@@ -176,20 +176,22 @@ export interface Exposure {
 }
 
 export interface Decision {
-  /** The time the decision was made for (ms since 1970). */
-  now: number;
+  /** The time the decision was made for (ms since 1970); absent from the empty decision. */
+  now?: number;
   /** The ruleset's `id`, when it has one. */
   rulesetId?: string;
-  /** Whether the shopper is in the ruleset's global holdout (no experiment, no experiment content). */
-  globalHoldout: boolean;
+  /** Whether the shopper is in the ruleset's global holdout (no experiment, no experiment content); absent from the empty decision. */
+  globalHoldout?: boolean;
   placements: Record<string, { offers: ChosenOffer[]; skipped?: { offerId: string; reason: string }[]; [k: string]: unknown }>;
   experiments: ExperimentResult[];
-  /** Variations assigned for the first time by this decision, kept in the profile. */
-  stickyAssignments: { experimentKey: string; variation: number; bucketVersion: number }[];
-  /** What this decision records (empty with `record: false`). */
-  exposures: Exposure[];
-  /** What is recorded once the changes are on the page, with the elements they change. */
-  pageExposures: (Exposure & { selectors?: string[] })[];
+  /** Variations assigned for the first time by this decision, kept in the profile (absent from the empty decision). */
+  stickyAssignments?: { experimentKey: string; variation: number; bucketVersion: number }[];
+  /** What this decision records (empty with `record: false`; absent from the empty decision). */
+  exposures?: Exposure[];
+  /** What is recorded once the changes are on the page, with the elements they change (absent from the empty decision). */
+  pageExposures?: (Exposure & { selectors?: string[] })[];
+  /** Only in the empty decision (no ruleset loaded yet, or the SDK cannot run): why. */
+  reasons?: string[];
   [k: string]: unknown;
 }
 

@@ -300,6 +300,18 @@ fn a_decision_is_declared() {
 }
 
 #[test]
+fn the_empty_decision_is_declared() {
+    let mut problems = Vec::new();
+    let empty = json(tailor::engine::decision::EMPTY_JSON);
+    compare("the empty decision", &empty, &interface("Decision"), &mut problems);
+    // Its lists are lists, as in every decision (a page may call `.map` on them).
+    for list in ["experiments"] {
+        assert!(empty.get(list).and_then(|v| v.as_array()).is_some(), "{list}: {}", empty.to_json());
+    }
+    assert!(problems.is_empty(), "{problems:#?}");
+}
+
+#[test]
 fn the_reader_of_declarations_sees_fields_and_their_optionality() {
     let f = fields(
         "a: string; b?: { c: number; d?: string[] }; [k: string]: unknown; e(): void; f: Record<string, { g: 1 }>",

@@ -41,7 +41,8 @@ function watchTraps() {
 }
 
 const LISTENED = ["profile", "status", "ruleset"];
-const EMPTY_DECISION = Object.freeze({ placements: {}, experiments: {}, reasons: [] });
+// What decide() answers when the SDK cannot run: the shape of a decision without a ruleset.
+const EMPTY_DECISION = Object.freeze({ placements: {}, experiments: [], reasons: [] });
 
 export class Tailor {
   #core;

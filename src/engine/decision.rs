@@ -11,6 +11,9 @@ use super::json::{write_number, Map, Value};
 use super::offer::{self, Skip};
 use super::ruleset::Ruleset;
 
+/// The answer of `decide()` while no ruleset is loaded: no placement, no experiment, and why.
+pub const EMPTY_JSON: &str = r#"{"placements":{},"experiments":[],"reasons":["no ruleset loaded yet"]}"#;
+
 /// What to decide.
 #[derive(Clone, Debug, Default)]
 pub struct DecideOptions {

@@ -395,8 +395,7 @@ impl TailorCore {
             .map(|a| a.iter().filter_map(Value::as_str).map(String::from).collect::<Vec<_>>());
         let now = now_ms();
         let Some(ruleset) = self.state.borrow().ruleset.clone() else {
-            let empty = r#"{"placements":{},"experiments":{},"reasons":["no ruleset loaded yet"]}"#;
-            return Ok(js_sys::JSON::parse(empty).unwrap_or(JsValue::NULL));
+            return Ok(js_sys::JSON::parse(crate::engine::decision::EMPTY_JSON).unwrap_or(JsValue::NULL));
         };
         let options = DecideOptions { now, placements, forced };
         let decision = ruleset.decide(attributes(&mut self.state.borrow_mut(), now, extra), &options);

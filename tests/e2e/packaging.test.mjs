@@ -149,7 +149,7 @@ console.log(JSON.stringify({ status: tailor.status, decision, id: await tailor.t
   assert.equal(got.status.ready, false);
   assert.equal(got.status.storage, "none");
   assert.match(got.status.problems[0], /Tailor runs in the browser: in Node .* answers with defaults/);
-  assert.deepEqual(got.decision, { placements: {}, experiments: {}, reasons: [] });
+  assert.deepEqual(got.decision, { placements: {}, experiments: [], reasons: [] });
   assert.equal(got.id, null);
   assert.equal(got.profile, null);
   assert.equal(got.flush.sent, 0);
