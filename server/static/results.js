@@ -529,7 +529,7 @@ async function makeStudioLink(event) {
     shop = new URL($("studio-shop").value.trim() || "/", location.origin);
     if (!/^https?:$/.test(shop.protocol)) throw new Error();
   } catch {
-    error.textContent = "The shop page must be a path such as / or an http(s) address such as https://shop.example/.";
+    error.textContent = "The shop page must be a path such as / or a full http(s) address of the shop.";
     return;
   }
   const body = { role: $("studio-role").value, ttl: $("studio-ttl").value };

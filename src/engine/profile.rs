@@ -24,7 +24,7 @@ use crate::engine::json::{Map, Value};
 use crate::engine::uuid::Uuid;
 use state::{day_of, idx, insert_sorted, Affinity, Assignment, CartItem, Counter, Day, OfferStats, Session, Viewed};
 
-pub use attributes::{Attributes, MAX_AGE_MS};
+pub use attributes::{base_attributes, Attributes, MAX_AGE_MS};
 pub use changes::{Change, Changes};
 pub use store::{ProfileError, SCHEMA_VERSION};
 

@@ -9,7 +9,7 @@
 use tailor::engine::decision::DecideOptions;
 use tailor::engine::experiment::ForcedVariations;
 use tailor::engine::json::{Map, Value};
-use tailor::engine::profile::Profile;
+use tailor::engine::profile::{base_attributes, Profile};
 use tailor::engine::regex::RegexCompiler;
 use tailor::engine::ruleset::Ruleset;
 
@@ -84,16 +84,8 @@ pub fn attributes(shopper: &Shopper<'_>) -> Result<Value, Vec<Problem>> {
             Err(e) => return Err(vec![Problem { path: "context".into(), message: format!("not JSON: {e}") }]),
         }
     };
-    let mut user = profile.traits().clone();
-    if let Some(id) = profile.user_id() {
-        user.insert("id", Value::from(id));
-    }
-    let mut m = Map::new();
-    m.insert("id", Value::from(profile.user_id().unwrap_or(profile.anonymous_id())));
-    m.insert("anonymousId", Value::from(profile.anonymous_id()));
-    m.insert("profile", profile.snapshot(shopper.now));
+    let mut m = base_attributes(&profile, shopper.now);
     m.insert("context", context);
-    m.insert("user", Value::Object(user));
     Ok(Value::Object(m))
 }
 

@@ -3,7 +3,7 @@
 // driven by playwright-core, and the three engines behind one small driver (`openEngine`).
 // Everything started here is stopped by `stop()` / `close()`.
 import { execFileSync, spawn } from "node:child_process";
-import { createHmac } from "node:crypto";
+import { createHmac, randomBytes } from "node:crypto";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -34,6 +34,16 @@ export function codeBlocks(markdown, lang) {
     const section = i === 0 ? "" : part.slice(0, part.indexOf("\n"));
     return [...part.matchAll(new RegExp("```" + lang + "\\n([\\s\\S]*?)```", "g"))].map((m) => ({ section, code: m[1] }));
   });
+}
+
+/** A version 7 UUID (the event ids the server accepts) for the time `ms`. */
+export function uuid7(ms) {
+  const b = randomBytes(16);
+  b.writeUIntBE(ms, 0, 6);
+  b[6] = 0x70 | (b[6] & 0x0f);
+  b[8] = 0x80 | (b[8] & 0x3f);
+  const h = b.toString("hex");
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
 }
 
 /**

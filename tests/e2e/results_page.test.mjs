@@ -8,10 +8,9 @@
 // results-studio-link.png (1280 wide), results-phone.png and results-phone-winner.png (390 wide).
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { randomBytes } from "node:crypto";
 import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { ROOT, launchBrowser, newPage, startServer } from "./harness.mjs";
+import { launchBrowser, newPage, ROOT, startServer, uuid7 } from "./harness.mjs";
 
 const TOKEN = "results-page-admin-token";
 const SITE = "default";
@@ -25,16 +24,6 @@ const RULESET = {
     { key: "checkout-button", weights: [0.5, 0.5], variations: [{ key: "blue" }, { key: "green" }] },
   ],
 };
-
-/** A version 7 UUID (the event ids the server accepts) for time `ms`. */
-function uuid7(ms) {
-  const b = randomBytes(16);
-  b.writeUIntBE(ms, 0, 6);
-  b[6] = 0x70 | (b[6] & 0x0f);
-  b[8] = 0x80 | (b[8] & 0x3f);
-  const h = b.toString("hex");
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
-}
 
 const DAY = 24 * 3600 * 1000;
 const DAYS = 5;

@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { request as httpRequest, createServer } from "node:http";
 import { join } from "node:path";
-import { launchBrowser, newPage, readStore, startServer } from "./harness.mjs";
+import { launchBrowser, newPage, readStore, startServer, until } from "./harness.mjs";
 
 const PAGES = join(import.meta.dirname, "pages");
 const PKG = process.env.TAILOR_PKG ? ["--pkg", process.env.TAILOR_PKG] : [];
@@ -23,16 +23,6 @@ function storedIds(server, site) {
     encoding: "utf8",
   });
   return out.split("\n").filter(Boolean);
-}
-
-async function until(f, ms, step = 250) {
-  const end = Date.now() + ms;
-  let v = await f();
-  while (!v && Date.now() < end) {
-    await new Promise((r) => setTimeout(r, step));
-    v = await f();
-  }
-  return v;
 }
 
 /**
@@ -128,7 +118,7 @@ describe("nothing lost", () => {
       assert.equal(lost, 0);
       assert.equal(stored.length, 5000, "each stored once");
       assert.equal(stats.deadLettered, 0);
-      await until(async () => (await readStore(page, "tailor:waf", "outbox")).length === 0, 20000);
+      await until(async () => (await readStore(page, "tailor:waf", "outbox")).length === 0, 20000, 250);
       assert.equal((await readStore(page, "tailor:waf", "outbox")).length, 0, "the outbox is empty");
       await page.context().close();
     } finally {

@@ -15,12 +15,12 @@ import { readFileSync } from "node:fs";
 import { createServer, request } from "node:http";
 import { join } from "node:path";
 import { launchBrowser, ROOT, serverEvents, startServer } from "./harness.mjs";
+import { openPage, q, studioContext as studioContext0, studioLink as studioLink0, text, type, WAIT, waitText } from "./studio_pages.mjs";
 
 const TOKEN = "studio-e2e-admin-token";
 const ORIGINAL = JSON.parse(readFileSync(join(ROOT, "www/ruleset.json"), "utf8"));
 const IMAGES = join(ROOT, "docs/images");
 const NEW_HEADLINE = "Winter jackets: free returns for 60 days";
-const WAIT = { timeout: 15000 };
 
 let server;
 let browser;
@@ -33,59 +33,9 @@ after(async () => {
   await server?.stop();
 });
 
-async function studioLink(role, { ttl = "30m", who = "Mia", path = "/" } = {}) {
-  const r = await fetch(`${server.url}/v1/admin/studio-links/demo`, {
-    method: "POST",
-    headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
-    body: JSON.stringify({ role, ttl, who, path }),
-  });
-  assert.equal(r.status, 201, await r.clone().text());
-  return r.json();
-}
+const studioLink = (role, options) => studioLink0(server, TOKEN, "demo", role, options);
+const studioContext = (options) => studioContext0(browser, options);
 
-/** A new context whose pages record the Studio's closed shadow root as window.__studio. */
-async function studioContext(options = {}) {
-  const context = await browser.newContext(options);
-  await context.addInitScript(() => {
-    const attach = Element.prototype.attachShadow;
-    Element.prototype.attachShadow = function (init) {
-      const root = attach.call(this, init);
-      if (this.localName === "tailor-studio") window.__studio = root;
-      return root;
-    };
-  });
-  return context;
-}
-
-async function openPage(context, url) {
-  const page = await context.newPage();
-  page.problems = [];
-  page.on("pageerror", (e) => page.problems.push("pageerror: " + e.message));
-  page.on("console", (m) => m.type() === "error" && page.problems.push("console: " + m.text()));
-  await page.goto(url);
-  return page;
-}
-
-/** An element inside the Studio (by a CSS selector), waited for. */
-async function q(page, selector) {
-  await page.waitForFunction((s) => window.__studio?.querySelector(s), selector, WAIT);
-  return page.evaluateHandle((s) => window.__studio.querySelector(s), selector);
-}
-const text = (page, selector) => q(page, selector).then((e) => e.evaluate((el) => el.textContent));
-async function waitText(page, selector, pattern) {
-  try {
-    await page.waitForFunction(([s, p]) => new RegExp(p).test(window.__studio?.querySelector(s)?.textContent || ""), [selector, pattern.source], WAIT);
-  } catch (e) {
-    const now = await page.evaluate((s) => window.__studio?.querySelector(s)?.textContent, selector);
-    throw new Error(`${selector} did not match ${pattern}: it says ${JSON.stringify(now)}`);
-  }
-  return text(page, selector);
-}
-async function type(page, selector, value) {
-  const el = await q(page, selector);
-  await el.fill(value);
-  await page.waitForTimeout(450); // the form takes edits after 300 ms without typing
-}
 /** In the page: the ruleset version the SDK holds and its decision, recording nothing. */
 async function shopperView() {
   let v = null;

@@ -5,12 +5,11 @@
 // server) with the message next to the field. Screenshot: docs/images/studio-setup.png.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { randomBytes } from "node:crypto";
 import { join } from "node:path";
-import { launchBrowser, ROOT, startServer } from "./harness.mjs";
+import { launchBrowser, ROOT, startServer, uuid7 } from "./harness.mjs";
+import { openPage, q, studioContext, studioLink as studioLink0, text, type, WAIT, waitText } from "./studio_pages.mjs";
 
 const TOKEN = "studio-setup-admin-token";
-const WAIT = { timeout: 15000 };
 
 let server;
 let browser;
@@ -23,60 +22,11 @@ after(async () => {
   await server?.stop();
 });
 
-function uuid7(ms) {
-  const b = randomBytes(16);
-  b.writeUIntBE(ms, 0, 6);
-  b[6] = 0x70 | (b[6] & 0x0f);
-  b[8] = 0x80 | (b[8] & 0x3f);
-  const x = b.toString("hex");
-  return `${x.slice(0, 8)}-${x.slice(8, 12)}-${x.slice(12, 16)}-${x.slice(16, 20)}-${x.slice(20)}`;
-}
-
-async function studioLink(role) {
-  const r = await fetch(`${server.url}/v1/admin/studio-links/demo`, {
-    method: "POST",
-    headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
-    body: JSON.stringify({ role, ttl: "30m", who: "Mia", path: "/" }),
-  });
-  assert.equal(r.status, 201, await r.clone().text());
-  return r.json();
-}
+const studioLink = (role) => studioLink0(server, TOKEN, "demo", role);
 
 async function openStudio(link) {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 1000 } });
-  await context.addInitScript(() => {
-    const attach = Element.prototype.attachShadow;
-    Element.prototype.attachShadow = function (init) {
-      const root = attach.call(this, init);
-      if (this.localName === "tailor-studio") window.__studio = root;
-      return root;
-    };
-  });
-  const page = await context.newPage();
-  page.problems = [];
-  page.on("pageerror", (e) => page.problems.push("pageerror: " + e.message));
-  page.on("console", (m) => m.type() === "error" && page.problems.push("console: " + m.text()));
-  await page.goto(server.url + link);
-  return { context, page };
-}
-
-async function q(page, selector) {
-  await page.waitForFunction((s) => window.__studio?.querySelector(s), selector, WAIT);
-  return page.evaluateHandle((s) => window.__studio.querySelector(s), selector);
-}
-const text = (page, selector) => q(page, selector).then((e) => e.evaluate((el) => el.textContent));
-async function waitText(page, selector, pattern) {
-  try {
-    await page.waitForFunction(([s, p]) => new RegExp(p).test(window.__studio?.querySelector(s)?.textContent || ""), [selector, pattern.source], WAIT);
-  } catch {
-    const now = await page.evaluate((s) => window.__studio?.querySelector(s)?.textContent, selector);
-    throw new Error(`${selector} did not match ${pattern}: it says ${JSON.stringify(now)}${page.problems.length ? "; page problems: " + page.problems.join("; ") : ""}`);
-  }
-  return text(page, selector);
-}
-async function type(page, selector, value) {
-  await (await q(page, selector)).fill(value);
-  await page.waitForTimeout(450); // the form takes edits after 300 ms without typing
+  const context = await studioContext(browser, { viewport: { width: 1280, height: 1000 } });
+  return { context, page: await openPage(context, server.url + link) };
 }
 const errorsAt = (page, path) => page.evaluate((p) => window.__studio.querySelector(`[data-errors="${p}"]`)?.textContent ?? null, path);
 async function accepted(page) {

@@ -6,7 +6,7 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { identityToken, launchBrowser, newPage, startServer } from "./harness.mjs";
+import { identityToken, launchBrowser, newPage, startServer, until } from "./harness.mjs";
 
 const PAGES = join(import.meta.dirname, "pages");
 const TOKEN = "sync-test-admin-token";
@@ -57,17 +57,6 @@ function trackMany(page, n, from = 0) {
     },
     [n, from],
   );
-}
-
-/** Polls until `f()` is true or `ms` ran out; returns the last value. */
-async function until(f, ms, step = 250) {
-  const end = Date.now() + ms;
-  let v = await f();
-  while (!v && Date.now() < end) {
-    await new Promise((r) => setTimeout(r, step));
-    v = await f();
-  }
-  return v;
 }
 
 describe("outbox flush", () => {
@@ -174,7 +163,7 @@ describe("outbox flush", () => {
         pages.push(page);
       }
       const ids = (await Promise.all(pages.map((p, i) => trackMany(p, 300, i * 1000)))).flat();
-      const all = await until(() => storedIds(server, "tabs").length >= ids.length, 180000);
+      const all = await until(() => storedIds(server, "tabs").length >= ids.length, 180000, 250);
       assert.ok(all, "stored " + storedIds(server, "tabs").length + " of " + ids.length);
       assert.deepEqual(new Set(storedIds(server, "tabs")), new Set(ids));
       if (locks === "Web Locks") {
@@ -194,7 +183,7 @@ describe("outbox flush", () => {
       }
       // In the end exactly one tab is the sender (the others see the lock or lease taken).
       const flags = () => Promise.all(pages.map((p) => p.evaluate(() => T.syncStats.sender)));
-      const one = await until(async () => (await flags()).filter(Boolean).length === 1, 30000);
+      const one = await until(async () => (await flags()).filter(Boolean).length === 1, 30000, 250);
       assert.ok(one, JSON.stringify(await flags()));
       await context.close();
     } finally {
@@ -213,7 +202,7 @@ describe("outbox flush", () => {
       await page.waitForTimeout(400);
       assert.equal(storedIds(server, "beacon").length, 0, "the timer has not sent them");
       await page.goto("about:blank");
-      assert.ok(await until(() => storedIds(server, "beacon").length === 5, 10000), "stored: " + storedIds(server, "beacon").length);
+      assert.ok(await until(() => storedIds(server, "beacon").length === 5, 10000, 250), "stored: " + storedIds(server, "beacon").length);
       assert.deepEqual(new Set(storedIds(server, "beacon")), new Set(ids));
       await page.context().close();
     } finally {
@@ -369,7 +358,7 @@ describe("identity", () => {
       await b.context().setOffline(false);
       await b.reload();
       await b.waitForFunction(() => window.ready === true);
-      const erased = await until(() => storedIds(server, "id").length === 0, 15000);
+      const erased = await until(() => storedIds(server, "id").length === 0, 15000, 250);
       assert.ok(erased, "events left: " + storedIds(server, "id").length);
       // The queue entry goes once the server's answer arrives, just after the rows go.
       await b.waitForFunction(() => localStorage.getItem("tailor:id:erase") === null, null, { timeout: 10000 });
@@ -394,7 +383,7 @@ describe("identity", () => {
       await page.context().setOffline(false);
       await page.reload();
       await ready(page);
-      assert.ok(await until(() => links() === "user-9", 10000), "linked: " + links());
+      assert.ok(await until(() => links() === "user-9", 10000, 250), "linked: " + links());
       await page.context().close();
     } finally {
       await server.stop();
@@ -452,7 +441,7 @@ describe("identity", () => {
       assert.ok(userId, "some device buckets into the other variant");
       // The conflict is real before the merge: the server holds the other device's exposure
       // to the other variant, linked to the user the shopper is about to log in as.
-      assert.ok(await until(() => exposures(other.anonymousId).length > 0, 10000), "the other device's exposure is stored");
+      assert.ok(await until(() => exposures(other.anonymousId).length > 0, 10000, 250), "the other device's exposure is stored");
       const conflicting = exposures(other.anonymousId);
       assert.ok(conflicting.every((e) => Number(e.exp_variation) === other.variation), JSON.stringify(conflicting));
       assert.notEqual(other.variation, before);

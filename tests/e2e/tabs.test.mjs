@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { launchBrowser, startServer } from "./harness.mjs";
+import { launchBrowser, startServer, until } from "./harness.mjs";
 
 const PAGES = join(import.meta.dirname, "pages");
 // TAILOR_PKG serves another build of the package (e.g. a copy while pkg/ is being rebuilt).
@@ -42,17 +42,6 @@ async function openTab(context, server, params) {
     throw new Error("the tab did not get ready: " + page.problems.join("\n"));
   }
   return page;
-}
-
-/** Polls until `f()` is truthy or `ms` ran out; returns the last value. */
-async function until(f, ms, step = 100) {
-  const end = Date.now() + ms;
-  let v = await f();
-  while (!v && Date.now() < end) {
-    await new Promise((r) => setTimeout(r, step));
-    v = await f();
-  }
-  return v;
 }
 
 const status = (page) => page.evaluate(() => T.status);

@@ -36,7 +36,7 @@ impl Attributes {
                 && now_ms - at <= MAX_AGE_MS
         });
         if !fresh {
-            self.value = Value::Object(base(profile, now_ms));
+            self.value = Value::Object(base_attributes(profile, now_ms));
             self.built = Some((profile.revision(), profile.anonymous_id().to_string(), now_ms));
         }
         if let Value::Object(m) = &mut self.value {
@@ -51,7 +51,11 @@ impl Attributes {
     }
 }
 
-fn base(profile: &Profile, now_ms: f64) -> Map {
+/// The attributes decisions read about the shopper, as of `now_ms`: `id` (the user id, else
+/// the anonymous id), `anonymousId`, `profile` (the snapshot) and `user` (traits and `id`).
+/// The caller adds `context`. The SDK keeps them in [`Attributes`]; the Studio builds them
+/// for a persona the same way.
+pub fn base_attributes(profile: &Profile, now_ms: f64) -> Map {
     let mut user = profile.traits().clone();
     if let Some(id) = profile.user_id() {
         user.insert("id", Value::from(id));
