@@ -32,7 +32,9 @@ command -v cargo >/dev/null || want cargo-web
 # wasm32. Tests and lint use rustup's target when it is (or can quickly be) installed. The
 # release build prefers Debian's rustc-web with the standard library built from source
 # (rust-web-src), because only that allows -Cpanic=immediate-abort, which drops every panic
-# message and its formatting code from the module shoppers download.
+# message and its formatting code from the module shoppers download, and -Zfmt-debug=none
+# with -Zlocation-detail=none, which drop `Debug` formatting and source locations (-1.2 KB
+# gzip; the shopper's module formats no message with `{:?}`, docs/size.md).
 wasm_mode=""
 if [ "${TAILOR_WASM_MODE:-}" = debian ]; then
   wasm_mode=debian # forced: test the fallback a machine without rustup's target takes
@@ -85,7 +87,7 @@ fi
     echo "export TAILOR_RELEASE_TARGET_DIR=\"$root/target-wasm\""
     echo "TAILOR_RELEASE_ENV=$debian_env"
     echo "TAILOR_RELEASE_FLAGS=(-Zbuild-std=std,panic_abort)"
-    echo "TAILOR_RELEASE_RUSTFLAGS='-Zunstable-options -Cpanic=immediate-abort'"
+    echo "TAILOR_RELEASE_RUSTFLAGS='-Zunstable-options -Cpanic=immediate-abort -Zfmt-debug=none -Zlocation-detail=none'"
   else
     echo "export TAILOR_RELEASE_TARGET_DIR=\"$root/target\""
     echo "TAILOR_RELEASE_ENV=()"
