@@ -5,12 +5,13 @@
 // violation; a preview link shows a saved draft, marked, and records nothing either.
 // The Studio's shadow root is closed: tests/e2e/pages/engines-probe.js, loaded first by the
 // page, keeps it as window.__studio (WebDriver classic has no init script).
-import { after, before, describe, test } from "node:test";
+import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ENGINES, openEngine, publishRuleset, startProxy, startServer, storedEvents } from "./harness.mjs";
+import { publishRuleset, startProxy, startServer, storedEvents } from "./harness.mjs";
+import { forEachEngine } from "./each_engine.mjs";
 
 const PAGES = join(import.meta.dirname, "pages");
 const TOKEN = "engines-studio-admin-token";
@@ -106,102 +107,93 @@ async function settle() {
   for (let i = 0; i < 20 && (await t.flush()).pending > 0; i++) await new Promise((r) => setTimeout(r, 100));
 }
 
-for (const name of ENGINES) {
-  describe(name, () => {
-    let engine;
-    before(async () => {
-      engine = await openEngine(name);
-    });
-    after(async () => {
-      await engine?.close();
-    });
-    const text = (selector, pattern, ms = 20000) => engine.evaluate(studioText, selector, pattern.source, ms);
+forEachEngine((name, engine) => {
+  const text = (selector, pattern, ms = 20000) => engine.evaluate(studioText, selector, pattern.source, ms);
 
-    /** Opens a Studio link on `base`, checks Inspect, forces variation 1; answers the page's probe. */
-    async function studioRun(t, base, label) {
-      const { link } = await studioLink();
-      const before = storedEvents(server, SITE).length;
-      await engine.goto(base + link);
-      assert.match(await text('[data-test="role"]', /role edit/), /Eng/);
-      assert.equal(await engine.evaluate(() => window.__studio.mode), "closed", "the Studio's shadow root is closed");
-      assert.match(await text('[data-test="exp-hero"]', /variation/), /variation 0 \(control\)/);
-      const inspect = await text('[data-test="panel-inspect"]', /Offers by placement/);
-      assert.match(inspect, /Offers by placement\s*banner\s*shown: welcome/, "the placements and their offers: " + inspect);
-      assert.equal(await engine.evaluate(textOf, "#hero h1", ORIGINAL, 0), ORIGINAL);
-      // Force variation 1 from the Inspect panel (its select, as a merchandiser picks it).
-      await engine.evaluate(() => {
-        const select = window.__studio.querySelector('[data-test="force-hero"]');
-        select.value = "1";
-        select.dispatchEvent(new Event("change", { bubbles: true }));
-      });
-      assert.equal(await engine.evaluate(textOf, "#hero h1", FORCED, 15000), FORCED, "forcing the variation changed the page");
-      await text('[data-test="exp-hero"]', /variation 1 \(big\)/);
-      const shot = join(SHOTS, `studio-${label}-${name}.png`);
-      await engine.screenshot(shot);
-      t.diagnostic(`${name}: screenshot of the Studio in ${shot}`);
-      const calls = await engine.evaluate(shopperCalls);
-      assert.doesNotMatch(calls.url, /tailor_studio/, "the token left the address bar");
-      assert.equal(storedEvents(server, SITE).length, before, "nothing recorded in the Studio: " + JSON.stringify(calls));
-      return engine.evaluate(() => window.__probe);
-    }
-
-    test("a Studio link opens the Studio: Inspect lists the experiment and the placements, forcing a variation changes the page, nothing is recorded", { timeout: 120000 }, async (t) => {
-      t.diagnostic(`${name}: ${engine.version}`);
-      const probe = await studioRun(t, server.url, "open");
-      assert.equal(probe.ran, 0);
-      if (name === "webkit") t.diagnostic("webkit: WebKitWebDriver reports no console messages, so the page's console is not checked here");
-      else assert.deepEqual(engine.problems, [], "no console errors");
+  /** Opens a Studio link on `base`, checks Inspect, forces variation 1; answers the page's probe. */
+  async function studioRun(t, base, label) {
+    const { link } = await studioLink();
+    const before = storedEvents(server, SITE).length;
+    await engine.goto(base + link);
+    assert.match(await text('[data-test="role"]', /role edit/), /Eng/);
+    assert.equal(await engine.evaluate(() => window.__studio.mode), "closed", "the Studio's shadow root is closed");
+    assert.match(await text('[data-test="exp-hero"]', /variation/), /variation 0 \(control\)/);
+    const inspect = await text('[data-test="panel-inspect"]', /Offers by placement/);
+    assert.match(inspect, /Offers by placement\s*banner\s*shown: welcome/, "the placements and their offers: " + inspect);
+    assert.equal(await engine.evaluate(textOf, "#hero h1", ORIGINAL, 0), ORIGINAL);
+    // Force variation 1 from the Inspect panel (its select, as a merchandiser picks it).
+    await engine.evaluate(() => {
+      const select = window.__studio.querySelector('[data-test="force-hero"]');
+      select.value = "1";
+      select.dispatchEvent(new Event("change", { bubbles: true }));
     });
+    assert.equal(await engine.evaluate(textOf, "#hero h1", FORCED, 15000), FORCED, "forcing the variation changed the page");
+    await text('[data-test="exp-hero"]', /variation 1 \(big\)/);
+    const shot = join(SHOTS, `studio-${label}-${name}.png`);
+    await engine.screenshot(shot);
+    t.diagnostic(`${name}: screenshot of the Studio in ${shot}`);
+    const calls = await engine.evaluate(shopperCalls);
+    assert.doesNotMatch(calls.url, /tailor_studio/, "the token left the address bar");
+    assert.equal(storedEvents(server, SITE).length, before, "nothing recorded in the Studio: " + JSON.stringify(calls));
+    return engine.evaluate(() => window.__probe);
+  }
 
-    test("the Studio under a strict CSP (nonce, 'strict-dynamic'): the same, with no policy violation", { timeout: 120000 }, async (t) => {
-      const probe = await studioRun(t, proxy.url, "csp");
-      assert.deepEqual(probe.violations, [], "policy violations");
-      // The listener does count: a style without the nonce is refused and reported.
-      const refused = await engine.evaluate(() => {
-        const s = document.createElement("style");
-        s.textContent = "body { color: red }";
-        document.head.append(s);
-        return new Promise((ok) => setTimeout(() => ok(window.__probe.violations), 500));
-      });
-      assert.ok(refused.some((v) => /^style-src/.test(v)), "the policy is in force: " + JSON.stringify(refused));
-    });
-
-    test("a preview link shows the saved draft with its banner, and records nothing", { timeout: 120000 }, async (t) => {
-      // Leave the Studio mode of the tests before (kept in this tab's sessionStorage).
-      await engine.goto(`${server.url}/engines-studio.html?tailor_studio=off`);
-      // That visit is a shopper's, recorded: sent now, so that nothing of it arrives later
-      // (by the beacon of its pagehide) and is counted against the preview.
-      await engine.evaluate(settle);
-      const { token } = await studioLink();
-      const draft = `engines-${name}`;
-      // The draft adds an experiment for everyone (the shopper's sticky variation of "hero",
-      // from the visit just made, would keep the control whatever its weights).
-      const doc = ruleset([1, 0], FORCED);
-      doc.experiments.push({
-        key: "draft-cta",
-        weights: [0, 1],
-        urlPatterns: [{ type: "prefix", pattern: "/engines-studio.html" }],
-        variations: [{ key: "control" }, { key: "new", changes: [{ selector: "#hero .cta", action: "text", value: DRAFT }] }],
-      });
-      const saved = await call("PUT", `/v1/studio/${SITE}/drafts/${draft}`, token, doc);
-      assert.ok(saved.status === 200 || saved.status === 201, JSON.stringify(saved.body));
-      const made = await call("POST", `/v1/studio/${SITE}/previews`, token, { draft, ttl: "10m", path: "/engines-studio.html" });
-      assert.equal(made.status, 201, JSON.stringify(made.body));
-      const before = storedEvents(server, SITE).length;
-      await engine.goto(server.url + made.body.link);
-      assert.match(await text(".banner", /Preview/), new RegExp(`Preview of draft “${draft}”: not counted`));
-      assert.equal(await engine.evaluate(textOf, "#hero .cta", DRAFT, 15000), DRAFT, "the draft's variation is on the page");
-      const version = await engine.evaluate(() => new Promise((ok) => tailor("ready", (t) => ok(t.status.rulesetVersion))));
-      assert.equal(version, 0, "the page holds the draft (a preview envelope is version 0)");
-      await engine.screenshot(join(SHOTS, `studio-preview-${name}.png`));
-      const calls = await engine.evaluate(shopperCalls);
-      assert.equal(storedEvents(server, SITE).length, before, "nothing recorded in a preview: " + JSON.stringify(calls));
-      // Out of preview, the same browser is a shopper again: the live ruleset, and recorded.
-      await engine.goto(`${server.url}/engines-studio.html?tailor_studio=off`);
-      assert.equal(await engine.evaluate(textOf, "#hero .cta", "Shop now", 5000), "Shop now", "the draft is gone");
-      const shopper = await engine.evaluate(shopperCalls);
-      assert.ok(storedEvents(server, SITE).some((e) => e.id === shopper.id), "the shopper's page view is stored: " + JSON.stringify(shopper));
-      t.diagnostic(`${name}: screenshots in ${SHOTS}`);
-    });
+  test("a Studio link opens the Studio: Inspect lists the experiment and the placements, forcing a variation changes the page, nothing is recorded", { timeout: 120000 }, async (t) => {
+    t.diagnostic(`${name}: ${engine.version}`);
+    const probe = await studioRun(t, server.url, "open");
+    assert.equal(probe.ran, 0);
+    if (name === "webkit") t.diagnostic("webkit: WebKitWebDriver reports no console messages, so the page's console is not checked here");
+    else assert.deepEqual(engine.problems, [], "no console errors");
   });
-}
+
+  test("the Studio under a strict CSP (nonce, 'strict-dynamic'): the same, with no policy violation", { timeout: 120000 }, async (t) => {
+    const probe = await studioRun(t, proxy.url, "csp");
+    assert.deepEqual(probe.violations, [], "policy violations");
+    // The listener does count: a style without the nonce is refused and reported.
+    const refused = await engine.evaluate(() => {
+      const s = document.createElement("style");
+      s.textContent = "body { color: red }";
+      document.head.append(s);
+      return new Promise((ok) => setTimeout(() => ok(window.__probe.violations), 500));
+    });
+    assert.ok(refused.some((v) => /^style-src/.test(v)), "the policy is in force: " + JSON.stringify(refused));
+  });
+
+  test("a preview link shows the saved draft with its banner, and records nothing", { timeout: 120000 }, async (t) => {
+    // Leave the Studio mode of the tests before (kept in this tab's sessionStorage).
+    await engine.goto(`${server.url}/engines-studio.html?tailor_studio=off`);
+    // That visit is a shopper's, recorded: sent now, so that nothing of it arrives later
+    // (by the beacon of its pagehide) and is counted against the preview.
+    await engine.evaluate(settle);
+    const { token } = await studioLink();
+    const draft = `engines-${name}`;
+    // The draft adds an experiment for everyone (the shopper's sticky variation of "hero",
+    // from the visit just made, would keep the control whatever its weights).
+    const doc = ruleset([1, 0], FORCED);
+    doc.experiments.push({
+      key: "draft-cta",
+      weights: [0, 1],
+      urlPatterns: [{ type: "prefix", pattern: "/engines-studio.html" }],
+      variations: [{ key: "control" }, { key: "new", changes: [{ selector: "#hero .cta", action: "text", value: DRAFT }] }],
+    });
+    const saved = await call("PUT", `/v1/studio/${SITE}/drafts/${draft}`, token, doc);
+    assert.ok(saved.status === 200 || saved.status === 201, JSON.stringify(saved.body));
+    const made = await call("POST", `/v1/studio/${SITE}/previews`, token, { draft, ttl: "10m", path: "/engines-studio.html" });
+    assert.equal(made.status, 201, JSON.stringify(made.body));
+    const before = storedEvents(server, SITE).length;
+    await engine.goto(server.url + made.body.link);
+    assert.match(await text(".banner", /Preview/), new RegExp(`Preview of draft “${draft}”: not counted`));
+    assert.equal(await engine.evaluate(textOf, "#hero .cta", DRAFT, 15000), DRAFT, "the draft's variation is on the page");
+    const version = await engine.evaluate(() => new Promise((ok) => tailor("ready", (t) => ok(t.status.rulesetVersion))));
+    assert.equal(version, 0, "the page holds the draft (a preview envelope is version 0)");
+    await engine.screenshot(join(SHOTS, `studio-preview-${name}.png`));
+    const calls = await engine.evaluate(shopperCalls);
+    assert.equal(storedEvents(server, SITE).length, before, "nothing recorded in a preview: " + JSON.stringify(calls));
+    // Out of preview, the same browser is a shopper again: the live ruleset, and recorded.
+    await engine.goto(`${server.url}/engines-studio.html?tailor_studio=off`);
+    assert.equal(await engine.evaluate(textOf, "#hero .cta", "Shop now", 5000), "Shop now", "the draft is gone");
+    const shopper = await engine.evaluate(shopperCalls);
+    assert.ok(storedEvents(server, SITE).some((e) => e.id === shopper.id), "the shopper's page view is stored: " + JSON.stringify(shopper));
+    t.diagnostic(`${name}: screenshots in ${SHOTS}`);
+  });
+});
