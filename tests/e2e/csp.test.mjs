@@ -9,9 +9,8 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { createServer, request } from "node:http";
 import { join } from "node:path";
-import { launchBrowser, newPage, ROOT, startServer } from "./harness.mjs";
+import { launchBrowser, newPage, ROOT, startProxy, startServer } from "./harness.mjs";
 
 const PAGES = join(import.meta.dirname, "pages");
 const TOKEN = "csp-test-admin-token";
@@ -24,24 +23,13 @@ let base;
 let browser;
 before(async () => {
   server = await startServer(["--admin-token", TOKEN], { www: PAGES });
-  const target = new URL(server.url);
-  proxy = createServer((req, res) => {
-    const up = request({ host: target.hostname, port: target.port, path: req.url, method: req.method, headers: req.headers }, (r) => {
-      const headers = { ...r.headers };
-      if (String(headers["content-type"] || "").startsWith("text/html")) headers["content-security-policy"] = POLICY;
-      res.writeHead(r.statusCode, headers);
-      r.pipe(res);
-    });
-    up.on("error", () => res.destroy());
-    req.pipe(up);
-  });
-  await new Promise((ok) => proxy.listen(0, "127.0.0.1", ok));
-  base = `http://127.0.0.1:${proxy.address().port}`;
+  proxy = await startProxy(server, { policy: POLICY });
+  base = proxy.url;
   browser = await launchBrowser();
 });
 after(async () => {
   await browser?.close();
-  await new Promise((ok) => (proxy ? proxy.close(ok) : ok()));
+  await proxy?.close();
   await server?.stop();
 });
 

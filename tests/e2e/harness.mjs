@@ -137,14 +137,17 @@ export async function until(f, ms = 15000, step = 100) {
 /**
  * An HTTP proxy on 127.0.0.1 in front of `server` (following its `url` across `resume()`), for
  * what a test does to the network between the page and the server, in any engine:
- * - `policy`: a Content-Security-Policy header added to every HTML answer;
+ * - `policy`: a Content-Security-Policy header added to every HTML answer (a string, or a
+ *   function called per answer that gives the header or null for none);
+ * - `answer(req, res)`: called first for every request; when it returns true it has answered
+ *   the request itself and nothing goes to the server (a test's own file, a refused path);
  * - `down = true`: every request gets its connection closed unanswered (an offline spell);
  * - `holdNext()`: the next `POST /v1/events` the server answers 200 is stored by the server
  *   but its answer never reaches the page; resolves to that batch's record once it is held.
  * `posts` records every `POST /v1/events`: `{ site, ids, status, outcome }`, outcome
  * "answered", "dropped" (down), "held", or "no server" (the server was not there).
  */
-export async function startProxy(server, { policy = null } = {}) {
+export async function startProxy(server, { policy = null, answer = null } = {}) {
   const { createServer, request } = await import("node:http");
   const held = new Set();
   let holding = null;
@@ -162,6 +165,7 @@ export async function startProxy(server, { policy = null } = {}) {
     },
   };
   const http = createServer((req, res) => {
+    if (answer?.(req, res)) return;
     const chunks = [];
     req.on("data", (c) => chunks.push(c));
     req.on("end", () => {
@@ -195,7 +199,8 @@ export async function startProxy(server, { policy = null } = {}) {
           return r.on("end", () => ok(post));
         }
         const headers = { ...r.headers };
-        if (policy && String(headers["content-type"] || "").startsWith("text/html")) headers["content-security-policy"] = policy;
+        const csp = typeof policy === "function" ? policy() : policy;
+        if (csp && String(headers["content-type"] || "").startsWith("text/html")) headers["content-security-policy"] = csp;
         res.writeHead(r.statusCode, headers);
         r.pipe(res);
         if (post) post.outcome = "answered";

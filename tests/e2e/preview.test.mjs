@@ -6,9 +6,8 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { createServer, request } from "node:http";
 import { join } from "node:path";
-import { launchBrowser, newPage, readStore, serverEvents, startServer } from "./harness.mjs";
+import { launchBrowser, newPage, readStore, serverEvents, startProxy, startServer } from "./harness.mjs";
 
 const PAGES = join(import.meta.dirname, "pages");
 const TOKEN = "preview-test-admin-token";
@@ -26,34 +25,28 @@ let requests = []; // { url, referer }
 
 before(async () => {
   server = await startServer(["--admin-token", TOKEN], { www: PAGES });
-  const target = new URL(server.url);
-  proxy = createServer((req, res) => {
-    requests.push({ url: req.url, referer: req.headers.referer || "" });
-    if (req.url.split("?")[0] === "/studio/tailor-studio.js") {
+  proxy = await startProxy(server, {
+    policy: () => (fake.csp ? POLICY : null),
+    answer(req, res) {
+      requests.push({ url: req.url, referer: req.headers.referer || "" });
+      if (req.url.split("?")[0] !== "/studio/tailor-studio.js") return false;
       if (fake.studio == null) {
         res.writeHead(404, { "content-type": "text/plain" });
-        return res.end("not found");
+        res.end("not found");
+      } else {
+        res.writeHead(200, { "content-type": "text/javascript", "cache-control": "no-store" });
+        res.end(fake.studio);
       }
-      res.writeHead(200, { "content-type": "text/javascript", "cache-control": "no-store" });
-      return res.end(fake.studio);
-    }
-    const up = request({ host: target.hostname, port: target.port, path: req.url, method: req.method, headers: req.headers }, (r) => {
-      const headers = { ...r.headers };
-      if (fake.csp && String(headers["content-type"] || "").startsWith("text/html")) headers["content-security-policy"] = POLICY;
-      res.writeHead(r.statusCode, headers);
-      r.pipe(res);
-    });
-    up.on("error", () => res.destroy());
-    req.pipe(up);
+      return true;
+    },
   });
-  await new Promise((ok) => proxy.listen(0, "127.0.0.1", ok));
-  base = `http://127.0.0.1:${proxy.address().port}`;
+  base = proxy.url;
   browser = await launchBrowser();
   await publish(ruleset("Live headline"));
 });
 after(async () => {
   await browser?.close();
-  await new Promise((ok) => (proxy ? proxy.close(ok) : ok()));
+  await proxy?.close();
   await server?.stop();
 });
 
