@@ -9,7 +9,9 @@
 //! - `bind` (wasm32 only): the engine's `#[wasm_bindgen]` boundary, glue only.
 //! - `dom` and `shell` (wasm32 only, web-sys): the element builder the panels draw with, and
 //!   the `<tailor-studio>` element with its closed shadow root, the preview banner and the
-//!   failure panel. The panels themselves (`studio/ui/`) are still JavaScript.
+//!   failure panel.
+//! - `timers` (wasm32 only, gloo-timers): the Test setup's debounce and the single-page-app
+//!   route watch. The panels themselves (`studio/ui/`) are still JavaScript.
 
 pub mod preview;
 pub mod text;
@@ -20,3 +22,5 @@ mod bind;
 mod dom;
 #[cfg(target_arch = "wasm32")]
 mod shell;
+#[cfg(target_arch = "wasm32")]
+mod timers;
