@@ -10,6 +10,7 @@
 //! - `dom` and `shell` (wasm32 only, web-sys): the element builder the panels draw with, and
 //!   the `<tailor-studio>` element with its closed shadow root, the preview banner and the
 //!   failure panel.
+//! - `picker` (wasm32 only, gloo-events): the visual editor's element picker.
 //! - `timers` (wasm32 only, gloo-timers): the Test setup's debounce and the single-page-app
 //!   route watch. The panels themselves (`studio/ui/`) are still JavaScript.
 
@@ -20,6 +21,8 @@ pub mod text;
 mod bind;
 #[cfg(target_arch = "wasm32")]
 mod dom;
+#[cfg(target_arch = "wasm32")]
+mod picker;
 #[cfg(target_arch = "wasm32")]
 mod shell;
 #[cfg(target_arch = "wasm32")]
