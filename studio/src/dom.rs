@@ -13,7 +13,7 @@ pub(crate) fn document() -> Result<Document, JsValue> {
 }
 
 /// `String(v)` for what the panels hand in: strings, numbers, booleans.
-fn text_of(v: &JsValue) -> String {
+pub(crate) fn text_of(v: &JsValue) -> String {
     v.as_string().unwrap_or_else(|| String::from(v.unchecked_ref::<Object>().to_string()))
 }
 

@@ -11,8 +11,9 @@
 //!   the `<tailor-studio>` element with its closed shadow root, the preview banner and the
 //!   failure panel.
 //! - `picker` (wasm32 only, gloo-events): the visual editor's element picker.
+//! - `results` (wasm32 only): the Results tab and the results box beside the Test setup.
 //! - `timers` (wasm32 only, gloo-timers): the Test setup's debounce and the single-page-app
-//!   route watch. The panels themselves (`studio/ui/`) are still JavaScript.
+//!   route watch. The other panels (`studio/ui/`) are still JavaScript.
 
 pub mod preview;
 pub mod text;
@@ -23,6 +24,8 @@ mod bind;
 mod dom;
 #[cfg(target_arch = "wasm32")]
 mod picker;
+#[cfg(target_arch = "wasm32")]
+mod results;
 #[cfg(target_arch = "wasm32")]
 mod shell;
 #[cfg(target_arch = "wasm32")]

@@ -4,7 +4,7 @@
 import { h, fill, when, fromNow } from "./dom.js";
 import { setupPanel } from "./setup.js";
 import { publishPanel } from "./publish.js";
-import { resultsPanel } from "./results.js";
+import { resultsPanel } from "./gen/studio_engine.js";
 import { personasPanel } from "./personas.js";
 import { RouteWatch } from "./gen/studio_engine.js";
 
