@@ -12,9 +12,17 @@ pub(crate) fn document() -> Result<Document, JsValue> {
         .ok_or_else(|| js_sys::Error::new("Tailor Studio: this page has no document").into())
 }
 
-/// `String(v)` for what the panels hand in: strings, numbers, booleans.
+/// `String(v)` for what the panels hand in: strings, numbers, booleans, null, undefined.
 pub(crate) fn text_of(v: &JsValue) -> String {
-    v.as_string().unwrap_or_else(|| String::from(v.unchecked_ref::<Object>().to_string()))
+    if let Some(s) = v.as_string() {
+        s
+    } else if v.is_undefined() {
+        "undefined".into()
+    } else if v.is_null() {
+        "null".into()
+    } else {
+        String::from(v.unchecked_ref::<Object>().to_string())
+    }
 }
 
 /// An element: `attrs` is `{ class: "x", on: { click }, disabled: true, value, ... }`;

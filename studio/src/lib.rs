@@ -11,6 +11,7 @@
 //!   the `<tailor-studio>` element with its closed shadow root, the preview banner and the
 //!   failure panel.
 //! - `picker` (wasm32 only, gloo-events): the visual editor's element picker.
+//! - `personas` (wasm32 only): the Shoppers tab (personas, the clock, what each one gets).
 //! - `results` (wasm32 only): the Results tab and the results box beside the Test setup.
 //! - `timers` (wasm32 only, gloo-timers): the Test setup's debounce and the single-page-app
 //!   route watch. The other panels (`studio/ui/`) are still JavaScript.
@@ -22,6 +23,8 @@ pub mod text;
 mod bind;
 #[cfg(target_arch = "wasm32")]
 mod dom;
+#[cfg(target_arch = "wasm32")]
+mod personas;
 #[cfg(target_arch = "wasm32")]
 mod picker;
 #[cfg(target_arch = "wasm32")]

@@ -263,7 +263,7 @@ pub fn results_box_for(studio: JsValue, key: JsValue) -> Result<JsValue, JsValue
 /// handler holds no reference to it.
 fn title(studio: &JsValue, key: &JsValue) -> JsValue {
     let (studio, key_) = (studio.clone(), key.clone());
-    let refresh: Function = Closure::<dyn FnMut(Event)>::new(move |e: Event| {
+    let refresh: Function = Closure::<dyn Fn(Event)>::new(move |e: Event| {
         let node = e
             .current_target()
             .and_then(|t| t.dyn_into::<Element>().ok())

@@ -73,12 +73,12 @@ pub async fn open(host: JsValue, extra_css: String, make_studio: Function) -> Re
     Reflect::set(&handle, &"shadow".into(), &root)?;
     Reflect::set(&handle, &"studio".into(), &JsValue::NULL)?;
     let close_fn: Function =
-        Closure::<dyn FnMut() -> Result<(), JsValue>>::new(close.clone()).into_js_value().unchecked_into();
+        Closure::<dyn Fn() -> Result<(), JsValue>>::new(close.clone()).into_js_value().unchecked_into();
     Reflect::set(&handle, &"close".into(), &close_fn)?;
     let exit: Function = {
         let host = host.clone();
         let close = close.clone();
-        Closure::<dyn FnMut()>::new(move || {
+        Closure::<dyn Fn()>::new(move || {
             // The page keeps working whatever closing or the host's exit() does.
             let _ = close();
             if let Ok(f) = get(&host, "exit").dyn_into::<Function>() {

@@ -5,7 +5,7 @@ import { h, fill, when, fromNow } from "./dom.js";
 import { setupPanel } from "./setup.js";
 import { publishPanel } from "./publish.js";
 import { resultsPanel } from "./gen/studio_engine.js";
-import { personasPanel } from "./personas.js";
+import { personasPanel } from "./gen/studio_engine.js";
 import { RouteWatch } from "./gen/studio_engine.js";
 
 const ROLES = ["view", "edit", "publish"];
