@@ -119,3 +119,63 @@ pub fn when(ms: f64) -> String {
 pub fn from_now(ms: f64, now: Option<f64>) -> String {
     crate::text::from_now(ms, now.unwrap_or_else(js_sys::Date::now))
 }
+
+/// `v[key]`, `undefined` when it cannot be read.
+pub(crate) fn get(v: &JsValue, key: &str) -> JsValue {
+    Reflect::get(v, &key.into()).unwrap_or(JsValue::UNDEFINED)
+}
+
+/// `{ key: value, ... }`.
+pub(crate) fn obj(pairs: &[(&str, JsValue)]) -> JsValue {
+    let o = Object::new();
+    for (k, v) in pairs {
+        let _ = Reflect::set(&o, &(*k).into(), v);
+    }
+    o.into()
+}
+
+/// [`h`] from Rust: an element, or `null` when the browser refuses to make it.
+pub(crate) fn el(tag: &str, pairs: &[(&str, JsValue)], children: &[JsValue]) -> JsValue {
+    h(tag, &obj(pairs), &children.iter().collect::<Array>()).map(JsValue::from).unwrap_or(JsValue::NULL)
+}
+
+/// [`fill`] from Rust.
+pub(crate) fn put(node: &Node, children: &[JsValue]) {
+    let _ = fill(node, &children.iter().collect::<Array>());
+}
+
+/// An error's `message`, or the error itself as text.
+pub(crate) fn message(e: &JsValue) -> String {
+    let m = get(e, "message");
+    text_of(if m.is_undefined() { e } else { &m })
+}
+
+/// `v` when it is an array, else an empty one (never `Array.from`, which throws).
+pub(crate) fn array(v: &JsValue) -> Array {
+    if Array::is_array(v) {
+        v.clone().unchecked_into()
+    } else {
+        Array::new()
+    }
+}
+
+/// A handler for a panel kept in `cell` (the one on screen): `{ eventType: handler }` for
+/// [`h`]. The handler holds no element, so a panel drawn anew is freed with its elements; it
+/// is `Fn`, not `FnMut`, because removing a focused field while drawing may fire its event
+/// again inside the call, as it did in JavaScript; and it runs with a clone of the panel, so a
+/// handler that draws the panel anew finds the cell free.
+pub(crate) fn on_panel<P: Clone + 'static>(
+    cell: &'static std::thread::LocalKey<std::cell::RefCell<Option<P>>>,
+    kind: &str,
+    f: impl Fn(&P, &web_sys::Event) + 'static,
+) -> JsValue {
+    let handler: Function = Closure::<dyn Fn(web_sys::Event)>::new(move |e: web_sys::Event| {
+        let panel = cell.with(|p| p.borrow().clone());
+        if let Some(panel) = panel {
+            f(&panel, &e);
+        }
+    })
+    .into_js_value()
+    .unchecked_into();
+    obj(&[(kind, handler.into())])
+}

@@ -12,6 +12,7 @@
 //!   failure panel.
 //! - `picker` (wasm32 only, gloo-events): the visual editor's element picker.
 //! - `personas` (wasm32 only): the Shoppers tab (personas, the clock, what each one gets).
+//! - `publish` (wasm32 only): the Drafts & publish tab (drafts, preview links, versions).
 //! - `results` (wasm32 only): the Results tab and the results box beside the Test setup.
 //! - `timers` (wasm32 only, gloo-timers): the Test setup's debounce and the single-page-app
 //!   route watch. The other panels (`studio/ui/`) are still JavaScript.
@@ -27,6 +28,8 @@ mod dom;
 mod personas;
 #[cfg(target_arch = "wasm32")]
 mod picker;
+#[cfg(target_arch = "wasm32")]
+mod publish;
 #[cfg(target_arch = "wasm32")]
 mod results;
 #[cfg(target_arch = "wasm32")]

@@ -13,7 +13,7 @@ use wasm_bindgen::prelude::*;
 use web_sys::{Element, Event};
 
 use crate::bind::StudioEngine;
-use crate::dom::{fill, h, text_of, when};
+use crate::dom::{array, el, get, h, message, obj, put, text_of, when};
 
 const DEFAULTS: &str = r#"[
   {"name": "New visitor", "pageViews": 1},
@@ -63,10 +63,6 @@ thread_local! {
     static PANEL: RefCell<Option<Panel>> = const { RefCell::new(None) };
 }
 
-fn get(v: &JsValue, key: &str) -> JsValue {
-    Reflect::get(v, &key.into()).unwrap_or(JsValue::UNDEFINED)
-}
-
 fn set(v: &JsValue, key: &str, value: &JsValue) {
     let _ = Reflect::set(v, &key.into(), value);
 }
@@ -76,59 +72,18 @@ fn call(studio: &JsValue, name: &str) -> Result<JsValue, JsValue> {
     get(studio, name).dyn_into::<Function>()?.call0(studio)
 }
 
-fn attrs(pairs: &[(&str, JsValue)]) -> JsValue {
-    let o = Object::new();
-    for (k, v) in pairs {
-        set(&o, k, v);
-    }
-    o.into()
-}
-
-fn el(tag: &str, pairs: &[(&str, JsValue)], children: &[JsValue]) -> JsValue {
-    h(tag, &attrs(pairs), &children.iter().collect::<Array>()).map(JsValue::from).unwrap_or(JsValue::NULL)
-}
-
 fn t(s: impl AsRef<str>) -> JsValue {
     JsValue::from_str(s.as_ref())
 }
 
-fn put(node: &Element, children: &[JsValue]) {
-    let _ = fill(node, &children.iter().collect::<Array>());
-}
-
-fn message(e: &JsValue) -> String {
-    let m = get(e, "message");
-    text_of(if m.is_undefined() { e } else { &m })
-}
-
 /// `{ eventType: handler }` with a handler that runs with the panel on screen.
 fn on(kind: &str, f: impl Fn(&Panel, &Event) + 'static) -> JsValue {
-    // `Fn`, not `FnMut`: removing a focused field while drawing may fire its event again,
-    // inside this call, and that must run as it did in JavaScript.
-    let handler: Function = Closure::<dyn Fn(Event)>::new(move |e: Event| {
-        // Cloned out, so a handler that draws the panel anew finds the cell free.
-        let panel = PANEL.with(|p| p.borrow().clone());
-        if let Some(panel) = panel {
-            f(&panel, &e);
-        }
-    })
-    .into_js_value()
-    .unchecked_into();
-    attrs(&[(kind, handler.into())])
+    crate::dom::on_panel(&PANEL, kind, f)
 }
 
 /// The value of the field the event is for.
 fn value(e: &Event) -> String {
     e.target().map(|t| get(&t, "value")).and_then(|v| v.as_string()).unwrap_or_default()
-}
-
-/// `v` when it is an array, else an empty one (never `Array.from`, which throws).
-fn array(v: &JsValue) -> Array {
-    if Array::is_array(v) {
-        v.clone().unchecked_into()
-    } else {
-        Array::new()
-    }
 }
 
 /// `Number(text)`.
@@ -436,7 +391,7 @@ impl Panel {
                                         match panel.profile_of(&p) {
                                             Ok(profile) => {
                                                 let persona =
-                                                    attrs(&[("name", get(&p, "name")), ("profileJson", t(profile))]);
+                                                    obj(&[("name", get(&p, "name")), ("profileJson", t(profile))]);
                                                 set(&panel.studio, "persona", &persona);
                                                 panel.refresh();
                                                 panel.draw();
@@ -495,13 +450,13 @@ pub fn personas_panel(studio: JsValue, body: Element) -> Result<(), JsValue> {
     }
     let div = |test: Option<&str>| -> Result<Element, JsValue> {
         let a = match test {
-            Some(test) => attrs(&[("data-test", t(test))]),
-            None => attrs(&[]),
+            Some(test) => obj(&[("data-test", t(test))]),
+            None => obj(&[]),
         };
         h("div", &a, &Array::new())
     };
     let table = div(Some("persona-table"))?;
-    let note = h("div", &attrs(&[("class", t("status")), ("role", t("status"))]), &Array::new())?;
+    let note = h("div", &obj(&[("class", t("status")), ("role", t("status"))]), &Array::new())?;
     let rows = div(None)?;
     let offset = get(&studio, "clockOffset").as_f64().unwrap_or(f64::NAN);
     let clock = el(
@@ -531,7 +486,7 @@ pub fn personas_panel(studio: JsValue, body: Element) -> Result<(), JsValue> {
             "on",
             on("click", |panel, _| {
                 let list = panel.list();
-                let persona = attrs(&[("name", t(format!("Persona {}", list.length() + 1))), ("pageViews", 1.into())]);
+                let persona = obj(&[("name", t(format!("Persona {}", list.length() + 1))), ("pageViews", 1.into())]);
                 list.push(&persona);
                 panel.save();
                 panel.draw();

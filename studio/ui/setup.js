@@ -3,8 +3,7 @@
 // whose JSON path they name; the page shows the result as soon as the ruleset is valid.
 import { h, fill } from "./dom.js";
 import { createEditor } from "./editor.js";
-import { resultsBoxFor } from "./gen/studio_engine.js";
-import { Debounce } from "./gen/studio_engine.js";
+import { Debounce, resultsBoxFor } from "./gen/studio_engine.js";
 
 const PATTERN_TYPES = ["exact", "simple", "wildcard", "regex"];
 

@@ -3,10 +3,7 @@
 // it changes. Every answer that must be the engine's comes from the Studio engine (Wasm).
 import { h, fill, when, fromNow } from "./dom.js";
 import { setupPanel } from "./setup.js";
-import { publishPanel } from "./publish.js";
-import { resultsPanel } from "./gen/studio_engine.js";
-import { personasPanel } from "./gen/studio_engine.js";
-import { RouteWatch } from "./gen/studio_engine.js";
+import { personasPanel, publishPanel, resultsPanel, RouteWatch } from "./gen/studio_engine.js";
 
 const ROLES = ["view", "edit", "publish"];
 

@@ -207,6 +207,14 @@ test("a merchandiser edits, previews, shares, publishes and rolls back the home 
   const expected = after.d.variation === 1 ? "Free returns on every jacket, all winter" : "Autumn collection";
   await fp.waitForFunction((t) => document.querySelector("#hero h1").textContent === t, expected, WAIT);
   await fresh.close();
+  // Each version's diff against the one before; a saved draft opens in the Studio again.
+  await waitText(page, '[data-test="version-2"]', /Diff against v1/);
+  const diffOf2 = await page.evaluateHandle(() => [...window.__studio.querySelectorAll('[data-test="version-2"] button')].find((b) => b.textContent === "Diff against v1"));
+  await diffOf2.click();
+  assert.match(await waitText(page, '[data-test="version-2"] .reason + .actions + div', /./), /home-headline/);
+  const openDraft = await page.evaluateHandle(() => [...window.__studio.querySelectorAll('[data-test="drafts"] button')].find((b) => b.textContent === "Open in the Studio"));
+  await openDraft.click();
+  assert.match(await waitText(page, '[data-test="publish-status"]', /opened/), /^Draft “winter-headline” opened: the page shows it now\.$/);
   assert.deepEqual(page.problems, []);
   await context.close();
 });
