@@ -29,20 +29,19 @@ extern "C" {
 
 // The engine's float parsing, formatting and lower-casing are the browser's in a Wasm build
 // (`engine::json::platform`): the Studio installs them as the SDK does, so its numbers and
-// messages are the SDK's.
-#[wasm_bindgen]
-extern "C" {
-    #[wasm_bindgen(js_name = Number)]
-    fn js_number(text: &str) -> f64;
-    #[wasm_bindgen(js_name = String)]
-    fn js_string(n: f64) -> String;
-    #[wasm_bindgen(js_namespace = ["String", "prototype", "toLowerCase"], js_name = call)]
-    fn js_lower(s: &str) -> String;
-}
-
+// messages are the SDK's. js-sys has each of them: `+text` (Number(text)), Number's
+// toString(10) (String(n)) and String's toLowerCase.
 #[wasm_bindgen(start)]
 pub fn start() {
-    tailor::engine::json::platform::install(js_number, |n, out| out.push_str(&js_string(n)), js_lower);
+    tailor::engine::json::platform::install(
+        |text| JsValue::from_str(text).unchecked_into_f64(),
+        |n, out| {
+            if let Ok(s) = js_sys::Number::from(n).to_string_with_radix(10) {
+                out.push_str(&String::from(s));
+            }
+        },
+        |s| String::from(js_sys::JsString::from(s).to_lower_case()),
+    );
 }
 
 impl RegexCompiler for JsRegex {

@@ -1,14 +1,38 @@
-//! Tailor Studio's module: what the Studio asks of the engine, in the merchandiser's browser.
+//! Tailor Studio's module: what the Studio asks of the engine, in the merchandiser's browser,
+//! and the part of its UI written in Rust.
 //!
 //! - [`preview`]: pure Rust over the engine, tested natively: validating a ruleset document
 //!   with the engine's path-precise messages, and deciding for a profile, a page context, a
 //!   clock time and forced variations exactly as the shopper's SDK does, with the engine's
 //!   reasons.
-//! - `bind` (wasm32 only): the `#[wasm_bindgen]` boundary, glue only. The UI (`studio/ui/`)
-//!   is JavaScript drawn in a closed Shadow DOM; it calls this module for every answer that
-//!   must be the engine's.
+//! - [`text`]: pure Rust, tested natively: "in 29 min", a preview token's claims.
+//! - `bind` (wasm32 only): the engine's `#[wasm_bindgen]` boundary, glue only.
+//! - `dom` and `shell` (wasm32 only, web-sys): the element builder the panels draw with, and
+//!   the `<tailor-studio>` element with its closed shadow root, the preview banner and the
+//!   failure panel.
+//! - `picker` (wasm32 only, gloo-events): the visual editor's element picker.
+//! - `personas` (wasm32 only): the Shoppers tab (personas, the clock, what each one gets).
+//! - `publish` (wasm32 only): the Drafts & publish tab (drafts, preview links, versions).
+//! - `results` (wasm32 only): the Results tab and the results box beside the Test setup.
+//! - `timers` (wasm32 only, gloo-timers): the Test setup's debounce and the single-page-app
+//!   route watch. The other panels (`studio/ui/`) are still JavaScript.
 
 pub mod preview;
+pub mod text;
 
 #[cfg(target_arch = "wasm32")]
 mod bind;
+#[cfg(target_arch = "wasm32")]
+mod dom;
+#[cfg(target_arch = "wasm32")]
+mod personas;
+#[cfg(target_arch = "wasm32")]
+mod picker;
+#[cfg(target_arch = "wasm32")]
+mod publish;
+#[cfg(target_arch = "wasm32")]
+mod results;
+#[cfg(target_arch = "wasm32")]
+mod shell;
+#[cfg(target_arch = "wasm32")]
+mod timers;

@@ -11,11 +11,20 @@
 // value becomes a message in the panel.
 import { editorCss } from "./editor-css.js";
 import { cleanHtml } from "./editor-html.js";
-import { startPicking, step } from "./editor-pick.js";
+import { startPicking, step } from "./gen/studio_engine.js";
+import { loadEngine } from "./engine.js";
 import { MAX_CHANGES, MAX_CSS, MAX_VALUE, attributeProblem, cssProblem, selectorProblem, SETTABLE_ATTRIBUTES, styleProblem } from "./editor-rules.js";
 import { countMatches, describe, selectorsFor } from "./editor-select.js";
 
 export { editorCss };
+
+// The element picker is the Studio's module (studio/src/picker.rs): loaded as soon as the
+// editor is (the Studio has loaded it already), so picking starts at once.
+let pickerLoaded = false;
+const pickerReady = loadEngine().then(
+  () => (pickerLoaded = true),
+  () => false,
+);
 // For the Studio's other views (outlines, the inspector): the same selectors and counts.
 export { countMatches, describe, selectorsFor } from "./editor-select.js";
 
@@ -377,6 +386,10 @@ export function createEditor(options) {
 
   // ---- selecting ----------------------------------------------------------------------
   function pick(mode) {
+    if (!pickerLoaded) {
+      pickerReady.then((ok) => (ok ? !destroyed && pick(mode) : say("Picking does not work on this page: the Studio's module could not load.", "bad")));
+      return;
+    }
     cancelPick(true);
     const start = mode === "edit" ? picked : target;
     pickBtn.setAttribute("aria-pressed", "true");

@@ -1,5 +1,6 @@
 // The Studio's Wasm module (studio/src): the engine the shopper's SDK runs, for validation,
-// decisions and explanations. Loaded from beside this script, wherever the server serves it.
+// decisions and explanations, and the part of the Studio's UI written in Rust. Loaded from
+// beside this script, wherever the server serves it; every panel waits for it.
 import init, { StudioEngine } from "./gen/studio_engine.js";
 
 let ready = null;

@@ -3,7 +3,7 @@
 // whose JSON path they name; the page shows the result as soon as the ruleset is valid.
 import { h, fill } from "./dom.js";
 import { createEditor } from "./editor.js";
-import { resultsBoxFor } from "./results.js";
+import { Debounce, resultsBoxFor } from "./gen/studio_engine.js";
 
 const PATTERN_TYPES = ["exact", "simple", "wildcard", "regex"];
 
@@ -28,18 +28,17 @@ export function setupPanel(studio, body) {
     setupPanel(studio, body);
   };
   // Edits of text fields go in after a pause, so typing is not interrupted by a redraw.
-  let timer = null;
+  const pause = new Debounce(300);
   const later = (f) => (e) => {
-    clearTimeout(timer);
     // The event's target is read now: after dispatch it is cleared for nodes in a shadow tree.
     const el = e.target;
     const v = el.value;
-    timer = setTimeout(() => {
+    pause.run(() => {
       f(v, el);
       studio.refresh();
       showProblems();
       live();
-    }, 300);
+    });
   };
   const field = (label, path, control, help) => {
     const errs = h("div", { "data-errors": path });

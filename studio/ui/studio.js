@@ -3,9 +3,7 @@
 // it changes. Every answer that must be the engine's comes from the Studio engine (Wasm).
 import { h, fill, when, fromNow } from "./dom.js";
 import { setupPanel } from "./setup.js";
-import { publishPanel } from "./publish.js";
-import { resultsPanel } from "./results.js";
-import { personasPanel } from "./personas.js";
+import { personasPanel, publishPanel, resultsPanel, RouteWatch } from "./gen/studio_engine.js";
 
 const ROLES = ["view", "edit", "publish"];
 
@@ -79,13 +77,8 @@ export class Studio {
     addEventListener("resize", redraw);
     this.listeners.push(() => removeEventListener("scroll", redraw, { capture: true }), () => removeEventListener("resize", redraw));
     // A single-page app changes its URL without a load: decide again for the new route.
-    this.href = location.href;
-    const route = setInterval(() => {
-      if (location.href === this.href) return;
-      this.href = location.href;
-      this.refresh();
-    }, 300);
-    this.listeners.push(() => clearInterval(route));
+    const route = new RouteWatch(300, () => this.refresh());
+    this.listeners.push(() => route.free());
     this.render();
     this.refresh();
   }

@@ -207,6 +207,14 @@ test("a merchandiser edits, previews, shares, publishes and rolls back the home 
   const expected = after.d.variation === 1 ? "Free returns on every jacket, all winter" : "Autumn collection";
   await fp.waitForFunction((t) => document.querySelector("#hero h1").textContent === t, expected, WAIT);
   await fresh.close();
+  // Each version's diff against the one before; a saved draft opens in the Studio again.
+  await waitText(page, '[data-test="version-2"]', /Diff against v1/);
+  const diffOf2 = await page.evaluateHandle(() => [...window.__studio.querySelectorAll('[data-test="version-2"] button')].find((b) => b.textContent === "Diff against v1"));
+  await diffOf2.click();
+  assert.match(await waitText(page, '[data-test="version-2"] .reason + .actions + div', /./), /home-headline/);
+  const openDraft = await page.evaluateHandle(() => [...window.__studio.querySelectorAll('[data-test="drafts"] button')].find((b) => b.textContent === "Open in the Studio"));
+  await openDraft.click();
+  assert.match(await waitText(page, '[data-test="publish-status"]', /opened/), /^Draft “winter-headline” opened: the page shows it now\.$/);
   assert.deepEqual(page.problems, []);
   await context.close();
 });
@@ -373,6 +381,42 @@ test("preview as a shopper: personas get what the engine gives them, and moving 
   await (await q(page, '[data-test="tab-shoppers"]')).click();
   await waitText(page, '[data-test="persona-table"]', /VIP/);
   await shot(page, "shoppers");
+  assert.deepEqual(page.problems, []);
+  await context.close();
+});
+
+test("personas: traits that are not JSON are refused next to the field and nothing is kept; a persona is added, renamed and removed", async () => {
+  const { link } = await studioLink("view", { who: "Pia" });
+  const context = await studioContext({ viewport: { width: 1280, height: 900 } });
+  const page = await openPage(context, server.url + link);
+  await page.evaluate(() => localStorage.removeItem("tailor-studio:personas:demo"));
+  await waitText(page, '[data-test="role"]', /role view/);
+  await (await q(page, '[data-test="tab-shoppers"]')).click();
+  await waitText(page, '[data-test="persona-row-VIP"]', /home-hero/);
+  const kept = () => page.evaluate(() => JSON.parse(localStorage.getItem("tailor-studio:personas:demo")));
+  // Traits that are not JSON: the message under the field, the persona as it was.
+  const traits = await q(page, '[data-test="persona-3"] textarea');
+  await traits.fill("{plan: gold");
+  await traits.evaluate((t) => t.dispatchEvent(new Event("change", { bubbles: true })));
+  assert.match(await waitText(page, '[data-test="persona-3"] .error', /./), /^traits: not JSON \(.+\)$/);
+  assert.equal(await kept(), null, "nothing was stored");
+  await traits.fill('{"plan": "silver"}');
+  await traits.evaluate((t) => t.dispatchEvent(new Event("change", { bubbles: true })));
+  await page.waitForFunction(() => !window.__studio.querySelector('[data-test="persona-3"] .error'), null, WAIT);
+  assert.deepEqual((await kept())[3].traits, { plan: "silver" });
+  // Add a persona, rename it, then remove it: the table follows.
+  const add = await page.evaluateHandle(() => [...window.__studio.querySelectorAll("button")].find((b) => b.textContent === "Add a persona"));
+  await add.click();
+  await waitText(page, '[data-test="persona-row-Persona 5"]', /Persona 5/);
+  const name = await q(page, '[data-test="persona-4"] input');
+  await name.fill("Night owl");
+  await name.press("Enter");
+  await waitText(page, '[data-test="persona-row-Night owl"]', /Night owl/);
+  assert.deepEqual((await kept()).map((p) => p.name), ["New visitor", "Shoe lover", "Returning buyer", "VIP", "Night owl"]);
+  const remove = await page.evaluateHandle(() => [...window.__studio.querySelectorAll('[data-test="persona-0"] button')].find((b) => b.textContent === "Remove"));
+  await remove.click();
+  await page.waitForFunction(() => !window.__studio.querySelector('[data-test="persona-row-New visitor"]'), null, WAIT);
+  assert.deepEqual((await kept()).map((p) => p.name), ["Shoe lover", "Returning buyer", "VIP", "Night owl"]);
   assert.deepEqual(page.problems, []);
   await context.close();
 });

@@ -2,7 +2,8 @@
 // (tests/e2e/pages/editor/), served by the real server under a strict Content-Security-
 // Policy, in headless Chromium. The page loads the SDK from pkg/ and mounts the editor as
 // the Studio does (studio-host.js: a closed shadow root, a constructable stylesheet, the
-// preview through the SDK's applyChanges). The editor is bundled by esbuild here.
+// preview through the SDK's applyChanges). The editor is bundled by esbuild here, and its
+// element picker is the Studio's Wasm module (pkg/studio/, `bash scripts/build.sh`).
 //
 // A merchandiser picks the hero headline (the page's handlers do not fire), changes its text
 // and the button's colour; the list of changes is checked against the ruleset format and by
@@ -12,7 +13,7 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { BIN, launchBrowser, newPage, ROOT, startServer } from "./harness.mjs";
@@ -24,8 +25,10 @@ const POLICY = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-
 let server;
 let browser;
 let bundle;
+let studioWasm;
 const scratch = mkdtempSync(join(tmpdir(), "tailor-editor-"));
 before(async () => {
+  studioWasm = readFileSync(join(ROOT, "pkg/studio/tailor-studio_bg.wasm"));
   bundle = execFileSync(join(ROOT, "node_modules/.bin/esbuild"), [join(ROOT, "studio/ui/editor.js"), "--bundle", "--format=esm", "--log-level=warning"], { encoding: "utf8" });
   server = await startServer([], { www: PAGES });
   browser = await launchBrowser();
@@ -50,6 +53,8 @@ async function open({ width = 1280, height = 800, touch = false } = {}) {
     await page.setViewportSize({ width, height });
   }
   await page.route("**/editor.bundle.js", (r) => r.fulfill({ contentType: "text/javascript", body: bundle }));
+  // The element picker is the Studio's Wasm module, which the editor loads from beside itself.
+  await page.route("**/tailor-studio_bg.wasm", (r) => r.fulfill({ contentType: "application/wasm", body: studioWasm }));
   await page.route("**/index.html", async (r) => {
     const res = await r.fetch();
     r.fulfill({ response: res, headers: { ...res.headers(), "content-security-policy": POLICY } });
