@@ -7,8 +7,9 @@
 //!   (`offers[3].cap.per: expected one of "hour", "day", "week", "session"`);
 //! - the lean loader ([`Ruleset::compile_lean`], and [`Ruleset::compile`] without the
 //!   feature: the shopper's module) runs the same checks in the same order, but each problem
-//!   is its path and a short text (`offers[3].cap.per: invalid value`), and unknown fields
-//!   are ignored except in page changes (`docs/ruleset.md`, "Where each check runs").
+//!   is its path and a short text (`offers[3].cap.per: invalid value`), so the sentences and
+//!   the code that formats them are not in the shopper's module (`docs/ruleset.md`, "Where
+//!   each check runs").
 //!
 //! Either way a ruleset with any error is rejected whole, and both compile a valid ruleset to
 //! the same [`Ruleset`]. One file per part of the format: offers (`offer.rs`), experiments
@@ -49,9 +50,9 @@ impl Ruleset {
         Loader::<true>::run(doc, regex)
     }
 
-    /// The lean loader of the shopper's module: the same checks and the same compiled
-    /// ruleset as [`Ruleset::compile_full`], but each problem is its path and a short text,
-    /// and unknown fields outside page changes are ignored.
+    /// The lean loader of the shopper's module: the same checks, so the same rulesets
+    /// accepted and compiled to the same [`Ruleset`], as [`Ruleset::compile_full`], but each
+    /// problem is its path and a short text.
     pub fn compile_lean(doc: &Value, regex: &dyn RegexCompiler) -> Result<Ruleset, Vec<ValidationError>> {
         Loader::<false>::run(doc, regex)
     }
@@ -107,22 +108,11 @@ impl<'a, const FULL: bool> Loader<'a, FULL> {
         self.errors.push(ValidationError { path: path.into(), reason: reason.into() });
     }
 
-    /// `v` as an object whose fields are all in `allowed` (the lean loader ignores other
-    /// fields: see [`Loader::object_strict`]).
+    /// `v` as an object whose fields are all in `allowed`.
     fn object<'v>(&mut self, v: &'v Value, path: &str, allowed: &[&str]) -> Option<&'v Map> {
-        self.object_in(v, path, allowed, FULL)
-    }
-
-    /// [`Loader::object`] that refuses unknown fields in the lean loader too: for what is
-    /// handed to the page as written (a change, a redirect).
-    fn object_strict<'v>(&mut self, v: &'v Value, path: &str, allowed: &[&str]) -> Option<&'v Map> {
-        self.object_in(v, path, allowed, true)
-    }
-
-    fn object_in<'v>(&mut self, v: &'v Value, path: &str, allowed: &[&str], strict: bool) -> Option<&'v Map> {
         match v {
             Value::Object(m) => {
-                for k in m.keys().filter(|_| strict) {
+                for k in m.keys() {
                     if !allowed.contains(&k) {
                         self.err(
                             join(path, k),

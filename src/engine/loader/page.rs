@@ -137,7 +137,7 @@ impl<const FULL: bool> Loader<'_, FULL> {
     }
 
     fn redirect(&mut self, r: &Value, path: &str) -> Option<Redirect> {
-        let m = self.object_strict(r, path, &["url", "keepQuery"])?;
+        let m = self.object(r, path, &["url", "keepQuery"])?;
         let url = self.string(m, "url", path, true);
         let keep_query = self.boolean(m, "keepQuery", path).unwrap_or(true);
         let url = url?;
@@ -155,7 +155,7 @@ impl<const FULL: bool> Loader<'_, FULL> {
 
     fn change(&mut self, c: &Value, path: &str) {
         const FIELDS: [&str; 7] = ["selector", "fingerprint", "action", "name", "value", "target", "position"];
-        let Some(m) = self.object_strict(c, path, &FIELDS) else { return };
+        let Some(m) = self.object(c, path, &FIELDS) else { return };
         match m.get("selector") {
             Some(Value::String(s)) => {
                 if let Some(why) = selector_problem(s) {
