@@ -40,21 +40,9 @@ fn json_files(dir: &str, out: &mut Vec<String>) {
     }
 }
 
-fn json_blocks(markdown: &str) -> Vec<String> {
-    let mut blocks = Vec::new();
-    let mut current: Option<String> = None;
-    for line in markdown.lines() {
-        match (&mut current, line.trim_start()) {
-            (None, "```json") => current = Some(String::new()),
-            (Some(_), "```") => blocks.extend(current.take()),
-            (Some(b), _) => {
-                b.push_str(line);
-                b.push('\n');
-            }
-            _ => {}
-        }
-    }
-    blocks
+/// The ```json blocks of a Markdown text.
+fn json_blocks(markdown: &str) -> Vec<&str> {
+    markdown.split("```json\n").skip(1).filter_map(|b| b.split_once("```").map(|(json, _)| json)).collect()
 }
 
 fn object(pairs: Vec<(&str, Value)>) -> Value {
