@@ -1,7 +1,7 @@
 //! Reading and checking a ruleset document into its compiled form ([`Ruleset`]).
 //!
-//! One loader, in two builds ([`Loader`]'s `FULL`):
-//! - the full validator ([`Ruleset::compile_full`], and [`Ruleset::compile`] with the
+//! One loader, in two builds (`Loader<FULL>`):
+//! - the full validator (`Ruleset::compile_full`, and [`Ruleset::compile`] with the
 //!   `full-checks` feature: the server, the CLI, the Studio, the native tests) reports every
 //!   problem with its JSON path and a sentence
 //!   (`offers[3].cap.per: expected one of "hour", "day", "week", "session"`);
@@ -35,7 +35,7 @@ impl Ruleset {
     }
 
     /// Validates and compiles a parsed ruleset: with the `full-checks` feature the full
-    /// validator ([`Ruleset::compile_full`]), without it the lean loader
+    /// validator (`Ruleset::compile_full`), without it the lean loader
     /// ([`Ruleset::compile_lean`]).
     pub fn compile(doc: &Value, regex: &dyn RegexCompiler) -> Result<Ruleset, Vec<ValidationError>> {
         #[cfg(feature = "full-checks")]
@@ -51,7 +51,7 @@ impl Ruleset {
     }
 
     /// The lean loader of the shopper's module: the same checks, so the same rulesets
-    /// accepted and compiled to the same [`Ruleset`], as [`Ruleset::compile_full`], but each
+    /// accepted and compiled to the same [`Ruleset`], as `Ruleset::compile_full`, but each
     /// problem is its path and a short text.
     pub fn compile_lean(doc: &Value, regex: &dyn RegexCompiler) -> Result<Ruleset, Vec<ValidationError>> {
         Loader::<false>::run(doc, regex)
