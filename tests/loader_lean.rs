@@ -491,4 +491,14 @@ fn lean_errors_name_the_field_and_what_was_wrong_roughly() {
             "offers[0].changes[0].value: HTML is refused"
         ]
     );
+    // Audience names: the path of the one that is unknown, in either form.
+    let doc = Value::parse(
+        r#"{"version":1,"placements":{"hero":{}},"audiences":{"buyer":{"profile.orders.count":{"$gte":1}}},
+            "offers":[{"id":"a","placements":["hero"],"content":{"title":"A"},"audiences":["buyer","vip"]},
+                      {"id":"b","placements":["hero"],"content":{"title":"B"},"audience":"nope"}]}"#,
+    )
+    .unwrap();
+    for errors in [Ruleset::compile_lean(&doc, &NativeRegex), Ruleset::compile_full(&doc, &NativeRegex)] {
+        assert_eq!(paths(&errors.err().unwrap()), ["offers[0].audiences[1]", "offers[1].audience"]);
+    }
 }

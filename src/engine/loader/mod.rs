@@ -225,12 +225,10 @@ impl<'a, const FULL: bool> Loader<'a, FULL> {
     }
 
     fn audience_refs(&mut self, m: &Map, path: &str, audiences: &[Audience]) -> Vec<usize> {
-        let names: Vec<(String, &Value)> = match (m.get("audience"), m.get("audiences")) {
-            (Some(v), None) => vec![(join(path, "audience"), v)],
-            (None, Some(Value::Array(a))) => {
-                let p = join(path, "audiences");
-                a.iter().enumerate().map(|(i, v)| (index(&p, i), v)).collect()
-            }
+        // The names as written; their paths are only built for an error.
+        let (key, names): (&str, &[Value]) = match (m.get("audience"), m.get("audiences")) {
+            (Some(v), None) => ("audience", std::slice::from_ref(v)),
+            (None, Some(Value::Array(a))) => ("audiences", a),
             (None, Some(_)) => {
                 self.err(join(path, "audiences"), why!("expected an array", "expected an array of audience names"));
                 return Vec::new();
@@ -245,10 +243,14 @@ impl<'a, const FULL: bool> Loader<'a, FULL> {
             (None, None) => return Vec::new(),
         };
         let mut out = Vec::new();
-        for (p, v) in names {
+        for (i, v) in names.iter().enumerate() {
             match v.as_str().and_then(|n| audiences.iter().position(|a| a.name == n)) {
-                Some(i) => out.push(i),
-                None => self.err(p, why!("unknown audience", "unknown audience {}", v.to_json())),
+                Some(ix) => out.push(ix),
+                None => {
+                    let p = join(path, key);
+                    let p = if key == "audiences" { index(&p, i) } else { p };
+                    self.err(p, why!("unknown audience", "unknown audience {}", v.to_json()));
+                }
             }
         }
         out
