@@ -35,7 +35,7 @@ const CATEGORIES: [&str; 10] =
     ["shoes", "bags", "coats", "shirts", "jeans", "hats", "socks", "watches", "belts", "scarves"];
 const PLACEMENTS: [&str; 4] = ["home-hero", "category-banner", "product-recs", "cart-upsell"];
 
-fn ruleset_text() -> String {
+pub fn ruleset_text() -> String {
     let mut offers = Vec::new();
     for i in 0..100 {
         let cat = CATEGORIES[i % CATEGORIES.len()];

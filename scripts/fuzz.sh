@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Runs the cargo-fuzz targets for SECONDS each (default 20): ruleset and condition parsing
-# (fuzz/) and the server's event-batch parser (server/fuzz/). Fails on any crash or panic.
+# Runs the cargo-fuzz targets for SECONDS each (default 20): ruleset and condition parsing,
+# the shopper's lean ruleset loader against the full validator (fuzz/) and the server's event-batch parser (server/fuzz/). Fails on any crash or panic.
 # cargo-fuzz needs nightly features; RUSTC_BOOTSTRAP=1 enables them on the stable toolchain.
 #
 # Both fuzz workspaces build into one target dir (target/fuzz), and the server's target
@@ -18,6 +18,8 @@ run() {
   local dir=$1 target=$2 started
   # New inputs go to target/fuzz/corpus (first directory); the checked-in seeds are read only.
   mkdir -p "$dir/corpus/$target" "$target_dir/corpus/$target"
+  # The ruleset targets start from the demo's ruleset (a valid one the fuzzer then mutates).
+  case $target in ruleset*) cp www/ruleset.json "$target_dir/corpus/$target/seed-demo-ruleset.json" ;; esac
   started=$(date +%s)
   (cd "$dir" && cargo fuzz build --target-dir "$target_dir" "$target" 2>&1 | { grep -E "^error|warning: unused" || true; })
   echo "fuzz $dir $target: built in $(($(date +%s) - started))s, running for ${seconds}s"
@@ -27,5 +29,6 @@ run() {
     { grep -E "^(Done|stat::number_of_executed_units|stat::peak_rss)|panicked|ERROR|SUMMARY" || true; }
 }
 run fuzz ruleset
+run fuzz ruleset_lean
 run fuzz condition
 for t in server/fuzz/fuzz_targets/*.rs; do run server/fuzz "$(basename "$t" .rs)"; done

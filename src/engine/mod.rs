@@ -3,6 +3,19 @@
 //! Platform effects (clock, randomness, regular expressions, storage, network) come in as
 //! parameters or small traits, so every result here is deterministic under test.
 
+/// The reason of a failed check: in the full validator (`FULL`, a const generic in scope, true
+/// with the `full-checks` feature) the whole sentence, formatted; in the lean loader of the
+/// shopper's module only `$short`, so the sentences and their formatting code are not in it.
+macro_rules! why {
+    ($short:literal, $($full:tt)+) => {
+        if FULL {
+            format!($($full)+)
+        } else {
+            String::from($short)
+        }
+    };
+}
+
 pub mod config;
 pub mod json;
 

@@ -435,25 +435,43 @@ fn css_plain(css: &str) -> String {
 
 /// Why an attribute may not be set by the `attribute` action, if it may not.
 pub fn attribute_problem(name: &str) -> Option<String> {
+    attribute_check::<true>(name)
+}
+
+/// [`attribute_problem`]; without `FULL` (the lean loader) the reason is a short text.
+pub(super) fn attribute_check<const FULL: bool>(name: &str) -> Option<String> {
     if name.len() > 64 || !name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-') {
-        return Some(format!("attribute name {} is not a lowercase name (a-z, 0-9, -)", quoted(name)));
+        return Some(why!(
+            "attribute is not settable",
+            "attribute name {} is not a lowercase name (a-z, 0-9, -)",
+            quoted(name)
+        ));
     }
     if name.starts_with("on") {
-        return Some(format!("attribute {} is an event handler: never settable", quoted(name)));
+        return Some(why!(
+            "attribute is not settable",
+            "attribute {} is an event handler: never settable",
+            quoted(name)
+        ));
     }
     if name == "style" {
-        return Some("attribute \"style\" is not settable: use the style action".into());
+        return Some(why!("attribute is not settable", "attribute \"style\" is not settable: use the style action"));
     }
     if (name.starts_with("data-") || name.starts_with("aria-")) && name.len() > 5 {
         if CODE_DATA_PREFIXES.iter().any(|p| name.starts_with(p)) {
-            return Some(format!("attribute {} is read as code by page frameworks: not settable", quoted(name)));
+            return Some(why!(
+                "attribute is not settable",
+                "attribute {} is read as code by page frameworks: not settable",
+                quoted(name)
+            ));
         }
         return None;
     }
     if SETTABLE_ATTRIBUTES.contains(&name) {
         return None;
     }
-    Some(format!(
+    Some(why!(
+        "attribute is not settable",
         "attribute {} is not settable (one of {}, aria-*, data-*)",
         quoted(name),
         join_strs(&SETTABLE_ATTRIBUTES, ", ")
@@ -478,6 +496,11 @@ pub(super) fn attribute_value_problem(name: &str, value: &str) -> Option<&'stati
 /// any other element or attribute (so every `on*` handler, `style`, `srcdoc`), comments,
 /// a URL attribute that fails the URL rule, an unterminated tag.
 pub fn html_problem(html: &str) -> Option<String> {
+    html_check::<true>(html)
+}
+
+/// [`html_problem`]; without `FULL` (the lean loader) the reason is a short text.
+pub(super) fn html_check<const FULL: bool>(html: &str) -> Option<String> {
     let b = html.as_bytes();
     let mut i = 0;
     while let Some(lt) = b[i..].iter().position(|c| *c == b'<') {
@@ -488,10 +511,10 @@ pub fn html_problem(html: &str) -> Option<String> {
         }
         match b.get(i) {
             Some(c) if c.is_ascii_alphabetic() => {}
-            Some(b'!' | b'?') => return Some("contains a comment or a declaration (<!, <?)".into()),
+            Some(b'!' | b'?') => return Some(why!("comment", "contains a comment or a declaration (<!, <?)")),
             // `<` as text (`a < b`): the browser's parser reads it as text too.
             _ if !end_tag => continue,
-            _ => return Some("contains a malformed end tag".into()),
+            _ => return Some(why!("malformed", "contains a malformed end tag")),
         }
         let start = i;
         while b.get(i).is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'-') {
@@ -499,7 +522,7 @@ pub fn html_problem(html: &str) -> Option<String> {
         }
         let tag = html[start..i].to_ascii_lowercase();
         if !HTML_TAGS.contains(&tag.as_str()) {
-            return Some(format!("contains a <{tag}> element (allowed: {})", join_strs(&HTML_TAGS, ", ")));
+            return Some(why!("element", "contains a <{tag}> element (allowed: {})", join_strs(&HTML_TAGS, ", ")));
         }
         // Attributes up to `>`.
         loop {
@@ -507,7 +530,7 @@ pub fn html_problem(html: &str) -> Option<String> {
                 i += 1;
             }
             match b.get(i) {
-                None => return Some(format!("has an unterminated <{tag}> tag")),
+                None => return Some(why!("malformed", "has an unterminated <{tag}> tag")),
                 Some(b'>') => {
                     i += 1;
                     break;
@@ -519,7 +542,7 @@ pub fn html_problem(html: &str) -> Option<String> {
                 i += 1;
             }
             if i == ns {
-                return Some(format!("has a malformed attribute in <{tag}>"));
+                return Some(why!("malformed", "has a malformed attribute in <{tag}>"));
             }
             let name = html[ns..i].to_ascii_lowercase();
             while b.get(i).is_some_and(u8::is_ascii_whitespace) {
@@ -534,7 +557,7 @@ pub fn html_problem(html: &str) -> Option<String> {
                 match b.get(i) {
                     Some(q @ (b'"' | b'\'')) => {
                         let Some(len) = b[i + 1..].iter().position(|c| c == q) else {
-                            return Some(format!("has an unterminated attribute value in <{tag}>"));
+                            return Some(why!("malformed", "has an unterminated attribute value in <{tag}>"));
                         };
                         value = &html[i + 1..i + 1 + len];
                         i += len + 2;
@@ -549,13 +572,13 @@ pub fn html_problem(html: &str) -> Option<String> {
                 }
             }
             if end_tag {
-                return Some(format!("has attributes on the end tag </{tag}>"));
+                return Some(why!("malformed", "has attributes on the end tag </{tag}>"));
             }
             let allowed = HTML_GENERIC_ATTRIBUTES.contains(&name.as_str())
                 || (name.starts_with("aria-") && name.len() > 5)
                 || HTML_TAG_ATTRIBUTES.iter().any(|(t, a)| *t == tag && a.contains(&name.as_str()));
             if !allowed {
-                return Some(format!("has attribute {} on <{tag}>, which is not allowed", quoted(&name)));
+                return Some(why!("attribute", "has attribute {} on <{tag}>, which is not allowed", quoted(&name)));
             }
             let why = match name.as_str() {
                 "href" => link_problem(value),
@@ -563,7 +586,7 @@ pub fn html_problem(html: &str) -> Option<String> {
                 _ => None,
             };
             if let Some(why) = why {
-                return Some(format!("has a {name} URL {} that is refused: it {why}", quoted(value)));
+                return Some(why!("URL", "has a {name} URL {} that is refused: it {why}", quoted(value)));
             }
         }
     }

@@ -1,8 +1,9 @@
 //! Ruleset v1, compiled: the form decisions run on.
 //!
 //! A ruleset document is read and checked by [`super::loader`] ([`Ruleset::parse`],
-//! [`Ruleset::compile`]), which reports every problem with its JSON path and rejects a
-//! ruleset with any error whole. Once valid it is compiled once: conditions and audiences
+//! [`Ruleset::compile`]), which reports every problem with its JSON path (and a sentence in
+//! the full validator, `full-checks`; a short reason in the shopper's lean loader) and
+//! rejects a ruleset with any error whole. Once valid it is compiled once: conditions and audiences
 //! are compiled (regexes built, paths split), placements and offers are referenced by index,
 //! bucket ranges are precomputed. The format is documented in `docs/ruleset.md` and
 //! `docs/ruleset.schema.json`.

@@ -7,7 +7,7 @@ use crate::engine::json::{quoted, Value};
 use crate::engine::page::{redirect_loops, UrlPattern};
 use crate::engine::ruleset::*;
 
-impl Loader<'_> {
+impl<const FULL: bool> Loader<'_, FULL> {
     pub(super) fn experiment(&mut self, e: &Value, path: &str, rs: &Ruleset) -> Option<Experiment> {
         // `metrics` is read by the server's results report (it checks them on publish); the
         // browser does not use them.
@@ -52,7 +52,8 @@ impl Loader<'_> {
                     }
                 }
             }
-            _ => self.err(join(path, "variations"), "expected an array of at least 2 variations"),
+            _ => self
+                .err(join(path, "variations"), why!("expected an array", "expected an array of at least 2 variations")),
         }
         let n = m.get("variations").and_then(Value::as_array).map_or(0, Vec::len);
         if variations.len() == n {
@@ -64,14 +65,20 @@ impl Loader<'_> {
                 let w: Vec<f64> = a.iter().filter_map(Value::as_f64).filter(|w| *w >= 0.0).collect();
                 let total: f64 = w.iter().sum();
                 if w.len() != a.len() || a.len() != n {
-                    self.err(join(path, "weights"), format!("expected {n} non-negative numbers, one per variation"));
+                    self.err(
+                        join(path, "weights"),
+                        why!(
+                            "expected one number per variation",
+                            "expected {n} non-negative numbers, one per variation"
+                        ),
+                    );
                 } else if !(0.99..=1.01).contains(&total) {
-                    self.err(join(path, "weights"), "must add up to 1");
+                    self.err(join(path, "weights"), why!("invalid value", "must add up to 1"));
                 }
                 w
             }
             Some(_) => {
-                self.err(join(path, "weights"), "expected an array of numbers");
+                self.err(join(path, "weights"), why!("expected an array", "expected an array of numbers"));
                 Vec::new()
             }
         };
@@ -90,12 +97,15 @@ impl Loader<'_> {
                     Some(Namespace { id: id.to_string(), start: s, end: e })
                 }
                 _ => {
-                    self.err(join(path, "namespace"), "expected [id, start, end] with 0 <= start < end <= 1");
+                    self.err(
+                        join(path, "namespace"),
+                        why!("invalid value", "expected [id, start, end] with 0 <= start < end <= 1"),
+                    );
                     None
                 }
             },
             Some(_) => {
-                self.err(join(path, "namespace"), "expected [id, start, end]");
+                self.err(join(path, "namespace"), why!("expected an array", "expected [id, start, end]"));
                 None
             }
         };
@@ -134,22 +144,35 @@ impl Loader<'_> {
             let Some(r) = &v.page.redirect else { continue };
             let p = join(&index(&join(path, "variations"), i), "redirect");
             if i == 0 {
-                self.err(p, "the control (variation 0) cannot redirect: shoppers outside the experiment see it");
+                self.err(
+                    p,
+                    why!(
+                        "the control cannot redirect",
+                        "the control (variation 0) cannot redirect: shoppers outside the experiment see it"
+                    ),
+                );
             } else if patterns.is_empty() {
                 self.err(
                     p,
-                    "a redirect needs urlPatterns: without them the experiment runs on every page, the target's too",
+                    why!("needs urlPatterns", "a redirect needs urlPatterns: without them the experiment runs on every page, the target's too"),
                 );
             } else if redirect_loops(patterns, &r.url) {
                 self.err(
                     join(&p, "url"),
-                    format!(
+                    why!(
+                        "would redirect again",
                         "redirect target {} matches the experiment's urlPatterns: it would redirect again",
                         quoted(&r.url)
                     ),
                 );
             } else if v.page.changes.is_some() || v.page.css.is_some() {
-                self.err(p, "a redirect variation leaves the page: it cannot also have changes or css");
+                self.err(
+                    p,
+                    why!(
+                        "cannot also change the page",
+                        "a redirect variation leaves the page: it cannot also have changes or css"
+                    ),
+                );
             }
         }
         if changes_page && patterns.is_empty() {
@@ -181,11 +204,14 @@ impl Loader<'_> {
                             self.content_fields(cm, &p, false);
                             offers.push((ix, cm.clone()));
                         }
-                        _ => self.err(p, "expected an object of content fields to replace"),
+                        _ => self.err(p, why!("expected an object", "expected an object of content fields to replace")),
                     }
                 }
             }
-            Some(_) => self.err(join(path, "offers"), "expected an object {offerId: content fields}"),
+            Some(_) => self.err(
+                join(path, "offers"),
+                why!("expected an object", "expected an object {{offerId: content fields}}"),
+            ),
         }
         let page = self.page_changes(m, path, true);
         Some(Variation { key, value, offers, page })

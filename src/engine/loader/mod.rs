@@ -1,10 +1,20 @@
 //! Reading and checking a ruleset document into its compiled form ([`Ruleset`]).
 //!
-//! [`Ruleset::parse`] validates the whole document and reports every problem with its JSON
-//! path (`offers[3].cap.per: expected one of "hour", "day", "week", "session"`); a ruleset
-//! with any error is rejected whole. One file per part of the format: offers
-//! (`offer.rs`), experiments (`experiment.rs`), page changes and URL targeting (`page.rs`);
-//! this file holds the shared field readers, the top level, saved groups and the holdout.
+//! One loader, in two builds (`Loader<FULL>`):
+//! - the full validator (`Ruleset::compile_full`, and [`Ruleset::compile`] with the
+//!   `full-checks` feature: the server, the CLI, the Studio, the native tests) reports every
+//!   problem with its JSON path and a sentence
+//!   (`offers[3].cap.per: expected one of "hour", "day", "week", "session"`);
+//! - the lean loader ([`Ruleset::compile_lean`], and [`Ruleset::compile`] without the
+//!   feature: the shopper's module) runs the same checks in the same order, but each problem
+//!   is its path and a short text (`offers[3].cap.per: invalid value`), so the sentences and
+//!   the code that formats them are not in the shopper's module (`docs/ruleset.md`, "Where
+//!   each check runs").
+//!
+//! Either way a ruleset with any error is rejected whole, and both compile a valid ruleset to
+//! the same [`Ruleset`]. One file per part of the format: offers (`offer.rs`), experiments
+//! (`experiment.rs`), page changes and URL targeting (`page.rs`); this file holds the shared
+//! field readers, the top level, saved groups and the holdout.
 
 mod experiment;
 mod offer;
@@ -16,7 +26,7 @@ use super::regex::RegexCompiler;
 use super::ruleset::*;
 
 impl Ruleset {
-    /// Parses, validates and compiles a ruleset document.
+    /// Parses, validates and compiles a ruleset document ([`Ruleset::compile`]).
     pub fn parse(text: &str, regex: &dyn RegexCompiler) -> Result<Ruleset, Vec<ValidationError>> {
         match Value::parse(text) {
             Ok(v) => Ruleset::compile(&v, regex),
@@ -24,10 +34,34 @@ impl Ruleset {
         }
     }
 
-    /// Validates and compiles a parsed ruleset; every problem is reported.
+    /// Validates and compiles a parsed ruleset: with the `full-checks` feature the full
+    /// validator (`Ruleset::compile_full`), without it the lean loader
+    /// ([`Ruleset::compile_lean`]).
     pub fn compile(doc: &Value, regex: &dyn RegexCompiler) -> Result<Ruleset, Vec<ValidationError>> {
+        #[cfg(feature = "full-checks")]
+        return Ruleset::compile_full(doc, regex);
+        #[cfg(not(feature = "full-checks"))]
+        return Ruleset::compile_lean(doc, regex);
+    }
+
+    /// The full validator: every problem with its path and a sentence saying what was wrong.
+    #[cfg(feature = "full-checks")]
+    pub fn compile_full(doc: &Value, regex: &dyn RegexCompiler) -> Result<Ruleset, Vec<ValidationError>> {
+        Loader::<true>::run(doc, regex)
+    }
+
+    /// The lean loader of the shopper's module: the same checks, so the same rulesets
+    /// accepted and compiled to the same [`Ruleset`], as `Ruleset::compile_full`, but each
+    /// problem is its path and a short text.
+    pub fn compile_lean(doc: &Value, regex: &dyn RegexCompiler) -> Result<Ruleset, Vec<ValidationError>> {
+        Loader::<false>::run(doc, regex)
+    }
+}
+
+impl<'a, const FULL: bool> Loader<'a, FULL> {
+    fn run(doc: &'a Value, regex: &dyn RegexCompiler) -> Result<Ruleset, Vec<ValidationError>> {
         let regex = super::regex::SharedPatterns::new(regex);
-        let mut l = Loader { regex: &regex, errors: Vec::new(), warnings: Vec::new(), groups: &NULL };
+        let mut l = Loader::<FULL> { regex: &regex, errors: Vec::new(), warnings: Vec::new(), groups: &NULL };
         let rs = l.ruleset(doc);
         if l.errors.is_empty() {
             let mut rs = rs;
@@ -61,18 +95,20 @@ fn index(path: &str, i: usize) -> String {
     format!("{path}[{i}]")
 }
 
-struct Loader<'a> {
+/// The loader: `FULL` is the full validator (sentences), else the lean loader (short texts).
+struct Loader<'a, const FULL: bool> {
     regex: &'a dyn RegexCompiler,
     errors: Vec<ValidationError>,
     warnings: Vec<ValidationError>,
     groups: &'a Value,
 }
 
-impl<'a> Loader<'a> {
+impl<'a, const FULL: bool> Loader<'a, FULL> {
     fn err(&mut self, path: impl Into<String>, reason: impl Into<String>) {
         self.errors.push(ValidationError { path: path.into(), reason: reason.into() });
     }
 
+    /// `v` as an object whose fields are all in `allowed`.
     fn object<'v>(&mut self, v: &'v Value, path: &str, allowed: &[&str]) -> Option<&'v Map> {
         match v {
             Value::Object(m) => {
@@ -80,14 +116,14 @@ impl<'a> Loader<'a> {
                     if !allowed.contains(&k) {
                         self.err(
                             join(path, k),
-                            format!("unknown field (expected one of {})", join_strs(allowed, ", ")),
+                            why!("unknown field", "unknown field (expected one of {})", join_strs(allowed, ", ")),
                         );
                     }
                 }
                 Some(m)
             }
             other => {
-                self.err(path, format!("expected an object, found {}", other.type_name()));
+                self.err(path, why!("expected an object", "expected an object, found {}", other.type_name()));
                 None
             }
         }
@@ -101,7 +137,7 @@ impl<'a> Loader<'a> {
                 None
             }
             Some(other) => {
-                self.err(join(path, key), format!("expected a string, found {}", other.type_name()));
+                self.err(join(path, key), why!("expected a string", "expected a string, found {}", other.type_name()));
                 None
             }
             None if required => {
@@ -117,15 +153,17 @@ impl<'a> Loader<'a> {
             None => None,
             Some(Value::Number(n)) if *n >= min && *n <= max => Some(*n),
             Some(Value::Number(_)) => {
-                let mut reason = String::from("expected a number from ");
-                write_plain_number(min, &mut reason);
-                reason.push_str(" to ");
-                write_plain_number(max, &mut reason);
+                let mut reason = String::from(if FULL { "expected a number from " } else { "out of range" });
+                if FULL {
+                    write_plain_number(min, &mut reason);
+                    reason.push_str(" to ");
+                    write_plain_number(max, &mut reason);
+                }
                 self.err(join(path, key), reason);
                 None
             }
             Some(other) => {
-                self.err(join(path, key), format!("expected a number, found {}", other.type_name()));
+                self.err(join(path, key), why!("expected a number", "expected a number, found {}", other.type_name()));
                 None
             }
         }
@@ -136,7 +174,7 @@ impl<'a> Loader<'a> {
             None => None,
             Some(Value::Number(n)) if n.fract() == 0.0 && *n >= min as f64 && *n <= u32::MAX as f64 => Some(*n as u32),
             Some(_) => {
-                self.err(join(path, key), format!("expected a whole number of at least {min}"));
+                self.err(join(path, key), why!("expected a whole number", "expected a whole number of at least {min}"));
                 None
             }
         }
@@ -147,7 +185,10 @@ impl<'a> Loader<'a> {
             None => None,
             Some(Value::Bool(b)) => Some(*b),
             Some(other) => {
-                self.err(join(path, key), format!("expected true or false, found {}", other.type_name()));
+                self.err(
+                    join(path, key),
+                    why!("expected true or false", "expected true or false, found {}", other.type_name()),
+                );
                 None
             }
         }
@@ -155,7 +196,7 @@ impl<'a> Loader<'a> {
 
     fn condition(&mut self, v: &Value, path: &str) -> Option<Condition> {
         if !matches!(v, Value::Object(_)) {
-            self.err(path, format!("expected a condition object, found {}", v.type_name()));
+            self.err(path, why!("expected an object", "expected a condition object, found {}", v.type_name()));
             return None;
         }
         let (c, issues) = Condition::compile_checked(v, self.groups, self.regex);
@@ -184,27 +225,32 @@ impl<'a> Loader<'a> {
     }
 
     fn audience_refs(&mut self, m: &Map, path: &str, audiences: &[Audience]) -> Vec<usize> {
-        let names: Vec<(String, &Value)> = match (m.get("audience"), m.get("audiences")) {
-            (Some(v), None) => vec![(join(path, "audience"), v)],
-            (None, Some(Value::Array(a))) => {
-                let p = join(path, "audiences");
-                a.iter().enumerate().map(|(i, v)| (index(&p, i), v)).collect()
-            }
+        // The names as written; their paths are only built for an error.
+        let (key, names): (&str, &[Value]) = match (m.get("audience"), m.get("audiences")) {
+            (Some(v), None) => ("audience", std::slice::from_ref(v)),
+            (None, Some(Value::Array(a))) => ("audiences", a),
             (None, Some(_)) => {
-                self.err(join(path, "audiences"), "expected an array of audience names");
+                self.err(join(path, "audiences"), why!("expected an array", "expected an array of audience names"));
                 return Vec::new();
             }
             (Some(_), Some(_)) => {
-                self.err(join(path, "audience"), "use either audience or audiences, not both");
+                self.err(
+                    join(path, "audience"),
+                    why!("both audience and audiences", "use either audience or audiences, not both"),
+                );
                 return Vec::new();
             }
             (None, None) => return Vec::new(),
         };
         let mut out = Vec::new();
-        for (p, v) in names {
+        for (i, v) in names.iter().enumerate() {
             match v.as_str().and_then(|n| audiences.iter().position(|a| a.name == n)) {
-                Some(i) => out.push(i),
-                None => self.err(p, format!("unknown audience {}", v.to_json())),
+                Some(ix) => out.push(ix),
+                None => {
+                    let p = join(path, key);
+                    let p = if key == "audiences" { index(&p, i) } else { p };
+                    self.err(p, why!("unknown audience", "unknown audience {}", v.to_json()));
+                }
             }
         }
         out
@@ -236,7 +282,9 @@ impl<'a> Loader<'a> {
         };
         match m.get("version") {
             Some(Value::Number(n)) if *n == FORMAT_VERSION => {}
-            Some(_) => self.err("version", "unsupported version (this engine reads version 1)"),
+            Some(_) => {
+                self.err("version", why!("unsupported version", "unsupported version (this engine reads version 1)"))
+            }
             None => self.err("version", "is required (1)"),
         }
         rs.id = self.string(m, "id", "", false);
@@ -259,9 +307,10 @@ impl<'a> Loader<'a> {
                     }
                 }
             }
-            Some(other) => {
-                self.err("audiences", format!("expected an object of named conditions, found {}", other.type_name()))
-            }
+            Some(other) => self.err(
+                "audiences",
+                why!("expected an object", "expected an object of named conditions, found {}", other.type_name()),
+            ),
         }
         if let Some(h) = m.get("holdout") {
             rs.holdout = self.holdout(h);
@@ -277,9 +326,10 @@ impl<'a> Loader<'a> {
                     rs.placements.push(Placement { id: id.to_string(), limit });
                 }
             }
-            Some(other) => {
-                self.err("placements", format!("expected an object of placements, found {}", other.type_name()))
-            }
+            Some(other) => self.err(
+                "placements",
+                why!("expected an object", "expected an object of placements, found {}", other.type_name()),
+            ),
             None => self.err("placements", "is required"),
         }
         // Offers are read in two passes: ids first, so exclusions and experiments can
@@ -287,7 +337,7 @@ impl<'a> Loader<'a> {
         let offers: &[Value] = match m.get("offers") {
             Some(Value::Array(a)) => a,
             Some(other) => {
-                self.err("offers", format!("expected an array, found {}", other.type_name()));
+                self.err("offers", why!("expected an array", "expected an array, found {}", other.type_name()));
                 &[]
             }
             None => &[],
@@ -296,7 +346,7 @@ impl<'a> Loader<'a> {
         for (i, id) in ids.iter().enumerate() {
             if let Some(id) = id {
                 if ids[..i].contains(&Some(id)) {
-                    self.err(format!("offers[{i}].id"), format!("duplicate offer id \"{id}\""));
+                    self.err(format!("offers[{i}].id"), why!("duplicate", "duplicate offer id \"{id}\""));
                 }
             }
         }
@@ -321,13 +371,15 @@ impl<'a> Loader<'a> {
                     let path = index("experiments", i);
                     if let Some(x) = self.experiment(e, &path, &rs) {
                         if rs.experiments.iter().any(|y| y.key == x.key) {
-                            self.err(join(&path, "key"), format!("duplicate experiment key \"{}\"", x.key));
+                            self.err(join(&path, "key"), why!("duplicate", "duplicate experiment key \"{}\"", x.key));
                         }
                         rs.experiments.push(x);
                     }
                 }
             }
-            Some(other) => self.err("experiments", format!("expected an array, found {}", other.type_name())),
+            Some(other) => {
+                self.err("experiments", why!("expected an array", "expected an array, found {}", other.type_name()))
+            }
             None => {}
         }
         rs
@@ -338,7 +390,10 @@ impl<'a> Loader<'a> {
             Value::Object(m) => {
                 for (id, v) in m.iter() {
                     if !matches!(v, Value::Array(_) | Value::Object(_)) {
-                        self.err(join("savedGroups", id), "expected a list of values or a condition");
+                        self.err(
+                            join("savedGroups", id),
+                            why!("invalid group", "expected a list of values or a condition"),
+                        );
                     }
                 }
             }
@@ -351,11 +406,14 @@ impl<'a> Loader<'a> {
                     self.string(m, "id", &path, true);
                     match (m.get("values"), m.get("condition")) {
                         (Some(Value::Array(_)), None) | (None, Some(Value::Object(_))) => {}
-                        _ => self.err(path, "expected either values (an array) or condition (an object)"),
+                        _ => self.err(
+                            path,
+                            why!("invalid group", "expected either values (an array) or condition (an object)"),
+                        ),
                     }
                 }
             }
-            _ => self.err("savedGroups", "expected an object or an array"),
+            _ => self.err("savedGroups", why!("expected an object", "expected an object or an array")),
         }
     }
 
@@ -364,7 +422,7 @@ impl<'a> Loader<'a> {
         let m = self.object(h, path, &["percent", "seed", "hashAttribute", "fallbackAttribute", "hashVersion"])?;
         let percent = self.number(m, "percent", path, 0.0, 1.0);
         if percent.is_none() && !m.contains_key("percent") {
-            self.err(join(path, "percent"), "is required (a share from 0 to 1)");
+            self.err(join(path, "percent"), why!("is required", "is required (a share from 0 to 1)"));
         }
         let seed = self.string(m, "seed", path, false).unwrap_or_else(|| "tailor-holdout".to_string());
         let hash_attribute = self.string(m, "hashAttribute", path, false).unwrap_or_else(|| "id".to_string());

@@ -6,7 +6,7 @@ use crate::engine::json::{Map, Value};
 use crate::engine::ruleset::*;
 use crate::engine::url::{is_url_field, url_problem};
 
-impl Loader<'_> {
+impl<const FULL: bool> Loader<'_, FULL> {
     pub(super) fn offer(&mut self, o: &Value, path: &str, rs: &Ruleset, ids: &[Option<&str>]) -> Option<Offer> {
         const FIELDS: [&str; 16] = [
             "id",
@@ -34,13 +34,17 @@ impl Loader<'_> {
                 for (i, p) in a.iter().enumerate() {
                     match p.as_str().and_then(|p| rs.placement_index(p)) {
                         Some(ix) => placements.push(ix),
-                        None => {
-                            self.err(index(&join(path, "placements"), i), format!("unknown placement {}", p.to_json()))
-                        }
+                        None => self.err(
+                            index(&join(path, "placements"), i),
+                            why!("unknown placement", "unknown placement {}", p.to_json()),
+                        ),
                     }
                 }
             }
-            _ => self.err(join(path, "placements"), "expected a non-empty array of placement ids"),
+            _ => self.err(
+                join(path, "placements"),
+                why!("expected an array", "expected a non-empty array of placement ids"),
+            ),
         }
         let content = match m.get("content") {
             Some(c @ Value::Object(cm)) => {
@@ -49,7 +53,10 @@ impl Loader<'_> {
                 c.clone()
             }
             Some(_) => {
-                self.err(join(path, "content"), "expected an object {title, body, image?, cta, url}");
+                self.err(
+                    join(path, "content"),
+                    why!("expected an object", "expected an object {{title, body, image?, cta, url}}"),
+                );
                 Value::Null
             }
             None => {
@@ -81,13 +88,15 @@ impl Loader<'_> {
                 for (i, x) in a.iter().enumerate() {
                     let p = index(&join(path, "excludes"), i);
                     match x.as_str().and_then(|x| ids.iter().position(|id| *id == Some(x))) {
-                        Some(_) if x.as_str() == id.as_deref() => self.err(p, "an offer cannot exclude itself"),
+                        Some(_) if x.as_str() == id.as_deref() => {
+                            self.err(p, why!("excludes itself", "an offer cannot exclude itself"))
+                        }
                         Some(j) => excludes.push(j),
-                        None => self.err(p, format!("unknown offer {}", x.to_json())),
+                        None => self.err(p, why!("unknown offer", "unknown offer {}", x.to_json())),
                     }
                 }
             }
-            Some(_) => self.err(join(path, "excludes"), "expected an array of offer ids"),
+            Some(_) => self.err(join(path, "excludes"), why!("expected an array", "expected an array of offer ids")),
         }
         let holdout_exempt = self.boolean(m, "holdoutExempt", path).unwrap_or(false);
         let page = self.page_changes(m, path, false);
@@ -135,7 +144,11 @@ impl Loader<'_> {
                     if let Some(why) = url_problem(u) {
                         self.err(
                             p,
-                            format!("URL {} is refused: it {why} (only http:, https: and relative URLs)", v.to_json()),
+                            why!(
+                                "URL is refused",
+                                "URL {} is refused: it {why} (only http:, https: and relative URLs)",
+                                v.to_json()
+                            ),
                         );
                     }
                 }
@@ -185,18 +198,23 @@ impl Loader<'_> {
         let time = |l: &mut Self, key: &str| match m.get(key) {
             None => None,
             Some(Value::Number(n)) if n.is_finite() => Some(*n),
-            Some(Value::String(s)) => match parse_iso_time(s) {
-                Some(t) => Some(t),
-                None => {
-                    l.err(
+            Some(Value::String(s)) => {
+                match parse_iso_time(s) {
+                    Some(t) => Some(t),
+                    None => {
+                        l.err(
                         join(path, key),
-                        "expected milliseconds since the epoch or an ISO 8601 time such as 2026-12-01T00:00:00Z",
+                        why!("invalid time", "expected milliseconds since the epoch or an ISO 8601 time such as 2026-12-01T00:00:00Z"),
                     );
-                    None
+                        None
+                    }
                 }
-            },
+            }
             Some(_) => {
-                l.err(join(path, key), "expected milliseconds since the epoch or an ISO 8601 time");
+                l.err(
+                    join(path, key),
+                    why!("invalid time", "expected milliseconds since the epoch or an ISO 8601 time"),
+                );
                 None
             }
         };
@@ -222,7 +240,10 @@ impl Loader<'_> {
             Some("week") => Some(Period::Week),
             Some("session") => Some(Period::Session),
             _ => {
-                self.err(join(path, "per"), "expected one of \"hour\", \"day\", \"week\", \"session\"");
+                self.err(
+                    join(path, "per"),
+                    why!("invalid value", "expected one of \"hour\", \"day\", \"week\", \"session\""),
+                );
                 None
             }
         };

@@ -8,7 +8,7 @@ use crate::engine::page::*;
 use crate::engine::regex::check_backtracking;
 use crate::engine::url::url_problem;
 
-impl Loader<'_> {
+impl<const FULL: bool> Loader<'_, FULL> {
     /// `urlPatterns` of experiment `path`: 1 to 20 `{ type, pattern, include? }`.
     pub(super) fn url_patterns(&mut self, v: Option<&Value>, path: &str) -> Vec<UrlPattern> {
         let mut out = Vec::new();
@@ -17,7 +17,7 @@ impl Loader<'_> {
             None => return out,
             Some(Value::Array(a)) if (1..=MAX_URL_PATTERNS).contains(&a.len()) => a,
             Some(_) => {
-                self.err(path, format!("expected an array of 1 to {MAX_URL_PATTERNS} URL patterns"));
+                self.err(path, why!("expected an array", "expected an array of 1 to {MAX_URL_PATTERNS} URL patterns"));
                 return out;
             }
         };
@@ -30,10 +30,14 @@ impl Loader<'_> {
                 Some("wildcard") => Some(UrlKind::Wildcard),
                 Some("regex") => Some(UrlKind::Regex),
                 _ => {
-                    let found = m.get("type").map_or("nothing".into(), Value::to_json);
+                    let found =
+                        if FULL { m.get("type").map_or("nothing".into(), Value::to_json) } else { String::new() };
                     self.err(
                         join(&ppath, "type"),
-                        format!("expected one of \"exact\", \"prefix\", \"wildcard\", \"regex\", found {found}"),
+                        why!(
+                            "invalid value",
+                            "expected one of \"exact\", \"prefix\", \"wildcard\", \"regex\", found {found}"
+                        ),
                     );
                     None
                 }
@@ -43,35 +47,50 @@ impl Loader<'_> {
             let (Some(kind), Some(pattern)) = (kind, pattern) else { continue };
             let pat_path = join(&ppath, "pattern");
             if pattern.len() > 1024 {
-                self.err(pat_path, "is longer than 1024 bytes");
+                self.err(pat_path, why!("too long", "is longer than 1024 bytes"));
                 continue;
             }
             let mut regex = None;
             if kind == UrlKind::Regex {
                 #[cfg(not(target_arch = "wasm32"))]
                 if let Err(why) = check_backtracking(&pattern, false) {
-                    self.err(pat_path, format!("pattern {} is rejected: it {why}", quoted(&pattern)));
+                    self.err(
+                        pat_path,
+                        why!("pattern is refused", "pattern {} is rejected: it {why}", quoted(&pattern)),
+                    );
                     continue;
                 }
                 regex = self.regex.compile(&pattern, false);
                 if regex.is_none() {
-                    self.err(pat_path, format!("pattern {} does not compile", quoted(&pattern)));
+                    self.err(
+                        pat_path,
+                        why!("pattern does not compile", "pattern {} does not compile", quoted(&pattern)),
+                    );
                     continue;
                 }
             } else if pattern.contains('#') {
-                self.err(pat_path, "must not have a fragment (#...): the page URL's fragment is ignored");
+                self.err(
+                    pat_path,
+                    why!("has a fragment", "must not have a fragment (#...): the page URL's fragment is ignored"),
+                );
                 continue;
             } else if !(pattern.starts_with('/')
                 || pattern.contains("://")
                 || kind == UrlKind::Wildcard && pattern.starts_with('*'))
             {
-                self.err(pat_path, "expected a path starting with / or an absolute URL (https://host/...)");
+                self.err(
+                    pat_path,
+                    why!("invalid value", "expected a path starting with / or an absolute URL (https://host/...)"),
+                );
                 continue;
             }
             out.push(UrlPattern::new(kind, pattern, include, regex));
         }
         if !out.is_empty() && !out.iter().any(|p| p.include) {
-            self.err(path, "needs at least one include pattern (include: true, the default)");
+            self.err(
+                path,
+                why!("needs an include pattern", "needs at least one include pattern (include: true, the default)"),
+            );
         }
         out
     }
@@ -90,21 +109,26 @@ impl Loader<'_> {
                     out.changes = Some(Value::Array(a.clone()));
                 }
             }
-            Some(_) => self.err(join(path, "changes"), format!("expected an array of at most {MAX_CHANGES} changes")),
+            Some(_) => self.err(
+                join(path, "changes"),
+                why!("expected an array", "expected an array of at most {MAX_CHANGES} changes"),
+            ),
         }
         match m.get("css") {
             None => {}
             Some(Value::String(css)) => {
                 let p = join(path, "css");
                 if too_long(css, MAX_CSS_CHARS) {
-                    self.err(p, format!("is longer than {MAX_CSS_CHARS} characters"));
+                    self.err(p, why!("too long", "is longer than {MAX_CSS_CHARS} characters"));
                 } else if let Some(why) = css_problem(css) {
-                    self.err(p, format!("CSS is refused: it {why}"));
+                    self.err(p, why!("CSS is refused", "CSS is refused: it {why}"));
                 } else if !css.trim().is_empty() {
                     out.css = Some(css.clone());
                 }
             }
-            Some(other) => self.err(join(path, "css"), format!("expected a string, found {}", other.type_name())),
+            Some(other) => {
+                self.err(join(path, "css"), why!("expected a string", "expected a string, found {}", other.type_name()))
+            }
         }
         if let Some(r) = m.get("redirect").filter(|_| allow_redirect) {
             out.redirect = self.redirect(r, &join(path, "redirect"));
@@ -123,7 +147,7 @@ impl Loader<'_> {
             Some("is neither absolute (https://...) nor starting with /")
         });
         if let Some(why) = why {
-            self.err(join(path, "url"), format!("redirect URL {} is refused: it {why}", quoted(&url)));
+            self.err(join(path, "url"), why!("URL is refused", "redirect URL {} is refused: it {why}", quoted(&url)));
             return None;
         }
         Some(Redirect { url, keep_query })
@@ -144,19 +168,25 @@ impl Loader<'_> {
                     match s.as_str().map(selector_problem) {
                         Some(None) => {}
                         Some(Some(why)) => self.err(p, why),
-                        None => self.err(p, format!("expected a CSS selector string, found {}", s.type_name())),
+                        None => self.err(
+                            p,
+                            why!("expected a string", "expected a CSS selector string, found {}", s.type_name()),
+                        ),
                     }
                 }
             }
             Some(_) => self.err(
                 join(path, "selector"),
-                format!("expected a CSS selector or an array of 1 to {MAX_SELECTORS} selectors"),
+                why!(
+                    "expected a string or an array",
+                    "expected a CSS selector or an array of 1 to {MAX_SELECTORS} selectors"
+                ),
             ),
             None => self.err(join(path, "selector"), "is required"),
         }
         if let Some(f) = self.string(m, "fingerprint", path, false) {
             if too_long(&f, 200) {
-                self.err(join(path, "fingerprint"), "is longer than 200 characters");
+                self.err(join(path, "fingerprint"), why!("too long", "is longer than 200 characters"));
             }
         }
         let action = match m.get("action") {
@@ -164,12 +194,15 @@ impl Loader<'_> {
             Some(Value::String(a)) => {
                 self.err(
                     join(path, "action"),
-                    format!("unknown action {} (one of {})", quoted(a), join_strs(&ACTIONS, ", ")),
+                    why!("unknown action", "unknown action {} (one of {})", quoted(a), join_strs(&ACTIONS, ", ")),
                 );
                 return;
             }
             Some(other) => {
-                self.err(join(path, "action"), format!("expected a string, found {}", other.type_name()));
+                self.err(
+                    join(path, "action"),
+                    why!("expected a string", "expected a string, found {}", other.type_name()),
+                );
                 return;
             }
             None => {
@@ -188,7 +221,10 @@ impl Loader<'_> {
             self.string(m, "name", path, true)
         } else {
             if m.contains_key("name") {
-                self.err(join(path, "name"), "is only used by the attribute and style actions");
+                self.err(
+                    join(path, "name"),
+                    why!("not used by this action", "is only used by the attribute and style actions"),
+                );
             }
             None
         };
@@ -196,17 +232,20 @@ impl Loader<'_> {
             match m.get("value") {
                 Some(Value::String(s)) => Some(s.as_str()),
                 Some(other) => {
-                    self.err(join(path, "value"), format!("expected a string, found {}", other.type_name()));
+                    self.err(
+                        join(path, "value"),
+                        why!("expected a string", "expected a string, found {}", other.type_name()),
+                    );
                     None
                 }
                 None => {
-                    self.err(join(path, "value"), format!("is required by action {action}"));
+                    self.err(join(path, "value"), why!("is required", "is required by action {action}"));
                     None
                 }
             }
         } else {
             if m.contains_key("value") {
-                self.err(join(path, "value"), format!("is not used by action {action}"));
+                self.err(join(path, "value"), why!("not used by this action", "is not used by action {action}"));
             }
             None
         };
@@ -220,29 +259,32 @@ impl Loader<'_> {
                 Some("before" | "after" | "prepend" | "append") => {}
                 _ => self.err(
                     join(path, "position"),
-                    "expected one of \"before\", \"after\", \"prepend\", \"append\" (required by action move)",
+                    why!(
+                        "invalid value",
+                        "expected one of \"before\", \"after\", \"prepend\", \"append\" (required by action move)"
+                    ),
                 ),
             }
         } else {
             for k in ["target", "position"] {
                 if m.contains_key(k) {
-                    self.err(join(path, k), "is only used by action move");
+                    self.err(join(path, k), why!("not used by this action", "is only used by action move"));
                 }
             }
         }
         let vpath = join(path, "value");
         let Some(value) = value else { return };
         if too_long(value, MAX_VALUE_CHARS) {
-            self.err(vpath, format!("is longer than {MAX_VALUE_CHARS} characters"));
+            self.err(vpath, why!("too long", "is longer than {MAX_VALUE_CHARS} characters"));
             return;
         }
         match action {
             "attribute" => {
                 let Some(name) = name else { return };
-                if let Some(why) = attribute_problem(&name) {
+                if let Some(why) = attribute_check::<FULL>(&name) {
                     self.err(join(path, "name"), why);
                 } else if let Some(why) = attribute_value_problem(&name, value) {
-                    self.err(vpath, format!("URL {} is refused: it {why}", quoted(value)));
+                    self.err(vpath, why!("URL is refused", "URL {} is refused: it {why}", quoted(value)));
                 }
             }
             "style" => {
@@ -252,19 +294,28 @@ impl Loader<'_> {
                 if !(plain || custom && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
                     || css_problem(&name).is_some()
                 {
-                    self.err(join(path, "name"), format!("{} is not a CSS property name", quoted(&name)));
+                    self.err(
+                        join(path, "name"),
+                        why!("not a CSS property", "{} is not a CSS property name", quoted(&name)),
+                    );
                 } else if value.contains(['{', '}', ';']) {
-                    self.err(vpath, "a style value must not contain {, } or ; (one value of one property)");
+                    self.err(
+                        vpath,
+                        why!(
+                            "CSS is refused",
+                            "a style value must not contain {{, }} or ; (one value of one property)"
+                        ),
+                    );
                 } else if let Some(why) = css_problem(value) {
-                    self.err(vpath, format!("CSS is refused: it {why}"));
+                    self.err(vpath, why!("CSS is refused", "CSS is refused: it {why}"));
                 }
             }
             "addClass" | "removeClass" if value.split_whitespace().next().is_none() => {
-                self.err(vpath, "expected one or more class names");
+                self.err(vpath, why!("expected class names", "expected one or more class names"));
             }
             a if HTML_ACTIONS.contains(&a) => {
-                if let Some(why) = html_problem(value) {
-                    self.err(vpath, format!("HTML is refused: it {why}"));
+                if let Some(why) = html_check::<FULL>(value) {
+                    self.err(vpath, why!("HTML is refused", "HTML is refused: it {why}"));
                 }
             }
             _ => {}
