@@ -84,6 +84,6 @@ node_modules/.bin/esbuild pkg/index.js --bundle --minify --format=esm --target=e
 
 build_studio
 
-# Size budget (total gzip -9 of the script-tag files): what the build reached plus 5%, so the
+# Size budget (total gzip -9 of the script-tag files): what the build reached plus a small margin, so the
 # size cannot grow back silently. Lower it when the SDK gets smaller; see docs/size.md.
 node scripts/size.mjs --budget-kb 138.8 pkg/dist/tailor-hide.js pkg/dist/tailor.js pkg/dist/tailor_bg.wasm
