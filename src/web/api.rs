@@ -399,7 +399,7 @@ impl TailorCore {
         };
         let options = DecideOptions { now, placements, forced };
         let decision = ruleset.decide(attributes(&mut self.state.borrow_mut(), now, extra), &options);
-        let out = from_value(&decision.to_value_with(reasons));
+        let out = js_sys::JSON::parse(&decision.to_json_with(reasons)).unwrap_or(JsValue::NULL);
         if record {
             let mut events = Vec::new();
             {
@@ -537,7 +537,7 @@ pub(crate) fn decide_for_pages(shared: &Shared) -> JsValue {
     }
     let save = !sticky.is_empty();
     // The page-change applier reads no reasons.
-    let out = from_value(&decision.to_value_with(false));
+    let out = js_sys::JSON::parse(&decision.to_json_with(false)).unwrap_or(JsValue::NULL);
     drop(s);
     if save {
         schedule_save(shared);
