@@ -84,6 +84,7 @@ node_modules/.bin/esbuild pkg/index.js --bundle --minify --format=esm --target=e
 
 build_studio
 
-# Size budget (total gzip -9 of the script-tag files): what the build reached plus 5%, so the
-# size cannot grow back silently. Lower it when the SDK gets smaller; see docs/size.md.
-node scripts/size.mjs --budget-kb 141 pkg/dist/tailor-hide.js pkg/dist/tailor.js pkg/dist/tailor_bg.wasm
+# Size budget (total gzip -9 of the script-tag files): what the build reached (140.0 KB) plus
+# 0.3 KB, so the size cannot grow back silently. Lower it when the SDK gets smaller; see
+# docs/size.md.
+node scripts/size.mjs --budget-kb 140.3 pkg/dist/tailor-hide.js pkg/dist/tailor.js pkg/dist/tailor_bg.wasm

@@ -6,9 +6,9 @@
 //! forced variations. Output is a [`Decision`], serialisable with [`Decision::to_value`].
 
 use super::experiment::{self, ExperimentReason, ExperimentResult, ForcedVariations, Sticky};
-use super::js;
 use super::json::{write_number, write_string, Map, Value};
 use super::offer::{self, Skip};
+use super::reason;
 use super::ruleset::Ruleset;
 
 /// The answer of `decide()` while no ruleset is loaded: no placement, no experiment, and why.
@@ -244,29 +244,48 @@ fn decide_in<'r>(rs: &'r Ruleset, attributes: &Value, options: &DecideOptions, p
     }
 }
 
-/// Why a chosen offer is shown: its rank, priority and score within its placement, and the
-/// experiment that supplied its content.
-fn chosen_reason(rs: &Ruleset, p: &PlacementDecision, c: &ChosenOffer, limit: usize) -> String {
-    let mut s = String::with_capacity(120);
-    s.push_str("eligible; ranked ");
-    write_number(c.rank as f64, &mut s);
-    s.push_str(" of ");
-    write_number(p.candidates as f64, &mut s);
-    s.push_str(" in \"");
-    s.push_str(rs.placements.get(p.placement).map_or("", |pl| pl.id.as_str()));
-    s.push_str("\" (priority ");
-    s.push_str(&js::number_to_string(c.priority));
-    s.push_str(", score ");
-    s.push_str(&js::number_to_string(c.score));
-    s.push_str("), within the limit of ");
-    write_number(limit as f64, &mut s);
-    if let Some((x, v)) = c.experiment {
-        s.push_str("; content from experiment \"");
-        s.push_str(rs.experiments.get(x).map_or("", |e| e.key.as_str()));
-        s.push_str("\" variation ");
-        write_number(v as f64, &mut s);
+/// Writes why a chosen offer is shown: its rank, priority and score within its placement,
+/// and the experiment that supplied its content (see `reason.rs`). The code,
+/// `{"code": "chosen", "candidates", "limit"}`, leaves out what the entry has already.
+fn chosen_reason(rs: &Ruleset, p: &PlacementDecision, c: &ChosenOffer, limit: usize, out: &mut String) {
+    #[cfg(feature = "reason-text")]
+    {
+        let mut s = String::with_capacity(120);
+        s.push_str("eligible; ranked ");
+        write_number(c.rank as f64, &mut s);
+        s.push_str(" of ");
+        write_number(p.candidates as f64, &mut s);
+        s.push_str(" in \"");
+        s.push_str(rs.placements.get(p.placement).map_or("", |pl| pl.id.as_str()));
+        s.push_str("\" (priority ");
+        s.push_str(&super::js::number_to_string(c.priority));
+        s.push_str(", score ");
+        s.push_str(&super::js::number_to_string(c.score));
+        s.push_str("), within the limit of ");
+        write_number(limit as f64, &mut s);
+        if let Some((x, v)) = c.experiment {
+            s.push_str("; content from experiment \"");
+            s.push_str(rs.experiments.get(x).map_or("", |e| e.key.as_str()));
+            s.push_str("\" variation ");
+            write_number(v as f64, &mut s);
+        }
+        write_string(&s, out);
     }
-    s
+    #[cfg(not(feature = "reason-text"))]
+    {
+        let _ = (rs, c);
+        chosen_code(p, limit, out);
+    }
+}
+
+/// Writes the code object of why an offer is chosen: `{"code": "chosen", "candidates",
+/// "limit"}` (the offers eligible in the placement, and its limit).
+pub fn chosen_code(p: &PlacementDecision, limit: usize, out: &mut String) {
+    let mut o = Obj::open(out);
+    o.str("code", "chosen");
+    o.num("candidates", p.candidates as f64);
+    o.num("limit", limit as f64);
+    o.close();
 }
 
 /// `base` with `over`'s fields replaced (a `null` removes the field).
@@ -398,7 +417,7 @@ impl Decision<'_> {
                     m.num("variation", v as f64);
                 }
                 if reasons {
-                    m.str("reason", &chosen_reason(rs, p, c, limit));
+                    chosen_reason(rs, p, c, limit, m.key("reason"));
                 }
                 if let Some(offer) = rs.offers.get(c.offer) {
                     m.page(&offer.page);
@@ -410,7 +429,7 @@ impl Decision<'_> {
                 array(pm.key("skipped"), skipped, |out, s| {
                     let mut m = Obj::open(out);
                     m.str("offerId", offer_id(s.offer));
-                    m.str("reason", &s.reason.text(rs));
+                    reason::skipped(rs, &s.reason, m.key("reason"));
                     m.close();
                 });
             }
@@ -440,7 +459,7 @@ impl Decision<'_> {
                 None => m.key("hashValue").push_str("null"),
             }
             if reasons {
-                m.str("reason", &r.reason_text(rs));
+                reason::experiment(rs, r, m.key("reason"));
             }
             let on_page = !matches!(r.reason, ExperimentReason::NoPageUrl | ExperimentReason::UrlNotTargeted);
             if let Some(v) = x.variations.get(r.variation).filter(|_| on_page) {
@@ -506,6 +525,13 @@ mod tests {
     use super::*;
     use crate::engine::regex::NativeRegex;
 
+    /// What `write` writes, parsed.
+    fn written(write: impl FnOnce(&mut String)) -> Value {
+        let mut out = String::new();
+        write(&mut out);
+        Value::parse(&out).unwrap()
+    }
+
     /// The decision's JSON as it was built before [`Decision::write_json`]: a [`Value`] tree,
     /// member by member. The oracle the writer is compared with.
     fn tree(d: &Decision<'_>, reasons: bool) -> Value {
@@ -552,7 +578,7 @@ mod tests {
                         m.insert("variation", num(v as f64));
                     }
                     if reasons {
-                        m.insert("reason", Value::from(chosen_reason(rs, p, c, limit)));
+                        m.insert("reason", written(|out| chosen_reason(rs, p, c, limit, out)));
                     }
                     if let Some(o) = rs.offers.get(c.offer) {
                         page(&o.page, &mut m);
@@ -570,7 +596,7 @@ mod tests {
                     .map(|s| {
                         let mut m = Map::new();
                         m.insert("offerId", offer_id(s.offer));
-                        m.insert("reason", Value::from(s.reason.text(rs)));
+                        m.insert("reason", written(|out| reason::skipped(rs, &s.reason, out)));
                         Value::Object(m)
                     })
                     .collect();
@@ -601,7 +627,7 @@ mod tests {
                 m.insert("hashAttribute", Value::from(x.hash_attribute.as_str()));
                 m.insert("hashValue", r.hash_value.as_deref().map_or(Value::Null, Value::from));
                 if reasons {
-                    m.insert("reason", Value::from(r.reason_text(rs)));
+                    m.insert("reason", written(|out| reason::experiment(rs, r, out)));
                 }
                 let on_page = !matches!(r.reason, ExperimentReason::NoPageUrl | ExperimentReason::UrlNotTargeted);
                 if let Some(v) = x.variations.get(r.variation).filter(|_| on_page) {
