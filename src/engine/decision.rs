@@ -3,7 +3,7 @@
 //!
 //! Input is one attributes object with top-level `profile`, `context`, `user` and any other
 //! attributes (`id`, `anonymousId`, ...), the time `now` in ms (the engine has no clock) and
-//! forced variations. Output is a [`Decision`], serialisable with [`Decision::to_value`].
+//! forced variations. Output is a [`Decision`], written as JSON by [`Decision::write_json`].
 
 use super::experiment::{self, ExperimentReason, ExperimentResult, ForcedVariations, Sticky};
 use super::json::{write_number, write_string, Map, Value};
@@ -381,8 +381,9 @@ impl Decision<'_> {
     /// `reasons`, a reason for every offer chosen or skipped and every experiment; without
     /// (`reasons: false`), the same answer without what only explains it: no `reason` of an
     /// offer or experiment and no `skipped` list per placement. Every choice, variation,
-    /// sticky assignment and exposure is the same. Reasons are kept as codes ([`Skip`],
-    /// [`ExperimentReason`]) until this renders them, which is most of the cost of the answer.
+    /// sticky assignment and exposure is the same. Reasons are kept as enums ([`Skip`],
+    /// [`ExperimentReason`]) until this writes them: code objects in the shopper's module,
+    /// sentences with the `reason-text` feature (`engine::reason`).
     pub fn write_json(&self, reasons: bool, out: &mut String) {
         let rs = self.ruleset;
         let offer_id = |i: usize| rs.offers.get(i).map_or("", |o| o.id.as_str());
