@@ -190,8 +190,8 @@ fn page(c: &mut Criterion) {
     let one = DecideOptions { now: NOW, placements: Some(vec!["home-hero".to_string()]), ..DecideOptions::default() };
     group
         .bench_function("one placement", |b| b.iter(|| black_box(rs.decide(black_box(&attrs), &one).placements.len())));
-    group.bench_function("page + to_value JSON", |b| {
-        b.iter(|| black_box(rs.decide(black_box(&attrs), &options).to_value().to_json().len()))
+    group.bench_function("page + JSON", |b| {
+        b.iter(|| black_box(rs.decide(black_box(&attrs), &options).to_json_with(true).len()))
     });
     group.finish();
 }
@@ -273,20 +273,18 @@ fn browser(c: &mut Criterion) {
     group.bench_function("attributes", |b| b.iter(|| black_box(browser_attributes(&p, black_box(NOW)))));
     group.bench_function("decide", |b| b.iter(|| black_box(rs.decide(black_box(&attrs), &options).placements.len())));
     let d = rs.decide(&attrs, &options);
-    group.bench_function("to_value", |b| b.iter(|| black_box(d.to_value())));
-    group.bench_function("to_value_with(false), no reasons", |b| b.iter(|| black_box(d.to_value_with(false))));
-    let v = d.to_value();
-    group.bench_function("to_json", |b| b.iter(|| black_box(v.to_json().len())));
-    group.bench_function("all: attributes + decide + to_value + to_json", |b| {
+    group.bench_function("to_json_with(true)", |b| b.iter(|| black_box(d.to_json_with(true).len())));
+    group.bench_function("to_json_with(false), no reasons", |b| b.iter(|| black_box(d.to_json_with(false).len())));
+    group.bench_function("all: attributes + decide + to_json_with", |b| {
         b.iter(|| {
             let attrs = browser_attributes(&p, black_box(NOW));
-            black_box(rs.decide(&attrs, &options).to_value().to_json().len())
+            black_box(rs.decide(&attrs, &options).to_json_with(true).len())
         })
     });
     group.bench_function("all, no reasons", |b| {
         b.iter(|| {
             let attrs = browser_attributes(&p, black_box(NOW));
-            black_box(rs.decide(&attrs, &options).to_value_with(false).to_json().len())
+            black_box(rs.decide(&attrs, &options).to_json_with(false).len())
         })
     });
     group.finish();

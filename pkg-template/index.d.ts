@@ -43,7 +43,10 @@ export declare class Tailor {
   ready(options?: { timeout?: number }): Promise<ReadyState>;
   /** Where things stand. */
   readonly status: TailorStatus;
-  /** Offers per placement and experiment variations for the page, with reasons. */
+  /**
+   * Offers per placement and experiment variations for the page, with reason codes. Throws a
+   * TypeError (unknown option, wrong type) or RangeError (value not allowed) naming a bad option.
+   */
   decide(context?: Record<string, unknown>, options?: DecideOptions): Decision;
   /**
    * Applies page changes now: those of `decision` or, without one, of a new decision for this

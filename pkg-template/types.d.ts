@@ -126,6 +126,38 @@ export interface OfferContent {
   [k: string]: unknown;
 }
 
+/**
+ * Reason codes (docs/api.md, "Reason codes"): stable codes with their fields, in the shopper's
+ * module. The server, the CLI and the Studio give English sentences instead.
+ */
+/** Why an offer is shown: `candidates` offers were eligible in the placement, which shows `limit`. */
+export interface ChosenReason {
+  code: "chosen";
+  candidates: number;
+  limit: number;
+}
+
+/** Why an offer is not shown in a placement. Times are ms since 1970. */
+export type SkipReason =
+  | { code: "global_holdout" | "not_in_audience" | "condition_failed" }
+  | { code: "not_started"; start: number }
+  | { code: "ended"; end: number }
+  | { code: "capped"; per: "hour" | "day" | "week" | "session"; max: number; count: number }
+  | { code: "clicked"; max: number; clicks: number }
+  | { code: "excluded"; by: string }
+  | { code: "shown_elsewhere"; placement: string }
+  | { code: "limit_reached"; limit: number }
+  | { code: "unsafe_url"; field: string; why: string };
+
+/** Why the shopper sees an experiment's variation, or is not in the experiment. */
+export type ExperimentReason =
+  | { code: "no_page_url" | "url_not_targeted" | "inactive" | "forced" | "global_holdout" | "not_in_audience" | "condition_failed" | "no_hash_attribute" }
+  | { code: "sticky"; bucketVersion: number }
+  | { code: "not_in_namespace"; namespace: string; start: number; end: number }
+  | { code: "experiment_holdout"; holdout: number }
+  | { code: "outside_coverage"; bucket: number; coverage: number }
+  | { code: "bucketed"; bucket: number; start: number; end: number };
+
 export interface ChosenOffer {
   offerId: string;
   content: OfferContent;
@@ -137,7 +169,7 @@ export interface ChosenOffer {
   experimentKey?: string;
   variation?: number;
   /** Why it was chosen (absent with `reasons: false`). */
-  reason?: string;
+  reason?: ChosenReason;
   /** The offer's page changes (docs/ruleset.md, "Page changes"). */
   changes?: PageChange[];
   css?: string;
@@ -158,7 +190,7 @@ export interface ExperimentResult {
   hashAttribute: string;
   hashValue: string | null;
   /** Why this variation (absent with `reasons: false`). */
-  reason?: string;
+  reason?: ExperimentReason;
   /** The variation's page changes (docs/ruleset.md, "Page changes"). */
   changes?: PageChange[];
   css?: string;
@@ -182,7 +214,7 @@ export interface Decision {
   rulesetId?: string;
   /** Whether the shopper is in the ruleset's global holdout (no experiment, no experiment content); absent from the empty decision. */
   globalHoldout?: boolean;
-  placements: Record<string, { offers: ChosenOffer[]; skipped?: { offerId: string; reason: string }[]; [k: string]: unknown }>;
+  placements: Record<string, { offers: ChosenOffer[]; skipped?: { offerId: string; reason: SkipReason }[]; [k: string]: unknown }>;
   experiments: ExperimentResult[];
   /** Variations assigned for the first time by this decision, kept in the profile (absent from the empty decision). */
   stickyAssignments?: { experimentKey: string; variation: number; bucketVersion: number }[];

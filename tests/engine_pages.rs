@@ -3,7 +3,7 @@
 //! decision output the browser applies (changes, css, redirect, pageExposures).
 
 use tailor::engine::decision::{DecideOptions, Exposure};
-use tailor::engine::experiment::ForcedVariations;
+use tailor::engine::experiment::{ExperimentReason, ForcedVariations};
 use tailor::engine::json::Value;
 use tailor::engine::page::targeted;
 use tailor::engine::regex::NativeRegex;
@@ -388,9 +388,9 @@ fn url_pattern_vectors() {
             let attrs =
                 Value::parse(&format!(r#"{{"id":"u1","context":{{"url":{}}}}}"#, Value::from(url).to_json())).unwrap();
             let d = rs.decide(&attrs, &DecideOptions { now: 1.0, ..Default::default() });
-            let reason = d.experiments[0].reason_text(&rs);
-            if !want && (d.experiments[0].in_experiment || !reason.contains("urlPatterns")) {
-                failures.push(format!("{name}: {url:.100}: decided {reason}"));
+            let reason = &d.experiments[0].reason;
+            if !want && (d.experiments[0].in_experiment || *reason != ExperimentReason::UrlNotTargeted) {
+                failures.push(format!("{name}: {url:.100}: decided {reason:?}"));
             }
         }
     }
@@ -488,10 +488,11 @@ fn decisions_carry_the_changes_and_page_exposures() {
     // The redirect experiment is not on this page.
     let rx = &v.get("experiments").and_then(Value::as_array).unwrap()[1];
     assert_eq!(rx.get("inExperiment"), Some(&Value::Bool(false)));
-    assert_eq!(
-        rx.get("reason").and_then(Value::as_str),
-        Some("the page URL does not match the experiment's urlPatterns: not on this page")
-    );
+    #[cfg(feature = "reason-text")]
+    let not_here = Value::from("the page URL does not match the experiment's urlPatterns: not on this page");
+    #[cfg(not(feature = "reason-text"))]
+    let not_here = Value::parse(r#"{"code":"url_not_targeted"}"#).unwrap();
+    assert_eq!(rx.get("reason"), Some(&not_here));
 
     // Control: no changes, but the exposure is still a page exposure (counted once the
     // elements under test are on the page), with the same selectors.
@@ -512,6 +513,8 @@ fn decisions_carry_the_changes_and_page_exposures() {
 
     // No URL at all.
     let d = rs.decide(&attrs(&one, None), &options);
+    assert_eq!(d.experiments[0].reason, ExperimentReason::NoPageUrl);
+    #[cfg(feature = "reason-text")]
     assert_eq!(
         d.experiments[0].reason_text(&rs),
         "no page URL (context.url) to match the experiment's urlPatterns: not on this page"

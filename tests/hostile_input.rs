@@ -109,7 +109,10 @@ fn decision_drops_offers_and_values_whose_urls_fail_the_rule() {
         .iter()
         .any(|s| s.offer == 0 && matches!(s.reason, Skip::UnsafeUrl { ref field, .. } if field == "url")));
     let out = d.to_value().to_json();
+    #[cfg(feature = "reason-text")]
     assert!(out.contains(r#""reason":"content field \"url\" is not a safe URL: it contains a space"#), "{out}");
+    #[cfg(not(feature = "reason-text"))]
+    assert!(out.contains(r#""reason":{"code":"unsafe_url","field":"url","why":"contains a space"#), "{out}");
     assert!(!out.contains("alert(1)") && !out.contains("data:text"), "{out}");
     assert!(out.contains(r#""valueRemoved":"has a scheme other than http: or https:""#), "{out}");
 }

@@ -330,3 +330,112 @@ fn the_reader_of_declarations_sees_fields_and_their_optionality() {
     );
     assert_eq!(strip_comments("a /* b */ c // d\ne"), "a  c \ne");
 }
+
+/// `export type NAME = | { ... } | { ... };` of the declaration file: its object members.
+fn union(name: &str) -> Vec<Fields> {
+    let dts = strip_comments(DTS);
+    let head = format!("export type {name} =");
+    let at = dts.find(&head).unwrap_or_else(|| panic!("types.d.ts declares no type {name}"));
+    let body = &dts[at + head.len()..];
+    let body = &body[..split_top(body, ';')[0].len()];
+    split_top(body, '|').into_iter().filter_map(braced).map(fields).collect()
+}
+
+/// The codes a member's `code` field declares (`"a" | "b"`).
+fn codes(member: &Fields) -> Vec<String> {
+    member.get("code").map_or(Vec::new(), |(_, ty)| {
+        split_top(ty, '|').iter().map(|c| c.trim().trim_matches('"').to_string()).collect()
+    })
+}
+
+/// Every code the engine writes is declared with exactly its fields, and every declared code
+/// is one the engine writes.
+fn check_codes(what: &str, written: &[Value], declared: &[Fields], problems: &mut Vec<String>) {
+    let mut seen = Vec::new();
+    for v in written {
+        let code = v.get("code").and_then(Value::as_str).unwrap_or("").to_string();
+        match declared.iter().find(|m| codes(m).contains(&code)) {
+            Some(member) => compare(&format!("{what} \"{code}\""), v, member, problems),
+            None => problems.push(format!("{what}: code \"{code}\" written by the engine, not declared in types.d.ts")),
+        }
+        seen.push(code);
+    }
+    for code in declared.iter().flat_map(codes) {
+        if !seen.contains(&code) {
+            problems.push(format!("{what}: code \"{code}\" declared, never written by the engine"));
+        }
+    }
+}
+
+#[test]
+fn the_reason_codes_are_declared() {
+    use tailor::engine::decision::{chosen_code, PlacementDecision};
+    use tailor::engine::experiment::{ExperimentReason as X, ExperimentResult, Sticky};
+    use tailor::engine::offer::Skip;
+    use tailor::engine::reason::{experiment_code, skipped_code};
+    use tailor::engine::ruleset::{Cap, Period};
+    let rs = Ruleset::parse(
+        r#"{"version":1,"placements":{"hero":{"limit":1}},
+            "offers":[{"id":"a","placements":["hero"],"content":{"title":"A"}}],
+            "experiments":[{"key":"x","variations":[{"key":"c"},{"key":"t"}],"namespace":["ns",0,0.5],
+                            "coverage":0.8,"holdout":0.1}]}"#,
+        &NoRegex,
+    )
+    .unwrap();
+    let write = |f: &dyn Fn(&mut String)| {
+        let mut out = String::new();
+        f(&mut out);
+        json(&out)
+    };
+    let mut problems = Vec::new();
+    let placement = PlacementDecision { placement: 0, offers: Vec::new(), candidates: 3 };
+    compare("chosen", &write(&|o| chosen_code(&placement, 1, o)), &interface("ChosenReason"), &mut problems);
+
+    let skips = [
+        Skip::GlobalHoldout,
+        Skip::NotInAudience,
+        Skip::ConditionFailed,
+        Skip::NotStarted { start: 1.0 },
+        Skip::Ended { end: 2.0 },
+        Skip::Capped { cap: Cap { max: 3, per: Period::Day }, count: 3 },
+        Skip::Clicked { max: 1, clicks: 1 },
+        Skip::Excluded { by: 0 },
+        Skip::ShownElsewhere { placement: 0 },
+        Skip::LimitReached { limit: 1 },
+        Skip::UnsafeUrl { field: "url".into(), why: "has a scheme other than http: or https:" },
+    ];
+    let written: Vec<Value> = skips.iter().map(|s| write(&|o| skipped_code(&rs, s, o))).collect();
+    check_codes("SkipReason", &written, &union("SkipReason"), &mut problems);
+
+    let reasons = [
+        X::NoPageUrl,
+        X::UrlNotTargeted,
+        X::Inactive,
+        X::Forced,
+        X::GlobalHoldout,
+        X::NotInAudience,
+        X::ConditionFailed,
+        X::Sticky,
+        X::NoHashAttribute,
+        X::NotInNamespace,
+        X::ExperimentHoldout,
+        X::OutsideCoverage { bucket: 0.9 },
+        X::Bucketed { bucket: 0.2 },
+    ];
+    let written: Vec<Value> = reasons
+        .iter()
+        .map(|reason| {
+            let r = ExperimentResult {
+                experiment: 0,
+                in_experiment: true,
+                variation: 1,
+                hash_value: Some("u1".into()),
+                reason: reason.clone(),
+                persist: Some(Sticky { variation: 1, bucket_version: 0 }),
+            };
+            write(&|o| experiment_code(&rs, &r, o))
+        })
+        .collect();
+    check_codes("ExperimentReason", &written, &union("ExperimentReason"), &mut problems);
+    assert!(problems.is_empty(), "{problems:#?}");
+}

@@ -68,7 +68,7 @@ async fn url_corpus_is_refused_in_the_browser_and_safe_urls_reach_the_page() {
     for s in safe.iter() {
         let url = get(&s, "url").as_string().unwrap();
         t.set_ruleset(offer_ruleset(&format!(r#"{{"title":"T","url":{}}}"#, quoted(&url)), "{}")).expect(&url);
-        let d = t.decide(json("{}"), json(r#"{"record":false}"#)).unwrap();
+        let d = t.decide(json("{}"), false, true, None, JsValue::UNDEFINED).unwrap();
         assert_eq!(get(&d, "placements.hero.offers.0.content.url").as_string().as_deref(), Some(url.as_str()));
     }
     console_log!(
@@ -86,7 +86,7 @@ fn time_decide(t: &TailorCore, pattern: &str, url: &str, runs: u32) -> (f64, u32
     let start = now_ms();
     let mut n = 0;
     for _ in 0..runs {
-        n += shown(&t.decide(context.clone(), json(r#"{"record":false}"#)).unwrap());
+        n += shown(&t.decide(context.clone(), false, true, None, JsValue::UNDEFINED).unwrap());
     }
     ((now_ms() - start) / runs as f64, n)
 }

@@ -28,7 +28,7 @@ function renderOffers(el, offers) {
       (o) => `<div class="offer" data-offer="${esc(o.offerId)}"><strong>${esc(o.content.title)}</strong>
         <div>${esc(o.content.body)}</div>
         ${o.content.cta ? `<a class="cta" href="${esc(o.content.url || "#")}" data-offer-click="${esc(o.offerId)}">${esc(o.content.cta)}</a>` : ""}
-        <div class="why">${esc(o.reason || "")}</div></div>`,
+        <div class="why">${o.reason ? `ranked ${o.rank} of ${o.reason.candidates} eligible (priority ${o.priority}, score ${o.score})` : ""}</div></div>`,
     )
     .join("");
 }

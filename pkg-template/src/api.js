@@ -44,6 +44,45 @@ const LISTENED = ["profile", "status", "ruleset"];
 // What decide() answers when the SDK cannot run: the shape of a decision without a ruleset.
 const EMPTY_DECISION = Object.freeze({ placements: {}, experiments: [], reasons: [] });
 
+// decide()'s options, checked as init() checks its config: a TypeError (unknown option, wrong
+// type) or RangeError (value not allowed) that names the option. Checked here, even when the
+// SDK cannot run, and handed to the core as plain values.
+const shown = (v) => (typeof v == "string" ? JSON.stringify(v) : v === null || typeof v != "object" ? typeof v + " " + v : Array.isArray(v) ? "an array" : "an object");
+function decideOptions(options) {
+  const o = { record: true, reasons: true };
+  if (options == null) return o;
+  const fail = (E, what, ...v) => {
+    throw new E("Tailor.decide: " + what + (v.length ? ", not " + shown(v[0]) : ""));
+  };
+  const isObject = (v) => v && typeof v == "object" && !Array.isArray(v);
+  if (!isObject(options)) fail(TypeError, "options must be an object such as { record: false }", options);
+  for (const k of Object.keys(options)) {
+    const v = options[k];
+    if (v === undefined) continue;
+    if (k == "record" || k == "reasons") {
+      if (typeof v != "boolean") fail(TypeError, "options." + k + " must be true or false", v);
+      o[k] = v;
+    } else if (k == "placements") {
+      if (!Array.isArray(v)) fail(TypeError, "options.placements must be an array of placement ids (strings)", v);
+      v.forEach((p, i) => typeof p == "string" || fail(TypeError, "options.placements[" + i + "] must be a placement id (a string)", p));
+      o.placements = v;
+    } else if (k == "forced") {
+      if (!isObject(v)) fail(TypeError, "options.forced must be an object of variation indexes by experiment key, such as { hero: 1 }", v);
+      // As the core reads `tailor_force`: "key:index,..." (a key's "+" and "%" kept by encoding it).
+      o.forced = Object.entries(v)
+        .map(([x, i]) => {
+          const what = "options.forced." + x + " must be a variation index (0, 1, ...)";
+          if (typeof i != "number") fail(TypeError, what, i);
+          if (!(Number.isInteger(i) && i >= 0)) fail(RangeError, what, i);
+          if (x.includes(",")) fail(RangeError, "options.forced: experiment keys have no comma: " + JSON.stringify(x));
+          return encodeURIComponent(x) + ":" + i;
+        })
+        .join();
+    } else fail(TypeError, "unknown option " + JSON.stringify(k) + " (options are placements, record, reasons and forced)");
+  }
+  return o;
+}
+
 export class Tailor {
   #core;
   #error;
@@ -239,23 +278,13 @@ export class Tailor {
    * Offers per placement and experiment variations for this page, with reasons.
    * `context` adds page attributes; `options.placements` limits the placements;
    * `options.record === false` previews without recording impressions and exposures;
-   * `options.forced` (`{ experimentKey: variationIndex }`) forces variations.
+   * `options.reasons === false` leaves out the reasons; `options.forced`
+   * (`{ experimentKey: variationIndex }`) forces variations. A bad option throws a TypeError
+   * or RangeError that names it.
    */
   decide(context, options) {
-    const forced = options && options.forced;
-    if (forced) {
-      // As the core reads `tailor_force`: "key:index,..." (a key's "+" and "%" kept by encoding it).
-      options = {
-        ...options,
-        forced: Object.entries(forced)
-          .map(([k, v]) => {
-            if (!(Number.isInteger(v) && v >= 0) || k.includes(",")) throw new TypeError("Tailor.decide: options.forced." + k + " must be a variation index (0, 1, ...)");
-            return encodeURIComponent(k) + ":" + v;
-          })
-          .join(),
-      };
-    }
-    return this.#call((c) => c.decide(context, options), EMPTY_DECISION);
+    const o = decideOptions(options);
+    return this.#call((c) => c.decide(context, o.record, o.reasons, o.forced, o.placements), EMPTY_DECISION);
   }
 
   /**

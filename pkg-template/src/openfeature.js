@@ -37,9 +37,9 @@ function typed(key, value, type) {
 /** The OpenFeature reason of an experiment entry of a Tailor decision. */
 function experimentReason(x) {
   if (x.inExperiment) return Reason.SPLIT;
-  const why = String(x.reason || "");
-  if (why.includes("forced by tailor_force")) return Reason.TARGETING_MATCH;
-  if (why.startsWith("experiment is inactive")) return Reason.DISABLED;
+  const why = x.reason && x.reason.code;
+  if (why == "forced") return Reason.TARGETING_MATCH;
+  if (why == "inactive") return Reason.DISABLED;
   return Reason.DEFAULT;
 }
 
@@ -176,7 +176,7 @@ export class TailorProvider {
     if (x) {
       const reason = experimentReason(x);
       const variant = x.variationKey || String(x.variation);
-      const flagMetadata = { variation: x.variation, inExperiment: !!x.inExperiment, tailorReason: String(x.reason || "") };
+      const flagMetadata = { variation: x.variation, inExperiment: !!x.inExperiment, tailorReason: (x.reason && x.reason.code) || "" };
       if (x.value === undefined || x.value === null) {
         this.#exposed(x, reason);
         return { value: defaultValue, variant, reason, flagMetadata };
@@ -191,8 +191,8 @@ export class TailorProvider {
         return { value: defaultValue, reason: Reason.ERROR, errorCode: ErrorCode.TYPE_MISMATCH, errorMessage: `${WHAT}: flag "${key}" is a placement: ask for a string (the offer id) or an object (the offer)` };
       }
       const top = offersOf(d.placements[key])[0];
-      if (!top) return { value: defaultValue, reason: Reason.DEFAULT, flagMetadata: { tailorReason: "no offer chosen for this placement" } };
-      const flagMetadata = { rank: top.rank, tailorReason: String(top.reason || "") };
+      if (!top) return { value: defaultValue, reason: Reason.DEFAULT, flagMetadata: { tailorReason: "no_offer" } };
+      const flagMetadata = { rank: top.rank, tailorReason: (top.reason && top.reason.code) || "" };
       const props = { offerId: top.offerId, placement: key };
       if (top.experimentKey != null) props.variant = top.experimentKey + ":" + top.variation;
       this.#once("o:" + key + ":" + top.offerId, "offer_impression", props);

@@ -3,12 +3,12 @@
 //!
 //! Input is one attributes object with top-level `profile`, `context`, `user` and any other
 //! attributes (`id`, `anonymousId`, ...), the time `now` in ms (the engine has no clock) and
-//! forced variations. Output is a [`Decision`], serialisable with [`Decision::to_value`].
+//! forced variations. Output is a [`Decision`], written as JSON by [`Decision::write_json`].
 
 use super::experiment::{self, ExperimentReason, ExperimentResult, ForcedVariations, Sticky};
-use super::js;
-use super::json::{write_number, Map, Value};
+use super::json::{write_number, write_string, Map, Value};
 use super::offer::{self, Skip};
+use super::reason;
 use super::ruleset::Ruleset;
 
 /// The answer of `decide()` while no ruleset is loaded: no placement, no experiment, and why.
@@ -244,29 +244,48 @@ fn decide_in<'r>(rs: &'r Ruleset, attributes: &Value, options: &DecideOptions, p
     }
 }
 
-/// Why a chosen offer is shown: its rank, priority and score within its placement, and the
-/// experiment that supplied its content.
-fn chosen_reason(rs: &Ruleset, p: &PlacementDecision, c: &ChosenOffer, limit: usize) -> String {
-    let mut s = String::with_capacity(120);
-    s.push_str("eligible; ranked ");
-    write_number(c.rank as f64, &mut s);
-    s.push_str(" of ");
-    write_number(p.candidates as f64, &mut s);
-    s.push_str(" in \"");
-    s.push_str(rs.placements.get(p.placement).map_or("", |pl| pl.id.as_str()));
-    s.push_str("\" (priority ");
-    s.push_str(&js::number_to_string(c.priority));
-    s.push_str(", score ");
-    s.push_str(&js::number_to_string(c.score));
-    s.push_str("), within the limit of ");
-    write_number(limit as f64, &mut s);
-    if let Some((x, v)) = c.experiment {
-        s.push_str("; content from experiment \"");
-        s.push_str(rs.experiments.get(x).map_or("", |e| e.key.as_str()));
-        s.push_str("\" variation ");
-        write_number(v as f64, &mut s);
+/// Writes why a chosen offer is shown: its rank, priority and score within its placement,
+/// and the experiment that supplied its content (see `reason.rs`). The code,
+/// `{"code": "chosen", "candidates", "limit"}`, leaves out what the entry has already.
+fn chosen_reason(rs: &Ruleset, p: &PlacementDecision, c: &ChosenOffer, limit: usize, out: &mut String) {
+    #[cfg(feature = "reason-text")]
+    {
+        let mut s = String::with_capacity(120);
+        s.push_str("eligible; ranked ");
+        write_number(c.rank as f64, &mut s);
+        s.push_str(" of ");
+        write_number(p.candidates as f64, &mut s);
+        s.push_str(" in \"");
+        s.push_str(rs.placements.get(p.placement).map_or("", |pl| pl.id.as_str()));
+        s.push_str("\" (priority ");
+        s.push_str(&super::js::number_to_string(c.priority));
+        s.push_str(", score ");
+        s.push_str(&super::js::number_to_string(c.score));
+        s.push_str("), within the limit of ");
+        write_number(limit as f64, &mut s);
+        if let Some((x, v)) = c.experiment {
+            s.push_str("; content from experiment \"");
+            s.push_str(rs.experiments.get(x).map_or("", |e| e.key.as_str()));
+            s.push_str("\" variation ");
+            write_number(v as f64, &mut s);
+        }
+        write_string(&s, out);
     }
-    s
+    #[cfg(not(feature = "reason-text"))]
+    {
+        let _ = (rs, c);
+        chosen_code(p, limit, out);
+    }
+}
+
+/// Writes the code object of why an offer is chosen: `{"code": "chosen", "candidates",
+/// "limit"}` (the offers eligible in the placement, and its limit).
+pub fn chosen_code(p: &PlacementDecision, limit: usize, out: &mut String) {
+    let mut o = Obj::open(out);
+    o.str("code", "chosen");
+    o.num("candidates", p.candidates as f64);
+    o.num("limit", limit as f64);
+    o.close();
 }
 
 /// `base` with `over`'s fields replaced (a `null` removes the field).
@@ -282,8 +301,61 @@ fn merge(base: &Value, over: &Map) -> Value {
     Value::Object(m)
 }
 
-fn num(n: f64) -> Value {
-    Value::Number(n)
+/// Writes a JSON object's members: `"key":` with the comma before every member but the first.
+struct Obj<'o> {
+    out: &'o mut String,
+    first: bool,
+}
+
+impl<'o> Obj<'o> {
+    fn open(out: &'o mut String) -> Self {
+        out.push('{');
+        Obj { out, first: true }
+    }
+
+    /// Starts member `key` and answers where its value goes.
+    fn key(&mut self, key: &str) -> &mut String {
+        if !self.first {
+            self.out.push(',');
+        }
+        self.first = false;
+        write_string(key, self.out);
+        self.out.push(':');
+        self.out
+    }
+
+    fn str(&mut self, key: &str, value: &str) {
+        write_string(value, self.key(key));
+    }
+
+    fn num(&mut self, key: &str, value: f64) {
+        write_number(value, self.key(key));
+    }
+
+    fn bool(&mut self, key: &str, value: bool) {
+        self.key(key).push_str(if value { "true" } else { "false" });
+    }
+
+    /// Page changes (`changes`, `css`, `redirect`), after at least one member.
+    fn page(&mut self, page: &super::page::PageChanges) {
+        page.write_json(self.out);
+    }
+
+    fn close(self) {
+        self.out.push('}');
+    }
+}
+
+/// Writes `[item, item, ...]`, each item by `write`.
+fn array<T>(out: &mut String, items: impl IntoIterator<Item = T>, mut write: impl FnMut(&mut String, T)) {
+    out.push('[');
+    for (i, item) in items.into_iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        write(out, item);
+    }
+    out.push(']');
 }
 
 impl Decision<'_> {
@@ -293,24 +365,204 @@ impl Decision<'_> {
         self.to_value_with(true)
     }
 
-    /// [`Decision::to_value`], or (`reasons: false`) the same answer without what only
-    /// explains it: no `reason` of an offer or experiment and no `skipped` list per
-    /// placement. Every choice, variation, sticky assignment and exposure is the same.
-    /// Reasons are kept as codes ([`Skip`], [`ExperimentReason`]) until this renders them
-    /// as sentences, which is most of the cost of the answer.
+    /// [`Decision::to_json_with`] as a [`Value`], for callers that add to the answer.
     pub fn to_value_with(&self, reasons: bool) -> Value {
+        Value::parse(&self.to_json_with(reasons)).unwrap_or_default()
+    }
+
+    /// The decision as JSON text (see [`Decision::write_json`]).
+    pub fn to_json_with(&self, reasons: bool) -> String {
+        let mut out = String::with_capacity(4096);
+        self.write_json(reasons, &mut out);
+        out
+    }
+
+    /// Writes the decision as JSON (camelCase keys), straight from the decision: with
+    /// `reasons`, a reason for every offer chosen or skipped and every experiment; without
+    /// (`reasons: false`), the same answer without what only explains it: no `reason` of an
+    /// offer or experiment and no `skipped` list per placement. Every choice, variation,
+    /// sticky assignment and exposure is the same. Reasons are kept as enums ([`Skip`],
+    /// [`ExperimentReason`]) until this writes them: code objects in the shopper's module,
+    /// sentences with the `reason-text` feature (`engine::reason`).
+    pub fn write_json(&self, reasons: bool, out: &mut String) {
         let rs = self.ruleset;
+        let offer_id = |i: usize| rs.offers.get(i).map_or("", |o| o.id.as_str());
+        let placement_id = |i: usize| rs.placements.get(i).map_or("", |p| p.id.as_str());
+        let exp_key = |i: usize| rs.experiments.get(i).map_or("", |x| x.key.as_str());
+        let mut o = Obj::open(out);
+        o.num("now", self.now);
+        if let Some(id) = &rs.id {
+            o.str("rulesetId", id);
+        }
+        o.bool("globalHoldout", self.global_holdout);
+        // One member per placement, in the order first asked for; a placement asked for
+        // twice answers with its last decision (the offers chosen the first time are then
+        // skipped as shown elsewhere).
+        let mut placements = Obj::open(o.key("placements"));
+        for (k, first) in self.placements.iter().enumerate() {
+            if self.placements[..k].iter().any(|q| q.placement == first.placement) {
+                continue;
+            }
+            let p = self.placements.iter().rev().find(|q| q.placement == first.placement).unwrap_or(first);
+            let limit = rs.placements.get(p.placement).map_or(0, |pl| pl.limit);
+            let mut pm = Obj::open(placements.key(placement_id(p.placement)));
+            array(pm.key("offers"), &p.offers, |out, c| {
+                let mut m = Obj::open(out);
+                m.str("offerId", offer_id(c.offer));
+                c.content.write_json(m.key("content"));
+                m.num("priority", c.priority);
+                m.num("score", c.score);
+                m.num("rank", c.rank as f64);
+                if let Some((x, v)) = c.experiment {
+                    m.str("experimentKey", exp_key(x));
+                    m.num("variation", v as f64);
+                }
+                if reasons {
+                    chosen_reason(rs, p, c, limit, m.key("reason"));
+                }
+                if let Some(offer) = rs.offers.get(c.offer) {
+                    m.page(&offer.page);
+                }
+                m.close();
+            });
+            if reasons {
+                let skipped = self.skipped.iter().filter(|s| s.placement == p.placement);
+                array(pm.key("skipped"), skipped, |out, s| {
+                    let mut m = Obj::open(out);
+                    m.str("offerId", offer_id(s.offer));
+                    reason::skipped(rs, &s.reason, m.key("reason"));
+                    m.close();
+                });
+            }
+            pm.close();
+        }
+        placements.close();
+        array(o.key("experiments"), &self.experiments, |out, r| {
+            let x = &rs.experiments[r.experiment];
+            let mut m = Obj::open(out);
+            m.str("key", exp_key(r.experiment));
+            m.bool("inExperiment", r.in_experiment);
+            m.num("variation", r.variation as f64);
+            if let Some(v) = x.variations.get(r.variation) {
+                m.str("variationKey", &v.key);
+                // The URL rule again before the value reaches the page.
+                match offer::unsafe_url_in(&v.value) {
+                    None => v.value.write_json(m.key("value")),
+                    Some(why) => {
+                        m.str("valueRemoved", why);
+                        m.key("value").push_str("null");
+                    }
+                }
+            }
+            m.str("hashAttribute", &x.hash_attribute);
+            match r.hash_value.as_deref() {
+                Some(h) => m.str("hashValue", h),
+                None => m.key("hashValue").push_str("null"),
+            }
+            if reasons {
+                reason::experiment(rs, r, m.key("reason"));
+            }
+            let on_page = !matches!(r.reason, ExperimentReason::NoPageUrl | ExperimentReason::UrlNotTargeted);
+            if let Some(v) = x.variations.get(r.variation).filter(|_| on_page) {
+                m.page(&v.page);
+            }
+            m.close();
+        });
+        array(o.key("stickyAssignments"), &self.sticky, |out, (x, s)| {
+            let mut m = Obj::open(out);
+            m.str("experimentKey", exp_key(*x));
+            m.num("variation", s.variation as f64);
+            m.num("bucketVersion", s.bucket_version as f64);
+            m.close();
+        });
+        let exposure = |m: &mut Obj<'_>, e: &Exposure| match e {
+            Exposure::Experiment { experiment, variation } => {
+                m.str("type", "experiment_exposure");
+                m.str("experimentKey", exp_key(*experiment));
+                m.num("variation", *variation as f64);
+            }
+            Exposure::OfferImpression { offer, placement, experiment } => {
+                m.str("type", "offer_impression");
+                m.str("offerId", offer_id(*offer));
+                m.str("placement", placement_id(*placement));
+                if let Some((x, v)) = experiment {
+                    m.str("experimentKey", exp_key(*x));
+                    m.num("variation", *v as f64);
+                }
+            }
+        };
+        array(o.key("exposures"), &self.exposures, |out, e| {
+            let mut m = Obj::open(out);
+            exposure(&mut m, e);
+            m.close();
+        });
+        // Page exposures name the elements the experiment changes, so the browser can count
+        // a variation without changes (the control) once those elements are on the page.
+        array(o.key("pageExposures"), &self.page_exposures, |out, e| {
+            let mut m = Obj::open(out);
+            exposure(&mut m, e);
+            let mut selectors = Vec::new();
+            let known = match e {
+                Exposure::Experiment { experiment, .. } => rs.experiments.get(*experiment).map(|x| {
+                    for var in &x.variations {
+                        var.page.selectors(&mut selectors);
+                    }
+                }),
+                Exposure::OfferImpression { offer, .. } => {
+                    rs.offers.get(*offer).map(|o| o.page.selectors(&mut selectors))
+                }
+            };
+            if known.is_some() {
+                array(m.key("selectors"), &selectors, |out, s| write_string(s, out));
+            }
+            m.close();
+        });
+        o.close();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::regex::NativeRegex;
+
+    /// What `write` writes, parsed.
+    fn written(write: impl FnOnce(&mut String)) -> Value {
+        let mut out = String::new();
+        write(&mut out);
+        Value::parse(&out).unwrap()
+    }
+
+    /// The decision's JSON as it was built before [`Decision::write_json`]: a [`Value`] tree,
+    /// member by member. The oracle the writer is compared with.
+    fn tree(d: &Decision<'_>, reasons: bool) -> Value {
+        let rs = d.ruleset;
+        let num = Value::Number;
+        let page = |p: &crate::engine::page::PageChanges, m: &mut Map| {
+            if let Some(c) = &p.changes {
+                m.insert("changes", c.clone());
+            }
+            if let Some(css) = &p.css {
+                m.insert("css", Value::from(css.as_str()));
+            }
+            if let Some(r) = &p.redirect {
+                let mut rm = Map::new();
+                rm.insert("url", Value::from(r.url.as_str()));
+                rm.insert("keepQuery", Value::Bool(r.keep_query));
+                m.insert("redirect", Value::Object(rm));
+            }
+        };
         let offer_id = |i: usize| Value::from(rs.offers.get(i).map_or("", |o| o.id.as_str()));
         let placement_id = |i: usize| Value::from(rs.placements.get(i).map_or("", |p| p.id.as_str()));
         let exp_key = |i: usize| Value::from(rs.experiments.get(i).map_or("", |x| x.key.as_str()));
         let mut out = Map::new();
-        out.insert("now", num(self.now));
+        out.insert("now", num(d.now));
         if let Some(id) = &rs.id {
             out.insert("rulesetId", Value::from(id.as_str()));
         }
-        out.insert("globalHoldout", Value::Bool(self.global_holdout));
+        out.insert("globalHoldout", Value::Bool(d.global_holdout));
         let mut placements = Map::new();
-        for p in &self.placements {
+        for p in &d.placements {
             let limit = rs.placements.get(p.placement).map_or(0, |pl| pl.limit);
             let offers: Vec<Value> = p
                 .offers
@@ -323,41 +575,38 @@ impl Decision<'_> {
                     m.insert("score", num(c.score));
                     m.insert("rank", num(c.rank as f64));
                     if let Some((x, v)) = c.experiment {
-                        let key = rs.experiments.get(x).map_or("", |e| e.key.as_str());
-                        m.insert("experimentKey", Value::from(key));
+                        m.insert("experimentKey", exp_key(x));
                         m.insert("variation", num(v as f64));
                     }
                     if reasons {
-                        m.insert("reason", Value::from(chosen_reason(rs, p, c, limit)));
+                        m.insert("reason", written(|out| chosen_reason(rs, p, c, limit, out)));
                     }
                     if let Some(o) = rs.offers.get(c.offer) {
-                        o.page.write_to(&mut m);
+                        page(&o.page, &mut m);
                     }
                     Value::Object(m)
                 })
                 .collect();
             let mut pm = Map::new();
             pm.insert("offers", Value::Array(offers));
-            if !reasons {
-                placements.insert(rs.placements.get(p.placement).map_or("", |pl| pl.id.as_str()), Value::Object(pm));
-                continue;
+            if reasons {
+                let skipped: Vec<Value> = d
+                    .skipped
+                    .iter()
+                    .filter(|s| s.placement == p.placement)
+                    .map(|s| {
+                        let mut m = Map::new();
+                        m.insert("offerId", offer_id(s.offer));
+                        m.insert("reason", written(|out| reason::skipped(rs, &s.reason, out)));
+                        Value::Object(m)
+                    })
+                    .collect();
+                pm.insert("skipped", Value::Array(skipped));
             }
-            let skipped: Vec<Value> = self
-                .skipped
-                .iter()
-                .filter(|s| s.placement == p.placement)
-                .map(|s| {
-                    let mut m = Map::new();
-                    m.insert("offerId", offer_id(s.offer));
-                    m.insert("reason", Value::from(s.reason.text(rs)));
-                    Value::Object(m)
-                })
-                .collect();
-            pm.insert("skipped", Value::Array(skipped));
             placements.insert(rs.placements.get(p.placement).map_or("", |pl| pl.id.as_str()), Value::Object(pm));
         }
         out.insert("placements", Value::Object(placements));
-        let experiments: Vec<Value> = self
+        let experiments: Vec<Value> = d
             .experiments
             .iter()
             .map(|r| {
@@ -368,7 +617,6 @@ impl Decision<'_> {
                 m.insert("variation", num(r.variation as f64));
                 if let Some(v) = x.variations.get(r.variation) {
                     m.insert("variationKey", Value::from(v.key.as_str()));
-                    // The URL rule again before the value reaches the page.
                     match offer::unsafe_url_in(&v.value) {
                         None => m.insert("value", v.value.clone()),
                         Some(why) => {
@@ -380,17 +628,17 @@ impl Decision<'_> {
                 m.insert("hashAttribute", Value::from(x.hash_attribute.as_str()));
                 m.insert("hashValue", r.hash_value.as_deref().map_or(Value::Null, Value::from));
                 if reasons {
-                    m.insert("reason", Value::from(r.reason_text(rs)));
+                    m.insert("reason", written(|out| reason::experiment(rs, r, out)));
                 }
                 let on_page = !matches!(r.reason, ExperimentReason::NoPageUrl | ExperimentReason::UrlNotTargeted);
                 if let Some(v) = x.variations.get(r.variation).filter(|_| on_page) {
-                    v.page.write_to(&mut m);
+                    page(&v.page, &mut m);
                 }
                 Value::Object(m)
             })
             .collect();
         out.insert("experiments", Value::Array(experiments));
-        let sticky: Vec<Value> = self
+        let sticky: Vec<Value> = d
             .sticky
             .iter()
             .map(|(x, s)| {
@@ -422,12 +670,10 @@ impl Decision<'_> {
             }
             Value::Object(m)
         };
-        out.insert("exposures", Value::Array(self.exposures.iter().map(exposure).collect()));
-        // Page exposures name the elements the experiment changes, so the browser can count
-        // a variation without changes (the control) once those elements are on the page.
-        let page_exposures = self.page_exposures.iter().map(|e| {
+        out.insert("exposures", Value::Array(d.exposures.iter().map(exposure).collect()));
+        let page_exposures = d.page_exposures.iter().map(|e| {
             let mut v = exposure(e);
-            let page = match e {
+            let selectors = match e {
                 Exposure::Experiment { experiment, .. } => rs.experiments.get(*experiment).map(|x| {
                     let mut selectors = Vec::new();
                     for var in &x.variations {
@@ -441,7 +687,7 @@ impl Decision<'_> {
                     selectors
                 }),
             };
-            if let (Some(m), Some(selectors)) = (v.as_object_mut(), page) {
+            if let (Some(m), Some(selectors)) = (v.as_object_mut(), selectors) {
                 m.insert("selectors", Value::Array(selectors.into_iter().map(Value::from).collect()));
             }
             v
@@ -449,12 +695,101 @@ impl Decision<'_> {
         out.insert("pageExposures", Value::Array(page_exposures.collect()));
         Value::Object(out)
     }
-}
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::engine::regex::NativeRegex;
+    /// The writer's text, parsed, equals the oracle's tree, with and without reasons; and
+    /// the text is the tree's own JSON text, byte for byte.
+    fn same_as_tree(d: &Decision<'_>, name: &str) -> usize {
+        for reasons in [true, false] {
+            let text = d.to_json_with(reasons);
+            let want = tree(d, reasons);
+            assert_eq!(Value::parse(&text).as_ref(), Ok(&want), "{name} (reasons: {reasons}): {text}");
+            assert_eq!(text, want.to_json(), "{name} (reasons: {reasons})");
+        }
+        1
+    }
+
+    fn vectors(name: &str) -> Value {
+        let path = String::from(env!("CARGO_MANIFEST_DIR")) + "/tests/vectors/" + name;
+        Value::parse(&std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))).unwrap()
+    }
+
+    fn list<'v>(v: &'v Value, key: &str) -> &'v [Value] {
+        v.get(key).and_then(Value::as_array).map_or(&[], Vec::as_slice)
+    }
+
+    #[test]
+    fn the_written_json_is_the_tree_of_the_vectors_decisions() {
+        let mut checked = 0;
+        for suite in vectors("offers.json").as_array().unwrap() {
+            let rs = Ruleset::compile(suite.get("ruleset").unwrap(), &NativeRegex).unwrap();
+            for c in list(suite, "cases") {
+                let placements = c
+                    .get("placements")
+                    .and_then(Value::as_array)
+                    .map(|a| a.iter().filter_map(Value::as_str).map(String::from).collect::<Vec<_>>());
+                let options = DecideOptions {
+                    now: c.get("now").and_then(Value::as_f64).unwrap_or(0.0),
+                    placements,
+                    forced: ForcedVariations::parse(c.get("force").and_then(Value::as_str).unwrap_or("")),
+                };
+                let name = c.get("name").and_then(Value::as_str).unwrap_or("?");
+                checked += same_as_tree(&rs.decide(c.get("attributes").unwrap(), &options), name);
+            }
+        }
+        for c in vectors("experiments.json").as_array().unwrap() {
+            let mut doc = Map::new();
+            doc.insert("version", Value::Number(1.0));
+            doc.insert("placements", Value::Object(Map::new()));
+            doc.insert("experiments", Value::Array(vec![c.get("experiment").unwrap().clone()]));
+            if let Some(groups) = c.get("savedGroups") {
+                doc.insert("savedGroups", groups.clone());
+            }
+            let rs = Ruleset::compile(&Value::Object(doc), &NativeRegex).unwrap();
+            let forced = ForcedVariations::parse(c.get("force").and_then(Value::as_str).unwrap_or(""));
+            let options = DecideOptions { forced, ..DecideOptions::default() };
+            let name = c.get("name").and_then(Value::as_str).unwrap_or("?");
+            checked += same_as_tree(&rs.decide(c.get("attributes").unwrap(), &options), name);
+        }
+        assert!(checked > 80, "{checked} decisions compared");
+    }
+
+    #[test]
+    fn the_written_json_is_the_tree_with_page_changes_escapes_and_a_placement_asked_twice() {
+        let rs = Ruleset::parse(
+            r##"{"version": 1, "id": "r\"1", "placements": {"hero": {"limit": 1}, "side \"b\"": {"limit": 2}},
+                "offers": [
+                  {"id": "a\u00e9", "placements": ["hero", "side \"b\""], "priority": 2, "content": {"title": "A\n"},
+                   "changes": [{"selector": "#a", "action": "text", "value": "x"}], "css": "#a { color: red }"},
+                  {"id": "b", "placements": ["hero", "side \"b\""], "priority": 1.5, "content": {"title": "B"},
+                   "excludes": ["a\u00e9"]},
+                  {"id": "c", "placements": ["side \"b\""], "condition": {"user.plan": "gold"}, "content": {"title": "C", "t": 1}},
+                  {"id": "d", "placements": ["side \"b\""], "window": {"start": 5000}, "content": {"title": "D"}}],
+                "experiments": [
+                  {"key": "x", "variations": [{"key": "a", "value": 0}, {"key": "b", "value": {"n": 1.25},
+                    "offers": {"b": {"title": "B2", "gone": null}}}]},
+                  {"key": "page", "urlPatterns": [{"type": "prefix", "pattern": "/"}],
+                   "variations": [{"key": "c"}, {"key": "t", "css": "h1 { x: 1 }", "changes": [{"selector": ["h1", ".t"],
+                    "action": "hide"}]}]},
+                  {"key": "go", "urlPatterns": [{"type": "exact", "pattern": "/p"}],
+                   "variations": [{"key": "c"}, {"key": "r", "redirect": {"url": "/q", "keepQuery": true}}]}]}"##,
+            &NativeRegex,
+        )
+        .unwrap_or_else(|e| panic!("{e:?}"));
+        let mut n = 0;
+        for i in 0..40 {
+            let attributes = Value::parse(
+                &(String::from(r#"{"id": "u"#)
+                    + &i.to_string()
+                    + r#"", "user": {"plan": "silver"}, "context": {"url": "https://s.example/p"}}"#),
+            )
+            .unwrap();
+            for placements in [None, Some(vec!["hero".to_string(), "side \"b\"".to_string(), "hero".to_string()])] {
+                let options = DecideOptions { now: 1.0, placements, ..DecideOptions::default() };
+                n += same_as_tree(&rs.decide(&attributes, &options), "page ruleset");
+            }
+        }
+        assert_eq!(n, 80);
+    }
 
     /// `v` without the keys that only explain a decision.
     fn strip(v: &Value) -> Value {

@@ -138,7 +138,9 @@ impl ExperimentResult {
         ExperimentResult { experiment, in_experiment: false, variation: 0, hash_value: None, reason, persist: None }
     }
 
-    /// A sentence for people.
+    /// The reason as a sentence for people (`reason-text`; the shopper's module writes
+    /// [`ExperimentReason::code`] instead).
+    #[cfg(feature = "reason-text")]
     pub fn reason_text(&self, rs: &Ruleset) -> String {
         let Some(x) = rs.experiments.get(self.experiment) else {
             return String::new();

@@ -40,6 +40,20 @@ impl Map {
     pub fn get(&self, key: &str) -> Option<&Value> {
         self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v)
     }
+    /// [`Map::get`], looking first at the position `hint` holds and keeping `hint` at the
+    /// position where the key was found: for a path read again and again in objects of one
+    /// shape (`condition::Path`). The answer is always [`Map::get`]'s.
+    pub fn get_hinted(&self, key: &str, hint: &std::sync::atomic::AtomicU32) -> Option<&Value> {
+        use std::sync::atomic::Ordering::Relaxed;
+        if let Some((k, v)) = self.0.get(hint.load(Relaxed) as usize) {
+            if k == key {
+                return Some(v);
+            }
+        }
+        let i = self.0.iter().position(|(k, _)| k == key)?;
+        hint.store(i as u32, Relaxed);
+        self.0.get(i).map(|(_, v)| v)
+    }
     pub fn get_mut(&mut self, key: &str) -> Option<&mut Value> {
         self.0.iter_mut().find(|(k, _)| k == key).map(|(_, v)| v)
     }

@@ -30,6 +30,7 @@ pub mod js;
 pub mod loader;
 pub mod offer;
 pub mod page;
+pub mod reason;
 pub mod regex;
 pub mod ruleset;
 pub mod sort;

@@ -47,6 +47,9 @@ pub enum Skip {
 }
 
 impl Skip {
+    /// The reason as a sentence for people (`reason-text`; the shopper's module writes
+    /// [`Skip::code`] instead).
+    #[cfg(feature = "reason-text")]
     pub fn text(&self, rs: &Ruleset) -> String {
         let offer = |i: &usize| rs.offers.get(*i).map_or("?", |o| o.id.as_str());
         match self {
@@ -84,6 +87,7 @@ impl Skip {
     }
 }
 
+#[cfg(feature = "reason-text")]
 fn time_text(ms: f64) -> String {
     let mut s = String::new();
     super::json::write_number(ms, &mut s);

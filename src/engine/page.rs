@@ -7,7 +7,7 @@
 //! browser, which applies them. Formats and rules: `docs/ruleset.md`, "URL targeting" and
 //! "Page changes".
 
-use super::json::{join_strs, quoted, Map, Value};
+use super::json::{join_strs, quoted, write_string, Value};
 use super::regex::{Pattern, MAX_REGEX_INPUT};
 use super::url::url_problem;
 
@@ -310,19 +310,21 @@ impl PageChanges {
         self.changes.is_none() && self.css.is_none() && self.redirect.is_none()
     }
 
-    /// Adds `changes`, `css` and `redirect` (those present) to a decision entry.
-    pub fn write_to(&self, m: &mut Map) {
+    /// Writes `,"changes":...`, `,"css":...` and `,"redirect":{...}` (those present) into a
+    /// decision entry's JSON object being written.
+    pub fn write_json(&self, out: &mut String) {
         if let Some(c) = &self.changes {
-            m.insert("changes", c.clone());
+            out.push_str(",\"changes\":");
+            c.write_json(out);
         }
         if let Some(css) = &self.css {
-            m.insert("css", Value::from(css.as_str()));
+            out.push_str(",\"css\":");
+            write_string(css, out);
         }
         if let Some(r) = &self.redirect {
-            let mut rm = Map::new();
-            rm.insert("url", Value::from(r.url.as_str()));
-            rm.insert("keepQuery", Value::Bool(r.keep_query));
-            m.insert("redirect", Value::Object(rm));
+            out.push_str(",\"redirect\":{\"url\":");
+            write_string(&r.url, out);
+            out.push_str(if r.keep_query { ",\"keepQuery\":true}" } else { ",\"keepQuery\":false}" });
         }
     }
 

@@ -373,33 +373,36 @@ impl TailorCore {
     }
 
     /// Decides offers per placement and experiment variations for this page.
-    /// `context` adds page attributes (`context.*`); `options.placements` limits the
-    /// placements, `options.record === false` previews without recording exposures,
-    /// `options.forced` (`{ experimentKey: variationIndex }`) forces variations (over the
-    /// URL's `tailor_force`). Nothing is recorded in the Studio or a preview.
-    pub fn decide(&self, context: JsValue, options: JsValue) -> Result<JsValue, JsValue> {
+    /// `context` adds page attributes (`context.*`); the options come checked by the JS
+    /// wrapper (`decideOptions` in api.js): `record: false` previews without recording
+    /// exposures, `reasons: false` leaves out the reasons, `forced` (`tailor_force`'s text,
+    /// `key:index,...`) forces variations over the URL's, `placements` limits the placements
+    /// (ids the ruleset does not have are left out). Nothing is recorded in the Studio or a
+    /// preview.
+    pub fn decide(
+        &self,
+        context: JsValue,
+        record: bool,
+        reasons: bool,
+        forced: Option<String>,
+        placements: JsValue,
+    ) -> Result<JsValue, JsValue> {
         let extra = to_value(&context).map_err(|e| type_error(String::from("Tailor.decide: context ") + &e))?;
-        let options = to_value(&options).map_err(|e| type_error(String::from("Tailor.decide: options ") + &e))?;
-        let record = self.state.borrow().recording()
-            && options.as_ref().and_then(|o| o.get("record")).and_then(Value::as_bool).unwrap_or(true);
-        // `options.forced`, made `tailor_force`'s text by the JS wrapper: it wins over the URL's.
-        let forced = options.as_ref().and_then(|o| o.get("forced")).and_then(Value::as_str).unwrap_or_default();
-        // `options.reasons === false`: the same choices without the reason sentences and the
-        // skipped lists, about half the cost of the answer (docs/benchmarks.md).
-        let reasons = options.as_ref().and_then(|o| o.get("reasons")).and_then(Value::as_bool).unwrap_or(true);
-        let forced = ForcedVariations::parse(&(page::force_param() + "," + forced));
-        let placements = options
-            .as_ref()
-            .and_then(|o| o.get("placements"))
-            .and_then(Value::as_array)
-            .map(|a| a.iter().filter_map(Value::as_str).map(String::from).collect::<Vec<_>>());
+        // An array of strings (checked by the wrapper), through the JSON reader the module
+        // has anyway: a `Vec<String>` parameter would bring its own glue.
+        let placements = to_value(&placements).ok().flatten().and_then(|v| match v {
+            Value::Array(a) => Some(a.iter().filter_map(Value::as_str).map(String::from).collect::<Vec<_>>()),
+            _ => None,
+        });
+        let record = record && self.state.borrow().recording();
+        let forced = ForcedVariations::parse(&(page::force_param() + "," + forced.as_deref().unwrap_or_default()));
         let now = now_ms();
         let Some(ruleset) = self.state.borrow().ruleset.clone() else {
             return Ok(js_sys::JSON::parse(crate::engine::decision::EMPTY_JSON).unwrap_or(JsValue::NULL));
         };
         let options = DecideOptions { now, placements, forced };
         let decision = ruleset.decide(attributes(&mut self.state.borrow_mut(), now, extra), &options);
-        let out = from_value(&decision.to_value_with(reasons));
+        let out = js_sys::JSON::parse(&decision.to_json_with(reasons)).unwrap_or(JsValue::NULL);
         if record {
             let mut events = Vec::new();
             {
@@ -537,7 +540,7 @@ pub(crate) fn decide_for_pages(shared: &Shared) -> JsValue {
     }
     let save = !sticky.is_empty();
     // The page-change applier reads no reasons.
-    let out = from_value(&decision.to_value_with(false));
+    let out = js_sys::JSON::parse(&decision.to_json_with(false)).unwrap_or(JsValue::NULL);
     drop(s);
     if save {
         schedule_save(shared);

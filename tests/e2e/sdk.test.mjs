@@ -153,6 +153,55 @@ describe("npm package", () => {
     await page.context().close();
   });
 
+  test("bad decide() options throw a TypeError or RangeError naming the option, and good ones still decide", async () => {
+    const page = await newPage(browser);
+    await page.goto(server.url + "/esm.html");
+    await page.waitForFunction(() => window.esmResult);
+    const result = await page.evaluate(async () => {
+      const { Tailor } = await import("@tailor-sdk/tailor");
+      const ruleset = {
+        version: 1,
+        placements: { hero: { limit: 1 }, side: { limit: 1 } },
+        offers: [{ id: "a", placements: ["hero", "side"], content: { title: "A" } }],
+        experiments: [{ key: "x", variations: [{ key: "c" }, { key: "t" }] }],
+      };
+      const t = await Tailor.init({ site: "decide-options", consent: "granted", storage: "memory", ruleset });
+      const thrown = (options) => {
+        try {
+          t.decide({}, options);
+          return "no error";
+        } catch (e) {
+          return e.constructor.name + ": " + e.message;
+        }
+      };
+      const bad = [{ reasons: "yes" }, { record: 1 }, { recrod: false }, { placements: "hero" }, { placements: ["hero", 7] }, "record", { forced: [1] }, { forced: { x: "t" } }, { forced: { x: -1 } }, { forced: { x: 1.5 } }];
+      const errors = bad.map(thrown);
+      const lean = t.decide({}, { record: false, reasons: false, placements: ["side", "gone"], forced: { x: 1 } });
+      const plain = t.decide({}, null);
+      return { errors, placements: Object.keys(lean.placements), reason: "reason" in lean.experiments[0], variation: lean.experiments[0].variation, plainReason: plain.experiments[0].reason };
+    });
+    assert.deepEqual(result.errors, [
+      'TypeError: Tailor.decide: options.reasons must be true or false, not "yes"',
+      "TypeError: Tailor.decide: options.record must be true or false, not number 1",
+      'TypeError: Tailor.decide: unknown option "recrod" (options are placements, record, reasons and forced)',
+      'TypeError: Tailor.decide: options.placements must be an array of placement ids (strings), not "hero"',
+      "TypeError: Tailor.decide: options.placements[1] must be a placement id (a string), not number 7",
+      'TypeError: Tailor.decide: options must be an object such as { record: false }, not "record"',
+      "TypeError: Tailor.decide: options.forced must be an object of variation indexes by experiment key, such as { hero: 1 }, not an array",
+      'TypeError: Tailor.decide: options.forced.x must be a variation index (0, 1, ...), not "t"',
+      "RangeError: Tailor.decide: options.forced.x must be a variation index (0, 1, ...), not number -1",
+      "RangeError: Tailor.decide: options.forced.x must be a variation index (0, 1, ...), not number 1.5",
+    ]);
+    // Ids the ruleset does not have are left out; the checked options reach the core.
+    assert.deepEqual(result.placements, ["side"]);
+    assert.equal(result.reason, false);
+    assert.equal(result.variation, 1);
+    // The shopper's module gives reason codes (docs/api.md, "Reason codes").
+    assert.equal(result.plainReason.code, "bucketed");
+    assert.deepEqual(page.problems, []);
+    await page.context().close();
+  });
+
   test("tracking in a loop of promises alone still saves the profile on the way, not only once the loop ends", async () => {
     // localStorage answers in microtasks, so this loop never gives a task its turn: a save
     // that waited for one would hold every change in memory (1.4 KB each) until the end.

@@ -17,6 +17,17 @@ export async function main(): Promise<void> {
   console.log(id, status.storage, version, decision.placements.home?.offers[0]?.offerId, shown, hero?.variationKey);
   // @ts-expect-error experiments is a list in the ruleset's order, not a map by key
   console.log(decision.experiments["hero-copy"].variation);
+  // Reason codes narrow on `code` (docs/api.md, "Reason codes").
+  const skip = decision.placements.home?.skipped?.[0]?.reason;
+  if (skip?.code === "capped") {
+    const per: "hour" | "day" | "week" | "session" = skip.per;
+    console.log(per, skip.max - skip.count);
+  }
+  if (hero?.reason?.code === "bucketed") console.log(hero.reason.bucket.toFixed(4), hero.reason.end - hero.reason.start);
+  const chosen = decision.placements.home?.offers[0]?.reason;
+  console.log(chosen?.candidates, chosen?.limit);
+  // @ts-expect-error a skipped offer's reason is a code object, not a sentence
+  console.log(decision.placements.home?.skipped?.[0]?.reason.startsWith("frequency"));
   const profile = tailor.profile();
   if (profile) {
     const views: number = profile.events.product_view.count;

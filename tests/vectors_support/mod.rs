@@ -311,6 +311,12 @@ fn ruleset_with(experiment: &Value, saved_groups: Option<&Value>, re: &dyn Regex
     Ruleset::compile(&Value::Object(m), re).map_err(|e| format!("ruleset rejected: {e:?}"))
 }
 
+/// Whether `got` is an object with every field of `want` (an object) at the same value.
+fn has_fields(got: Option<&Value>, want: &Value) -> bool {
+    let fields = want.as_object().map(|m| m.iter().collect::<Vec<_>>()).unwrap_or_default();
+    got.and_then(Value::as_object).is_some_and(|m| fields.iter().all(|(k, v)| m.get(k) == Some(*v)))
+}
+
 fn opt_str<'a>(c: &'a Value, key: &str) -> &'a str {
     c.get(key).and_then(Value::as_str).unwrap_or("")
 }
@@ -336,8 +342,12 @@ pub fn experiments(text_in: &str, re: &dyn RegexCompiler) -> Outcome {
         if let Some(value) = want.get("value") {
             ok &= got.get("value") == Some(value);
         }
-        if let Some(text) = want.get("reasonContains").and_then(Value::as_str) {
-            ok &= opt_str(got, "reason").contains(text);
+        // A sentence (`reason-text`) holds `reasonContains`; a code has `reasonCode`'s fields.
+        match got.get("reason") {
+            Some(Value::String(reason)) => {
+                ok &= want.get("reasonContains").and_then(Value::as_str).is_none_or(|t| reason.contains(t));
+            }
+            reason => ok &= want.get("reasonCode").is_none_or(|code| has_fields(reason, code)),
         }
         if let Some(sticky) = want.get("stickyAssignments") {
             ok &= d.get("stickyAssignments") == Some(sticky);
@@ -405,15 +415,22 @@ fn offer_case(rs: &Ruleset, c: &Value) -> Result<(), String> {
         return Err(format!("{name}: got {got:?}"));
     }
     let mut problems = Vec::new();
-    let skipped: Vec<(String, String)> = placements
+    let skipped: Vec<(String, Value)> = placements
         .iter()
         .flat_map(|(_, v)| v.get("skipped").and_then(Value::as_array).cloned().unwrap_or_default())
-        .map(|x| (opt_str(&x, "offerId").to_string(), opt_str(&x, "reason").to_string()))
+        .map(|x| (opt_str(&x, "offerId").to_string(), x.get("reason").cloned().unwrap_or_default()))
         .collect();
-    for (offer, text) in c.get("reasons").and_then(Value::as_object).into_iter().flat_map(|m| m.iter()) {
-        let text = text.as_str().unwrap_or("");
-        if !skipped.iter().any(|(o, r)| o == offer && r.contains(text)) {
-            problems.push(format!("{name}: no reason for {offer} containing {text:?} in {skipped:?}"));
+    // Sentences (`reason-text`) hold the `reasons` texts; codes have the `reasonCodes` fields.
+    let (key, matches): (_, fn(&Value, &Value) -> bool) = match skipped.first() {
+        Some((_, Value::String(_))) => {
+            ("reasons", |r, t| r.as_str().zip(t.as_str()).is_some_and(|(r, t)| r.contains(t)))
+        }
+        _ => ("reasonCodes", |r, code| has_fields(Some(r), code)),
+    };
+    for (offer, want) in c.get(key).and_then(Value::as_object).into_iter().flat_map(|m| m.iter()) {
+        if !skipped.iter().any(|(o, r)| o == offer && matches(r, want)) {
+            let skipped: Vec<String> = skipped.iter().map(|(o, r)| o.clone() + ": " + &r.to_json()).collect();
+            problems.push(format!("{name}: no reason for {offer} like {} in {skipped:?}", want.to_json()));
         }
     }
     for (offer, title) in c.get("titles").and_then(Value::as_object).into_iter().flat_map(|m| m.iter()) {

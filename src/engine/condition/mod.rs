@@ -27,6 +27,7 @@ use super::js;
 
 use std::borrow::Cow;
 use std::cmp::Ordering;
+use std::sync::atomic::AtomicU32;
 
 use super::json::Value;
 use super::regex::{Pattern, RegexCompiler};
@@ -143,6 +144,11 @@ impl Cond {
 
 /// A dotted attribute path (`profile.cart.items`), split once. Arrays answer numeric
 /// indexes and `length`, as JavaScript's `in` operator does; anything missing reads `null`.
+///
+/// Each step remembers where in its object it found its key ([`json::Map::get_hinted`](super::json::Map::get_hinted)): the
+/// attributes of one shopper have the same shape decision after decision (and the items of a
+/// list the same shape as each other), so a path is resolved once and then read with one key
+/// comparison per step instead of a scan of the object.
 pub struct Path {
     segs: Vec<Seg>,
 }
@@ -150,6 +156,7 @@ pub struct Path {
 struct Seg {
     key: Box<str>,
     index: Option<usize>,
+    hint: AtomicU32,
 }
 
 impl Path {
@@ -163,7 +170,7 @@ impl Path {
                 } else {
                     None
                 };
-                Seg { key: k.into(), index }
+                Seg { key: k.into(), index, hint: AtomicU32::new(0) }
             })
             .collect();
         Path { segs }
@@ -174,7 +181,7 @@ impl Path {
         let last = self.segs.len().saturating_sub(1);
         for (i, seg) in self.segs.iter().enumerate() {
             cur = match cur {
-                Value::Object(m) => match m.get(&seg.key) {
+                Value::Object(m) => match m.get_hinted(&seg.key, &seg.hint) {
                     Some(v) => v,
                     None => return Cow::Borrowed(&NULL),
                 },
@@ -733,5 +740,40 @@ mod tests {
         assert!(check(r#"{"v":{"$vgt":"1.9.0"}}"#, r#"{"v":"1.10.0"}"#));
         assert!(check(r#"{"a":{"$elemMatch":{"$gte":0}}}"#, r#"{"a":[0,false]}"#));
         assert!(!check(r#"{"a":{"$elemMatch":{"$exists":false}}}"#, r#"{"a":[null]}"#));
+    }
+
+    /// One compiled condition over attributes of changing shapes: the position each path step
+    /// remembers is only a first guess, never the answer.
+    #[test]
+    fn a_path_finds_its_key_wherever_the_object_has_it() {
+        let c = Condition::compile(
+            &Value::parse(r#"{"u.plan": "gold", "u.n": {"$gt": 1}}"#).unwrap(),
+            &Value::Null,
+            &NoRegex,
+        );
+        let cases = [
+            (r#"{"u": {"plan": "gold", "n": 2}}"#, true),
+            (r#"{"x": 1, "u": {"n": 2, "y": 0, "plan": "gold"}}"#, true),
+            (r#"{"u": {"n": 2, "plan": "silver"}}"#, false),
+            (r#"{"u": {"plan": "gold"}}"#, false),
+            (r#"{"x": 1, "y": 2, "z": 3, "u": {"a": 1, "b": 2, "c": 3, "plan": "gold", "n": 9}}"#, true),
+            (r#"{"u": {"n": 2}}"#, false),
+            (r#"{"u": {"plan": "gold", "n": 2}}"#, true),
+            (r#"{"plan": "gold", "n": 2}"#, false),
+        ];
+        for _ in 0..2 {
+            for (attrs, want) in cases {
+                assert_eq!(c.eval(&Value::parse(attrs).unwrap()), want, "{attrs}");
+            }
+        }
+        // Items of a list with their keys in different orders.
+        let e = Condition::compile(
+            &Value::parse(r#"{"items": {"$elemMatch": {"sku": "b", "q": 2}}}"#).unwrap(),
+            &Value::Null,
+            &NoRegex,
+        );
+        let list = r#"{"items": [{"sku": "a", "q": 2}, {"q": 2, "sku": "b"}, {"z": 0, "sku": "c", "q": 1}]}"#;
+        assert!(e.eval(&Value::parse(list).unwrap()));
+        assert!(!e.eval(&Value::parse(r#"{"items": [{"sku": "a", "q": 2}, {"q": 1, "sku": "b"}]}"#).unwrap()));
     }
 }
