@@ -53,6 +53,10 @@ step "statistics fixtures: tests/stats/fixtures.json is what SciPy computes"
 
 step "native tests (engine, server, CLI)"
 cargo test --workspace
+# The workspace build turns on the engine's `reason-text` (the server and the Studio read reasons
+# as sentences); the shopper's module gives reason codes. These run the engine as it ships.
+step "native tests of the engine without reason-text (reason codes, as in the shopper's module)"
+cargo test -p tailor --lib --test engine_vectors --test engine_pages --test hostile_input --test typescript_types
 
 step "fuzzing (20 s per target: the engine's rulesets and conditions, the server's batches)"
 bash scripts/fuzz.sh 20
