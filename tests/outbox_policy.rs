@@ -229,4 +229,9 @@ fn a_damaged_record_with_empty_lines_is_read_around_them() {
     assert_eq!(events_in(&texts[0]), 2);
     assert_eq!(r.without(&[0]), [Rewrite { record: 0, text: Some(event_text(1, 80)) }]);
     assert_eq!(r.without(&[0, 1]), [Rewrite { record: 0, text: None }]);
+    // A record with no event at all is listed to be deleted; one cut off by the limit is not.
+    let texts = vec![record(0..2), String::new(), record(2..5)];
+    assert_eq!(Records::new(&texts, MAX_BATCH_EVENTS).empty, [1]);
+    assert_eq!(Records::new(&texts, 3).empty, [1]);
+    assert!(Records::new(&texts, 2).empty.is_empty());
 }

@@ -70,6 +70,8 @@ pub struct Records<'a> {
     texts: &'a [String],
     /// At most `max_events` events of the first records, in order.
     pub events: Vec<Stored<'a>>,
+    /// Records read whole that hold no event (damaged): to delete.
+    pub empty: Vec<usize>,
 }
 
 /// How a record changes once some of its events are gone: `Some(text)` is what to write under
@@ -84,8 +86,9 @@ impl<'a> Records<'a> {
     /// The first `max_events` events of `texts`, records in key order, lines in call order.
     /// Empty lines (there are none unless a record was damaged) are skipped.
     pub fn new(texts: &'a [String], max_events: usize) -> Self {
-        let mut events = Vec::new();
+        let (mut events, mut empty) = (Vec::new(), Vec::new());
         'records: for (record, t) in texts.iter().enumerate() {
+            let before = events.len();
             for (line, text) in t.split('\n').enumerate() {
                 if events.len() >= max_events {
                     break 'records;
@@ -94,8 +97,11 @@ impl<'a> Records<'a> {
                     events.push(Stored { record, line, text });
                 }
             }
+            if events.len() == before {
+                empty.push(record);
+            }
         }
-        Records { texts, events }
+        Records { texts, events, empty }
     }
 
     /// The records to rewrite or delete once the events at `gone` (indices into `events`) are

@@ -17,9 +17,10 @@ export function settle(list, ids, errors) {
   list.forEach((w, i) => w[0](ids[i] || null));
 }
 
-// Writes records given as lines (keys and JSON values never hold a raw newline) in one
-// transaction, bounded to `limit` records (-1: no bound): one string crosses from Wasm per
-// burst, not two per event. Resolves to how many old records the bound dropped.
-export function putLines(store, name, keys, values, limit) {
-  return store.putMany(name, keys.split("\n"), values.split("\n"), limit);
+// Writes a burst's events as one outbox record (one JSON text per line; a JSON text never
+// holds a raw newline) under the id of its first event, bounded to `limit` events (-1: no
+// bound): one record per burst, not one per event. Resolves to how many old events the bound
+// dropped.
+export function putRecord(store, name, key, value, limit) {
+  return store.putMany(name, [key], [value], limit);
 }

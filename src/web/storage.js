@@ -1,6 +1,8 @@
 // Storage backends of the browser runtime: IndexedDB, else localStorage, else memory.
 // Every method returns a promise and never throws synchronously. Keys are strings, values
-// are JSON text; getAll returns values in key order (event ids are UUIDv7, so time order).
+// are text; getAll returns values in key order. An outbox record holds the events of one
+// burst of track() calls, one JSON text per line, under the id of its first event (UUIDv7,
+// so key order is time order); a record of an earlier version holds one event.
 
 const STORES = ["outbox", "state"];
 
@@ -37,17 +39,33 @@ class IdbStore {
     return this.run(store, "readwrite", (s) => void s.put(value, key));
   }
   // Writes several records in one transaction; with a `limit` (>= 0), the same transaction then
-  // drops the oldest records beyond it (one range delete). Resolves to how many it dropped.
+  // drops the oldest events beyond it (see bound). Resolves to how many events it dropped.
   putMany(store, keys, values, limit) {
     let n = 0;
     return this.run(store, "readwrite", (s) => {
       keys.forEach((k, i) => s.put(values[i], k));
-      if (limit >= 0)
-        s.count().onsuccess = (c) => {
-          n = Math.max(c.target.result - limit, 0);
-          if (n) s.getAllKeys(null, n).onsuccess = (k) => s.delete(IDBKeyRange.upperBound(k.target.result[n - 1]));
+      if (limit >= 0) {
+        const ks = s.getAllKeys();
+        s.getAll().onsuccess = (v) => {
+          const b = bound(ks.result, v.target.result, limit);
+          n = b.n;
+          if (b.drop != null) s.delete(IDBKeyRange.upperBound(b.drop));
+          if (b.key != null) s.put(b.value, b.key);
         };
+      }
     }).then(() => n);
+  }
+  // The first `limit` records (0: all) as [keys, values], read in one transaction.
+  entries(store, limit) {
+    let keys;
+    return this.run(store, "readonly", (s) => {
+      s.getAllKeys(null, limit || undefined).onsuccess = (k) => (keys = k.target.result);
+      return s.getAll(null, limit || undefined);
+    }).then((values) => [keys, values]);
+  }
+  // Writes values[i] under keys[i] in one transaction; an empty value deletes the key.
+  replace(store, keys, values) {
+    return this.run(store, "readwrite", (s) => void keys.forEach((k, i) => (values[i] ? s.put(values[i], k) : s.delete(k))));
   }
 
   // Read-modify-write in one transaction, so that tabs writing at once are serialised:
@@ -72,8 +90,8 @@ class IdbStore {
   getKeys(store, limit) {
     return this.run(store, "readonly", (s) => s.getAllKeys(null, limit || undefined));
   }
-  count(store) {
-    return this.run(store, "readonly", (s) => s.count());
+  countEvents(store) {
+    return this.getAll(store).then(countAll);
   }
   deleteKeys(store, keys) {
     return this.run(store, "readwrite", (s) => void keys.forEach((k) => s.delete(k)));
@@ -128,9 +146,6 @@ class LocalStore {
     const ks = this.keys(store).map((k) => k.slice(n));
     return limit ? ks.slice(0, limit) : ks;
   }
-  async count(store) {
-    return this.keys(store).length;
-  }
   async deleteKeys(store, keys) {
     keys.forEach((k) => this.ls.removeItem(this.prefix + store + ":" + k));
   }
@@ -169,9 +184,6 @@ class MemoryStore {
     const ks = this.sorted(store);
     return limit ? ks.slice(0, limit) : ks;
   }
-  async count(store) {
-    return this.maps[store].size;
-  }
   async deleteKeys(store, keys) {
     keys.forEach((k) => this.maps[store].delete(k));
   }
@@ -192,12 +204,52 @@ function answer(f, text) {
   return replied;
 }
 
+// Events of an outbox record: its non-empty lines (a JSON text never holds a raw newline).
+const lines = (v) => String(v).split("\n").filter(Boolean);
+const countAll = (values) => values.reduce((n, v) => n + lines(v).length, 0);
+
+// What keeps an outbox of records `keys`/`values` (key order) within `limit` events, oldest
+// dropped first: every record up to key `drop` (inclusive) goes whole, then the record `key`
+// is rewritten to `value`, without its oldest lines. `n`: the events dropped.
+function bound(keys, values, limit) {
+  const counts = values.map((v) => lines(v).length);
+  let over = counts.reduce((a, b) => a + b, 0) - limit;
+  const out = { n: Math.max(over, 0), drop: null, key: null, value: null };
+  for (let i = 0; over > 0 && i < keys.length; i++) {
+    if (counts[i] <= over) {
+      out.drop = keys[i];
+      over -= counts[i];
+    } else {
+      out.key = keys[i];
+      out.value = lines(values[i]).slice(over).join("\n");
+      over = 0;
+    }
+  }
+  return out;
+}
+
 // The same bound for localStorage and memory, after the writes.
 async function trim(store, name, limit) {
-  const n = limit >= 0 ? (await store.count(name)) - limit : 0;
-  if (n <= 0) return 0;
-  await store.deleteKeys(name, await store.getKeys(name, n));
-  return n;
+  if (limit < 0) return 0;
+  const [keys, values] = await store.entries(name, 0);
+  const b = bound(keys, values, limit);
+  if (b.drop != null) await store.deleteKeys(name, keys.slice(0, keys.indexOf(b.drop) + 1));
+  if (b.key != null) await store.put(name, b.key, b.value);
+  return b.n;
+}
+
+// The same reads and writes of records for localStorage and memory.
+for (const C of [LocalStore, MemoryStore]) {
+  C.prototype.entries = async function (store, limit) {
+    const keys = await this.getKeys(store, limit);
+    return [keys, await Promise.all(keys.map((k) => this.get(store, k)))];
+  };
+  C.prototype.replace = async function (store, keys, values) {
+    for (let i = 0; i < keys.length; i++) await (values[i] ? this.put(store, keys[i], values[i]) : this.deleteKeys(store, [keys[i]]));
+  };
+  C.prototype.countEvents = async function (store) {
+    return countAll(await this.getAll(store));
+  };
 }
 
 // The same read-modify-write for localStorage and memory (localStorage has no transactions).
