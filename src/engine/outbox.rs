@@ -108,31 +108,31 @@ impl<'a> Records<'a> {
     /// settled: a record loses exactly those lines, and the lines not read (beyond
     /// `max_events`) stay. Records not touched are not listed.
     pub fn without(&self, gone: &[usize]) -> Vec<Rewrite> {
-        let mut touched: Vec<usize> = gone.iter().filter_map(|&i| self.events.get(i).map(|e| e.record)).collect();
-        touched.sort_unstable();
-        touched.dedup();
-        touched
-            .into_iter()
-            .map(|record| {
-                let drop: Vec<usize> = gone
-                    .iter()
-                    .filter_map(|&i| self.events.get(i))
-                    .filter(|e| e.record == record)
-                    .map(|e| e.line)
-                    .collect();
-                let mut text = String::new();
-                for (line, l) in self.texts[record].split('\n').enumerate() {
-                    if l.is_empty() || drop.contains(&line) {
-                        continue;
-                    }
-                    if !text.is_empty() {
-                        text.push('\n');
-                    }
-                    text.push_str(l);
+        let mut out: Vec<Rewrite> = Vec::new();
+        // Events are in record order: the records touched come out in order, each once.
+        for (i, e) in self.events.iter().enumerate() {
+            if !gone.contains(&i) || out.last().is_some_and(|r| r.record == e.record) {
+                continue;
+            }
+            let mut drop = Vec::new();
+            for (j, x) in self.events.iter().enumerate() {
+                if x.record == e.record && gone.contains(&j) {
+                    drop.push(x.line);
                 }
-                Rewrite { record, text: if text.is_empty() { None } else { Some(text) } }
-            })
-            .collect()
+            }
+            let mut text = String::new();
+            for (line, l) in self.texts[e.record].split('\n').enumerate() {
+                if l.is_empty() || drop.contains(&line) {
+                    continue;
+                }
+                if !text.is_empty() {
+                    text.push('\n');
+                }
+                text.push_str(l);
+            }
+            out.push(Rewrite { record: e.record, text: if text.is_empty() { None } else { Some(text) } });
+        }
+        out
     }
 }
 

@@ -667,7 +667,14 @@ async fn set_consent(shared: &Shared, consent: Consent, here: bool) {
                 s.sending_allowed = s.recording() && sending_allowed(&s.config, Consent::Granted, s.gpc);
             }
             // One outbox record for them all, under the first one's id.
-            let texts: Vec<String> = vec![held.iter().map(|e| e.to_json()).collect::<Vec<_>>().join("\n")];
+            let mut text = String::new();
+            for e in &held {
+                if !text.is_empty() {
+                    text.push('\n');
+                }
+                e.write_json(&mut text);
+            }
+            let texts = [text];
             // The held events merge into the stored profile at the next save.
             {
                 let changes = &mut shared.borrow_mut().changes;

@@ -87,12 +87,6 @@ class IdbStore {
   getAll(store, limit) {
     return this.run(store, "readonly", (s) => s.getAll(null, limit || undefined));
   }
-  getKeys(store, limit) {
-    return this.run(store, "readonly", (s) => s.getAllKeys(null, limit || undefined));
-  }
-  countEvents(store) {
-    return this.getAll(store).then(countAll);
-  }
   deleteKeys(store, keys) {
     return this.run(store, "readwrite", (s) => void keys.forEach((k) => s.delete(k)));
   }
@@ -111,84 +105,63 @@ function dropHide(prefix) {
   } catch {}
 }
 
-// One key per record under a prefix; used when IndexedDB is missing or refuses to open.
-class LocalStore {
-  constructor(ls, name) {
-    this.ls = ls;
-    this.prefix = name + ":";
-    this.kind = "localstorage";
+// Records as "<prefix><store>:<key>" in a key-value backend `kv` (getItem, setItem, removeItem,
+// list of every key): localStorage under the site's prefix when IndexedDB is missing or
+// refuses to open, or a Map, the last resort and the store used while consent is not
+// granted (nothing leaves memory).
+class KvStore {
+  constructor(kind, kv, prefix) {
+    this.kind = kind;
+    this.kv = kv;
+    this.prefix = prefix;
   }
-  keys(store) {
-    const p = this.prefix + store + ":";
-    const out = [];
-    for (let i = 0; i < this.ls.length; i++) {
-      const k = this.ls.key(i);
-      if (k && k.startsWith(p)) out.push(k);
-    }
-    return out.sort();
+  at(store, key) {
+    return this.prefix + store + ":" + key;
   }
-  async get(store, key) {
-    return this.ls.getItem(this.prefix + store + ":" + key);
-  }
-  async put(store, key, value) {
-    this.ls.setItem(this.prefix + store + ":" + key, value);
-  }
-  async putMany(store, keys, values, limit) {
-    keys.forEach((k, i) => this.ls.setItem(this.prefix + store + ":" + k, values[i]));
-    return trim(this, store, limit);
-  }
-  async getAll(store, limit) {
-    const ks = this.keys(store);
-    return (limit ? ks.slice(0, limit) : ks).map((k) => this.ls.getItem(k));
-  }
-  async getKeys(store, limit) {
-    const n = this.prefix.length + store.length + 1;
-    const ks = this.keys(store).map((k) => k.slice(n));
+  // The first `limit` keys of `store` (0: all), in key order.
+  keys(store, limit) {
+    const p = this.at(store, "");
+    const ks = this.kv.list().filter((k) => k.startsWith(p)).map((k) => k.slice(p.length)).sort();
     return limit ? ks.slice(0, limit) : ks;
   }
-  async deleteKeys(store, keys) {
-    keys.forEach((k) => this.ls.removeItem(this.prefix + store + ":" + k));
-  }
-  async destroy() {
-    STORES.forEach((s) => this.keys(s).forEach((k) => this.ls.removeItem(k)));
-    dropHide(this.prefix);
-  }
-}
-
-// The last resort, and the store used while consent is not granted: nothing leaves memory.
-class MemoryStore {
-  constructor() {
-    this.maps = {};
-    STORES.forEach((s) => (this.maps[s] = new Map()));
-    this.kind = "memory";
-  }
-  sorted(store) {
-    return [...this.maps[store].keys()].sort();
-  }
   async get(store, key) {
-    const v = this.maps[store].get(key);
-    return v === undefined ? null : v;
+    return this.kv.getItem(this.at(store, key)) ?? null;
   }
   async put(store, key, value) {
-    this.maps[store].set(key, value);
+    this.kv.setItem(this.at(store, key), value);
   }
   async putMany(store, keys, values, limit) {
-    keys.forEach((k, i) => this.maps[store].set(k, values[i]));
-    return trim(this, store, limit);
+    keys.forEach((k, i) => this.kv.setItem(this.at(store, k), values[i]));
+    if (limit < 0) return 0;
+    const [ks, vs] = await this.entries(store, 0);
+    const b = bound(ks, vs, limit);
+    if (b.drop != null) await this.deleteKeys(store, ks.slice(0, ks.indexOf(b.drop) + 1));
+    if (b.key != null) await this.put(store, b.key, b.value);
+    return b.n;
   }
   async getAll(store, limit) {
-    const ks = this.sorted(store);
-    return (limit ? ks.slice(0, limit) : ks).map((k) => this.maps[store].get(k));
+    return (await this.entries(store, limit))[1];
   }
-  async getKeys(store, limit) {
-    const ks = this.sorted(store);
-    return limit ? ks.slice(0, limit) : ks;
+  async entries(store, limit) {
+    const ks = this.keys(store, limit);
+    return [ks, ks.map((k) => this.kv.getItem(this.at(store, k)))];
+  }
+  async replace(store, keys, values) {
+    keys.forEach((k, i) => (values[i] ? this.kv.setItem(this.at(store, k), values[i]) : this.kv.removeItem(this.at(store, k))));
   }
   async deleteKeys(store, keys) {
-    keys.forEach((k) => this.maps[store].delete(k));
+    keys.forEach((k) => this.kv.removeItem(this.at(store, k)));
+  }
+  // The same read-modify-write as IndexedDB's (localStorage has no transactions).
+  async update(store, key, f) {
+    const v = answer(f, await this.get(store, key));
+    if (v == null) return false;
+    await this.put(store, key, v);
+    return true;
   }
   async destroy() {
-    STORES.forEach((s) => this.maps[s].clear());
+    STORES.forEach((s) => this.keys(s).forEach((k) => this.kv.removeItem(this.at(s, k))));
+    if (this.kind == "localstorage") dropHide(this.prefix);
   }
 }
 
@@ -206,7 +179,6 @@ function answer(f, text) {
 
 // Events of an outbox record: its non-empty lines (a JSON text never holds a raw newline).
 const lines = (v) => String(v).split("\n").filter(Boolean);
-const countAll = (values) => values.reduce((n, v) => n + lines(v).length, 0);
 
 // What keeps an outbox of records `keys`/`values` (key order) within `limit` events, oldest
 // dropped first: every record up to key `drop` (inclusive) goes whole, then the record `key`
@@ -227,38 +199,6 @@ function bound(keys, values, limit) {
   }
   return out;
 }
-
-// The same bound for localStorage and memory, after the writes.
-async function trim(store, name, limit) {
-  if (limit < 0) return 0;
-  const [keys, values] = await store.entries(name, 0);
-  const b = bound(keys, values, limit);
-  if (b.drop != null) await store.deleteKeys(name, keys.slice(0, keys.indexOf(b.drop) + 1));
-  if (b.key != null) await store.put(name, b.key, b.value);
-  return b.n;
-}
-
-// The same reads and writes of records for localStorage and memory.
-for (const C of [LocalStore, MemoryStore]) {
-  C.prototype.entries = async function (store, limit) {
-    const keys = await this.getKeys(store, limit);
-    return [keys, await Promise.all(keys.map((k) => this.get(store, k)))];
-  };
-  C.prototype.replace = async function (store, keys, values) {
-    for (let i = 0; i < keys.length; i++) await (values[i] ? this.put(store, keys[i], values[i]) : this.deleteKeys(store, [keys[i]]));
-  };
-  C.prototype.countEvents = async function (store) {
-    return countAll(await this.getAll(store));
-  };
-}
-
-// The same read-modify-write for localStorage and memory (localStorage has no transactions).
-LocalStore.prototype.update = MemoryStore.prototype.update = async function (store, key, f) {
-  const v = answer(f, await this.get(store, key));
-  if (v == null) return false;
-  await this.put(store, key, v);
-  return true;
-};
 
 function openIdb(name, timeoutMs, version) {
   return new Promise((ok, fail) => {
@@ -306,7 +246,8 @@ function openLocal(name) {
   const probe = name + ":probe";
   ls.setItem(probe, "1");
   ls.removeItem(probe);
-  return new LocalStore(ls, name);
+  const list = () => Array.from({ length: ls.length }, (_, i) => ls.key(i));
+  return new KvStore("localstorage", { getItem: (k) => ls.getItem(k), setItem: (k, v) => ls.setItem(k, v), removeItem: (k) => ls.removeItem(k), list }, name + ":");
 }
 
 // Opens the best store allowed by `kind` ("auto", "indexeddb", "localstorage", "memory").
@@ -328,9 +269,10 @@ export async function openStore(name, kind) {
       problems.push("localstorage: " + ((e && e.message) || e));
     }
   }
-  return { store: new MemoryStore(), problems };
+  return { store: memoryStore(), problems };
 }
 
 export function memoryStore() {
-  return new MemoryStore();
+  const m = new Map();
+  return new KvStore("memory", { getItem: (k) => m.get(k), setItem: (k, v) => m.set(k, v), removeItem: (k) => m.delete(k), list: () => [...m.keys()] }, "");
 }

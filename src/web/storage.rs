@@ -27,12 +27,8 @@ extern "C" {
     pub fn reply(text: &str);
     #[wasm_bindgen(method, js_name = getAll)]
     fn get_all(this: &Store, store: &str, limit: u32) -> Promise;
-    #[wasm_bindgen(method, js_name = putMany)]
-    fn put_many(this: &Store, store: &str, keys: Array, values: Array) -> Promise;
     #[wasm_bindgen(method, js_name = deleteKeys)]
     fn delete_keys(this: &Store, store: &str, keys: Array) -> Promise;
-    #[wasm_bindgen(method, js_name = countEvents)]
-    fn count_events(this: &Store, store: &str) -> Promise;
     #[wasm_bindgen(method)]
     fn entries(this: &Store, store: &str, limit: u32) -> Promise;
     #[wasm_bindgen(method, js_name = replace)]
@@ -85,7 +81,7 @@ impl Store {
     pub async fn write_many(&self, store: &str, keys: &[String], values: &[String]) -> Result<(), String> {
         let k: Array = keys.iter().map(|k| JsValue::from_str(k)).collect();
         let v: Array = values.iter().map(|v| JsValue::from_str(v)).collect();
-        JsFuture::from(self.put_many(store, k, v)).await.map(|_| ()).map_err(|e| describe(&e))
+        JsFuture::from(self.replace_with(store, k, v)).await.map(|_| ()).map_err(|e| describe(&e))
     }
     pub async fn remove(&self, store: &str, keys: &[String]) -> Result<(), String> {
         let arr: Array = keys.iter().map(|k| JsValue::from_str(k)).collect();
@@ -93,8 +89,8 @@ impl Store {
     }
     /// The events an outbox store holds (a record holds the lines of one burst).
     pub async fn events(&self, store: &str) -> Result<u32, String> {
-        let v = JsFuture::from(self.count_events(store)).await.map_err(|e| describe(&e))?;
-        Ok(v.as_f64().unwrap_or(0.0) as u32)
+        let (_, texts) = self.read_entries(store, 0).await?;
+        Ok(texts.iter().map(|t| crate::engine::outbox::events_in(t) as u32).sum())
     }
     /// The first `limit` records (0: all) as keys and texts, read in one transaction.
     pub async fn read_entries(&self, store: &str, limit: u32) -> Result<(Vec<String>, Vec<String>), String> {

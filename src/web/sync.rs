@@ -379,12 +379,12 @@ async fn send_batch(shared: &Shared, store: &Store, generation: u32, report: &mu
             let settled = settle(&ids, &answer.body);
             let mut gone_ids = settled.done.clone();
             gone_ids.extend(settled.rejected.iter().cloned());
-            let gone: Vec<usize> = plan
-                .send
-                .iter()
-                .copied()
-                .filter(|&i| parsed[i].as_ref().is_some_and(|p| gone_ids.contains(&p.0)))
-                .collect();
+            let mut gone = Vec::new();
+            for &i in &plan.send {
+                if parsed[i].as_ref().is_some_and(|p| gone_ids.contains(&p.0)) {
+                    gone.push(i);
+                }
+            }
             if let Err(e) = store.rewrite(storage::OUTBOX, &changes_of(&keys, &records, &gone)).await {
                 shared.borrow_mut().report(String::from("sync: sent events could not be removed: ") + &e);
                 return Step::Stop;
@@ -435,7 +435,11 @@ async fn send_batch(shared: &Shared, store: &Store, generation: u32, report: &mu
 
 /// The writes that take the events at `gone` out of their records (by key).
 fn changes_of(keys: &[String], records: &Records, gone: &[usize]) -> Vec<(String, Option<String>)> {
-    records.without(gone).into_iter().map(|r| (keys[r.record].clone(), r.text)).collect()
+    let mut out = Vec::new();
+    for r in records.without(gone) {
+        out.push((keys[r.record].clone(), r.text));
+    }
+    out
 }
 
 /// The `id` and `ts` of an event's wire JSON.
