@@ -27,6 +27,7 @@ use crate::engine::profile::Change;
 extern "C" {
     fn wait(list: &Array) -> Promise;
     fn settle(list: &Array, ids: &str, errors: &Array);
+    fn abandoner() -> js_sys::Function;
     #[wasm_bindgen(js_name = putRecord)]
     fn put_record(store: &Store, name: &str, key: &str, value: &str, limit: f64) -> Promise;
 }
@@ -71,6 +72,14 @@ pub fn track(shared: &Shared, event: Result<(String, Value), JsValue>) -> Promis
 /// An event the SDK records itself (an exposure): committed with the burst, awaited by nobody.
 pub fn record(shared: &Shared, event_type: &str, props: Value) {
     add(shared, Item { event: Ok((event_type.into(), props)), waited: false });
+}
+
+/// The function that resolves with null every `track()` promise of a burst still waiting:
+/// the package's wrapper takes it once, when the module loads, and calls it when the module
+/// traps (a burst's task that trapped never settles its promises).
+#[wasm_bindgen(js_name = abandonTracks)]
+pub fn abandon_tracks() -> js_sys::Function {
+    abandoner()
 }
 
 /// Ends the open burst: later calls of this task start a new one, applied after the work

@@ -177,14 +177,34 @@ function answer(f, text) {
   return replied;
 }
 
-// Events of an outbox record: its non-empty lines (a JSON text never holds a raw newline).
-const lines = (v) => String(v).split("\n").filter(Boolean);
+// The events of an outbox record: its non-empty lines (a JSON text never holds a raw
+// newline), counted without splitting a burst's text into strings.
+function count(v) {
+  let n = 0;
+  for (let i = 0; i < v.length; ) {
+    const j = v.indexOf("\n", i) + 1 || v.length + 1;
+    if (j - 1 > i) n++;
+    i = j;
+  }
+  return n;
+}
+// The record without its first `n` events.
+function cut(v, n) {
+  let i = 0;
+  for (; n > 0 && i < v.length; ) {
+    const j = v.indexOf("\n", i) + 1 || v.length + 1;
+    if (j - 1 > i) n--;
+    i = j;
+  }
+  return v.slice(i);
+}
 
 // What keeps an outbox of records `keys`/`values` (key order) within `limit` events, oldest
 // dropped first: every record up to key `drop` (inclusive) goes whole, then the record `key`
 // is rewritten to `value`, without its oldest lines. `n`: the events dropped.
 function bound(keys, values, limit) {
-  const counts = values.map((v) => lines(v).length);
+  values = values.map(String);
+  const counts = values.map(count);
   let over = counts.reduce((a, b) => a + b, 0) - limit;
   const out = { n: Math.max(over, 0), drop: null, key: null, value: null };
   for (let i = 0; over > 0 && i < keys.length; i++) {
@@ -193,7 +213,7 @@ function bound(keys, values, limit) {
       over -= counts[i];
     } else {
       out.key = keys[i];
-      out.value = lines(values[i]).slice(over).join("\n");
+      out.value = cut(values[i], over);
       over = 0;
     }
   }
