@@ -86,4 +86,4 @@ build_studio
 
 # Size budget (total gzip -9 of the script-tag files): what the build reached plus 5%, so the
 # size cannot grow back silently. Lower it when the SDK gets smaller; see docs/size.md.
-node scripts/size.mjs --budget-kb 141 pkg/dist/tailor-hide.js pkg/dist/tailor.js pkg/dist/tailor_bg.wasm
+node scripts/size.mjs --budget-kb 143 pkg/dist/tailor-hide.js pkg/dist/tailor.js pkg/dist/tailor_bg.wasm
