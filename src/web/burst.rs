@@ -137,7 +137,12 @@ async fn apply(shared: Shared, burst: Open) {
         let mut s = shared.borrow_mut();
         // Nothing is kept without consent or in a Studio or preview visit: the calls still resolve.
         let keep = s.consent != Consent::Denied && s.recording();
-        let context = if keep { Some(capture_context(now_ms())) } else { None };
+        // One context for the burst, shared by its events rather than copied into each.
+        let context = match keep.then(|| capture_context(now_ms())) {
+            Some(Value::Object(m)) => Some(std::sync::Arc::new(m)),
+            Some(_) => Some(std::sync::Arc::default()),
+            None => None,
+        };
         let mut w = 0;
         for item in items {
             let mut line = String::new();
@@ -146,7 +151,7 @@ async fn apply(shared: Shared, burst: Open) {
                 (Ok(_), None) => None,
                 (Ok((event_type, props)), Some(context)) => {
                     let now = now_ms();
-                    match s.profile.track(&event_type, props, now, monotonic_random(now), Some(context.clone())) {
+                    match s.profile.track_shared(&event_type, props, now, monotonic_random(now), context.clone()) {
                         Ok(event) => {
                             if key.is_empty() {
                                 key.push_str(event.id());
