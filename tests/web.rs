@@ -533,6 +533,8 @@ async fn the_bound_on_held_events_counts_events_not_records() {
     JsFuture::from(t.consent("granted".into())).await.unwrap();
     let kept: Vec<String> = outbox(&site).await.iter().map(|e| get(e, "id").as_string().unwrap()).collect();
     assert_eq!(kept, [ids[3].clone(), ids[4].clone(), one], "the newest 3 events are kept, in order");
+    let records = bounded(&read_records(&format!("tailor:{site}"), "outbox"), "reading the records").await.unwrap();
+    assert_eq!(Array::from(&records).length(), 1, "the held events move to IndexedDB as one record");
 }
 
 #[wasm_bindgen_test]
