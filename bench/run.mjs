@@ -140,6 +140,13 @@ function tableOf(result) {
   }
   if (r.trackMemory) rows.push(["track() burst, memory storage", f(r.trackMemory.median / 1000) + "k calls/s", "", "", ">= 100k/s"]);
   if (r.trackIdb) rows.push(["track() burst, IndexedDB, each resolved once committed", f(r.trackIdb.median / 1000, 2) + "k calls/s", "", "", ">= 20k/s"]);
+  if (r.trackIdb?.bareIndexedDb) {
+    // IndexedDB without the SDK in the same page, the same number of events per transaction.
+    const b = r.trackIdb.bareIndexedDb;
+    const of = (x) => f(r.trackIdb.median / x.median, 2) + "x of it";
+    rows.push(["  IndexedDB alone, no SDK: one record per event", f(b.recordPerEvent.median / 1000, 2) + "k events/s", "", of(b.recordPerEvent), ""]);
+    rows.push(["  IndexedDB alone, no SDK: one record per burst", f(b.recordPerBurst.median / 1000, 2) + "k events/s", "", of(b.recordPerBurst), ""]);
+  }
   if (r.condition) {
     const c = r.condition;
     const ratio = na(c.ratio) ? c.ratio : (c.ratio >= 1 ? f(c.ratio, 2) + "x faster" : f(1 / c.ratio, 2) + "x slower") + " (geo. mean" + (c.ratioOf && !c.ratioOf.startsWith(c.cases.length + " ") ? " of " + c.ratioOf : "") + ")";

@@ -73,3 +73,30 @@ fn event_new_agrees_with_the_wire_form_on_type_and_props() {
         }
     }
 }
+
+#[test]
+fn a_shared_context_is_written_with_each_event_and_counts_towards_the_size_limit() {
+    use std::sync::Arc;
+    use tailor::engine::event::MAX_EVENT_BYTES;
+    use tailor::engine::profile::Profile;
+    let now = 1_800_000_000_000.0;
+    let mut profile = Profile::new("a-1", now);
+    let mut context = tailor::engine::json::Map::new();
+    context.insert("path", Value::from("/shoes"));
+    let context = Arc::new(context);
+    let props = Value::parse(r#"{"query": "socks"}"#).unwrap();
+    let a = profile.track_shared("search", props.clone(), now, [1; 10], context.clone()).unwrap();
+    let b = profile.track_shared("search", props.clone(), now + 1.0, [2; 10], context.clone()).unwrap();
+    for e in [&a, &b] {
+        let v = Value::parse(&e.to_json()).unwrap();
+        assert_eq!(v.get("context").and_then(|c| c.get("path")).and_then(Value::as_str), Some("/shoes"));
+        assert_eq!(Event::from_json(&e.to_json()).unwrap(), *e, "the wire form reads back as the same event");
+    }
+    // Props that fit alone but not with a large context: refused, and the profile unchanged.
+    let before = profile.to_json();
+    let mut big = tailor::engine::json::Map::new();
+    big.insert("path", Value::from("/".repeat(MAX_EVENT_BYTES)));
+    let refused = profile.track_shared("search", props.clone(), now + 2.0, [3; 10], Arc::new(big));
+    assert!(refused.is_err(), "the context counts towards the size limit");
+    assert_eq!(profile.to_json(), before, "a refused event changes nothing");
+}

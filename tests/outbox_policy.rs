@@ -175,3 +175,63 @@ fn reports_add_up() {
     total.add(&FlushReport { sent: 2, failed: 0, dead_lettered: 0, given_up: 0, pending: 4 });
     assert_eq!(total, FlushReport { sent: 5, failed: 1, dead_lettered: 1, given_up: 2, pending: 4 });
 }
+
+// --- One record per burst -----------------------------------------------------------------
+
+fn record(ids: std::ops::Range<usize>) -> String {
+    ids.map(|i| event_text(i, 80)).collect::<Vec<_>>().join("\n")
+}
+
+#[test]
+fn records_are_read_as_their_events_in_order() {
+    // An old one-event record, a burst of 3, another old record.
+    let texts = vec![record(0..1), record(1..4), record(4..5)];
+    let r = Records::new(&texts, MAX_BATCH_EVENTS);
+    let seen: Vec<(usize, usize, &str)> = r.events.iter().map(|e| (e.record, e.line, e.text)).collect();
+    assert_eq!(seen.len(), 5);
+    assert_eq!(seen.iter().map(|e| (e.0, e.1)).collect::<Vec<_>>(), [(0, 0), (1, 0), (1, 1), (1, 2), (2, 0)]);
+    for (i, e) in seen.iter().enumerate() {
+        assert_eq!(e.2, event_text(i, 80), "event {i} read whole, in call order");
+    }
+    assert_eq!(texts.iter().map(|t| events_in(t)).collect::<Vec<_>>(), [1, 3, 1]);
+}
+
+#[test]
+fn a_large_burst_is_read_up_to_the_batch_limit() {
+    let texts = vec![record(0..250), record(250..251)];
+    let r = Records::new(&texts, MAX_BATCH_EVENTS);
+    assert_eq!(r.events.len(), MAX_BATCH_EVENTS);
+    assert!(r.events.iter().all(|e| e.record == 0));
+    // Sending the 100 read leaves the 150 not read in the record, in order.
+    let gone: Vec<usize> = (0..100).collect();
+    assert_eq!(r.without(&gone), [Rewrite { record: 0, text: Some(record(100..250)) }]);
+}
+
+#[test]
+fn a_partial_acknowledgement_leaves_exactly_the_unacked_events() {
+    let texts = vec![record(0..4), record(4..6), record(6..7)];
+    let r = Records::new(&texts, MAX_BATCH_EVENTS);
+    // Acked: events 0, 2 (of the first record), both of the second; 1, 3 and 6 unanswered.
+    let rewrites = r.without(&[0, 2, 4, 5]);
+    let kept = [event_text(1, 80), event_text(3, 80)].join("\n");
+    assert_eq!(rewrites, [Rewrite { record: 0, text: Some(kept) }, Rewrite { record: 1, text: None }]);
+    // Nothing settled: nothing rewritten.
+    assert!(r.without(&[]).is_empty());
+    // Indices out of range (never produced by a plan) change nothing.
+    assert!(r.without(&[99]).is_empty());
+}
+
+#[test]
+fn a_damaged_record_with_empty_lines_is_read_around_them() {
+    let texts = vec![String::from("\n") + &event_text(0, 80) + "\n\n" + &event_text(1, 80)];
+    let r = Records::new(&texts, MAX_BATCH_EVENTS);
+    assert_eq!(r.events.len(), 2);
+    assert_eq!(events_in(&texts[0]), 2);
+    assert_eq!(r.without(&[0]), [Rewrite { record: 0, text: Some(event_text(1, 80)) }]);
+    assert_eq!(r.without(&[0, 1]), [Rewrite { record: 0, text: None }]);
+    // A record with no event at all is listed to be deleted; one cut off by the limit is not.
+    let texts = vec![record(0..2), String::new(), record(2..5)];
+    assert_eq!(Records::new(&texts, MAX_BATCH_EVENTS).empty, [1]);
+    assert_eq!(Records::new(&texts, 3).empty, [1]);
+    assert!(Records::new(&texts, 2).empty.is_empty());
+}

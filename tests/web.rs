@@ -12,7 +12,8 @@ wasm_bindgen_test_configure!(run_in_browser);
 
 // Reads a database the way another program would: straight from IndexedDB, not through the SDK.
 #[wasm_bindgen(inline_js = r#"
-export function readStore(db, store) {
+// The records of a store, in key order.
+export function readRecords(db, store) {
   return new Promise((ok, fail) => {
     const r = indexedDB.open(db);
     r.onerror = () => fail(r.error);
@@ -24,6 +25,11 @@ export function readStore(db, store) {
       g.onerror = () => fail(g.error);
     };
   });
+}
+// The values of a store; for the outbox, its events (a record holds a burst, one per line).
+export async function readStore(db, store) {
+  const records = await readRecords(db, store);
+  return store === "outbox" ? records.flatMap((s) => s.split("\n").filter(Boolean)) : records;
 }
 export function uniqueSite() { return "t" + Math.random().toString(36).slice(2, 10); }
 export function sleep(ms) { return new Promise((r) => setTimeout(r, ms)); }
@@ -108,6 +114,8 @@ export function failOutboxWrites(db, on) { on ? failing.add(db) : failing.delete
 extern "C" {
     #[wasm_bindgen(js_name = readStore)]
     fn read_store(db: &str, store: &str) -> Promise;
+    #[wasm_bindgen(js_name = readRecords)]
+    fn read_records(db: &str, store: &str) -> Promise;
     #[wasm_bindgen(js_name = uniqueSite)]
     fn unique_site() -> String;
     fn sleep(ms: u32) -> Promise;
@@ -497,12 +505,36 @@ async fn a_burst_of_tracks_is_one_transaction_and_every_resolved_event_is_in_ind
         .map(|s| get(&JSON::parse(&s.as_string().unwrap()).unwrap(), "id").as_string().unwrap())
         .collect();
     assert_eq!(stored, ids, "every event, in the order of the calls");
+    // ... as one record, under the first event's id.
+    let records = Array::from(&bounded(&read_records(&db, "outbox"), "reading the records").await.unwrap());
+    assert_eq!(records.length(), 1, "a burst of 50 calls is one outbox record");
+    assert_eq!(records.get(0).as_string().unwrap().split('\n').count(), 50);
+    let first = bounded(&read_key(&db, "outbox", &ids[0]), "reading the record by key").await.unwrap();
+    assert_eq!(first.as_string(), records.get(0).as_string(), "keyed by its first event's id");
 
-    // The next task's calls go into a transaction of their own, and are durable too.
+    // The next task's calls go into a transaction and a record of their own, and are durable too.
     let more: Vec<String> = burst(&t, 5).await.into_iter().map(|r| r.unwrap().as_string().unwrap()).collect();
     let stored = Array::from(&bounded(&read_store(&db, "outbox"), "reading the outbox").await.unwrap());
     assert_eq!(stored.length(), 55);
     assert!(more.iter().all(|id| stored.iter().any(|s| s.as_string().unwrap().contains(id.as_str()))));
+    let records = Array::from(&bounded(&read_records(&db, "outbox"), "reading the records").await.unwrap());
+    assert_eq!(records.length(), 2, "two bursts, two records");
+}
+
+#[wasm_bindgen_test]
+async fn the_bound_on_held_events_counts_events_not_records() {
+    let site = unique_site();
+    let t = TailorCore::init(json(&format!(r#"{{"site": "{site}", "pendingLimit": 3}}"#))).await.unwrap();
+    // A burst of 5 held while consent is pending: one record, of which the oldest 2 go.
+    let ids: Vec<String> = burst(&t, 5).await.into_iter().map(|r| r.unwrap().as_string().unwrap()).collect();
+    assert_eq!(get(&t.status(), "dropped").as_f64(), Some(2.0), "2 events over the bound of 3, counted");
+    let one = track(&t, "search", r#"{"query": "q"}"#).await.as_string().unwrap();
+    assert_eq!(get(&t.status(), "dropped").as_f64(), Some(3.0), "one more event, one more dropped");
+    JsFuture::from(t.consent("granted".into())).await.unwrap();
+    let kept: Vec<String> = outbox(&site).await.iter().map(|e| get(e, "id").as_string().unwrap()).collect();
+    assert_eq!(kept, [ids[3].clone(), ids[4].clone(), one], "the newest 3 events are kept, in order");
+    let records = bounded(&read_records(&format!("tailor:{site}"), "outbox"), "reading the records").await.unwrap();
+    assert_eq!(Array::from(&records).length(), 1, "the held events move to IndexedDB as one record");
 }
 
 #[wasm_bindgen_test]

@@ -1,11 +1,13 @@
 // The Tailor API: one class over the Wasm core. It fails open: when WebAssembly cannot load
 // (an old browser, a CSP without 'wasm-unsafe-eval', a network error) or the core stops
 // working, every method still answers, with defaults, and the page keeps working.
-import initWasm, { TailorCore, version as coreVersion } from "../wasm/tailor.js";
+import initWasm, { TailorCore, abandonTracks, version as coreVersion } from "../wasm/tailor.js";
 import { fetchPreview, openStudio, takeMode } from "./studio.js";
 
 let loading = null;
 let failure = null;
+// Resolves with null the track() promises of bursts the core has not settled (after a trap).
+let abandonTracksOf = () => {};
 // A Studio or preview token leaves the address bar as soon as this module runs, before the
 // Wasm module is fetched; `init` reads the mode kept for the tab.
 if (typeof location == "object") takeMode();
@@ -19,6 +21,7 @@ export function load(source) {
     loading = (async () => {
       if (typeof WebAssembly !== "object") throw new Error("WebAssembly is not available in this browser");
       await initWasm({ module_or_path: source });
+      abandonTracksOf = abandonTracks();
       return true;
     })().catch((e) => {
       failure = e;
@@ -166,18 +169,36 @@ export class Tailor {
     const waiting = [...this.#pending];
     this.#pending.clear();
     waiting.forEach((settle) => settle());
+    abandonTracksOf();
     instances.delete(this);
   }
 
   /** @internal A trap reported outside any call (in one of the core's tasks). */
   static _trapped(e) {
-    for (const t of [...instances]) if (t.#pending.size) t.#off(e);
+    for (const t of [...instances]) if (t.#pending.size || t.#tracks) t.#off(e);
   }
 
   /** Records a touchpoint. Resolves to the event id once stored (null when nothing is kept). */
   track(type, props) {
-    return this.#call((c) => c.track(type, props), Promise.resolve(null));
+    // The core's own promise, without one of the wrapper's per call (a burst of a thousand
+    // calls is one task in the core): should the core trap before it settles the burst,
+    // #off settles its promises with null.
+    const core = this.#core;
+    if (!core) return Promise.resolve(null);
+    if (!this.#tracks) {
+      this.#tracks = true;
+      instances.add(this);
+      watchTraps();
+    }
+    try {
+      return core.track(type, props);
+    } catch (e) {
+      if (!(e instanceof WebAssembly.RuntimeError)) throw e;
+      this.#off(e);
+      return Promise.resolve(null);
+    }
   }
+  #tracks = false;
 
   /**
    * Links the shopper to a known user id: `identify(userId, { token, traits })`, where `token`

@@ -156,7 +156,8 @@ pub struct Event {
     anonymous_id: String,
     user_id: Option<String>,
     session_id: Option<String>,
-    context: Option<Map>,
+    /// Shared by the events of one burst (the page context is read once per burst).
+    context: Option<std::sync::Arc<Map>>,
 }
 
 type R<T> = Result<T, EventError>;
@@ -182,7 +183,7 @@ impl Event {
         let ms = ms_to_u64(meta.now_ms);
         let context = match meta.context {
             None | Some(Value::Null) => None,
-            Some(Value::Object(m)) => Some(m),
+            Some(Value::Object(m)) => Some(std::sync::Arc::new(m)),
             Some(_) => return Err(EventError::new(EventErrorKind::WrongType, "context", "expected an object")),
         };
         let event = Event {
@@ -245,7 +246,7 @@ impl Event {
         let session_id = optional_string(obj, "sessionId")?;
         let context = match obj.get("context") {
             None | Some(Value::Null) => None,
-            Some(Value::Object(m)) => Some(m.clone()),
+            Some(Value::Object(m)) => Some(std::sync::Arc::new(m.clone())),
             Some(_) => return Err(EventError::new(EventErrorKind::WrongType, "context", "expected an object")),
         };
         let event = Event { id: id.clone(), event_type, ts, props, anonymous_id, user_id, session_id, context };
@@ -279,7 +280,7 @@ impl Event {
             m.insert("sessionId", Value::String(s.clone()));
         }
         if let Some(c) = &self.context {
-            m.insert("context", Value::Object(c.clone()));
+            m.insert("context", Value::Object(Map::clone(c)));
         }
         Value::Object(m)
     }
@@ -362,7 +363,15 @@ impl Event {
         self.session_id.as_deref()
     }
     pub fn context(&self) -> Option<&Map> {
-        self.context.as_ref()
+        self.context.as_deref()
+    }
+
+    /// The event with `context`, shared with the other events of a burst instead of copied
+    /// into each; checked against [`MAX_EVENT_BYTES`] with it, as [`Event::new`] checks.
+    pub fn with_context(mut self, context: std::sync::Arc<Map>) -> Result<Event, EventError> {
+        self.context = Some(context);
+        self.check_size()?;
+        Ok(self)
     }
 
     fn validate(&self) -> R<()> {
@@ -374,6 +383,10 @@ impl Event {
             check_id("sessionId", s)?;
         }
         validate_props(self.event_type, &self.props)?;
+        self.check_size()
+    }
+
+    fn check_size(&self) -> R<()> {
         // Most events are far below the limit: an upper bound, without writing, settles it.
         if self.max_json_len() <= MAX_EVENT_BYTES {
             return Ok(());

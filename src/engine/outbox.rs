@@ -2,8 +2,10 @@
 //! randomness come in as parameters, so every rule here is tested natively
 //! (`tests/outbox_policy.rs`) and the browser runtime (`src/web/sync.rs`) is only glue.
 //!
-//! Events wait in the outbox (IndexedDB, key = event id = UUIDv7, so key order is time
-//! order) as JSON text in wire form. A flush takes the oldest events into a batch of at most
+//! Events wait in the outbox as JSON text in wire form, one record per burst of `track()`
+//! calls: the record's key is the id of its first event (a UUIDv7, so key order is time
+//! order) and its text the burst's events, one per line in call order (see [`Records`]). A
+//! record written by an earlier version holds one event: it is the one-line case. A flush takes the oldest events into a batch of at most
 //! [`MAX_BATCH_EVENTS`] events and [`MAX_BATCH_BYTES`] bytes, posts it, and settles each
 //! event from the answer: accepted or duplicate → delete; rejected one by one → dead letter
 //! (counted, deleted). Every failure of the whole batch (no answer, any 4xx or 5xx: a WAF's
@@ -46,6 +48,92 @@ pub struct Plan {
     pub expired: Vec<usize>,
     /// Unreadable (not an event): count as dead letters and delete.
     pub invalid: Vec<usize>,
+}
+
+/// One event of an outbox record: which record, which line of it, and its text.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Stored<'a> {
+    pub record: usize,
+    pub line: usize,
+    pub text: &'a str,
+}
+
+/// Events one outbox record holds: its lines (an event's JSON text never holds a raw newline).
+pub fn events_in(record: &str) -> usize {
+    record.split('\n').filter(|l| !l.is_empty()).count()
+}
+
+/// The oldest records of the outbox (in key order) seen as a list of events, so that batches
+/// are planned per event whatever the records hold.
+#[derive(Clone, Debug)]
+pub struct Records<'a> {
+    texts: &'a [String],
+    /// At most `max_events` events of the first records, in order.
+    pub events: Vec<Stored<'a>>,
+    /// Records read whole that hold no event (damaged): to delete.
+    pub empty: Vec<usize>,
+}
+
+/// How a record changes once some of its events are gone: `Some(text)` is what to write under
+/// its key (the events that stay, in order), `None` deletes it (none stays).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Rewrite {
+    pub record: usize,
+    pub text: Option<String>,
+}
+
+impl<'a> Records<'a> {
+    /// The first `max_events` events of `texts`, records in key order, lines in call order.
+    /// Empty lines (there are none unless a record was damaged) are skipped.
+    pub fn new(texts: &'a [String], max_events: usize) -> Self {
+        let (mut events, mut empty) = (Vec::new(), Vec::new());
+        'records: for (record, t) in texts.iter().enumerate() {
+            let before = events.len();
+            for (line, text) in t.split('\n').enumerate() {
+                if events.len() >= max_events {
+                    break 'records;
+                }
+                if !text.is_empty() {
+                    events.push(Stored { record, line, text });
+                }
+            }
+            if events.len() == before {
+                empty.push(record);
+            }
+        }
+        Records { texts, events, empty }
+    }
+
+    /// The records to rewrite or delete once the events at `gone` (indices into `events`) are
+    /// settled: a record loses exactly those lines, and the lines not read (beyond
+    /// `max_events`) stay. Records not touched are not listed.
+    pub fn without(&self, gone: &[usize]) -> Vec<Rewrite> {
+        let mut out: Vec<Rewrite> = Vec::new();
+        // Events are in record order: the records touched come out in order, each once.
+        for (i, e) in self.events.iter().enumerate() {
+            if !gone.contains(&i) || out.last().is_some_and(|r| r.record == e.record) {
+                continue;
+            }
+            let mut drop = Vec::new();
+            for (j, x) in self.events.iter().enumerate() {
+                if x.record == e.record && gone.contains(&j) {
+                    drop.push(x.line);
+                }
+            }
+            let mut text = String::new();
+            for (line, l) in self.texts[e.record].split('\n').enumerate() {
+                if l.is_empty() || drop.contains(&line) {
+                    continue;
+                }
+                if !text.is_empty() {
+                    text.push('\n');
+                }
+                text.push_str(l);
+            }
+            out.push(Rewrite { record: e.record, text: if text.is_empty() { None } else { Some(text) } });
+        }
+        out
+    }
 }
 
 /// Bytes of a batch body around its events (`{"site":"…","sentAt":…,"events":[` `]}`), with

@@ -199,11 +199,40 @@ impl Profile {
         random: [u8; 10],
         context: Option<Value>,
     ) -> Result<Event, EventError> {
+        let event = self.new_event(event_type, props, now_ms, random, context)?;
+        self.record(&event, now_ms);
+        Ok(event)
+    }
+
+    /// [`Profile::track`] with a context shared by the events of a burst instead of copied
+    /// into each (the browser reads the page context once per burst). The size limit counts
+    /// the context; on a validation error nothing changes.
+    pub fn track_shared(
+        &mut self,
+        event_type: &str,
+        props: Value,
+        now_ms: f64,
+        random: [u8; 10],
+        context: std::sync::Arc<crate::engine::json::Map>,
+    ) -> Result<Event, EventError> {
+        let event = self.new_event(event_type, props, now_ms, random, None)?.with_context(context)?;
+        self.record(&event, now_ms);
+        Ok(event)
+    }
+
+    fn new_event(
+        &self,
+        event_type: &str,
+        props: Value,
+        now_ms: f64,
+        random: [u8; 10],
+        context: Option<Value>,
+    ) -> Result<Event, EventError> {
         let session_id = match self.session_id_at(now_ms) {
             Some(id) => id.to_string(),
             None => Uuid::v7_from_ms(now_ms, random).to_hyphenated(),
         };
-        let event = Event::new(
+        Event::new(
             event_type,
             props,
             EventMeta {
@@ -214,9 +243,7 @@ impl Profile {
                 session_id: Some(session_id),
                 context,
             },
-        )?;
-        self.record(&event, now_ms);
-        Ok(event)
+        )
     }
 
     /// Applies one event. The event's own `ts` is the time of the touchpoint; `now_ms` is

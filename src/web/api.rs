@@ -643,13 +643,16 @@ async fn set_consent(shared: &Shared, consent: Consent, here: bool) {
             let owner = saved.as_ref().map(|p| p.anonymous_id().to_string());
             let mut keys = Vec::new();
             let mut held = Vec::new();
-            for text in held_store.read_all(storage::OUTBOX, 0).await.unwrap_or_default() {
-                let Ok(mut v) = Value::parse(&text) else { continue };
+            let records = held_store.read_all(storage::OUTBOX, 0).await.unwrap_or_default();
+            for text in records.iter().flat_map(|r| r.split('\n')) {
+                let Ok(mut v) = Value::parse(text) else { continue };
                 if let (Some(owner), Some(m)) = (&owner, v.as_object_mut()) {
                     m.insert("anonymousId", Value::from(owner.as_str()));
                 }
                 if let Ok(e) = crate::engine::event::Event::from_value(&v) {
-                    keys.push(e.id().to_string());
+                    if keys.is_empty() {
+                        keys.push(e.id().to_string());
+                    }
                     held.push(e);
                 }
             }
@@ -666,7 +669,15 @@ async fn set_consent(shared: &Shared, consent: Consent, here: bool) {
                 s.consent = Consent::Granted;
                 s.sending_allowed = s.recording() && sending_allowed(&s.config, Consent::Granted, s.gpc);
             }
-            let texts: Vec<String> = held.iter().map(|e| e.to_json()).collect();
+            // One outbox record for them all, under the first one's id.
+            let mut text = String::new();
+            for e in &held {
+                if !text.is_empty() {
+                    text.push('\n');
+                }
+                e.write_json(&mut text);
+            }
+            let texts = [text];
             // The held events merge into the stored profile at the next save.
             {
                 let changes = &mut shared.borrow_mut().changes;
@@ -675,7 +686,9 @@ async fn set_consent(shared: &Shared, consent: Consent, here: bool) {
                     changes.push(Change::Event(e));
                 }
             }
-            if let Err(e) = store.write_many(storage::OUTBOX, &keys, &texts).await {
+            if let Err(e) =
+                if keys.is_empty() { Ok(()) } else { store.write_many(storage::OUTBOX, &keys, &texts).await }
+            {
                 problems.push(e);
             }
             let _ = held_store.erase().await;

@@ -1,6 +1,6 @@
 //! Group commit of `track()`: the calls of one task form a burst that one Rust task applies
-//! to the profile and commits to the outbox in one transaction; every call's promise settles
-//! once that transaction has committed (see `burst.js`).
+//! to the profile and commits to the outbox as one record in one transaction; every call's
+//! promise settles once that transaction has committed (see `burst.js`).
 //!
 //! A burst is applied in the microtask it was scheduled in, at the place of its first call:
 //! the same order as if each call ran on its own. `identify`, `reset`, `consent` and
@@ -27,8 +27,9 @@ use crate::engine::profile::Change;
 extern "C" {
     fn wait(list: &Array) -> Promise;
     fn settle(list: &Array, ids: &str, errors: &Array);
-    #[wasm_bindgen(js_name = putLines)]
-    fn put_lines(store: &Store, name: &str, keys: &str, values: &str, limit: f64) -> Promise;
+    fn abandoner() -> js_sys::Function;
+    #[wasm_bindgen(js_name = putRecord)]
+    fn put_record(store: &Store, name: &str, key: &str, value: &str, limit: f64) -> Promise;
 }
 
 struct Item {
@@ -71,6 +72,14 @@ pub fn track(shared: &Shared, event: Result<(String, Value), JsValue>) -> Promis
 /// An event the SDK records itself (an exposure): committed with the burst, awaited by nobody.
 pub fn record(shared: &Shared, event_type: &str, props: Value) {
     add(shared, Item { event: Ok((event_type.into(), props)), waited: false });
+}
+
+/// The function that resolves with null every `track()` promise of a burst still waiting:
+/// the package's wrapper takes it once, when the module loads, and calls it when the module
+/// traps (a burst's task that trapped never settles its promises).
+#[wasm_bindgen(js_name = abandonTracks)]
+pub fn abandon_tracks() -> js_sys::Function {
+    abandoner()
 }
 
 /// Ends the open burst: later calls of this task start a new one, applied after the work
@@ -121,13 +130,19 @@ async fn apply(shared: Shared, burst: Open) {
         }
     }
     let Burst { items, waiters, .. } = burst.take();
-    let (mut keys, mut values, mut ids) = (String::new(), String::new(), String::new());
+    // The burst's outbox record: the first event's id as key, one event per line.
+    let (mut key, mut values, mut ids) = (String::new(), String::new(), String::new());
     let errors = Array::new();
     let (store, consent, limit) = {
         let mut s = shared.borrow_mut();
         // Nothing is kept without consent or in a Studio or preview visit: the calls still resolve.
         let keep = s.consent != Consent::Denied && s.recording();
-        let context = if keep { Some(capture_context(now_ms())) } else { None };
+        // One context for the burst, shared by its events rather than copied into each.
+        let context = match keep.then(|| capture_context(now_ms())) {
+            Some(Value::Object(m)) => Some(std::sync::Arc::new(m)),
+            Some(_) => Some(std::sync::Arc::default()),
+            None => None,
+        };
         let mut w = 0;
         for item in items {
             let mut line = String::new();
@@ -136,13 +151,13 @@ async fn apply(shared: Shared, burst: Open) {
                 (Ok(_), None) => None,
                 (Ok((event_type, props)), Some(context)) => {
                     let now = now_ms();
-                    match s.profile.track(&event_type, props, now, monotonic_random(now), Some(context.clone())) {
+                    match s.profile.track_shared(&event_type, props, now, monotonic_random(now), context.clone()) {
                         Ok(event) => {
-                            if !keys.is_empty() {
-                                keys.push('\n');
+                            if key.is_empty() {
+                                key.push_str(event.id());
+                            } else {
                                 values.push('\n');
                             }
-                            keys.push_str(event.id());
                             event.write_json(&mut values);
                             line = event.id().to_string();
                             s.changed(Change::Event(event));
@@ -166,8 +181,8 @@ async fn apply(shared: Shared, burst: Open) {
         }
         (s.store.clone(), s.consent, s.config.pending_limit)
     };
-    if !keys.is_empty() {
-        commit(&shared, &store, consent, limit, &keys, &values).await;
+    if !key.is_empty() {
+        commit(&shared, &store, consent, limit, &key, &values).await;
         shared.borrow().emit("profile");
         schedule_save(&shared);
         super::sync::event_committed(&shared);
@@ -180,17 +195,18 @@ async fn apply(shared: Shared, burst: Open) {
 /// Events an outbox keeps at most while consent is granted but nothing is sent.
 const MAX_UNSENT: u32 = 1000;
 
-/// Writes the burst's events; a store that refuses them is replaced by memory, which keeps
-/// them. An outbox whose events wait for consent, or are never sent (Global Privacy Control,
-/// no endpoint), is bounded in the same transaction: the oldest beyond the bound are dropped
-/// and counted in `status.dropped`, so the outbox cannot fill the origin's storage.
-async fn commit(shared: &Shared, store: &Store, consent: Consent, limit: u32, keys: &str, values: &str) {
+/// Writes the burst's events as one record; a store that refuses it is replaced by memory,
+/// which keeps it. An outbox whose events wait for consent, or are never sent (Global Privacy
+/// Control, no endpoint), is bounded in the same transaction: the oldest events beyond the
+/// bound are dropped and counted in `status.dropped`, so the outbox cannot fill the origin's
+/// storage.
+async fn commit(shared: &Shared, store: &Store, consent: Consent, limit: u32, key: &str, values: &str) {
     let limit = match (consent, shared.borrow().sending_allowed) {
         (Consent::Pending, _) => f64::from(limit),
         (_, false) => f64::from(MAX_UNSENT),
         _ => -1.0,
     };
-    let dropped = match JsFuture::from(put_lines(store, storage::OUTBOX, keys, values, limit)).await {
+    let dropped = match JsFuture::from(put_record(store, storage::OUTBOX, key, values, limit)).await {
         Ok(n) => n,
         Err(e) if consent != Consent::Pending => {
             let memory = {
@@ -198,7 +214,7 @@ async fn commit(shared: &Shared, store: &Store, consent: Consent, limit: u32, ke
                 s.degrade(String::from("an event could not be stored: ") + &describe(&e));
                 s.store.clone()
             };
-            JsFuture::from(put_lines(&memory, storage::OUTBOX, keys, values, limit)).await.unwrap_or_default()
+            JsFuture::from(put_record(&memory, storage::OUTBOX, key, values, limit)).await.unwrap_or_default()
         }
         Err(_) => JsValue::UNDEFINED,
     };

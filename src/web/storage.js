@@ -1,6 +1,8 @@
 // Storage backends of the browser runtime: IndexedDB, else localStorage, else memory.
 // Every method returns a promise and never throws synchronously. Keys are strings, values
-// are JSON text; getAll returns values in key order (event ids are UUIDv7, so time order).
+// are text; getAll returns values in key order. An outbox record holds the events of one
+// burst of track() calls, one JSON text per line, under the id of its first event (UUIDv7,
+// so key order is time order); a record of an earlier version holds one event.
 
 const STORES = ["outbox", "state"];
 
@@ -37,17 +39,33 @@ class IdbStore {
     return this.run(store, "readwrite", (s) => void s.put(value, key));
   }
   // Writes several records in one transaction; with a `limit` (>= 0), the same transaction then
-  // drops the oldest records beyond it (one range delete). Resolves to how many it dropped.
+  // drops the oldest events beyond it (see bound). Resolves to how many events it dropped.
   putMany(store, keys, values, limit) {
     let n = 0;
     return this.run(store, "readwrite", (s) => {
       keys.forEach((k, i) => s.put(values[i], k));
-      if (limit >= 0)
-        s.count().onsuccess = (c) => {
-          n = Math.max(c.target.result - limit, 0);
-          if (n) s.getAllKeys(null, n).onsuccess = (k) => s.delete(IDBKeyRange.upperBound(k.target.result[n - 1]));
+      if (limit >= 0) {
+        const ks = s.getAllKeys();
+        s.getAll().onsuccess = (v) => {
+          const b = bound(ks.result, v.target.result, limit);
+          n = b.n;
+          if (b.drop != null) s.delete(IDBKeyRange.upperBound(b.drop));
+          if (b.key != null) s.put(b.value, b.key);
         };
+      }
     }).then(() => n);
+  }
+  // The first `limit` records (0: all) as [keys, values], read in one transaction.
+  entries(store, limit) {
+    let keys;
+    return this.run(store, "readonly", (s) => {
+      s.getAllKeys(null, limit || undefined).onsuccess = (k) => (keys = k.target.result);
+      return s.getAll(null, limit || undefined);
+    }).then((values) => [keys, values]);
+  }
+  // Writes values[i] under keys[i] in one transaction; an empty value deletes the key.
+  replace(store, keys, values) {
+    return this.run(store, "readwrite", (s) => void keys.forEach((k, i) => (values[i] ? s.put(values[i], k) : s.delete(k))));
   }
 
   // Read-modify-write in one transaction, so that tabs writing at once are serialised:
@@ -69,12 +87,6 @@ class IdbStore {
   getAll(store, limit) {
     return this.run(store, "readonly", (s) => s.getAll(null, limit || undefined));
   }
-  getKeys(store, limit) {
-    return this.run(store, "readonly", (s) => s.getAllKeys(null, limit || undefined));
-  }
-  count(store) {
-    return this.run(store, "readonly", (s) => s.count());
-  }
   deleteKeys(store, keys) {
     return this.run(store, "readwrite", (s) => void keys.forEach((k) => s.delete(k)));
   }
@@ -93,90 +105,63 @@ function dropHide(prefix) {
   } catch {}
 }
 
-// One key per record under a prefix; used when IndexedDB is missing or refuses to open.
-class LocalStore {
-  constructor(ls, name) {
-    this.ls = ls;
-    this.prefix = name + ":";
-    this.kind = "localstorage";
+// Records as "<prefix><store>:<key>" in a key-value backend `kv` (getItem, setItem, removeItem,
+// list of every key): localStorage under the site's prefix when IndexedDB is missing or
+// refuses to open, or a Map, the last resort and the store used while consent is not
+// granted (nothing leaves memory).
+class KvStore {
+  constructor(kind, kv, prefix) {
+    this.kind = kind;
+    this.kv = kv;
+    this.prefix = prefix;
   }
-  keys(store) {
-    const p = this.prefix + store + ":";
-    const out = [];
-    for (let i = 0; i < this.ls.length; i++) {
-      const k = this.ls.key(i);
-      if (k && k.startsWith(p)) out.push(k);
-    }
-    return out.sort();
+  at(store, key) {
+    return this.prefix + store + ":" + key;
   }
-  async get(store, key) {
-    return this.ls.getItem(this.prefix + store + ":" + key);
-  }
-  async put(store, key, value) {
-    this.ls.setItem(this.prefix + store + ":" + key, value);
-  }
-  async putMany(store, keys, values, limit) {
-    keys.forEach((k, i) => this.ls.setItem(this.prefix + store + ":" + k, values[i]));
-    return trim(this, store, limit);
-  }
-  async getAll(store, limit) {
-    const ks = this.keys(store);
-    return (limit ? ks.slice(0, limit) : ks).map((k) => this.ls.getItem(k));
-  }
-  async getKeys(store, limit) {
-    const n = this.prefix.length + store.length + 1;
-    const ks = this.keys(store).map((k) => k.slice(n));
+  // The first `limit` keys of `store` (0: all), in key order.
+  keys(store, limit) {
+    const p = this.at(store, "");
+    const ks = this.kv.list().filter((k) => k.startsWith(p)).map((k) => k.slice(p.length)).sort();
     return limit ? ks.slice(0, limit) : ks;
   }
-  async count(store) {
-    return this.keys(store).length;
-  }
-  async deleteKeys(store, keys) {
-    keys.forEach((k) => this.ls.removeItem(this.prefix + store + ":" + k));
-  }
-  async destroy() {
-    STORES.forEach((s) => this.keys(s).forEach((k) => this.ls.removeItem(k)));
-    dropHide(this.prefix);
-  }
-}
-
-// The last resort, and the store used while consent is not granted: nothing leaves memory.
-class MemoryStore {
-  constructor() {
-    this.maps = {};
-    STORES.forEach((s) => (this.maps[s] = new Map()));
-    this.kind = "memory";
-  }
-  sorted(store) {
-    return [...this.maps[store].keys()].sort();
-  }
   async get(store, key) {
-    const v = this.maps[store].get(key);
-    return v === undefined ? null : v;
+    return this.kv.getItem(this.at(store, key)) ?? null;
   }
   async put(store, key, value) {
-    this.maps[store].set(key, value);
+    this.kv.setItem(this.at(store, key), value);
   }
   async putMany(store, keys, values, limit) {
-    keys.forEach((k, i) => this.maps[store].set(k, values[i]));
-    return trim(this, store, limit);
+    keys.forEach((k, i) => this.kv.setItem(this.at(store, k), values[i]));
+    if (limit < 0) return 0;
+    const [ks, vs] = await this.entries(store, 0);
+    const b = bound(ks, vs, limit);
+    if (b.drop != null) await this.deleteKeys(store, ks.slice(0, ks.indexOf(b.drop) + 1));
+    if (b.key != null) await this.put(store, b.key, b.value);
+    return b.n;
   }
   async getAll(store, limit) {
-    const ks = this.sorted(store);
-    return (limit ? ks.slice(0, limit) : ks).map((k) => this.maps[store].get(k));
+    return (await this.entries(store, limit))[1];
   }
-  async getKeys(store, limit) {
-    const ks = this.sorted(store);
-    return limit ? ks.slice(0, limit) : ks;
+  async entries(store, limit) {
+    const ks = this.keys(store, limit);
+    return [ks, ks.map((k) => this.kv.getItem(this.at(store, k)))];
   }
-  async count(store) {
-    return this.maps[store].size;
+  async replace(store, keys, values) {
+    keys.forEach((k, i) => (values[i] ? this.kv.setItem(this.at(store, k), values[i]) : this.kv.removeItem(this.at(store, k))));
   }
   async deleteKeys(store, keys) {
-    keys.forEach((k) => this.maps[store].delete(k));
+    keys.forEach((k) => this.kv.removeItem(this.at(store, k)));
+  }
+  // The same read-modify-write as IndexedDB's (localStorage has no transactions).
+  async update(store, key, f) {
+    const v = answer(f, await this.get(store, key));
+    if (v == null) return false;
+    await this.put(store, key, v);
+    return true;
   }
   async destroy() {
-    STORES.forEach((s) => this.maps[s].clear());
+    STORES.forEach((s) => this.keys(s).forEach((k) => this.kv.removeItem(this.at(s, k))));
+    if (this.kind == "localstorage") dropHide(this.prefix);
   }
 }
 
@@ -192,21 +177,48 @@ function answer(f, text) {
   return replied;
 }
 
-// The same bound for localStorage and memory, after the writes.
-async function trim(store, name, limit) {
-  const n = limit >= 0 ? (await store.count(name)) - limit : 0;
-  if (n <= 0) return 0;
-  await store.deleteKeys(name, await store.getKeys(name, n));
+// The events of an outbox record: its non-empty lines (a JSON text never holds a raw
+// newline), counted without splitting a burst's text into strings.
+function count(v) {
+  let n = 0;
+  for (let i = 0; i < v.length; ) {
+    const j = v.indexOf("\n", i) + 1 || v.length + 1;
+    if (j - 1 > i) n++;
+    i = j;
+  }
   return n;
 }
+// The record without its first `n` events.
+function cut(v, n) {
+  let i = 0;
+  for (; n > 0 && i < v.length; ) {
+    const j = v.indexOf("\n", i) + 1 || v.length + 1;
+    if (j - 1 > i) n--;
+    i = j;
+  }
+  return v.slice(i);
+}
 
-// The same read-modify-write for localStorage and memory (localStorage has no transactions).
-LocalStore.prototype.update = MemoryStore.prototype.update = async function (store, key, f) {
-  const v = answer(f, await this.get(store, key));
-  if (v == null) return false;
-  await this.put(store, key, v);
-  return true;
-};
+// What keeps an outbox of records `keys`/`values` (key order) within `limit` events, oldest
+// dropped first: every record up to key `drop` (inclusive) goes whole, then the record `key`
+// is rewritten to `value`, without its oldest lines. `n`: the events dropped.
+function bound(keys, values, limit) {
+  values = values.map(String);
+  const counts = values.map(count);
+  let over = counts.reduce((a, b) => a + b, 0) - limit;
+  const out = { n: Math.max(over, 0), drop: null, key: null, value: null };
+  for (let i = 0; over > 0 && i < keys.length; i++) {
+    if (counts[i] <= over) {
+      out.drop = keys[i];
+      over -= counts[i];
+    } else {
+      out.key = keys[i];
+      out.value = cut(values[i], over);
+      over = 0;
+    }
+  }
+  return out;
+}
 
 function openIdb(name, timeoutMs, version) {
   return new Promise((ok, fail) => {
@@ -254,7 +266,8 @@ function openLocal(name) {
   const probe = name + ":probe";
   ls.setItem(probe, "1");
   ls.removeItem(probe);
-  return new LocalStore(ls, name);
+  const list = () => Array.from({ length: ls.length }, (_, i) => ls.key(i));
+  return new KvStore("localstorage", { getItem: (k) => ls.getItem(k), setItem: (k, v) => ls.setItem(k, v), removeItem: (k) => ls.removeItem(k), list }, name + ":");
 }
 
 // Opens the best store allowed by `kind` ("auto", "indexeddb", "localstorage", "memory").
@@ -276,9 +289,10 @@ export async function openStore(name, kind) {
       problems.push("localstorage: " + ((e && e.message) || e));
     }
   }
-  return { store: new MemoryStore(), problems };
+  return { store: memoryStore(), problems };
 }
 
 export function memoryStore() {
-  return new MemoryStore();
+  const m = new Map();
+  return new KvStore("memory", { getItem: (k) => m.get(k), setItem: (k, v) => m.set(k, v), removeItem: (k) => m.delete(k), list: () => [...m.keys()] }, "");
 }

@@ -27,14 +27,12 @@ extern "C" {
     pub fn reply(text: &str);
     #[wasm_bindgen(method, js_name = getAll)]
     fn get_all(this: &Store, store: &str, limit: u32) -> Promise;
-    #[wasm_bindgen(method, js_name = getKeys)]
-    fn get_keys(this: &Store, store: &str, limit: u32) -> Promise;
-    #[wasm_bindgen(method, js_name = putMany)]
-    fn put_many(this: &Store, store: &str, keys: Array, values: Array) -> Promise;
     #[wasm_bindgen(method, js_name = deleteKeys)]
     fn delete_keys(this: &Store, store: &str, keys: Array) -> Promise;
     #[wasm_bindgen(method)]
-    fn count(this: &Store, store: &str) -> Promise;
+    fn entries(this: &Store, store: &str, limit: u32) -> Promise;
+    #[wasm_bindgen(method, js_name = replace)]
+    fn replace_with(this: &Store, store: &str, keys: Array, values: Array) -> Promise;
     #[wasm_bindgen(method)]
     fn destroy(this: &Store) -> Promise;
 }
@@ -79,24 +77,38 @@ impl Store {
         let v = JsFuture::from(self.get_all(store, limit)).await.map_err(|e| describe(&e))?;
         Ok(Array::from(&v).iter().filter_map(|s| s.as_string()).collect())
     }
-    /// The first `limit` keys in key order (0: all).
-    pub async fn read_keys(&self, store: &str, limit: u32) -> Result<Vec<String>, String> {
-        let v = JsFuture::from(self.get_keys(store, limit)).await.map_err(|e| describe(&e))?;
-        Ok(Array::from(&v).iter().filter_map(|s| s.as_string()).collect())
-    }
     /// Writes several records in one transaction.
     pub async fn write_many(&self, store: &str, keys: &[String], values: &[String]) -> Result<(), String> {
         let k: Array = keys.iter().map(|k| JsValue::from_str(k)).collect();
         let v: Array = values.iter().map(|v| JsValue::from_str(v)).collect();
-        JsFuture::from(self.put_many(store, k, v)).await.map(|_| ()).map_err(|e| describe(&e))
+        JsFuture::from(self.replace_with(store, k, v)).await.map(|_| ()).map_err(|e| describe(&e))
     }
     pub async fn remove(&self, store: &str, keys: &[String]) -> Result<(), String> {
         let arr: Array = keys.iter().map(|k| JsValue::from_str(k)).collect();
         JsFuture::from(self.delete_keys(store, arr)).await.map(|_| ()).map_err(|e| describe(&e))
     }
-    pub async fn len(&self, store: &str) -> Result<u32, String> {
-        let v = JsFuture::from(self.count(store)).await.map_err(|e| describe(&e))?;
-        Ok(v.as_f64().unwrap_or(0.0) as u32)
+    /// The events an outbox store holds (a record holds the lines of one burst).
+    pub async fn events(&self, store: &str) -> Result<u32, String> {
+        let (_, texts) = self.read_entries(store, 0).await?;
+        Ok(texts.iter().map(|t| crate::engine::outbox::events_in(t) as u32).sum())
+    }
+    /// The first `limit` records (0: all) as keys and texts, read in one transaction.
+    pub async fn read_entries(&self, store: &str, limit: u32) -> Result<(Vec<String>, Vec<String>), String> {
+        let v = JsFuture::from(self.entries(store, limit)).await.map_err(|e| describe(&e))?;
+        // A value that is not text (not written by the SDK) reads as an empty record.
+        let strings =
+            |i: u32| Array::from(&Array::from(&v).get(i)).iter().map(|s| s.as_string().unwrap_or_default()).collect();
+        let (keys, values): (Vec<String>, Vec<String>) = (strings(0), strings(1));
+        if keys.len() != values.len() {
+            return Err("the outbox's keys and records did not line up".into());
+        }
+        Ok((keys, values))
+    }
+    /// Writes each text under its key in one transaction; `None` deletes the key.
+    pub async fn rewrite(&self, store: &str, changes: &[(String, Option<String>)]) -> Result<(), String> {
+        let k: Array = changes.iter().map(|(k, _)| JsValue::from_str(k)).collect();
+        let v: Array = changes.iter().map(|(_, v)| JsValue::from_str(v.as_deref().unwrap_or(""))).collect();
+        JsFuture::from(self.replace_with(store, k, v)).await.map(|_| ()).map_err(|e| describe(&e))
     }
     pub async fn erase(&self) -> Result<(), String> {
         JsFuture::from(self.destroy()).await.map(|_| ()).map_err(|e| describe(&e))

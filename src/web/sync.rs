@@ -24,7 +24,7 @@ use super::storage::{self, Store};
 use crate::engine::json::Value;
 use crate::engine::outbox::{
     batch_body, batch_limit_after_413, batch_outcome, parse_retry_after, plan_batch, settle, Backoff, FlushReport,
-    Item, Outcome, MAX_BATCH_BYTES, MAX_BATCH_EVENTS, MAX_BEACON_BYTES,
+    Item, Outcome, Records, MAX_BATCH_BYTES, MAX_BATCH_EVENTS, MAX_BEACON_BYTES,
 };
 
 #[wasm_bindgen(module = "/src/web/sync.js")]
@@ -298,7 +298,7 @@ async fn flush_batches(shared: &Shared, force: bool) -> FlushReport {
             }
         }
     }
-    report.pending = store.len(storage::OUTBOX).await.unwrap_or(0);
+    report.pending = store.events(storage::OUTBOX).await.unwrap_or(0);
     report
 }
 
@@ -313,12 +313,14 @@ fn still_current(shared: &Shared, generation: u32) -> bool {
     s.generation == generation && s.sending_allowed
 }
 
-/// Reads the oldest events, drops the expired ones, sends one batch and settles it.
+/// Reads the oldest events, drops the expired ones, sends one batch and settles it: a record
+/// (the events of one burst) loses the events settled and keeps the others.
 async fn send_batch(shared: &Shared, store: &Store, generation: u32, report: &mut FlushReport) -> Step {
     if !still_current(shared, generation) {
         return Step::Stop;
     }
-    let texts = match store.read_all(storage::OUTBOX, MAX_BATCH_EVENTS as u32).await {
+    // Each record holds at least one event: as many records as a batch takes events is enough.
+    let (keys, texts) = match store.read_entries(storage::OUTBOX, MAX_BATCH_EVENTS as u32).await {
         Ok(t) => t,
         Err(e) => {
             shared.borrow_mut().report(String::from("sync: the outbox could not be read: ") + &e);
@@ -328,38 +330,46 @@ async fn send_batch(shared: &Shared, store: &Store, generation: u32, report: &mu
     if texts.is_empty() {
         return Step::Stop;
     }
+    let records = Records::new(&texts, MAX_BATCH_EVENTS);
     let now = now_ms();
-    let parsed: Vec<Option<(String, f64)>> = texts.iter().map(|t| id_and_ts(t)).collect();
-    let items: Vec<Item> =
-        texts.iter().zip(&parsed).map(|(t, p)| Item { ts: p.as_ref().map(|p| p.1), bytes: t.len() }).collect();
+    let parsed: Vec<Option<(String, f64)>> = records.events.iter().map(|e| id_and_ts(e.text)).collect();
+    let items: Vec<Item> = records
+        .events
+        .iter()
+        .zip(&parsed)
+        .map(|(e, p)| Item { ts: p.as_ref().map(|p| p.1), bytes: e.text.len() })
+        .collect();
     let max_events = batch_limit_after_413(shared.borrow().sync.too_large);
     let plan = plan_batch(&items, now, max_events, MAX_BATCH_BYTES, true);
 
-    // Given up: older than 24 h, or unreadable (then found by position among the keys).
-    let mut drop: Vec<String> = plan.expired.iter().filter_map(|&i| parsed[i].as_ref().map(|p| p.0.clone())).collect();
-    if !plan.invalid.is_empty() {
-        let keys = store.read_keys(storage::OUTBOX, texts.len() as u32).await.unwrap_or_default();
-        if keys.len() == texts.len() {
-            drop.extend(plan.invalid.iter().map(|&i| keys[i].clone()));
+    // Given up: older than 24 h, or unreadable; then the rest is read again.
+    let mut drop = plan.expired.clone();
+    drop.extend(&plan.invalid);
+    if !drop.is_empty() || !records.empty.is_empty() {
+        let mut changes = changes_of(&keys, &records, &drop);
+        changes.extend(records.empty.iter().map(|&r| (keys[r].clone(), None)));
+        if let Err(e) = store.rewrite(storage::OUTBOX, &changes).await {
+            shared.borrow_mut().report(String::from("sync: events given up could not be removed: ") + &e);
+            return Step::Stop;
         }
-    }
-    if !drop.is_empty() {
-        let _ = store.remove(storage::OUTBOX, &drop).await;
-        report.given_up += drop.len() as u32;
-        forget_cached(shared, &drop);
-        let mut s = shared.borrow_mut();
-        let n = num(drop.len() as f64);
-        s.report(String::from("sync: gave up ") + &n + " events older than 24 h or unreadable");
+        let ids: Vec<String> = drop.iter().filter_map(|&i| parsed[i].as_ref().map(|p| p.0.clone())).collect();
+        forget_cached(shared, &ids);
+        let n = drop.len() + records.empty.len();
+        report.given_up += n as u32;
+        shared
+            .borrow_mut()
+            .report(String::from("sync: gave up ") + &num(n as f64) + " events older than 24 h or unreadable");
+        return Step::More;
     }
     if plan.send.is_empty() {
-        return if drop.is_empty() { Step::Stop } else { Step::More };
+        return Step::Stop;
     }
 
     let ids: Vec<&str> = plan.send.iter().filter_map(|&i| parsed[i].as_ref().map(|p| p.0.as_str())).collect();
     let (site, Some(url)) = (shared.borrow().config.site.clone(), url(shared, "/v1/events")) else {
         return Step::Stop;
     };
-    let body = batch_body(&site, now_ms(), plan.send.iter().map(|&i| texts[i].as_str()));
+    let body = batch_body(&site, now_ms(), plan.send.iter().map(|&i| records.events[i].text));
     let answer = http("POST", &url, Some(body), None).await;
     if shared.borrow().generation != generation {
         return Step::Stop;
@@ -367,13 +377,19 @@ async fn send_batch(shared: &Shared, store: &Store, generation: u32, report: &mu
     match batch_outcome(answer.status) {
         Outcome::Done => {
             let settled = settle(&ids, &answer.body);
-            let mut gone = settled.done.clone();
-            gone.extend(settled.rejected.iter().cloned());
-            if let Err(e) = store.remove(storage::OUTBOX, &gone).await {
+            let mut gone_ids = settled.done.clone();
+            gone_ids.extend(settled.rejected.iter().cloned());
+            let mut gone = Vec::new();
+            for &i in &plan.send {
+                if parsed[i].as_ref().is_some_and(|p| gone_ids.contains(&p.0)) {
+                    gone.push(i);
+                }
+            }
+            if let Err(e) = store.rewrite(storage::OUTBOX, &changes_of(&keys, &records, &gone)).await {
                 shared.borrow_mut().report(String::from("sync: sent events could not be removed: ") + &e);
                 return Step::Stop;
             }
-            forget_cached(shared, &gone);
+            forget_cached(shared, &gone_ids);
             report.sent += settled.done.len() as u32;
             report.dead_lettered += settled.rejected.len() as u32;
             {
@@ -385,7 +401,9 @@ async fn send_batch(shared: &Shared, store: &Store, generation: u32, report: &mu
                 let n = num(settled.rejected.len() as f64);
                 shared.borrow_mut().report(String::from("sync: the server rejected ") + &n + " events");
             }
-            if !settled.unanswered.is_empty() || texts.len() < MAX_BATCH_EVENTS && plan.send.len() == texts.len() {
+            // Stop when the answer left events unsettled, or when this batch was all there was.
+            let read_all = records.events.len() < MAX_BATCH_EVENTS && texts.len() < MAX_BATCH_EVENTS;
+            if !settled.unanswered.is_empty() || read_all && plan.send.len() == records.events.len() {
                 return Step::Stop;
             }
             Step::More
@@ -415,6 +433,15 @@ async fn send_batch(shared: &Shared, store: &Store, generation: u32, report: &mu
     }
 }
 
+/// The writes that take the events at `gone` out of their records (by key).
+fn changes_of(keys: &[String], records: &Records, gone: &[usize]) -> Vec<(String, Option<String>)> {
+    let mut out = Vec::new();
+    for r in records.without(gone) {
+        out.push((keys[r.record].clone(), r.text));
+    }
+    out
+}
+
 /// The `id` and `ts` of an event's wire JSON.
 fn id_and_ts(text: &str) -> Option<(String, f64)> {
     let v = Value::parse(text).ok()?;
@@ -436,8 +463,10 @@ fn peek_soon(shared: &Shared) {
         spawn_local(async move {
             s.borrow_mut().sync.peek_scheduled = false;
             let store = s.borrow().store.clone();
-            let texts = store.read_all(storage::OUTBOX, MAX_BATCH_EVENTS as u32).await.unwrap_or_default();
-            let cache = texts.into_iter().filter_map(|t| Some((id_and_ts(&t)?.0, t))).collect();
+            let (_, texts) = store.read_entries(storage::OUTBOX, MAX_BATCH_EVENTS as u32).await.unwrap_or_default();
+            let records = Records::new(&texts, MAX_BATCH_EVENTS);
+            let cache =
+                records.events.iter().filter_map(|e| Some((id_and_ts(e.text)?.0, e.text.to_string()))).collect();
             s.borrow_mut().sync.beacon_cache = cache;
         })
     });

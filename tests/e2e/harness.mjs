@@ -270,7 +270,9 @@ export function readStore(page, db, store) {
           const g = d.transaction(store).objectStore(store).getAll();
           g.onsuccess = () => {
             d.close();
-            ok(g.result.map((s) => JSON.parse(s)));
+            // An outbox record holds the events of one burst, one JSON text per line.
+            const texts = store === "outbox" ? g.result.flatMap((s) => s.split("\n").filter(Boolean)) : g.result;
+            ok(texts.map((s) => JSON.parse(s)));
           };
           g.onerror = () => fail(g.error);
         };

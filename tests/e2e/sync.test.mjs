@@ -59,6 +59,44 @@ function trackMany(page, n, from = 0) {
   );
 }
 
+/** The outbox's records of `db`, read by another connection in the page: [key, text] pairs. */
+function outboxRecords(page, db) {
+  return page.evaluate(
+    (db) =>
+      new Promise((ok, fail) => {
+        const r = indexedDB.open(db);
+        r.onerror = () => fail(r.error);
+        r.onsuccess = () => {
+          const s = r.result.transaction("outbox").objectStore("outbox");
+          const k = s.getAllKeys();
+          const v = s.getAll();
+          v.onsuccess = () => (r.result.close(), ok(k.result.map((key, i) => [key, v.result[i]])));
+          v.onerror = () => fail(v.error);
+        };
+      }),
+    db,
+  );
+}
+
+/** Replaces the outbox of `db` with `records` ([key, text] pairs), as another program would. */
+function writeOutbox(page, db, records) {
+  return page.evaluate(
+    ([db, records]) =>
+      new Promise((ok, fail) => {
+        const r = indexedDB.open(db);
+        r.onsuccess = () => {
+          const t = r.result.transaction("outbox", "readwrite");
+          const s = t.objectStore("outbox");
+          s.clear();
+          for (const [k, v] of records) s.put(v, k);
+          t.oncomplete = () => ok(r.result.close());
+          t.onerror = () => fail(t.error);
+        };
+      }),
+    [db, records],
+  );
+}
+
 describe("outbox flush", () => {
   // No fixed budget: each phase waits on what it needs, under ceilings generous enough for a
   // loaded 2-core machine (the whole test may take up to 10 minutes there).
@@ -239,6 +277,67 @@ describe("outbox flush", () => {
         { sent: 3, deadLettered: 1, sender: true },
       );
       assert.deepEqual(new Set(storedIds(server, "dead")), new Set(ids));
+      await page.context().close();
+    } finally {
+      await server.stop();
+    }
+  });
+
+  test("an outbox written by the previous version, one event per record, is read and sent after an upgrade", { timeout: 60000 }, async () => {
+    const server = await startServer(PKG, { www: PAGES });
+    try {
+      const page = await newPage(browser);
+      await open(page, server, { site: "upgrade", flush: 600000 });
+      await page.evaluate(() => T.flush());
+      // Real events of this SDK, stored the way the previous version stored them: each its
+      // own record under its id; then a burst of this version (one record) after them.
+      const old = await trackMany(page, 6);
+      const burst = await outboxRecords(page, "tailor:upgrade");
+      assert.equal(burst.length, 1, "a burst of 6 is one record");
+      const events = burst[0][1].split("\n");
+      assert.deepEqual(events.map((e) => JSON.parse(e).id), old);
+      await writeOutbox(page, "tailor:upgrade", events.map((e) => [JSON.parse(e).id, e]));
+      assert.equal((await outboxRecords(page, "tailor:upgrade")).length, 6, "the old format: 6 records");
+      const fresh = await trackMany(page, 4);
+      const report = await page.evaluate(() => T.flush());
+      assert.equal(report.pending, 0, JSON.stringify(report));
+      assert.deepEqual((await outboxRecords(page, "tailor:upgrade")).length, 0, "nothing left behind");
+      assert.deepEqual(new Set(storedIds(server, "upgrade")), new Set([...old, ...fresh]), "every event stored, old and new");
+      assert.equal(storedIds(server, "upgrade").length, 10);
+      await page.context().close();
+    } finally {
+      await server.stop();
+    }
+  });
+
+  test("a partial acknowledgement leaves exactly the unacknowledged events in their record", { timeout: 60000 }, async () => {
+    const server = await startServer(PKG, { www: PAGES });
+    try {
+      const page = await newPage(browser);
+      await open(page, server, { site: "partial", flush: 600000 });
+      await page.evaluate(() => T.flush());
+      const ids = await trackMany(page, 10);
+      // The real server stores all 10, but its answer loses the results of 3 of them (as a
+      // proxy cutting the body would): those stay, the 7 acknowledged go.
+      const unacked = [ids[1], ids[4], ids[9]];
+      await page.route("**/v1/events", async (route) => {
+        const answer = await route.fetch();
+        const body = await answer.json();
+        body.results = body.results.filter((r) => !unacked.includes(r.id));
+        await route.fulfill({ response: answer, body: JSON.stringify(body) });
+      });
+      const first = await page.evaluate(() => T.flush());
+      assert.equal(first.pending, 3, JSON.stringify(first));
+      const left = await outboxRecords(page, "tailor:partial");
+      assert.equal(left.length, 1, "the burst's record is rewritten, not split");
+      assert.equal(left[0][0], ids[0], "under its key");
+      assert.deepEqual(left[0][1].split("\n").map((e) => JSON.parse(e).id), unacked, "exactly the unacknowledged events, in order");
+      await page.unroute("**/v1/events");
+      // Sent again with the same ids: the server answers them as duplicates, stores none twice.
+      const second = await page.evaluate(() => T.flush());
+      assert.equal(second.pending, 0, JSON.stringify(second));
+      assert.equal((await outboxRecords(page, "tailor:partial")).length, 0);
+      assert.deepEqual(storedIds(server, "partial").sort(), [...ids].sort(), "each event stored once");
       await page.context().close();
     } finally {
       await server.stop();

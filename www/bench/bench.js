@@ -34,18 +34,19 @@ function attributesOf(tailor) {
   return { id: profile.anonymousId, anonymousId: profile.anonymousId, profile, context: { ...W.pageContext }, user: {} };
 }
 
-// Reads which of `ids` are in the outbox, from IndexedDB directly (another connection).
+// Reads which of `ids` are in the outbox, from IndexedDB directly (another connection): a
+// record holds the events of one burst, one JSON text per line. Also answers how many records.
 function storedIds(db, ids) {
   return new Promise((ok, fail) => {
     const r = indexedDB.open(db);
     r.onerror = () => fail(r.error);
     r.onsuccess = () => {
       const d = r.result;
-      const g = d.transaction("outbox").objectStore("outbox").getAllKeys();
+      const g = d.transaction("outbox").objectStore("outbox").getAll();
       g.onsuccess = () => {
         d.close();
-        const keys = new Set(g.result);
-        ok(ids.filter((id) => keys.has(id)).length);
+        const stored = new Set(g.result.flatMap((v) => v.split("\n").filter(Boolean).map((l) => JSON.parse(l).id)));
+        ok({ found: ids.filter((id) => stored.has(id)).length, records: g.result.length });
       };
       g.onerror = () => fail(g.error);
     };
@@ -142,14 +143,60 @@ async function trackIdbRow(o) {
   const t = await Tailor.init({ site: name, consent: "granted" });
   if (t.status.storage !== "indexeddb") throw new Error("IndexedDB did not open: " + JSON.stringify(t.status));
   let missing = 0;
+  let records = 0;
   const result = await medianOf(o.rounds, async () => {
     const { perSecond, ids } = await burst(t, o.trackIdb);
     // Each promise resolved: its event must be in IndexedDB now (read by another connection).
-    missing += ids.length - (await storedIds("tailor:" + name, ids));
+    const s = await storedIds("tailor:" + name, ids);
+    missing += ids.length - s.found;
+    records = s.records;
     return perSecond;
   });
   if (missing) throw new Error(missing + " events resolved by track() were not in IndexedDB");
-  return { ...result, verifiedInIndexedDb: true, problems: t.status.problems };
+  const bare = await bareIdbRow(o);
+  return { ...result, verifiedInIndexedDb: true, outboxRecords: records, bareIndexedDb: bare, problems: t.status.problems };
+}
+
+// IndexedDB itself in the same page, without the SDK: `n` records of the size of a
+// product_view event written in one transaction (one record per event, what the outbox did
+// before it kept one record per burst), and the same events as one record. Writes per second.
+async function bareIdbRow(o) {
+  const n = o.trackIdb;
+  const name = site("bare-idb");
+  const db = await new Promise((ok, fail) => {
+    const r = indexedDB.open(name);
+    r.onupgradeneeded = () => r.result.createObjectStore("outbox");
+    r.onsuccess = () => ok(r.result);
+    r.onerror = () => fail(r.error);
+  });
+  const text = JSON.stringify({ id: "0190f0e0-0000-7000-8000-000000000000", type: "product_view", ts: Date.now(), props: W.productView(1), context: W.pageContext });
+  const commit = (put) =>
+    new Promise((ok, fail) => {
+      const t = db.transaction("outbox", "readwrite");
+      put(t.objectStore("outbox"));
+      t.oncomplete = ok;
+      t.onerror = t.onabort = () => fail(t.error);
+    });
+  let round = 0;
+  const perEvent = await medianOf(o.rounds, async () => {
+    const r = round++;
+    const t0 = ms();
+    await commit((s) => {
+      for (let i = 0; i < n; i++) s.put(text, "r" + r + "-" + String(i).padStart(6, "0"));
+    });
+    return (n * 1000) / (ms() - t0);
+  });
+  const perBurst = await medianOf(o.rounds, async () => {
+    const r = round++;
+    const t0 = ms();
+    const lines = [];
+    for (let i = 0; i < n; i++) lines.push(text);
+    await commit((s) => s.put(lines.join("\n"), "b" + r));
+    return (n * 1000) / (ms() - t0);
+  });
+  db.close();
+  await new Promise((ok) => (indexedDB.deleteDatabase(name).onsuccess = ok));
+  return { recordPerEvent: perEvent, recordPerBurst: perBurst, eventBytes: text.length };
 }
 
 // One condition: Tailor has no condition call of its own, so the cost is read off decide():
