@@ -290,6 +290,7 @@ export interface ProfileSnapshot {
   cart: { items: { sku: string; quantity: number; price?: number }[]; count: number; value: number; updatedAt?: number };
   session: { id?: string; start: number; last?: number; length?: number; pages: number; events: number; count: number; active: boolean };
   traits: Record<string, unknown>;
+  /** The ruleset's audiences the shopper matched at the last recorded `decide()`, each with when it was entered (ms). */
   audiences: Record<string, { enteredAt: number }>;
   offers: Record<string, { shown: number[]; clicks: number; lastClick?: number }>;
   experiments: Record<string, { variation: number; bucketVersion: number }>;

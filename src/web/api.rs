@@ -401,12 +401,18 @@ impl TailorCore {
             return Ok(js_sys::JSON::parse(crate::engine::decision::EMPTY_JSON).unwrap_or(JsValue::NULL));
         };
         let options = DecideOptions { now, placements, forced };
-        let decision = ruleset.decide(attributes(&mut self.state.borrow_mut(), now, extra), &options);
+        let (decision, audiences) = {
+            let mut s = self.state.borrow_mut();
+            let attrs = attributes(&mut s, now, extra);
+            (ruleset.decide(attrs, &options), record.then(|| member_of(&ruleset, attrs)))
+        };
         let out = js_sys::JSON::parse(&decision.to_json_with(reasons)).unwrap_or(JsValue::NULL);
         if record {
             let mut events = Vec::new();
+            let joined;
             {
                 let mut s = self.state.borrow_mut();
+                joined = keep_audiences(&mut s, audiences.unwrap_or_default(), now);
                 for (i, sticky) in &decision.sticky {
                     if let Some(x) = ruleset.experiments.get(*i) {
                         s.profile.set_assignment(&x.key, sticky.variation as u32, sticky.bucket_version);
@@ -419,6 +425,9 @@ impl TailorCore {
             }
             for (t, props) in events {
                 burst::record(&self.state, t, props);
+            }
+            if joined {
+                schedule_save(&self.state);
             }
         }
         Ok(out)
@@ -530,7 +539,11 @@ pub(crate) fn decide_for_pages(shared: &Shared) -> JsValue {
     let options =
         DecideOptions { now, placements: Some(Vec::new()), forced: ForcedVariations::parse(&page::force_param()) };
     let mut s = shared.borrow_mut();
-    let decision = ruleset.decide_page(attributes(&mut s, now, None), &options);
+    let recording = s.recording();
+    let attrs = attributes(&mut s, now, None);
+    let decision = ruleset.decide_page(attrs, &options);
+    let audiences = recording.then(|| member_of(&ruleset, attrs));
+    let mut save = keep_audiences(&mut s, audiences.unwrap_or_default(), now);
     let sticky = if s.recording() { &decision.sticky[..] } else { &[] };
     for (i, sticky) in sticky {
         if let Some(x) = ruleset.experiments.get(*i) {
@@ -538,7 +551,7 @@ pub(crate) fn decide_for_pages(shared: &Shared) -> JsValue {
             s.changed(Change::Assignment(x.key.clone(), sticky.variation as u32, sticky.bucket_version));
         }
     }
-    let save = !sticky.is_empty();
+    save |= !sticky.is_empty();
     // The page-change applier reads no reasons.
     let out = js_sys::JSON::parse(&decision.to_json_with(false)).unwrap_or(JsValue::NULL);
     drop(s);
@@ -560,6 +573,21 @@ fn attributes(s: &mut State, now: f64, extra: Option<Value>) -> &Value {
     }
     let State { attributes, profile, .. } = s;
     attributes.get(profile, now, context)
+}
+
+/// The names of the ruleset's audiences that the decision's attributes match.
+fn member_of(ruleset: &Ruleset, attributes: &Value) -> Vec<String> {
+    ruleset.audiences_of(attributes).into_iter().map(String::from).collect()
+}
+
+/// Keeps audience membership in the profile (`profile.audiences`, docs/profile.md): set on
+/// every recorded decision to the audiences the shopper matches. Says whether it changed.
+fn keep_audiences(s: &mut State, names: Vec<String>, now: f64) -> bool {
+    if !s.recording() || !s.profile.set_audiences(names.iter().map(String::as_str), now) {
+        return false;
+    }
+    s.changed(Change::Audiences(names, now));
+    true
 }
 
 fn exposure_event(rs: &Ruleset, e: &Exposure) -> (&'static str, Value) {

@@ -202,6 +202,50 @@ describe("npm package", () => {
     await page.context().close();
   });
 
+  test("a recorded decide() keeps the ruleset's audiences the shopper matches in the profile, stored and read back after a reload", async () => {
+    const page = await newPage(browser);
+    await page.goto(server.url + "/esm.html");
+    await page.waitForFunction(() => window.esmResult);
+    const open = () =>
+      page.evaluate(async () => {
+        const { Tailor } = await import("@tailor-sdk/tailor");
+        const ruleset = {
+          version: 1,
+          audiences: {
+            browser: { "profile.orders.count": { $lt: 1 } },
+            buyer: { "profile.orders.count": { $gte: 1 } },
+            "cart-builder": { "profile.cart.count": { $gte: 1 } },
+          },
+          placements: { home: { limit: 1 } },
+          offers: [{ id: "o", placements: ["home"], audience: "buyer", content: { title: "Thanks" } }],
+        };
+        window.t = await Tailor.init({ site: "audiences", consent: "granted", storage: "localstorage", ruleset });
+        return Object.keys(window.t.profile().audiences);
+      });
+    const audiences = () => page.evaluate(() => window.t.profile().audiences);
+    // The page-change decision at load is a recorded one: the shopper is a browser.
+    assert.deepEqual(await open(), ["browser"]);
+    const first = await audiences();
+    await page.evaluate(() => t.track("add_to_cart", { sku: "S-1", price: 20, quantity: 1 }));
+    await page.evaluate(() => t.track("purchase", { orderId: "A-1", revenue: 20, currency: "EUR", items: [{ sku: "S-1", price: 20, quantity: 1 }] }));
+    await page.evaluate(() => t.track("add_to_cart", { sku: "S-2", price: 5, quantity: 1 }));
+    await page.evaluate(() => t.decide({}, { record: false }));
+    assert.deepEqual(await audiences(), first, "decide({}, { record: false }) changes nothing");
+    const offers = await page.evaluate(() => t.decide().placements.home.offers.map((o) => o.offerId));
+    assert.deepEqual(offers, ["o"], "the buyer's offer");
+    const second = await audiences();
+    assert.deepEqual(Object.keys(second).sort(), ["buyer", "cart-builder"], JSON.stringify(second));
+    assert.ok(second.buyer.enteredAt >= first.browser.enteredAt);
+    await page.evaluate(() => t.flush());
+    // Stored: a new page of the same shopper reads the membership back before deciding.
+    await page.reload();
+    await page.waitForFunction(() => window.esmResult);
+    assert.deepEqual((await open()).sort(), ["buyer", "cart-builder"]);
+    assert.equal((await audiences()).buyer.enteredAt, second.buyer.enteredAt, "entered-at kept");
+    assert.deepEqual(page.problems, []);
+    await page.context().close();
+  });
+
   test("tracking in a loop of promises alone still saves the profile on the way, not only once the loop ends", async () => {
     // localStorage answers in microtasks, so this loop never gives a task its turn: a save
     // that waited for one would hold every change in memory (1.4 KB each) until the end.

@@ -18,6 +18,8 @@ pub enum Change {
     Assignment(String, u32, u32),
     /// [`Profile::identify`]: user id and traits.
     Identify(String, Value),
+    /// [`Profile::set_audiences`]: the audiences the shopper is in, and when that was found.
+    Audiences(Vec<String>, f64),
 }
 
 /// What a tab changed since its last save. See the module documentation.
@@ -73,6 +75,9 @@ impl Changes {
                     }
                     Change::Identify(user, traits) => {
                         let _ = base.identify(user, traits.clone(), now_ms);
+                    }
+                    Change::Audiences(names, at) => {
+                        base.set_audiences(names.iter().map(String::as_str), *at);
                     }
                 }
             }

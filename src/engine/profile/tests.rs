@@ -326,6 +326,30 @@ fn saves_from_several_tabs_merge_counters_orders_caps_and_assignments() {
 }
 
 #[test]
+fn audience_membership_merges_across_tabs_and_keeps_when_it_was_entered() {
+    let mut stored = None;
+    let mut a = Tab::open(&stored);
+    a.save(&mut stored, T0);
+    let mut b = Tab::open(&stored);
+    // `a` finds the shopper in two audiences; `b`, opened before, tracks meanwhile.
+    assert!(a.profile.set_audiences(["vip", "new"], T0 + 1.0));
+    a.changes.push(Change::Audiences(vec!["vip".into(), "new".into()], T0 + 1.0));
+    b.track("page_view", "{}", T0 + 2.0);
+    a.save(&mut stored, T0 + 3.0);
+    b.save(&mut stored, T0 + 4.0);
+    let s = Profile::from_json(stored.as_deref().unwrap()).unwrap().to_value();
+    assert_eq!(at(&s, "audiences.vip.enteredAt").as_f64(), Some(T0 + 1.0), "b's save kept a's audiences");
+    assert_eq!(at(&s, "events.page_view.count").as_f64(), Some(1.0));
+    // Later `b` finds the shopper still in "vip" but no longer "new": "vip" keeps its time.
+    assert!(b.profile.set_audiences(["vip"], T0 + 10.0));
+    b.changes.push(Change::Audiences(vec!["vip".into()], T0 + 10.0));
+    b.save(&mut stored, T0 + 11.0);
+    let s = Profile::from_json(stored.as_deref().unwrap()).unwrap().to_value();
+    assert_eq!(at(&s, "audiences.vip.enteredAt").as_f64(), Some(T0 + 1.0));
+    assert!(s.pointer_dotted("audiences.new").is_none());
+}
+
+#[test]
 fn a_replace_overwrites_and_nothing_stored_keeps_the_tabs_profile() {
     let mut stored = None;
     let mut a = Tab::open(&stored);
