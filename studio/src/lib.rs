@@ -6,8 +6,9 @@
 //!   clock time and forced variations exactly as the shopper's SDK does, with the engine's
 //!   reasons.
 //! - [`text`]: pure Rust, tested natively: "in 29 min", a preview token's claims.
-//! - [`setup`]: parts of the Test setup tab: where each problem is shown, and a namespace's
-//!   overlaps (pure and tested natively; drawn on wasm32 only).
+//! - [`setup`]: parts of the Test setup tab: where each problem is shown, a namespace's
+//!   overlaps (both pure and tested natively; drawn on wasm32 only), whether this page and
+//!   this shopper match.
 //! - `bind` (wasm32 only): the engine's `#[wasm_bindgen]` boundary, glue only.
 //! - `dom` and `shell` (wasm32 only, web-sys): the element builder the panels draw with, and
 //!   the `<tailor-studio>` element with its closed shadow root, the preview banner and the

@@ -1,6 +1,7 @@
 //! Parts of the Test setup tab (its form is still `studio/ui/setup.js`): where each of the
-//! engine's problems is shown (next to the field whose JSON path it names), and the other
-//! tests of an experiment's namespace with whether their ranges overlap its own.
+//! engine's problems is shown (next to the field whose JSON path it names), and the lines
+//! under the fields: the other tests of an experiment's namespace with whether their ranges
+//! overlap its own, whether this page and this shopper match the experiment.
 //!
 //! Where a problem goes and whether two ranges overlap are pure and tested natively; drawing
 //! them is wasm32 only.
@@ -149,8 +150,7 @@ mod web {
 
     /// The other experiments (of `experiments`) in experiment `i`'s namespace and whether
     /// their ranges overlap its own; `null` when it has no namespace.
-    #[wasm_bindgen(js_name = namespaceOverlaps)]
-    pub fn namespace_overlaps(experiments: &JsValue, i: u32) -> JsValue {
+    pub(super) fn namespace_overlaps(experiments: &JsValue, i: u32) -> JsValue {
         let xs = array(experiments);
         let ns = get(&xs.get(i), "namespace");
         if !Array::is_array(&ns) {
@@ -201,6 +201,87 @@ mod web {
             });
         }
         el("div", &[("class", t("status"))], &lines)
+    }
+}
+
+#[cfg(target_arch = "wasm32")]
+mod live {
+    use js_sys::{Array, Function, JSON};
+    use wasm_bindgen::prelude::*;
+    use web_sys::{Element, Node};
+
+    use crate::bind::StudioEngine;
+    use crate::dom::{array, el, get, message, put, text_of};
+
+    fn t(s: impl AsRef<str>) -> JsValue {
+        JsValue::from_str(s.as_ref())
+    }
+
+    /// `studio.<name>(...args)`.
+    fn call(studio: &JsValue, name: &str, args: &[JsValue]) -> Result<JsValue, JsValue> {
+        get(studio, name).dyn_into::<Function>()?.apply(studio, &args.iter().collect::<Array>())
+    }
+
+    fn find(body: &Element, test: &str) -> Option<Node> {
+        body.query_selector(&format!("[data-test=\"{test}\"]")).ok().flatten().map(Node::from)
+    }
+
+    /// Draws the lines under the form's fields again for experiment `i` of `experiments`: the
+    /// namespace's overlaps, "This page matches" (the engine decides the experiment alone on
+    /// this page) and "This shopper matches" (its condition, for the shopper or persona).
+    #[wasm_bindgen(js_name = setupLive)]
+    pub fn live(studio: &JsValue, body: &Element, experiments: &JsValue, i: u32) -> Result<(), JsValue> {
+        if let Some(ov) = find(body, "namespace-overlaps") {
+            put(&ov, &[super::web::namespace_overlaps(experiments, i)]);
+        }
+        let x = array(experiments).get(i);
+        let key = get(&x, "key");
+        if let Some(pm) = find(body, "page-match") {
+            let decided = array(&get(&get(studio, "decision"), "experiments")).iter().any(|e| get(&e, "key") == key);
+            let here = call(studio, "targetsPage", std::slice::from_ref(&x))?.is_truthy();
+            let line = if here {
+                el("span", &[("class", t("yes"))], &[t("This page matches: yes")])
+            } else {
+                el("span", &[("class", t("no"))], &[t("This page matches: no")])
+            };
+            let path = web_sys::window().and_then(|w| w.location().pathname().ok()).unwrap_or_default();
+            put(&pm, &[line, t(if decided { format!(" ({path})") } else { String::new() })]);
+        }
+        if let Some(sm) = find(body, "shopper-match") {
+            let condition = get(&x, "condition");
+            if condition.is_undefined() {
+                put(
+                    &sm,
+                    &[el("span", &[("class", t("yes"))], &[t("This shopper matches: yes")]), t(" (no condition)")],
+                );
+            } else {
+                match shopper_matches(studio, &condition) {
+                    Ok((yes, source)) => put(
+                        &sm,
+                        &[
+                            el(
+                                "span",
+                                &[("class", t(if yes { "yes" } else { "no" }))],
+                                &[t(format!("This shopper matches: {}", if yes { "yes" } else { "no" }))],
+                            ),
+                            t(format!(" ({source})")),
+                        ],
+                    ),
+                    Err(e) => put(&sm, &[el("span", &[("class", t("error"))], &[t(message(&e))])]),
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether `condition` holds for `studio.shopper()`, and who that shopper is.
+    fn shopper_matches(studio: &JsValue, condition: &JsValue) -> Result<(bool, String), JsValue> {
+        let s = call(studio, "shopper", &[])?;
+        let json = |v: &JsValue| JSON::stringify(v).map(|s| s.as_string().unwrap_or_default());
+        let profile = text_of(&get(&s, "profile"));
+        let now = call(studio, "now", &[])?.unchecked_into_f64();
+        let yes = StudioEngine.matches(&json(condition)?, &profile, &json(&get(&s, "context"))?, now)?;
+        Ok((yes, text_of(&get(&s, "source"))))
     }
 }
 

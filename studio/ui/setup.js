@@ -1,10 +1,11 @@
 // Test setup: one experiment of the working ruleset as a form. Every edit goes into the
 // working ruleset, the engine validates it at once and its messages appear next to the field
 // whose JSON path they name; the page shows the result as soon as the ruleset is valid.
-// Placing the messages and the namespace's overlaps are Rust (studio/src/setup.rs).
+// Placing the messages and the lines under the fields (the namespace's overlaps, whether
+// this page and this shopper match) are Rust (studio/src/setup.rs).
 import { h, fill } from "./dom.js";
 import { createEditor } from "./editor.js";
-import { Debounce, namespaceOverlaps, resultsBoxFor, showProblems as showProblemsIn } from "./gen/studio_engine.js";
+import { Debounce, resultsBoxFor, setupLive, showProblems as showProblemsIn } from "./gen/studio_engine.js";
 
 const PATTERN_TYPES = ["exact", "simple", "wildcard", "regex"];
 
@@ -113,29 +114,8 @@ export function setupPanel(studio, body) {
   // Each problem goes next to the field whose path it names (studio/src/setup.rs).
   const showProblems = () => showProblemsIn(studio, fields, general);
 
-  function live() {
-    const ov = body.querySelector('[data-test="namespace-overlaps"]');
-    if (ov) fill(ov, namespaceOverlaps(xs, i));
-    const pm = body.querySelector('[data-test="page-match"]');
-    const sm = body.querySelector('[data-test="shopper-match"]');
-    const d = studio.decision?.experiments?.find((e) => e.key === x.key);
-    if (pm) {
-      const here = studio.targetsPage(x);
-      fill(pm, here ? h("span", { class: "yes" }, "This page matches: yes") : h("span", { class: "no" }, "This page matches: no"), d ? ` (${location.pathname})` : "");
-    }
-    if (sm) {
-      if (x.condition === undefined) fill(sm, h("span", { class: "yes" }, "This shopper matches: yes"), " (no condition)");
-      else {
-        try {
-          const s = studio.shopper();
-          const yes = studio.engine.matches(JSON.stringify(x.condition), s.profile, JSON.stringify(s.context), studio.now());
-          fill(sm, h("span", { class: yes ? "yes" : "no" }, `This shopper matches: ${yes ? "yes" : "no"}`), ` (${s.source})`);
-        } catch (e) {
-          fill(sm, h("span", { class: "error" }, e.message));
-        }
-      }
-    }
-  }
+  // The namespace's overlaps, "This page matches", "This shopper matches" (studio/src/setup.rs).
+  const live = () => setupLive(studio, body, xs, i);
   showProblems();
   live();
 }
