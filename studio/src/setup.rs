@@ -285,6 +285,67 @@ mod live {
     }
 }
 
+#[cfg(target_arch = "wasm32")]
+mod json {
+    use js_sys::{Function, Reflect, JSON};
+    use wasm_bindgen::prelude::*;
+    use web_sys::Element;
+
+    use crate::dom::{document, message};
+
+    /// `String.prototype.trim`'s white space: Unicode's and the byte order mark.
+    fn blank(s: &str) -> bool {
+        s.chars().all(|c| c.is_whitespace() || c == '\u{feff}')
+    }
+
+    /// The textarea of a JSON field holding `obj[key]` (pretty-printed; empty when it is
+    /// unset), whose edits, after `later`'s pause, set `obj[key]` to the parsed value, or
+    /// delete it when the text is empty. Text that is not JSON keeps the last valid value and
+    /// marks the textarea `data-json-error` with why (the problems say it next to the field).
+    #[wasm_bindgen(js_name = jsonTextarea)]
+    pub fn json_textarea(
+        obj: JsValue,
+        key: String,
+        at: &str,
+        test: &str,
+        later: &Function,
+    ) -> Result<Element, JsValue> {
+        let ta = document()?.create_element("textarea")?;
+        ta.set_attribute("data-test", test)?;
+        let value = Reflect::get(&obj, &key.as_str().into())?;
+        let text = if value.is_undefined() {
+            JsValue::from_str("")
+        } else {
+            JSON::stringify_with_replacer_and_space(&value, &JsValue::NULL, &JsValue::from(1))?.into()
+        };
+        Reflect::set(&ta, &"value".into(), &text)?;
+        let what = format!("{at}.{key}");
+        let take = Closure::<dyn Fn(JsValue, Element)>::new(move |v: JsValue, el: Element| {
+            let v = v.as_string().unwrap_or_default();
+            let k = JsValue::from_str(&key);
+            if blank(&v) {
+                let _ = el.remove_attribute("data-json-error");
+                let _ = Reflect::delete_property(obj.unchecked_ref::<js_sys::Object>(), &k);
+                return;
+            }
+            match JSON::parse(&v) {
+                Ok(parsed) => {
+                    let _ = Reflect::set(&obj, &k, &parsed);
+                    let _ = el.remove_attribute("data-json-error");
+                }
+                Err(e) => {
+                    let why = format!("{what}: not JSON ({}); the last valid value is kept", message(&e));
+                    let _ = el.set_attribute("data-json-error", &why);
+                }
+            }
+        })
+        .into_js_value();
+        let handler: Function = later.call1(&JsValue::UNDEFINED, &take)?.dyn_into()?;
+        ta.add_event_listener_with_callback("input", &handler)?;
+        Ok(ta)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,7 +5,7 @@
 // this page and this shopper match) are Rust (studio/src/setup.rs).
 import { h, fill } from "./dom.js";
 import { createEditor } from "./editor.js";
-import { Debounce, resultsBoxFor, setupLive, showProblems as showProblemsIn } from "./gen/studio_engine.js";
+import { Debounce, jsonTextarea, resultsBoxFor, setupLive, showProblems as showProblemsIn } from "./gen/studio_engine.js";
 
 const PATTERN_TYPES = ["exact", "simple", "wildcard", "regex"];
 
@@ -120,23 +120,9 @@ export function setupPanel(studio, body) {
   live();
 }
 
-/** A textarea holding a JSON value of `obj[key]`; text that is not JSON is shown as such. */
+/** A textarea holding a JSON value of `obj[key]` (studio/src/setup.rs); text that is not JSON is shown as such. */
 function jsonField(field, later, obj, label, at, key, test, help) {
-  const ta = h("textarea", { "data-test": test, value: obj[key] === undefined ? "" : JSON.stringify(obj[key], null, 1) });
-  ta.addEventListener("input", later((v, el) => {
-    if (!v.trim()) {
-      delete el.dataset.jsonError;
-      delete obj[key];
-      return;
-    }
-    try {
-      obj[key] = JSON.parse(v);
-      delete el.dataset.jsonError;
-    } catch (e) {
-      el.dataset.jsonError = `${at}.${key}: not JSON (${e.message}); the last valid value is kept`;
-    }
-  }));
-  return field(label, `${at}.${key}`, ta, help);
+  return field(label, `${at}.${key}`, jsonTextarea(obj, key, at, test, later), help);
 }
 
 /** The visual editor (editor.js) for variation `j`: its output is the variation's page changes. */
