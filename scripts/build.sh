@@ -37,7 +37,7 @@ build_studio() {
   else
     cp studio/ui/gen/studio_engine_bg.wasm pkg/studio/tailor-studio_bg.wasm
   fi
-  node_modules/.bin/esbuild studio/ui/main.js --bundle --minify --format=esm --target=es2022 \
+  node_modules/.bin/esbuild studio/ui/main.js --bundle --minify --format=esm --target=es2022 --loader:.css=text \
     --outfile=pkg/studio/tailor-studio.js --log-level=warning
   node -e '
     const { readFileSync } = require("node:fs"); const { gzipSync } = require("node:zlib");

@@ -6,6 +6,9 @@
 //!   clock time and forced variations exactly as the shopper's SDK does, with the engine's
 //!   reasons.
 //! - [`text`]: pure Rust, tested natively: "in 29 min", a preview token's claims.
+//! - [`setup`]: parts of the Test setup tab: where each problem is shown, a namespace's
+//!   overlaps (both pure and tested natively; drawn on wasm32 only), whether this page and
+//!   this shopper match.
 //! - `bind` (wasm32 only): the engine's `#[wasm_bindgen]` boundary, glue only.
 //! - `dom` and `shell` (wasm32 only, web-sys): the element builder the panels draw with, and
 //!   the `<tailor-studio>` element with its closed shadow root, the preview banner and the
@@ -15,9 +18,10 @@
 //! - `publish` (wasm32 only): the Drafts & publish tab (drafts, preview links, versions).
 //! - `results` (wasm32 only): the Results tab and the results box beside the Test setup.
 //! - `timers` (wasm32 only, gloo-timers): the Test setup's debounce and the single-page-app
-//!   route watch. The other panels (`studio/ui/`) are still JavaScript.
+//!   route watch. The rest of the UI (`studio/ui/`) is still JavaScript.
 
 pub mod preview;
+pub mod setup;
 pub mod text;
 
 #[cfg(target_arch = "wasm32")]

@@ -16,9 +16,6 @@ use web_sys::{CssStyleSheet, Element, Node, ShadowRoot, ShadowRootInit, ShadowRo
 use crate::dom::{document, fill, h, when};
 use crate::text::{from_now, preview_claims};
 
-/// The Studio's own styles; the visual editor's (still JavaScript) come with `open`'s call.
-const STUDIO_CSS: &str = include_str!("../ui/studio.css");
-
 fn get(v: &JsValue, key: &str) -> JsValue {
     Reflect::get(v, &key.into()).unwrap_or(JsValue::UNDEFINED)
 }
@@ -40,17 +37,18 @@ fn on_click(f: &Function) -> JsValue {
     attrs(&[("click", f)])
 }
 
-/// Opens the Studio in `host` (`{ mode, token, previewError, exit(), ... }`, from the SDK):
+/// Opens the Studio in `host` (`{ mode, token, previewError, exit(), ... }`, from the SDK)
+/// with the stylesheet `css` (`studio/ui/studio.css` and the visual editor's, from main.js):
 /// in preview mode the banner, else the panels that `make_studio(root, exit)` makes and
 /// whose `start()` is awaited. Answers `{ shadow, studio, close() }`. A failure of the panels
 /// is shown in a panel of its own with an Exit button.
 #[wasm_bindgen(js_name = openShell)]
-pub async fn open(host: JsValue, extra_css: String, make_studio: Function) -> Result<JsValue, JsValue> {
+pub async fn open(host: JsValue, css: String, make_studio: Function) -> Result<JsValue, JsValue> {
     let doc = document()?;
     let element = doc.create_element("tailor-studio")?;
     let root = element.attach_shadow(&ShadowRootInit::new(ShadowRootMode::Closed))?;
     let sheet = CssStyleSheet::new()?;
-    sheet.replace_sync(&format!("{STUDIO_CSS}{extra_css}"))?;
+    sheet.replace_sync(&css)?;
     root.set_adopted_style_sheets(&Array::of1(&sheet));
     doc.document_element()
         .ok_or_else(|| js_sys::Error::new("Tailor Studio: this page has no root element"))?

@@ -1,9 +1,11 @@
 // Test setup: one experiment of the working ruleset as a form. Every edit goes into the
 // working ruleset, the engine validates it at once and its messages appear next to the field
 // whose JSON path they name; the page shows the result as soon as the ruleset is valid.
+// Placing the messages and the lines under the fields (the namespace's overlaps, whether
+// this page and this shopper match) are Rust (studio/src/setup.rs).
 import { h, fill } from "./dom.js";
 import { createEditor } from "./editor.js";
-import { Debounce, resultsBoxFor } from "./gen/studio_engine.js";
+import { Debounce, jsonTextarea, resultsBoxFor, setupLive, showProblems as showProblemsIn } from "./gen/studio_engine.js";
 
 const PATTERN_TYPES = ["exact", "simple", "wildcard", "regex"];
 
@@ -109,76 +111,18 @@ export function setupPanel(studio, body) {
   parts.unshift(general);
   fill(body, parts);
 
-  function showProblems() {
-    // The browser's engine ignores metrics; the server checks them when a draft is saved.
-    const problems = [...(studio.problems || []), ...(studio.serverProblems || []).filter((p) => /\.metrics\b/.test(p.path || ""))];
-    const placed = new Set();
-    // Each problem goes next to the field with the longest path it starts with.
-    for (const f of fields) fill(f.errs);
-    for (const p of problems) {
-      let best = null;
-      for (const f of fields) {
-        if ((p.path === f.path || p.path.startsWith(f.path + ".") || p.path.startsWith(f.path + "[")) && (!best || f.path.length > best.path.length)) best = f;
-      }
-      if (best) {
-        best.errs.append(h("div", { class: "error", role: "alert" }, `${p.path}: ${p.message}`));
-        placed.add(p);
-      }
-    }
-    for (const f of fields) {
-      const bad = f.errs.childElementCount > 0 || f.control.dataset.jsonError;
-      f.control.setAttribute("aria-invalid", bad ? "true" : "false");
-      if (f.control.dataset.jsonError) f.errs.prepend(h("div", { class: "error", role: "alert" }, f.control.dataset.jsonError));
-    }
-    const rest = problems.filter((p) => !placed.has(p));
-    fill(general, rest.length ? h("div", { class: "error", role: "alert" }, h("strong", {}, "Problems elsewhere in the ruleset:"), rest.map((p) => h("div", {}, `${p.path || "(ruleset)"}: ${p.message}`))) : null,
-      problems.length ? null : h("div", { class: "status ok" }, "The engine accepts this ruleset."));
-  }
+  // Each problem goes next to the field whose path it names (studio/src/setup.rs).
+  const showProblems = () => showProblemsIn(studio, fields, general);
 
-  function live() {
-    const ov = body.querySelector('[data-test="namespace-overlaps"]');
-    if (ov) fill(ov, overlaps(xs, i));
-    const pm = body.querySelector('[data-test="page-match"]');
-    const sm = body.querySelector('[data-test="shopper-match"]');
-    const d = studio.decision?.experiments?.find((e) => e.key === x.key);
-    if (pm) {
-      const here = studio.targetsPage(x);
-      fill(pm, here ? h("span", { class: "yes" }, "This page matches: yes") : h("span", { class: "no" }, "This page matches: no"), d ? ` (${location.pathname})` : "");
-    }
-    if (sm) {
-      if (x.condition === undefined) fill(sm, h("span", { class: "yes" }, "This shopper matches: yes"), " (no condition)");
-      else {
-        try {
-          const s = studio.shopper();
-          const yes = studio.engine.matches(JSON.stringify(x.condition), s.profile, JSON.stringify(s.context), studio.now());
-          fill(sm, h("span", { class: yes ? "yes" : "no" }, `This shopper matches: ${yes ? "yes" : "no"}`), ` (${s.source})`);
-        } catch (e) {
-          fill(sm, h("span", { class: "error" }, e.message));
-        }
-      }
-    }
-  }
+  // The namespace's overlaps, "This page matches", "This shopper matches" (studio/src/setup.rs).
+  const live = () => setupLive(studio, body, xs, i);
   showProblems();
   live();
 }
 
-/** A textarea holding a JSON value of `obj[key]`; text that is not JSON is shown as such. */
+/** A textarea holding a JSON value of `obj[key]` (studio/src/setup.rs); text that is not JSON is shown as such. */
 function jsonField(field, later, obj, label, at, key, test, help) {
-  const ta = h("textarea", { "data-test": test, value: obj[key] === undefined ? "" : JSON.stringify(obj[key], null, 1) });
-  ta.addEventListener("input", later((v, el) => {
-    if (!v.trim()) {
-      delete el.dataset.jsonError;
-      delete obj[key];
-      return;
-    }
-    try {
-      obj[key] = JSON.parse(v);
-      delete el.dataset.jsonError;
-    } catch (e) {
-      el.dataset.jsonError = `${at}.${key}: not JSON (${e.message}); the last valid value is kept`;
-    }
-  }));
-  return field(label, `${at}.${key}`, ta, help);
+  return field(label, `${at}.${key}`, jsonTextarea(obj, key, at, test, later), help);
 }
 
 /** The visual editor (editor.js) for variation `j`: its output is the variation's page changes. */
@@ -228,26 +172,6 @@ function namespaceField(field, later, x, at) {
     " to ", part("end", end, { type: "number", min: "0", max: "1", step: "0.05", placeholder: "1" }));
   return field("Namespace (tests sharing one, with ranges that do not overlap, never share a shopper)", `${at}.namespace`, box,
     "the id and the share [start, end) of it this test takes; empty: none");
-}
-
-/** The other experiments in experiment `i`'s namespace, and whether their ranges overlap its own. */
-function overlaps(xs, i) {
-  const ns = xs[i]?.namespace;
-  if (!Array.isArray(ns) || !ns[0]) return null;
-  const [id, start, end] = ns;
-  const others = xs.map((y, j) => ({ y, j })).filter(({ y, j }) => j !== i && Array.isArray(y.namespace) && y.namespace[0] === id);
-  if (!others.length) return h("div", { class: "status muted" }, `No other test uses the namespace “${id}”.`);
-  const range = (s, e) => `[${s}, ${e})`;
-  return h("div", { class: "status" },
-    h("div", {}, `Namespace “${id}”: this test takes ${range(start, end)}.`),
-    others.map(({ y }) => {
-      const [, s, e] = y.namespace;
-      const clash = Math.max(start, s) < Math.min(end, e);
-      return clash
-        ? h("div", { class: "error", role: "alert", "data-test": "namespace-overlap" },
-          `Overlaps “${y.key}” ${range(s, e)} on ${range(Math.max(start, s), Math.min(end, e))}: shoppers there could be in both tests, so they are not mutually exclusive.`)
-        : h("div", { class: "yes" }, `“${y.key}” takes ${range(s, e)}: no overlap.`);
-    }));
 }
 
 const GOAL_EVENTS = ["purchase", "add_to_cart", "checkout_start", "product_view", "offer_click", "search"];

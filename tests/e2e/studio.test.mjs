@@ -253,6 +253,26 @@ test("a view-only link cannot publish: the button is disabled with why, and the 
   await context.close();
 });
 
+test("when the Studio's module cannot load, a panel says why with Exit, and the shop's page keeps working", async () => {
+  const { link } = await studioLink("publish");
+  const context = await studioContext({ viewport: { width: 1100, height: 700 } });
+  // The server's /studio/ Wasm answers 404, as a deploy that forgot it would.
+  await context.route("**/studio/tailor-studio_bg.wasm", (r) => r.fulfill({ status: 404, contentType: "text/plain", body: "not here" }));
+  const page = await openPage(context, server.url + link);
+  assert.equal(await waitText(page, ".refused h2", /./), "The Studio could not start");
+  assert.match(await text(page, ".refused p"), /did not load: .*404.*tailor-studio_bg\.wasm/);
+  assert.equal(await page.evaluate(() => window.__studio.querySelectorAll('[data-test^="tab-"]').length), 0, "no panel is offered");
+  // The shopper's SDK still decides on the page, and nothing threw.
+  const decided = await page.evaluate(() => tailor("decide", {}, { record: false }));
+  assert.ok(decided && decided.experiments, JSON.stringify(decided));
+  assert.deepEqual(page.problems.filter((p) => p.startsWith("pageerror")), []);
+  // Exit ends it: the page is the shopper's again.
+  await (await q(page, ".refused button")).click();
+  await page.waitForLoadState("load");
+  await page.waitForFunction(() => !document.querySelector("tailor-studio"), null, WAIT);
+  await context.close();
+});
+
 test("the Studio opens under a strict CSP without a violation, and is usable at 390 px", async () => {
   const policy = "script-src 'nonce-N0nce' 'strict-dynamic' 'wasm-unsafe-eval'; style-src 'self' 'nonce-N0nce'; object-src 'none'; base-uri 'none'";
   const strict = await startServer(["--site", "studio", "--admin-token", TOKEN, "--rate-limit", "0"], { www: join(ROOT, "tests/e2e/pages") });

@@ -201,3 +201,56 @@ test("Test setup shows the experiment's figures from the server beside the edito
   assert.deepEqual(page.problems, []);
   await context.close();
 });
+
+test("Test setup says whether this page and this shopper match the experiment, and why not when its condition is wrong", async () => {
+  const { link } = await studioLink("publish");
+  const { context, page } = await openStudio(link);
+  await waitText(page, '[data-test="role"]', /role publish/);
+  await (await q(page, '[data-test="tab-setup"]')).click();
+  // home-headline: targeted at "/", no condition.
+  assert.equal(await waitText(page, '[data-test="page-match"]', /matches/), "This page matches: yes (/)");
+  assert.equal(await text(page, '[data-test="shopper-match"]'), "This shopper matches: yes (no condition)");
+  await type(page, '[data-test="field-condition"]', '{"profile.cart.count": {"$gte": 1}}');
+  assert.match(await waitText(page, '[data-test="shopper-match"]', /: no/), /^This shopper matches: no \((this browser’s shopper|a new shopper .*)\)$/);
+  await type(page, '[data-test="field-condition"]', '{"profile.cart.count": {"$exists": true}}');
+  assert.match(await waitText(page, '[data-test="shopper-match"]', /matches/), /^This shopper matches: (yes|no) \(/);
+  // A condition the engine refuses: its message instead of an answer, and next to the field.
+  await type(page, '[data-test="field-condition"]', '{"$and": 5}');
+  const refused = await waitText(page, '[data-test="shopper-match"] .error', /./);
+  assert.match(refused, /condition/);
+  assert.match(await errorsAt(page, "experiments[3].condition"), /experiments\[3\]\.condition/);
+  // Pages that leave this page out: no.
+  await type(page, '[data-test="field-condition"]', "");
+  await type(page, '[data-test="field-urls"]', "exact /category.html");
+  assert.equal(await waitText(page, '[data-test="page-match"]', /: no/), "This page matches: no (/)");
+  assert.deepEqual(page.problems, []);
+  await context.close();
+});
+
+test("Test setup's JSON fields: the ruleset's value pretty-printed, text that is not JSON refused next to the field with the last valid value kept", async () => {
+  const { readFileSync } = await import("node:fs");
+  const ruleset = JSON.parse(readFileSync(join(ROOT, "www/ruleset.json"), "utf8"));
+  const home = ruleset.experiments.find((x) => x.key === "home-headline");
+  const { link } = await studioLink("publish");
+  const { context, page } = await openStudio(link);
+  await waitText(page, '[data-test="role"]', /role publish/);
+  await (await q(page, '[data-test="tab-setup"]')).click();
+  const value = (s) => q(page, s).then((e) => e.evaluate((el) => el.value));
+  assert.equal(await value('[data-test="field-changes-1"]'), JSON.stringify(home.variations[1].changes, null, 1));
+  assert.equal(await value('[data-test="field-condition"]'), "");
+  await type(page, '[data-test="field-condition"]', '{"profile.cart.count": {"$gte": 1}}');
+  await waitText(page, '[data-test="shopper-match"]', /: no/);
+  await type(page, '[data-test="field-condition"]', '{"profile.cart.count": ');
+  await page.waitForFunction(() => /not JSON/.test(window.__studio.querySelector('[data-errors="experiments[3].condition"]')?.textContent || ""), null, WAIT);
+  assert.match(await errorsAt(page, "experiments[3].condition"), /^experiments\[3\]\.condition: not JSON \(.+\); the last valid value is kept$/);
+  assert.equal(await (await q(page, '[data-test="field-condition"]')).evaluate((el) => el.getAttribute("aria-invalid")), "true");
+  // The last valid condition still decides.
+  assert.match(await text(page, '[data-test="shopper-match"]'), /^This shopper matches: no/);
+  // Emptied: no condition, nothing refused.
+  await type(page, '[data-test="field-condition"]', "  ");
+  assert.equal(await waitText(page, '[data-test="shopper-match"]', /no condition/), "This shopper matches: yes (no condition)");
+  assert.equal(await errorsAt(page, "experiments[3].condition"), "");
+  assert.equal(await (await q(page, '[data-test="field-condition"]')).evaluate((el) => el.getAttribute("aria-invalid")), "false");
+  assert.deepEqual(page.problems, []);
+  await context.close();
+});
