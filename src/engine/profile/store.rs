@@ -437,8 +437,10 @@ fn migrate(value: Value, current: u32, migrations: &[fn(&mut Map)]) -> Result<Ma
 }
 
 /// A finite number.
+/// A finite number; -0 is read as 0, so that it sorts as the 0 it is written as and a
+/// profile reads back the way it was stored.
 fn time(v: Option<&Value>) -> Option<f64> {
-    v.and_then(Value::as_f64).filter(|n| n.is_finite())
+    v.and_then(Value::as_f64).filter(|n| n.is_finite()).map(|n| n + 0.0)
 }
 
 /// A whole number >= 0 that fits exactly in an f64.
