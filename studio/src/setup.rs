@@ -1,7 +1,8 @@
 //! Parts of the Test setup tab (its form is still `studio/ui/setup.js`): where each of the
 //! engine's problems is shown (next to the field whose JSON path it names), and the lines
 //! under the fields: the other tests of an experiment's namespace with whether their ranges
-//! overlap its own, whether this page and this shopper match the experiment.
+//! overlap its own, whether this page and this shopper match the experiment; and the JSON
+//! fields' textareas and each variation's redirect fields.
 //!
 //! Where a problem goes and whether two ranges overlap are pure and tested natively; drawing
 //! them is wasm32 only.
@@ -343,6 +344,102 @@ mod json {
         let handler: Function = later.call1(&JsValue::UNDEFINED, &take)?.dyn_into()?;
         ta.add_event_listener_with_callback("input", &handler)?;
         Ok(ta)
+    }
+}
+
+#[cfg(target_arch = "wasm32")]
+mod redirect {
+    use js_sys::{Array, Function, Object, Reflect};
+    use wasm_bindgen::prelude::*;
+    use web_sys::{Element, Event};
+
+    use crate::dom::{document, get};
+
+    /// `String.prototype.trim`: Unicode's white space and the byte order mark at either end.
+    fn js_trim(s: &str) -> &str {
+        s.trim_matches(|c: char| c.is_whitespace() || c == '\u{feff}')
+    }
+
+    /// A redirect test's variation `j` (`v`, at JSON path `vat`): the field (through the
+    /// form's `field(label, path, control, help)`) with the URL the shopper is sent to
+    /// instead, set after `later`'s pause (empty: no redirect), and the checkbox saying
+    /// whether the query string goes along. The URL's handler finds the checkbox from the
+    /// input's variation row, so it holds no element of the panel.
+    #[wasm_bindgen(js_name = redirectFields)]
+    pub fn redirect_fields(
+        v: JsValue,
+        vat: &str,
+        j: u32,
+        field: &Function,
+        later: &Function,
+    ) -> Result<Array, JsValue> {
+        let doc = document()?;
+        let keep_test = format!("field-keep-query-{j}");
+        let keep = doc.create_element("input")?;
+        keep.set_attribute("type", "checkbox")?;
+        if get(&get(&v, "redirect"), "keepQuery") != JsValue::FALSE {
+            keep.set_attribute("checked", "")?;
+        }
+        keep.set_attribute("data-test", &keep_test)?;
+        let on_keep = {
+            let v = v.clone();
+            Closure::<dyn Fn(Event)>::new(move |e: Event| {
+                let redirect = get(&v, "redirect");
+                if let (true, Some(target)) = (redirect.is_object(), e.target()) {
+                    let _ = Reflect::set(&redirect, &"keepQuery".into(), &get(&target, "checked"));
+                }
+            })
+            .into_js_value()
+        };
+        keep.add_event_listener_with_callback("change", on_keep.unchecked_ref())?;
+
+        let url = doc.create_element("input")?;
+        Reflect::set(
+            &url,
+            &"value".into(),
+            &JsValue::from_str(&get(&get(&v, "redirect"), "url").as_string().unwrap_or_default()),
+        )?;
+        url.set_attribute("placeholder", "/new-page.html")?;
+        url.set_attribute("data-test", &format!("field-redirect-{j}"))?;
+        let take = Closure::<dyn Fn(JsValue, Element)>::new(move |t: JsValue, el: Element| {
+            let t = t.as_string().unwrap_or_default();
+            let t = js_trim(&t);
+            if t.is_empty() {
+                let _ = Reflect::delete_property(v.unchecked_ref::<Object>(), &"redirect".into());
+                return;
+            }
+            let checked = el
+                .closest(&format!("[data-test=\"variation-{j}\"]"))
+                .ok()
+                .flatten()
+                .and_then(|row| row.query_selector(&format!("[data-test=\"field-keep-query-{j}\"]")).ok().flatten())
+                .map(|k| get(&k, "checked"))
+                .unwrap_or(JsValue::TRUE);
+            let next = Object::new();
+            let old = get(&v, "redirect");
+            if old.is_object() {
+                Object::assign(&next, old.unchecked_ref());
+            }
+            let _ = Reflect::set(&next, &"url".into(), &JsValue::from_str(t));
+            let _ = Reflect::set(&next, &"keepQuery".into(), &checked);
+            let _ = Reflect::set(&v, &"redirect".into(), &next);
+        })
+        .into_js_value();
+        let handler: Function = later.call1(&JsValue::UNDEFINED, &take)?.dyn_into()?;
+        url.add_event_listener_with_callback("input", &handler)?;
+
+        let args = Array::of4(
+            &"Redirect test: send the shopper to this URL instead (empty: none)".into(),
+            &JsValue::from_str(&format!("{vat}.redirect")),
+            &url,
+            &"a path starting with / or an http(s) URL; not with page changes, not on variation 0".into(),
+        );
+        let the_field = field.apply(&JsValue::UNDEFINED, &args)?;
+        let label = doc.create_element("label")?;
+        label.set_attribute("class", "check")?;
+        label.append_child(&keep)?;
+        label.append_child(&doc.create_text_node(" keep the page\u{2019}s query string when redirecting"))?;
+        Ok(Array::of2(&the_field, &label))
     }
 }
 

@@ -1,11 +1,12 @@
 // Test setup: one experiment of the working ruleset as a form. Every edit goes into the
 // working ruleset, the engine validates it at once and its messages appear next to the field
 // whose JSON path they name; the page shows the result as soon as the ruleset is valid.
-// Placing the messages and the lines under the fields (the namespace's overlaps, whether
-// this page and this shopper match) are Rust (studio/src/setup.rs).
+// Placing the messages, the lines under the fields (the namespace's overlaps, whether
+// this page and this shopper match), the JSON fields and a variation's redirect fields are
+// Rust (studio/src/setup.rs).
 import { h, fill } from "./dom.js";
 import { createEditor } from "./editor.js";
-import { Debounce, jsonTextarea, resultsBoxFor, setupLive, showProblems as showProblemsIn } from "./gen/studio_engine.js";
+import { Debounce, jsonTextarea, redirectFields, resultsBoxFor, setupLive, showProblems as showProblemsIn } from "./gen/studio_engine.js";
 
 const PATTERN_TYPES = ["exact", "simple", "wildcard", "regex"];
 
@@ -97,7 +98,7 @@ export function setupPanel(studio, body) {
       field(`Variation ${j} key`, `${vat}.key`, h("input", { value: v.key ?? "", on: { input: later((t) => (v.key = t)) } })),
       jsonField(field, later, v, "Page changes (the ruleset’s page-change format)", vat, "changes", `field-changes-${j}`, "[{\"selector\": \"#hero h1\", \"action\": \"text\", \"value\": \"...\"}]"),
       field("Page CSS", `${vat}.css`, h("textarea", { value: v.css ?? "", "data-test": `field-css-${j}`, on: { input: later((t) => (t.trim() ? (v.css = t) : delete v.css)) } })),
-      redirectField(field, later, v, vat, j),
+      redirectFields(v, vat, j, field, later),
       h("div", { class: "actions" },
         h("button", { "data-test": `edit-visually-${j}`, on: { click: () => visual(studio, body, x, v, j) } }, "Edit on the page"),
         h("button", { "data-test": `preview-variation-${j}`, on: { click: () => { studio.force(x.key, j); setupPanel(studio, body); } } },
@@ -217,20 +218,4 @@ function goalFields(studio, field, later, x, at, redraw) {
       "the server checks the metric when the draft is saved; its message appears here"));
   }
   return out;
-}
-
-/** A redirect test's variation: the URL the shopper is sent to instead, and whether the query string goes along. */
-function redirectField(field, later, v, vat, j) {
-  const keep = h("input", { type: "checkbox", checked: v.redirect?.keepQuery !== false, "data-test": `field-keep-query-${j}`, on: { change: (e) => {
-    if (v.redirect) v.redirect.keepQuery = e.target.checked;
-  } } });
-  const url = h("input", { value: v.redirect?.url ?? "", placeholder: "/new-page.html", "data-test": `field-redirect-${j}`, on: { input: later((t) => {
-    if (!t.trim()) delete v.redirect;
-    else v.redirect = { ...(v.redirect || {}), url: t.trim(), keepQuery: keep.checked };
-  }) } });
-  return [
-    field("Redirect test: send the shopper to this URL instead (empty: none)", `${vat}.redirect`, url,
-      "a path starting with / or an http(s) URL; not with page changes, not on variation 0"),
-    h("label", { class: "check" }, keep, " keep the page’s query string when redirecting"),
-  ];
 }
