@@ -2,11 +2,11 @@
 // working ruleset, the engine validates it at once and its messages appear next to the field
 // whose JSON path they name; the page shows the result as soon as the ruleset is valid.
 // Placing the messages, the lines under the fields (the namespace's overlaps, whether
-// this page and this shopper match), the JSON fields and a variation's redirect fields are
-// Rust (studio/src/setup.rs).
+// this page and this shopper match), the JSON fields, the namespace and a variation's
+// redirect fields are Rust (studio/src/setup.rs).
 import { h, fill } from "./dom.js";
 import { createEditor } from "./editor.js";
-import { Debounce, jsonTextarea, redirectFields, resultsBoxFor, setupLive, showProblems as showProblemsIn } from "./gen/studio_engine.js";
+import { Debounce, jsonTextarea, namespaceFields, redirectFields, resultsBoxFor, setupLive, showProblems as showProblemsIn } from "./gen/studio_engine.js";
 
 const PATTERN_TYPES = ["exact", "simple", "wildcard", "regex"];
 
@@ -76,7 +76,7 @@ export function setupPanel(studio, body) {
     field("Holdout of this test (share of its shoppers kept out, 0 to 1)", `${at}.holdout`,
       h("input", { type: "number", min: "0", max: "1", step: "0.05", value: x.holdout ?? "", "data-test": "field-holdout", on: { input: later((v) => (v === "" ? delete x.holdout : (x.holdout = Number(v)))) } }),
       "they see variation 0 and are not counted; empty: none"),
-    namespaceField(field, later, x, at),
+    namespaceFields(x, at, field, later),
     h("div", { "data-test": "namespace-overlaps" }),
     field("Pages (one per line: type and pattern)", `${at}.urlPatterns`,
       h("textarea", { "data-test": "field-urls", value: (x.urlPatterns || []).map((p) => `${p.type} ${p.pattern}`).join("\n"), on: { input: later((v) => {
@@ -156,23 +156,6 @@ function visual(studio, body, x, v, j) {
       }
     },
   });
-}
-
-/** The namespace: an id and the range [start, end) of it this experiment takes. */
-function namespaceField(field, later, x, at) {
-  const [id, start, end] = Array.isArray(x.namespace) ? x.namespace : ["", "", ""];
-  const part = (k, value, attrs) =>
-    h("input", { ...attrs, value: value ?? "", "data-test": `field-namespace-${k}`, "aria-label": `namespace ${k}`, on: { input: later((_, el) => {
-      const box = el.closest("[data-namespace]");
-      const [i, s, e] = [...box.querySelectorAll("input")].map((c) => c.value.trim());
-      if (!i && !s && !e) delete x.namespace;
-      else x.namespace = [i, s === "" ? 0 : Number(s), e === "" ? 1 : Number(e)];
-    }) } });
-  const box = h("span", { "data-namespace": "", class: "namespace" },
-    part("id", id, { placeholder: "e.g. product-page" }), " from ", part("start", start, { type: "number", min: "0", max: "1", step: "0.05", placeholder: "0" }),
-    " to ", part("end", end, { type: "number", min: "0", max: "1", step: "0.05", placeholder: "1" }));
-  return field("Namespace (tests sharing one, with ranges that do not overlap, never share a shopper)", `${at}.namespace`, box,
-    "the id and the share [start, end) of it this test takes; empty: none");
 }
 
 const GOAL_EVENTS = ["purchase", "add_to_cart", "checkout_start", "product_view", "offer_click", "search"];

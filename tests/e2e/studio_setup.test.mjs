@@ -37,6 +37,14 @@ async function openSetup() {
   await (await q(page, '[data-test="tab-setup"]')).click();
   return { context, page, token };
 }
+/** Saves the working ruleset as draft `name`, goes back to Test setup, and answers the ruleset the server stored. */
+async function savedRuleset(page, token, name) {
+  assert.match(await saveDraft(page, name), /saved/);
+  await (await q(page, '[data-test="tab-setup"]')).click();
+  const r = await fetch(`${server.url}/v1/studio/demo/drafts/${name}`, { headers: { authorization: `Bearer ${token}` } });
+  assert.equal(r.status, 200);
+  return (await r.json()).ruleset;
+}
 const errorsAt = (page, path) => page.evaluate((p) => window.__studio.querySelector(`[data-errors="${p}"]`)?.textContent ?? null, path);
 async function accepted(page) {
   await waitText(page, '[data-test="problems"]', /The engine accepts this ruleset/);
@@ -276,17 +284,32 @@ test("Test setup's redirect: the query string box read when the URL is typed, ke
   await waitText(page, '[data-test="pick-experiment"] option:checked', /redirect-box/);
   assert.equal(await checked(), false);
   assert.equal(await q(page, '[data-test="field-redirect-1"]').then((e) => e.evaluate((el) => el.value)), "/category-grid.html");
-  const stored = async (name) => {
-    assert.match(await saveDraft(page, name), /saved/);
-    await (await q(page, '[data-test="tab-setup"]')).click();
-    const r = await fetch(`${server.url}/v1/studio/demo/drafts/${name}`, { headers: { authorization: `Bearer ${token}` } });
-    assert.equal(r.status, 200);
-    return (await r.json()).ruleset.experiments.find((x) => x.key === "redirect-box");
-  };
-  assert.deepEqual((await stored("redirect-box")).variations[1].redirect, { url: "/category-grid.html", keepQuery: false });
+  assert.deepEqual((await savedRuleset(page, token, "redirect-box")).experiments[6].variations[1].redirect, { url: "/category-grid.html", keepQuery: false });
   await type(page, '[data-test="field-redirect-1"]', " ");
   await accepted(page);
-  assert.deepEqual((await stored("redirect-box-none")).variations[1], { key: "variant" });
+  assert.deepEqual((await savedRuleset(page, token, "redirect-box-none")).experiments[6].variations[1], { key: "variant" });
+  assert.deepEqual(page.problems, []);
+  await context.close();
+});
+
+test("Test setup's namespace: the ruleset's namespace in its three inputs, an empty start or end read as 0 or 1, all three emptied removing it", async () => {
+  const { context, page, token } = await openSetup();
+  await (await q(page, '[data-test="pick-experiment"]')).selectOption("2");
+  await waitText(page, '[data-test="pick-experiment"] option:checked', /checkout-button/);
+  const values = () => page.evaluate(() => ["id", "start", "end"].map((k) => window.__studio.querySelector(`[data-test="field-namespace-${k}"]`).value));
+  assert.deepEqual(await values(), ["product-page", "0.5", "1"]);
+  await type(page, '[data-test="field-namespace-end"]', "");
+  await type(page, '[data-test="field-namespace-start"]', " ");
+  await accepted(page);
+  assert.deepEqual((await savedRuleset(page, token, "namespace-defaults")).experiments[2].namespace, ["product-page", 0, 1]);
+  await waitText(page, '[data-test="pick-experiment"] option:checked', /checkout-button/);
+  assert.deepEqual(await values(), ["product-page", "0", "1"], "drawn again from the ruleset");
+  await type(page, '[data-test="field-namespace-id"]', "  ");
+  await type(page, '[data-test="field-namespace-start"]', "");
+  await type(page, '[data-test="field-namespace-end"]', "");
+  await accepted(page);
+  assert.equal((await savedRuleset(page, token, "namespace-none")).experiments[2].namespace, undefined);
+  assert.deepEqual(await values(), ["", "", ""]);
   assert.deepEqual(page.problems, []);
   await context.close();
 });
