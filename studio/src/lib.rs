@@ -13,6 +13,8 @@
 //! - `dom` and `shell` (wasm32 only, web-sys): the element builder the panels draw with, and
 //!   the `<tailor-studio>` element with its closed shadow root, the preview banner and the
 //!   failure panel.
+//! - `listeners` (wasm32 only, gloo-events): the panel's narrow layout and Escape key, the
+//!   page's scroll and resize for the outlines.
 //! - `picker` (wasm32 only, gloo-events): the visual editor's element picker.
 //! - `personas` (wasm32 only): the Shoppers tab (personas, the clock, what each one gets).
 //! - `publish` (wasm32 only): the Drafts & publish tab (drafts, preview links, versions).
@@ -28,6 +30,8 @@ pub mod text;
 mod bind;
 #[cfg(target_arch = "wasm32")]
 mod dom;
+#[cfg(target_arch = "wasm32")]
+mod listeners;
 #[cfg(target_arch = "wasm32")]
 mod personas;
 #[cfg(target_arch = "wasm32")]

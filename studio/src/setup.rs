@@ -1,7 +1,8 @@
 //! Parts of the Test setup tab (its form is still `studio/ui/setup.js`): where each of the
 //! engine's problems is shown (next to the field whose JSON path it names), and the lines
 //! under the fields: the other tests of an experiment's namespace with whether their ranges
-//! overlap its own, whether this page and this shopper match the experiment.
+//! overlap its own, whether this page and this shopper match the experiment; and the JSON
+//! fields' textareas, the namespace's inputs and each variation's redirect fields.
 //!
 //! Where a problem goes and whether two ranges overlap are pure and tested natively; drawing
 //! them is wasm32 only.
@@ -343,6 +344,176 @@ mod json {
         let handler: Function = later.call1(&JsValue::UNDEFINED, &take)?.dyn_into()?;
         ta.add_event_listener_with_callback("input", &handler)?;
         Ok(ta)
+    }
+}
+
+#[cfg(target_arch = "wasm32")]
+mod fields {
+    use js_sys::{Array, Function, Object, Reflect};
+    use wasm_bindgen::prelude::*;
+    use web_sys::{Document, Element, Event};
+
+    use crate::dom::{document, get};
+
+    /// An `<input>` with these attributes.
+    fn input(doc: &Document, attrs: &[(&str, &str)]) -> Result<Element, JsValue> {
+        let el = doc.create_element("input")?;
+        for (k, v) in attrs {
+            el.set_attribute(k, v)?;
+        }
+        Ok(el)
+    }
+
+    /// The namespace of experiment `x` (at JSON path `at`): its id and the range [start, end)
+    /// of it the experiment takes, three inputs in one `[data-namespace]` box, in a field
+    /// (through the form's `field`). An edit, after `later`'s pause, reads the three inputs
+    /// of the box the edited one is in: all empty, no namespace; an empty start is 0, an empty
+    /// end 1.
+    #[wasm_bindgen(js_name = namespaceFields)]
+    pub fn namespace_fields(x: JsValue, at: &str, field: &Function, later: &Function) -> Result<JsValue, JsValue> {
+        let doc = document()?;
+        let ns = get(&x, "namespace");
+        let now: Vec<JsValue> = if Array::is_array(&ns) {
+            let ns: &Array = ns.unchecked_ref();
+            // `value ?? ""`
+            (0..3).map(|i| ns.get(i)).map(|v| if v.is_undefined() || v.is_null() { "".into() } else { v }).collect()
+        } else {
+            vec![JsValue::from_str(""); 3]
+        };
+        let take = Closure::<dyn Fn(JsValue, Element)>::new(move |_: JsValue, el: Element| {
+            let Some(box_) = el.closest("[data-namespace]").ok().flatten() else {
+                return;
+            };
+            let part = |k: &str| {
+                let c = box_.query_selector(&format!("[data-test=\"field-namespace-{k}\"]")).ok().flatten();
+                let v = c.map(|c| get(&c, "value")).and_then(|v| v.as_string()).unwrap_or_default();
+                js_trim(&v).to_owned()
+            };
+            let (id, start, end) = (part("id"), part("start"), part("end"));
+            if id.is_empty() && start.is_empty() && end.is_empty() {
+                let _ = Reflect::delete_property(x.unchecked_ref::<Object>(), &"namespace".into());
+                return;
+            }
+            let number =
+                |s: &str, empty: f64| if s.is_empty() { empty } else { JsValue::from_str(s).unchecked_into_f64() };
+            let value = Array::of3(&JsValue::from_str(&id), &number(&start, 0.0).into(), &number(&end, 1.0).into());
+            let _ = Reflect::set(&x, &"namespace".into(), &value);
+        })
+        .into_js_value();
+        let handler: Function = later.call1(&JsValue::UNDEFINED, &take)?.dyn_into()?;
+        let range = [("type", "number"), ("min", "0"), ("max", "1"), ("step", "0.05")];
+        let parts = [
+            ("id", vec![("placeholder", "e.g. product-page")]),
+            ("start", [&range[..], &[("placeholder", "0")]].concat()),
+            ("end", [&range[..], &[("placeholder", "1")]].concat()),
+        ];
+        let box_ = doc.create_element("span")?;
+        box_.set_attribute("data-namespace", "")?;
+        box_.set_attribute("class", "namespace")?;
+        for (i, (k, attrs)) in parts.iter().enumerate() {
+            if i > 0 {
+                box_.append_child(&doc.create_text_node(if i == 1 { " from " } else { " to " }))?;
+            }
+            let el = input(&doc, attrs)?;
+            let v = &now[i];
+            Reflect::set(&el, &"value".into(), v)?;
+            el.set_attribute("data-test", &format!("field-namespace-{k}"))?;
+            el.set_attribute("aria-label", &format!("namespace {k}"))?;
+            el.add_event_listener_with_callback("input", &handler)?;
+            box_.append_child(&el)?;
+        }
+        let args = Array::of4(
+            &"Namespace (tests sharing one, with ranges that do not overlap, never share a shopper)".into(),
+            &JsValue::from_str(&format!("{at}.namespace")),
+            &box_,
+            &"the id and the share [start, end) of it this test takes; empty: none".into(),
+        );
+        field.apply(&JsValue::UNDEFINED, &args)
+    }
+
+    /// `String.prototype.trim`: Unicode's white space and the byte order mark at either end.
+    fn js_trim(s: &str) -> &str {
+        s.trim_matches(|c: char| c.is_whitespace() || c == '\u{feff}')
+    }
+
+    /// A redirect test's variation `j` (`v`, at JSON path `vat`): the field (through the
+    /// form's `field(label, path, control, help)`) with the URL the shopper is sent to
+    /// instead, set after `later`'s pause (empty: no redirect), and the checkbox saying
+    /// whether the query string goes along. The URL's handler finds the checkbox from the
+    /// input's variation row, so it holds no element of the panel.
+    #[wasm_bindgen(js_name = redirectFields)]
+    pub fn redirect_fields(
+        v: JsValue,
+        vat: &str,
+        j: u32,
+        field: &Function,
+        later: &Function,
+    ) -> Result<Array, JsValue> {
+        let doc = document()?;
+        let keep_test = format!("field-keep-query-{j}");
+        let keep = input(&doc, &[("type", "checkbox")])?;
+        if get(&get(&v, "redirect"), "keepQuery") != JsValue::FALSE {
+            keep.set_attribute("checked", "")?;
+        }
+        keep.set_attribute("data-test", &keep_test)?;
+        let on_keep = {
+            let v = v.clone();
+            Closure::<dyn Fn(Event)>::new(move |e: Event| {
+                let redirect = get(&v, "redirect");
+                if let (true, Some(target)) = (redirect.is_object(), e.target()) {
+                    let _ = Reflect::set(&redirect, &"keepQuery".into(), &get(&target, "checked"));
+                }
+            })
+            .into_js_value()
+        };
+        keep.add_event_listener_with_callback("change", on_keep.unchecked_ref())?;
+
+        let url = input(&doc, &[("placeholder", "/new-page.html")])?;
+        Reflect::set(
+            &url,
+            &"value".into(),
+            &JsValue::from_str(&get(&get(&v, "redirect"), "url").as_string().unwrap_or_default()),
+        )?;
+        url.set_attribute("data-test", &format!("field-redirect-{j}"))?;
+        let take = Closure::<dyn Fn(JsValue, Element)>::new(move |t: JsValue, el: Element| {
+            let t = t.as_string().unwrap_or_default();
+            let t = js_trim(&t);
+            if t.is_empty() {
+                let _ = Reflect::delete_property(v.unchecked_ref::<Object>(), &"redirect".into());
+                return;
+            }
+            let checked = el
+                .closest(&format!("[data-test=\"variation-{j}\"]"))
+                .ok()
+                .flatten()
+                .and_then(|row| row.query_selector(&format!("[data-test=\"field-keep-query-{j}\"]")).ok().flatten())
+                .map(|k| get(&k, "checked"))
+                .unwrap_or(JsValue::TRUE);
+            let next = Object::new();
+            let old = get(&v, "redirect");
+            if old.is_object() {
+                Object::assign(&next, old.unchecked_ref());
+            }
+            let _ = Reflect::set(&next, &"url".into(), &JsValue::from_str(t));
+            let _ = Reflect::set(&next, &"keepQuery".into(), &checked);
+            let _ = Reflect::set(&v, &"redirect".into(), &next);
+        })
+        .into_js_value();
+        let handler: Function = later.call1(&JsValue::UNDEFINED, &take)?.dyn_into()?;
+        url.add_event_listener_with_callback("input", &handler)?;
+
+        let args = Array::of4(
+            &"Redirect test: send the shopper to this URL instead (empty: none)".into(),
+            &JsValue::from_str(&format!("{vat}.redirect")),
+            &url,
+            &"a path starting with / or an http(s) URL; not with page changes, not on variation 0".into(),
+        );
+        let the_field = field.apply(&JsValue::UNDEFINED, &args)?;
+        let label = doc.create_element("label")?;
+        label.set_attribute("class", "check")?;
+        label.append_child(&keep)?;
+        label.append_child(&doc.create_text_node(" keep the page\u{2019}s query string when redirecting"))?;
+        Ok(Array::of2(&the_field, &label))
     }
 }
 

@@ -1,11 +1,12 @@
 // Test setup: one experiment of the working ruleset as a form. Every edit goes into the
 // working ruleset, the engine validates it at once and its messages appear next to the field
 // whose JSON path they name; the page shows the result as soon as the ruleset is valid.
-// Placing the messages and the lines under the fields (the namespace's overlaps, whether
-// this page and this shopper match) are Rust (studio/src/setup.rs).
+// Placing the messages, the lines under the fields (the namespace's overlaps, whether
+// this page and this shopper match), the JSON fields, the namespace and a variation's
+// redirect fields are Rust (studio/src/setup.rs).
 import { h, fill } from "./dom.js";
 import { createEditor } from "./editor.js";
-import { Debounce, jsonTextarea, resultsBoxFor, setupLive, showProblems as showProblemsIn } from "./gen/studio_engine.js";
+import { Debounce, jsonTextarea, namespaceFields, redirectFields, resultsBoxFor, setupLive, showProblems as showProblemsIn } from "./gen/studio_engine.js";
 
 const PATTERN_TYPES = ["exact", "simple", "wildcard", "regex"];
 
@@ -75,7 +76,7 @@ export function setupPanel(studio, body) {
     field("Holdout of this test (share of its shoppers kept out, 0 to 1)", `${at}.holdout`,
       h("input", { type: "number", min: "0", max: "1", step: "0.05", value: x.holdout ?? "", "data-test": "field-holdout", on: { input: later((v) => (v === "" ? delete x.holdout : (x.holdout = Number(v)))) } }),
       "they see variation 0 and are not counted; empty: none"),
-    namespaceField(field, later, x, at),
+    namespaceFields(x, at, field, later),
     h("div", { "data-test": "namespace-overlaps" }),
     field("Pages (one per line: type and pattern)", `${at}.urlPatterns`,
       h("textarea", { "data-test": "field-urls", value: (x.urlPatterns || []).map((p) => `${p.type} ${p.pattern}`).join("\n"), on: { input: later((v) => {
@@ -97,7 +98,7 @@ export function setupPanel(studio, body) {
       field(`Variation ${j} key`, `${vat}.key`, h("input", { value: v.key ?? "", on: { input: later((t) => (v.key = t)) } })),
       jsonField(field, later, v, "Page changes (the ruleset’s page-change format)", vat, "changes", `field-changes-${j}`, "[{\"selector\": \"#hero h1\", \"action\": \"text\", \"value\": \"...\"}]"),
       field("Page CSS", `${vat}.css`, h("textarea", { value: v.css ?? "", "data-test": `field-css-${j}`, on: { input: later((t) => (t.trim() ? (v.css = t) : delete v.css)) } })),
-      redirectField(field, later, v, vat, j),
+      redirectFields(v, vat, j, field, later),
       h("div", { class: "actions" },
         h("button", { "data-test": `edit-visually-${j}`, on: { click: () => visual(studio, body, x, v, j) } }, "Edit on the page"),
         h("button", { "data-test": `preview-variation-${j}`, on: { click: () => { studio.force(x.key, j); setupPanel(studio, body); } } },
@@ -157,23 +158,6 @@ function visual(studio, body, x, v, j) {
   });
 }
 
-/** The namespace: an id and the range [start, end) of it this experiment takes. */
-function namespaceField(field, later, x, at) {
-  const [id, start, end] = Array.isArray(x.namespace) ? x.namespace : ["", "", ""];
-  const part = (k, value, attrs) =>
-    h("input", { ...attrs, value: value ?? "", "data-test": `field-namespace-${k}`, "aria-label": `namespace ${k}`, on: { input: later((_, el) => {
-      const box = el.closest("[data-namespace]");
-      const [i, s, e] = [...box.querySelectorAll("input")].map((c) => c.value.trim());
-      if (!i && !s && !e) delete x.namespace;
-      else x.namespace = [i, s === "" ? 0 : Number(s), e === "" ? 1 : Number(e)];
-    }) } });
-  const box = h("span", { "data-namespace": "", class: "namespace" },
-    part("id", id, { placeholder: "e.g. product-page" }), " from ", part("start", start, { type: "number", min: "0", max: "1", step: "0.05", placeholder: "0" }),
-    " to ", part("end", end, { type: "number", min: "0", max: "1", step: "0.05", placeholder: "1" }));
-  return field("Namespace (tests sharing one, with ranges that do not overlap, never share a shopper)", `${at}.namespace`, box,
-    "the id and the share [start, end) of it this test takes; empty: none");
-}
-
 const GOAL_EVENTS = ["purchase", "add_to_cart", "checkout_start", "product_view", "offer_click", "search"];
 
 /** The metric that decides the test (the results' goal): an event, counted as a rate or summed per shopper. */
@@ -217,20 +201,4 @@ function goalFields(studio, field, later, x, at, redraw) {
       "the server checks the metric when the draft is saved; its message appears here"));
   }
   return out;
-}
-
-/** A redirect test's variation: the URL the shopper is sent to instead, and whether the query string goes along. */
-function redirectField(field, later, v, vat, j) {
-  const keep = h("input", { type: "checkbox", checked: v.redirect?.keepQuery !== false, "data-test": `field-keep-query-${j}`, on: { change: (e) => {
-    if (v.redirect) v.redirect.keepQuery = e.target.checked;
-  } } });
-  const url = h("input", { value: v.redirect?.url ?? "", placeholder: "/new-page.html", "data-test": `field-redirect-${j}`, on: { input: later((t) => {
-    if (!t.trim()) delete v.redirect;
-    else v.redirect = { ...(v.redirect || {}), url: t.trim(), keepQuery: keep.checked };
-  }) } });
-  return [
-    field("Redirect test: send the shopper to this URL instead (empty: none)", `${vat}.redirect`, url,
-      "a path starting with / or an http(s) URL; not with page changes, not on variation 0"),
-    h("label", { class: "check" }, keep, " keep the page’s query string when redirecting"),
-  ];
 }

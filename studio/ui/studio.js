@@ -3,7 +3,7 @@
 // it changes. Every answer that must be the engine's comes from the Studio engine (Wasm).
 import { h, fill, when, fromNow } from "./dom.js";
 import { setupPanel } from "./setup.js";
-import { personasPanel, publishPanel, resultsPanel, RouteWatch } from "./gen/studio_engine.js";
+import { Listeners, personasPanel, publishPanel, resultsPanel, RouteWatch } from "./gen/studio_engine.js";
 
 const ROLES = ["view", "edit", "publish"];
 
@@ -44,18 +44,13 @@ export class Studio {
 
   async start() {
     this.panel = h("div", { class: "panel", role: "dialog", "aria-label": "Tailor Studio" });
-    this.narrow = matchMedia("(max-width: 600px)");
-    const layout = () => this.panel.classList.toggle("narrow", this.narrow.matches);
-    layout();
-    this.narrow.addEventListener("change", layout);
-    this.listeners.push(() => this.narrow.removeEventListener("change", layout));
     this.layer = h("div", { "aria-hidden": "true" });
     // The visual editor's own overlay (its boxes and the picker), fixed over the viewport.
     this.editorLayer = h("div", { class: "overlay" });
     this.root.append(this.layer, this.editorLayer, this.panel);
-    this.panel.addEventListener("keydown", (e) => {
-      if (e.key === "Escape" && this.panel.contains(e.target) && e.target.tagName !== "SELECT") this.toggle(true);
-    });
+    // The narrow layout and the Escape key (studio/src/listeners.rs).
+    const own = Listeners.panel(this.panel, () => this.toggle(true));
+    this.listeners.push(() => own.free());
     if (!this.claims) {
       return this.refuse("This link’s Studio token is not of the form ts1.<claims>.<signature>: ask for a new Studio link (tailor studio link).");
     }
@@ -72,10 +67,9 @@ export class Studio {
     const onPage = (this.doc.experiments || []).findIndex((x) => (x.urlPatterns || []).length > 0 && this.targetsPage(x));
     this.selected = Math.max(0, onPage);
     this.draftName = (this.claims.who || "studio").replace(/[^A-Za-z0-9._-]+/g, "-").slice(0, 40) + "-draft";
-    const redraw = () => this.drawOutlines();
-    addEventListener("scroll", redraw, { passive: true, capture: true });
-    addEventListener("resize", redraw);
-    this.listeners.push(() => removeEventListener("scroll", redraw, { capture: true }), () => removeEventListener("resize", redraw));
+    // The outlines follow the page's scroll and resize (studio/src/listeners.rs).
+    const page = Listeners.outlines(() => this.drawOutlines());
+    this.listeners.push(() => page.free());
     // A single-page app changes its URL without a load: decide again for the new route.
     const route = new RouteWatch(300, () => this.refresh());
     this.listeners.push(() => route.free());

@@ -521,3 +521,34 @@ test("Inspect forces any offer of a placement: the page's SDK answers it, nothin
   assert.deepEqual(page.problems, []);
   await context.close();
 });
+
+test("the Studio's own listeners: the outlines follow the page's scroll, the panel's narrow layout follows the window's width, Escape in a select leaves the panel open", async () => {
+  const { link } = await studioLink("edit");
+  const context = await studioContext({ viewport: { width: 1280, height: 600 } });
+  const page = await openPage(context, server.url + link);
+  await waitText(page, '[data-test="role"]', /role edit/);
+  await waitText(page, '[data-test="exp-home-headline"]', /variation/);
+  await (await q(page, '[data-test="force-home-headline"]')).selectOption("1");
+  await page.waitForFunction(() => window.__studio.querySelectorAll(".outline").length > 0, null, WAIT);
+  const top = () => page.evaluate(() => parseFloat(window.__studio.querySelector(".outline").style.top));
+  const before = await top();
+  const scrolled = await page.evaluate(() => { scrollTo(0, 120); return scrollY; });
+  assert.ok(scrolled > 0, "the demo page scrolls");
+  await page.waitForFunction((want) => Math.abs(parseFloat(window.__studio.querySelector(".outline").style.top) - want) < 1, before - scrolled, WAIT);
+  const narrow = () => page.evaluate(() => window.__studio.querySelector(".panel").classList.contains("narrow"));
+  assert.equal(await narrow(), false);
+  await page.setViewportSize({ width: 390, height: 600 });
+  await page.waitForFunction(() => window.__studio.querySelector(".panel").classList.contains("narrow"), null, WAIT);
+  await page.setViewportSize({ width: 1280, height: 600 });
+  await page.waitForFunction(() => !window.__studio.querySelector(".panel").classList.contains("narrow"), null, WAIT);
+  // Escape closes a select's own list, not the panel.
+  await (await q(page, '[data-test="force-home-headline"]')).focus();
+  await page.keyboard.press("Escape");
+  await page.waitForTimeout(300);
+  assert.equal(await page.evaluate(() => window.__studio.querySelector(".panel").classList.contains("collapsed")), false);
+  await (await q(page, '[data-test="tab-inspect"]')).focus();
+  await page.keyboard.press("Escape");
+  await page.waitForFunction(() => window.__studio.querySelector(".panel").classList.contains("collapsed"), null, WAIT);
+  assert.deepEqual(page.problems, []);
+  await context.close();
+});

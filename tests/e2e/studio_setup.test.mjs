@@ -28,6 +28,23 @@ async function openStudio(link) {
   const context = await studioContext(browser, { viewport: { width: 1280, height: 1000 } });
   return { context, page: await openPage(context, server.url + link) };
 }
+/** The Studio with the publish role, on its Test setup tab; `token` is the link's, for the server's API. */
+async function openSetup() {
+  const { link } = await studioLink("publish");
+  const token = new URL(link, server.url).searchParams.get("tailor_studio");
+  const { context, page } = await openStudio(link);
+  await waitText(page, '[data-test="role"]', /role publish/);
+  await (await q(page, '[data-test="tab-setup"]')).click();
+  return { context, page, token };
+}
+/** Saves the working ruleset as draft `name`, goes back to Test setup, and answers the ruleset the server stored. */
+async function savedRuleset(page, token, name) {
+  assert.match(await saveDraft(page, name), /saved/);
+  await (await q(page, '[data-test="tab-setup"]')).click();
+  const r = await fetch(`${server.url}/v1/studio/demo/drafts/${name}`, { headers: { authorization: `Bearer ${token}` } });
+  assert.equal(r.status, 200);
+  return (await r.json()).ruleset;
+}
 const errorsAt = (page, path) => page.evaluate((p) => window.__studio.querySelector(`[data-errors="${p}"]`)?.textContent ?? null, path);
 async function accepted(page) {
   await waitText(page, '[data-test="problems"]', /The engine accepts this ruleset/);
@@ -42,11 +59,7 @@ async function saveDraft(page, name) {
 }
 
 test("Test setup: global and per-test holdout, a redirect test, a namespace with its overlaps and the goal metric reach the draft, each refused next to its field when wrong", async () => {
-  const { link } = await studioLink("publish");
-  const token = new URL(link, server.url).searchParams.get("tailor_studio");
-  const { context, page } = await openStudio(link);
-  await waitText(page, '[data-test="role"]', /role publish/);
-  await (await q(page, '[data-test="tab-setup"]')).click();
+  const { context, page, token } = await openSetup();
 
   // The global holdout: the demo's 5%; a share above 1 is refused next to the field.
   assert.equal(await (await q(page, '[data-test="field-global-holdout"]')).evaluate((i) => i.value), "0.05");
@@ -251,6 +264,52 @@ test("Test setup's JSON fields: the ruleset's value pretty-printed, text that is
   assert.equal(await waitText(page, '[data-test="shopper-match"]', /no condition/), "This shopper matches: yes (no condition)");
   assert.equal(await errorsAt(page, "experiments[3].condition"), "");
   assert.equal(await (await q(page, '[data-test="field-condition"]')).evaluate((el) => el.getAttribute("aria-invalid")), "false");
+  assert.deepEqual(page.problems, []);
+  await context.close();
+});
+
+test("Test setup's redirect: the query string box read when the URL is typed, kept across a redraw, the redirect gone with an empty URL", async () => {
+  const { context, page, token } = await openSetup();
+  await (await q(page, '[data-test="new-experiment"]')).click();
+  await type(page, '[data-test="field-key"]', "redirect-box");
+  const checked = () => q(page, '[data-test="field-keep-query-1"]').then((e) => e.evaluate((el) => el.checked));
+  assert.equal(await checked(), true, "the query string goes along unless told otherwise");
+  // Unticked before there is a redirect: the URL's edit reads the box.
+  await (await q(page, '[data-test="field-keep-query-1"]')).click();
+  await type(page, '[data-test="field-redirect-1"]', "  /category-grid.html ");
+  await accepted(page);
+  // A redraw (another experiment and back) draws the box from the ruleset.
+  await (await q(page, '[data-test="pick-experiment"]')).selectOption("0");
+  await (await q(page, '[data-test="pick-experiment"]')).selectOption("6");
+  await waitText(page, '[data-test="pick-experiment"] option:checked', /redirect-box/);
+  assert.equal(await checked(), false);
+  assert.equal(await q(page, '[data-test="field-redirect-1"]').then((e) => e.evaluate((el) => el.value)), "/category-grid.html");
+  assert.deepEqual((await savedRuleset(page, token, "redirect-box")).experiments[6].variations[1].redirect, { url: "/category-grid.html", keepQuery: false });
+  await type(page, '[data-test="field-redirect-1"]', " ");
+  await accepted(page);
+  assert.deepEqual((await savedRuleset(page, token, "redirect-box-none")).experiments[6].variations[1], { key: "variant" });
+  assert.deepEqual(page.problems, []);
+  await context.close();
+});
+
+test("Test setup's namespace: the ruleset's namespace in its three inputs, an empty start or end read as 0 or 1, all three emptied removing it", async () => {
+  const { context, page, token } = await openSetup();
+  await (await q(page, '[data-test="pick-experiment"]')).selectOption("2");
+  await waitText(page, '[data-test="pick-experiment"] option:checked', /checkout-button/);
+  const values = () => page.evaluate(() => ["id", "start", "end"].map((k) => window.__studio.querySelector(`[data-test="field-namespace-${k}"]`).value));
+  assert.deepEqual(await values(), ["product-page", "0.5", "1"]);
+  await type(page, '[data-test="field-namespace-end"]', "");
+  await type(page, '[data-test="field-namespace-start"]', " ");
+  await accepted(page);
+  assert.deepEqual((await savedRuleset(page, token, "namespace-defaults")).experiments[2].namespace, ["product-page", 0, 1]);
+  await waitText(page, '[data-test="pick-experiment"] option:checked', /checkout-button/);
+  assert.deepEqual(await values(), ["product-page", "0", "1"], "drawn again from the ruleset");
+  await type(page, '[data-test="field-namespace-id"]', "  ");
+  await type(page, '[data-test="field-namespace-start"]', "");
+  await type(page, '[data-test="field-namespace-end"]', "");
+  await accepted(page);
+  assert.equal((await savedRuleset(page, token, "namespace-none")).experiments[2].namespace, undefined);
+  assert.deepEqual(await values(), ["", "", ""]);
   assert.deepEqual(page.problems, []);
   await context.close();
 });
