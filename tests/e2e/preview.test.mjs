@@ -219,7 +219,7 @@ describe("Studio and preview links", () => {
         return [e instanceof TypeError, e.message];
       }
     });
-    assert.deepEqual(wrong, [true, "Tailor.decide: options.forced.hero must be a variation index (0, 1, ...)"]);
+    assert.deepEqual(wrong, [true, "Tailor.decide: options.forced.hero must be a variation index (0, 1, ...), not \"b\""]);
     // studioState: the stored profile as the engine's JSON text and the page context.
     const state = await page.evaluate(() => window.T.studioState());
     assert.equal(JSON.parse(state.profile).anonymousId, (await status(page)).anonymousId);
