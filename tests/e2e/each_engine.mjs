@@ -32,3 +32,17 @@ export function forEachEngine(body) {
     });
   }
 }
+
+/**
+ * Adds a `<style>` without the page's nonce and answers, half a second later, the policy
+ * violations the page's probe (tests/e2e/pages/engines-probe.js) recorded: the proof that a
+ * strict CSP is in force, so that "no violations" elsewhere means something.
+ */
+export function styleWithoutNonce(engine) {
+  return engine.evaluate(() => {
+    const s = document.createElement("style");
+    s.textContent = "body { color: red }";
+    document.head.append(s);
+    return new Promise((ok) => setTimeout(() => ok(window.__probe.violations), 500));
+  });
+}

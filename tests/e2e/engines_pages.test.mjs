@@ -12,7 +12,7 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { publishRuleset, startProxy, startServer } from "./harness.mjs";
-import { forEachEngine } from "./each_engine.mjs";
+import { forEachEngine, styleWithoutNonce } from "./each_engine.mjs";
 
 const PAGES = join(import.meta.dirname, "pages");
 const TOKEN = "engines-pages-admin-token";
@@ -175,12 +175,7 @@ forEachEngine((name, engine) => {
     if (name === "webkit") t.diagnostic("webkit: WebKitWebDriver reports no console messages, so the page's console is not checked here");
     else assert.deepEqual(engine.problems, [], "no console errors");
     // The listener does count: a style without the nonce is refused and reported.
-    const refused = await engine.evaluate(() => {
-      const s = document.createElement("style");
-      s.textContent = "body { color: red }";
-      document.head.append(s);
-      return new Promise((ok) => setTimeout(() => ok(window.__probe.violations), 500));
-    });
+    const refused = await styleWithoutNonce(engine);
     assert.ok(refused.some((v) => /^style-src/.test(v)), "the policy is in force: " + JSON.stringify(refused));
   });
 

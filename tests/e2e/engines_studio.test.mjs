@@ -11,7 +11,7 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { publishRuleset, startProxy, startServer, storedEvents } from "./harness.mjs";
-import { forEachEngine } from "./each_engine.mjs";
+import { forEachEngine, styleWithoutNonce } from "./each_engine.mjs";
 
 const PAGES = join(import.meta.dirname, "pages");
 const TOKEN = "engines-studio-admin-token";
@@ -150,12 +150,7 @@ forEachEngine((name, engine) => {
     const probe = await studioRun(t, proxy.url, "csp");
     assert.deepEqual(probe.violations, [], "policy violations");
     // The listener does count: a style without the nonce is refused and reported.
-    const refused = await engine.evaluate(() => {
-      const s = document.createElement("style");
-      s.textContent = "body { color: red }";
-      document.head.append(s);
-      return new Promise((ok) => setTimeout(() => ok(window.__probe.violations), 500));
-    });
+    const refused = await styleWithoutNonce(engine);
     assert.ok(refused.some((v) => /^style-src/.test(v)), "the policy is in force: " + JSON.stringify(refused));
   });
 
