@@ -5,7 +5,8 @@
 //!   with the engine's path-precise messages, and deciding for a profile, a page context, a
 //!   clock time and forced variations exactly as the shopper's SDK does, with the engine's
 //!   reasons.
-//! - [`text`]: pure Rust, tested natively: "in 29 min", a preview token's claims.
+//! - [`text`]: pure Rust, tested natively: "in 29 min", the claims of a preview token and of
+//!   a Studio token.
 //! - [`setup`]: parts of the Test setup tab: where each problem is shown, a namespace's
 //!   overlaps (both pure and tested natively; drawn on wasm32 only), whether this page and
 //!   this shopper match.
@@ -19,6 +20,8 @@
 //! - `personas` (wasm32 only): the Shoppers tab (personas, the clock, what each one gets).
 //! - `publish` (wasm32 only): the Drafts & publish tab (drafts, preview links, versions).
 //! - `results` (wasm32 only): the Results tab and the results box beside the Test setup.
+//! - `server` (wasm32 only, web-sys fetch): the Studio's calls to the server, each with the
+//!   Studio token, refusals as `ServerError`s with the server's message; the token's claims.
 //! - `timers` (wasm32 only, gloo-timers): the Test setup's debounce and the single-page-app
 //!   route watch. The rest of the UI (`studio/ui/`) is still JavaScript.
 
@@ -40,6 +43,8 @@ mod picker;
 mod publish;
 #[cfg(target_arch = "wasm32")]
 mod results;
+#[cfg(target_arch = "wasm32")]
+mod server;
 #[cfg(target_arch = "wasm32")]
 mod shell;
 #[cfg(target_arch = "wasm32")]

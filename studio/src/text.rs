@@ -1,5 +1,6 @@
-//! What the Studio writes about time and about a preview token, pure Rust (tested natively):
-//! "in 29 min", "3 h ago", and the claims a `tp1.` preview token carries for its banner.
+//! What the Studio writes about time and reads from its tokens, pure Rust (tested natively):
+//! "in 29 min", "3 h ago", the claims a `tp1.` preview token carries for its banner and
+//! those a `ts1.` Studio token carries for the top bar and the roles.
 
 /// "in 29 min", "in 3 h", "in 4 days", "2 min ago": how far `ms` is from `now` (both in ms).
 pub fn from_now(ms: f64, now: f64) -> String {
@@ -54,13 +55,52 @@ pub fn preview_claims(token: &str) -> Option<PreviewClaims> {
     let mut lines = text.split('\n');
     let site = lines.next().unwrap_or_default().to_string();
     let draft = lines.next().map(str::to_string);
-    // The server writes the expiry as whole milliseconds; anything else is not a time.
-    let expires_at = lines.next().map_or(f64::NAN, |e| match e.trim() {
+    let expires_at = lines.next().map_or(f64::NAN, expiry);
+    Some(PreviewClaims { site, draft, expires_at })
+}
+
+/// What a Studio token (`ts1.<claims>.<signature>`) says about itself, unverified: the
+/// server checks it on every call. The claims are lines: site, role, expiry, key id, who.
+#[derive(Debug, PartialEq)]
+pub struct StudioClaims {
+    pub site: String,
+    /// `None` when the token has fewer lines than the server writes.
+    pub role: Option<String>,
+    /// Expiry, ms since the epoch (NaN when the token does not say).
+    pub expires_at: f64,
+    pub key_id: Option<String>,
+    /// Who the link was made for; `None` when it does not say.
+    pub who: Option<String>,
+}
+
+/// The claims of a `ts1.` token, or `None` when it is not one: exactly three dot-separated
+/// parts, the last two base64url.
+pub fn studio_claims(token: &str) -> Option<StudioClaims> {
+    let rest = token.strip_prefix("ts1.")?;
+    let (claims, signature) = rest.split_once('.')?;
+    let b64 = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if !b64(claims) || !b64(signature) {
+        return None;
+    }
+    let bytes = base64url(claims)?;
+    let text = String::from_utf8_lossy(&bytes);
+    let mut lines = text.split('\n');
+    let site = lines.next().unwrap_or_default().to_string();
+    let role = lines.next().map(str::to_string);
+    let expires_at = lines.next().map_or(f64::NAN, expiry);
+    let key_id = lines.next().map(str::to_string);
+    let who = lines.next().filter(|w| !w.is_empty()).map(str::to_string);
+    Some(StudioClaims { site, role, expires_at, key_id, who })
+}
+
+/// A token's expiry line: the server writes whole milliseconds; an empty line is 0 (as
+/// JavaScript's `Number("")`), anything else is not a time.
+fn expiry(line: &str) -> f64 {
+    match line.trim() {
         "" => 0.0,
         e if e.len() <= 15 && e.bytes().all(|b| b.is_ascii_digit()) => e.parse::<u64>().map_or(f64::NAN, |n| n as f64),
         _ => f64::NAN,
-    });
-    Some(PreviewClaims { site, draft, expires_at })
+    }
 }
 
 /// Base64url without padding (the alphabet `A-Z a-z 0-9 - _`), or `None`.
@@ -119,5 +159,31 @@ mod tests {
         assert_eq!(preview_claims("tp1..sig"), None);
         assert_eq!(preview_claims("tp1.a*b.sig"), None);
         assert_eq!(preview_claims("tp1.abcde.sig"), None, "a length no base64 has");
+    }
+
+    #[test]
+    fn studio_claims_are_read_from_the_token() {
+        // "demo\npublish\n1765000000000\nk1\nana@shop" in base64url, without padding.
+        let claims = "ZGVtbwpwdWJsaXNoCjE3NjUwMDAwMDAwMDAKazEKYW5hQHNob3A";
+        let got = studio_claims(&format!("ts1.{claims}.c2ln")).unwrap();
+        assert_eq!(
+            got,
+            StudioClaims {
+                site: "demo".into(),
+                role: Some("publish".into()),
+                expires_at: 1_765_000_000_000.0,
+                key_id: Some("k1".into()),
+                who: Some("ana@shop".into()),
+            }
+        );
+        // "demo\nview" only: the missing lines are missing, the expiry is not a time.
+        let short = studio_claims("ts1.ZGVtbwp2aWV3.c2ln").unwrap();
+        assert_eq!((short.role.as_deref(), short.key_id, short.who), (Some("view"), None, None));
+        assert!(short.expires_at.is_nan());
+        assert_eq!(studio_claims("tp1.ZGVtbwp2aWV3.c2ln"), None, "a preview token is not a Studio token");
+        assert_eq!(studio_claims("ts1.ZGVtbwp2aWV3"), None, "no signature");
+        assert_eq!(studio_claims("ts1.ZGVtbwp2aWV3.c2ln.more"), None, "a fourth part");
+        assert_eq!(studio_claims("ts1.ZGVt+wp2.c2ln"), None, "not base64url");
+        assert_eq!(studio_claims("ts1.abcde.c2ln"), None, "a length no base64 has");
     }
 }

@@ -10,8 +10,7 @@
 // When the module itself cannot load, Rust cannot run: `cannotStart` below draws the same
 // "could not start" panel in plain DOM, and the page keeps working.
 // Nothing here records anything: decisions are the Studio engine's, made with record: false.
-import { openShell } from "./gen/studio_engine.js";
-import { client, readClaims } from "./server.js";
+import { client, openShell, readClaims } from "./gen/studio_engine.js";
 import { loadEngine, pageContext } from "./engine.js";
 import { Studio } from "./studio.js";
 import { editorCss } from "./editor.js";
