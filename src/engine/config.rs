@@ -3,6 +3,7 @@
 //! Every problem names the option and says what was expected, and says whether it is a
 //! wrong type (`TypeError` in JavaScript) or a value out of range (`RangeError`).
 
+use crate::engine::error::ErrorClass;
 use crate::engine::json::{write_plain_number, Value};
 
 /// Whether the shopper allowed storing and sending.
@@ -69,16 +70,8 @@ pub struct Config {
 /// A problem with one option.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ConfigError {
-    pub kind: ErrorKind,
+    pub kind: ErrorClass,
     pub message: String,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ErrorKind {
-    /// The option has the wrong JavaScript type, or is unknown.
-    Type,
-    /// The option has the right type but a value that is not allowed.
-    Range,
 }
 
 impl std::fmt::Display for ConfigError {
@@ -94,13 +87,13 @@ pub const OPTIONS: &str =
 
 fn type_err(field: &str, expected: &str, got: &Value) -> ConfigError {
     ConfigError {
-        kind: ErrorKind::Type,
+        kind: ErrorClass::Type,
         message: format!("Tailor.init: config.{field} must be {expected}, got {}", got.type_name()),
     }
 }
 
 fn range_err(field: &str, message: &str) -> ConfigError {
-    ConfigError { kind: ErrorKind::Range, message: format!("Tailor.init: config.{field} {message}") }
+    ConfigError { kind: ErrorClass::Range, message: format!("Tailor.init: config.{field} {message}") }
 }
 
 /// A site key: 1-64 of a-z, 0-9, '-' and '_', starting with a letter or digit.
@@ -117,7 +110,7 @@ impl Config {
     pub fn from_value(v: &Value) -> Result<Config, ConfigError> {
         let Some(obj) = v.as_object() else {
             return Err(ConfigError {
-                kind: ErrorKind::Type,
+                kind: ErrorClass::Type,
                 message: format!(
                     "Tailor.init: config must be an object like {{ site: \"my-shop\" }}, got {}",
                     v.type_name()
@@ -127,7 +120,7 @@ impl Config {
         for key in obj.keys() {
             if !OPTIONS.split(", ").any(|k| k == key) {
                 return Err(ConfigError {
-                    kind: ErrorKind::Type,
+                    kind: ErrorClass::Type,
                     message: format!("Tailor.init: config.{key} is not an option (options: {OPTIONS})"),
                 });
             }
@@ -157,7 +150,7 @@ impl Config {
         let site = match obj.get("site") {
             None | Some(Value::Null) => {
                 return Err(ConfigError {
-                    kind: ErrorKind::Type,
+                    kind: ErrorClass::Type,
                     message: "Tailor.init: config.site is required (the shop's site key, e.g. \"my-shop\")".into(),
                 })
             }
@@ -255,19 +248,19 @@ mod tests {
     #[test]
     fn each_bad_option_is_named() {
         let cases = [
-            ("[]", ErrorKind::Type, "config must be an object"),
-            ("{}", ErrorKind::Type, "config.site is required"),
-            (r#"{"site":7}"#, ErrorKind::Type, "config.site must be a string, got number"),
-            (r#"{"site":"My Shop"}"#, ErrorKind::Range, "config.site must be 1-64"),
-            (r#"{"site":"a","consent":"yes"}"#, ErrorKind::Range, "config.consent must be one of"),
-            (r#"{"site":"a","flushInterval":10}"#, ErrorKind::Range, "config.flushInterval must be a whole number"),
-            (r#"{"site":"a","flushInterval":"5s"}"#, ErrorKind::Type, "config.flushInterval must be a number"),
-            (r#"{"site":"a","endpoint":"ftp://x"}"#, ErrorKind::Range, "config.endpoint must be"),
-            (r#"{"site":"a","sitee":"b"}"#, ErrorKind::Type, "config.sitee is not an option"),
-            (r#"{"site":"a","respectGpc":"no"}"#, ErrorKind::Type, "config.respectGpc must be a boolean"),
-            (r#"{"site":"a","liveUpdates":1}"#, ErrorKind::Type, "config.liveUpdates must be a boolean"),
-            (r#"{"site":"a","publicKey":"abc"}"#, ErrorKind::Range, "config.publicKey must be"),
-            (r#"{"site":"a","ruleset":"{}"}"#, ErrorKind::Type, "config.ruleset must be a ruleset object, got string"),
+            ("[]", ErrorClass::Type, "config must be an object"),
+            ("{}", ErrorClass::Type, "config.site is required"),
+            (r#"{"site":7}"#, ErrorClass::Type, "config.site must be a string, got number"),
+            (r#"{"site":"My Shop"}"#, ErrorClass::Range, "config.site must be 1-64"),
+            (r#"{"site":"a","consent":"yes"}"#, ErrorClass::Range, "config.consent must be one of"),
+            (r#"{"site":"a","flushInterval":10}"#, ErrorClass::Range, "config.flushInterval must be a whole number"),
+            (r#"{"site":"a","flushInterval":"5s"}"#, ErrorClass::Type, "config.flushInterval must be a number"),
+            (r#"{"site":"a","endpoint":"ftp://x"}"#, ErrorClass::Range, "config.endpoint must be"),
+            (r#"{"site":"a","sitee":"b"}"#, ErrorClass::Type, "config.sitee is not an option"),
+            (r#"{"site":"a","respectGpc":"no"}"#, ErrorClass::Type, "config.respectGpc must be a boolean"),
+            (r#"{"site":"a","liveUpdates":1}"#, ErrorClass::Type, "config.liveUpdates must be a boolean"),
+            (r#"{"site":"a","publicKey":"abc"}"#, ErrorClass::Range, "config.publicKey must be"),
+            (r#"{"site":"a","ruleset":"{}"}"#, ErrorClass::Type, "config.ruleset must be a ruleset object, got string"),
         ];
         for (json, kind, text) in cases {
             let err = parse(json).unwrap_err();

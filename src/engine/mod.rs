@@ -17,6 +17,7 @@ macro_rules! why {
 }
 
 pub mod config;
+pub mod error;
 pub mod json;
 
 // Decisions: conditions, hashing, rulesets, experiments, offers.

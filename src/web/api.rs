@@ -8,7 +8,7 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use js_sys::{Function, Object, Promise, RangeError, Reflect, TypeError};
+use js_sys::{Function, Object, Promise, Reflect};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::{future_to_promise, spawn_local};
 
@@ -18,9 +18,9 @@ use super::platform::{from_value, now_ms, random_bytes, to_value};
 use super::state::{Mode, Shared, State};
 use super::storage::{self, Store};
 use super::tabs::{self, save_now, schedule_save, PROFILE};
-use crate::engine::config::{Config, ConfigError, Consent, ErrorKind, StorageKind};
+use crate::engine::config::{Config, Consent, StorageKind};
 use crate::engine::decision::{DecideOptions, Exposure};
-use crate::engine::event::{EventError, EventErrorKind};
+use crate::engine::error::ApiError;
 use crate::engine::experiment::ForcedVariations;
 use crate::engine::json::{Map, Value};
 use crate::engine::profile::{Change, Profile};
@@ -38,25 +38,6 @@ pub fn version() -> String {
     crate::VERSION.to_string()
 }
 
-fn config_error(e: ConfigError) -> JsValue {
-    match e.kind {
-        ErrorKind::Type => TypeError::new(&e.message).into(),
-        ErrorKind::Range => RangeError::new(&e.message).into(),
-    }
-}
-
-pub(crate) fn event_error(method: &str, e: EventError) -> JsValue {
-    let message = String::from("Tailor.") + method + ": " + &e.to_string();
-    match e.kind {
-        EventErrorKind::Missing | EventErrorKind::WrongType => TypeError::new(&message).into(),
-        EventErrorKind::Invalid | EventErrorKind::TooLarge => RangeError::new(&message).into(),
-    }
-}
-
-fn type_error(message: String) -> JsValue {
-    TypeError::new(&message).into()
-}
-
 fn storage_kind(kind: StorageKind) -> &'static str {
     match kind {
         StorageKind::Auto => "auto",
@@ -67,7 +48,7 @@ fn storage_kind(kind: StorageKind) -> &'static str {
 }
 
 /// `identify`'s second argument: `{ token?, traits? }`, or the traits themselves.
-fn identify_options(options: Value) -> Result<(Value, Option<String>), JsValue> {
+fn identify_options(options: Value) -> Result<(Value, Option<String>), ApiError> {
     let Value::Object(m) = &options else {
         return Ok((options, None));
     };
@@ -75,7 +56,7 @@ fn identify_options(options: Value) -> Result<(Value, Option<String>), JsValue> 
         return Ok((options, None));
     }
     if let Some(k) = m.keys().find(|k| *k != "token" && *k != "traits") {
-        return Err(type_error(
+        return Err(ApiError::type_error(
             String::from("Tailor.identify: unknown option \"") + k + "\" (options are token and traits)",
         ));
     }
@@ -83,8 +64,8 @@ fn identify_options(options: Value) -> Result<(Value, Option<String>), JsValue> 
         None | Some(Value::Null) => None,
         Some(Value::String(t)) if !t.is_empty() && t.len() <= 1024 => Some(t.clone()),
         Some(_) => {
-            return Err(type_error(
-                "Tailor.identify: options.token must be the identity token string from the shop's backend".into(),
+            return Err(ApiError::type_error(
+                "Tailor.identify: options.token must be the identity token string from the shop's backend",
             ))
         }
     };
@@ -194,17 +175,17 @@ impl TailorCore {
     pub async fn start(config: JsValue, mode: Option<String>, preview: Option<String>) -> Result<TailorCore, JsValue> {
         super::platform::start();
         let mode = Mode::parse(mode.as_deref().unwrap_or_default());
-        let mut value =
-            to_value(&config).map_err(|e| type_error(String::from("Tailor.init: config ") + &e))?.unwrap_or_default();
-        let (auto_pages, nonce) = super::changes::take_options(&mut value).map_err(type_error)?;
-        let config = Config::from_value(&value).map_err(config_error)?;
-        let ruleset =
-            match &config.ruleset {
-                Some(doc) => Some(Rc::new(compile_ruleset(doc).map_err(|e| {
-                    JsValue::from(RangeError::new(&(String::from("Tailor.init: config.ruleset: ") + &e)))
-                })?)),
-                None => None,
-            };
+        let mut value = to_value(&config)
+            .map_err(|e| ApiError::type_error(String::from("Tailor.init: config ") + &e))?
+            .unwrap_or_default();
+        let (auto_pages, nonce) = super::changes::take_options(&mut value).map_err(ApiError::type_error)?;
+        let config = Config::from_value(&value).map_err(ApiError::from)?;
+        let ruleset = match &config.ruleset {
+            Some(doc) => Some(Rc::new(
+                compile_ruleset(doc).map_err(|problems| ApiError::ruleset("Tailor.init: config.ruleset", problems))?,
+            )),
+            None => None,
+        };
         let consent = config.consent;
         let (store, profile, problems) = if consent == Consent::Granted {
             open_persistent(&config).await
@@ -259,8 +240,10 @@ impl TailorCore {
     /// profile, and committed to the outbox before the promise resolves (to the event id).
     pub fn track(&self, event_type: JsValue, props: JsValue) -> Promise {
         let event = match (event_type.as_string(), to_value(&props)) {
-            (None, _) => Err(type_error("Tailor.track: type must be a string such as \"product_view\"".into())),
-            (_, Err(e)) => Err(type_error(String::from("Tailor.track: props ") + &e)),
+            (None, _) => {
+                Err(ApiError::type_error("Tailor.track: type must be a string such as \"product_view\"").into())
+            }
+            (_, Err(e)) => Err(ApiError::type_error(String::from("Tailor.track: props ") + &e).into()),
             (Some(t), Ok(props)) => Ok((t, props.unwrap_or_default())),
         };
         burst::track(&self.state, event)
@@ -274,10 +257,10 @@ impl TailorCore {
         let shared = self.state.clone();
         future_to_promise(async move {
             let Some(user_id) = user_id.as_string() else {
-                return Err(type_error("Tailor.identify: userId must be a string".into()));
+                return Err(ApiError::type_error("Tailor.identify: userId must be a string").into());
             };
             let options = to_value(&options)
-                .map_err(|e| type_error(String::from("Tailor.identify: options ") + &e))?
+                .map_err(|e| ApiError::type_error(String::from("Tailor.identify: options ") + &e))?
                 .unwrap_or_default();
             let (traits, token) = identify_options(options)?;
             {
@@ -285,9 +268,9 @@ impl TailorCore {
                 if s.consent == Consent::Denied || !s.recording() {
                     return Ok(JsValue::UNDEFINED);
                 }
-                s.profile.identify(&user_id, traits.clone(), now_ms()).map_err(|e| {
-                    JsValue::from(RangeError::new(&(String::from("Tailor.identify: ") + &e.to_string())))
-                })?;
+                s.profile
+                    .identify(&user_id, traits.clone(), now_ms())
+                    .map_err(|error| ApiError::profile("identify", error))?;
                 s.changed(Change::Identify(user_id.clone(), traits));
                 s.emit("profile");
             }
@@ -337,7 +320,7 @@ impl TailorCore {
         let shared = self.state.clone();
         future_to_promise(async move {
             let Some(consent) = value.as_string().as_deref().and_then(Consent::parse) else {
-                return Err(RangeError::new(
+                return Err(ApiError::range_error(
                     "Tailor.consent: state must be one of \"granted\", \"denied\", \"pending\"",
                 )
                 .into());
@@ -387,7 +370,8 @@ impl TailorCore {
         forced: Option<String>,
         placements: JsValue,
     ) -> Result<JsValue, JsValue> {
-        let extra = to_value(&context).map_err(|e| type_error(String::from("Tailor.decide: context ") + &e))?;
+        let extra =
+            to_value(&context).map_err(|e| ApiError::type_error(String::from("Tailor.decide: context ") + &e))?;
         // An array of strings (checked by the wrapper), through the JSON reader the module
         // has anyway: a `Vec<String>` parameter would bring its own glue.
         let placements = to_value(&placements).ok().flatten().and_then(|v| match v {
@@ -460,8 +444,9 @@ impl TailorCore {
     /// the page's own listeners redraw what it shows.
     #[wasm_bindgen(js_name = setRuleset)]
     pub fn set_ruleset(&self, doc: JsValue) -> Result<(), JsValue> {
-        let doc =
-            to_value(&doc).map_err(|e| type_error(String::from("Tailor.setRuleset: ") + &e))?.filter(|d| !d.is_null());
+        let doc = to_value(&doc)
+            .map_err(|e| ApiError::type_error(String::from("Tailor.setRuleset: ") + &e))?
+            .filter(|d| !d.is_null());
         let mut s = self.state.borrow_mut();
         let Some(doc) = doc else {
             if let Some((live, version)) = s.held_live.take() {
@@ -471,8 +456,7 @@ impl TailorCore {
             }
             return Ok(());
         };
-        let rs = compile_ruleset(&doc)
-            .map_err(|e| JsValue::from(RangeError::new(&(String::from("Tailor.setRuleset: ") + &e))))?;
+        let rs = compile_ruleset(&doc).map_err(|problems| ApiError::ruleset("Tailor.setRuleset", problems))?;
         hold(&mut s, rs, 0.0);
         if !s.recording() {
             s.emit("ruleset");

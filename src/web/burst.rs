@@ -14,12 +14,13 @@ use js_sys::{Array, Promise};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::{spawn_local, JsFuture};
 
-use super::api::{capture_context, event_error};
+use super::api::capture_context;
 use super::platform::{now_ms, random_bytes};
 use super::state::Shared;
 use super::storage::{self, describe, Store};
 use super::tabs::schedule_save;
 use crate::engine::config::Consent;
+use crate::engine::error::ApiError;
 use crate::engine::json::Value;
 use crate::engine::profile::Change;
 
@@ -163,7 +164,7 @@ async fn apply(shared: Shared, burst: Open) {
                             s.changed(Change::Event(event));
                             None
                         }
-                        Err(e) => Some(event_error("track", e)),
+                        Err(error) => Some(ApiError::event("track", error).into()),
                     }
                 }
             };

@@ -8,6 +8,7 @@ mod alloc;
 mod api;
 mod burst;
 mod changes;
+mod error;
 mod page;
 mod platform;
 mod state;
