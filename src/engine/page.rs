@@ -140,7 +140,7 @@ pub const SETTABLE_ATTRIBUTES: [&str; 16] = [
 
 /// `data-*` attributes that page frameworks read as code (Knockout's `data-bind`, htmx's
 /// `data-hx-*`, AngularJS's `data-ng-*`, ...): refused.
-const CODE_DATA_PREFIXES: [&str; 6] = ["data-bind", "data-hx-", "data-ng-", "data-on", "data-x-", "data-v-on"];
+pub const CODE_DATA_PREFIXES: [&str; 6] = ["data-bind", "data-hx-", "data-ng-", "data-on", "data-x-", "data-v-on"];
 
 /// How a URL pattern compares.
 #[derive(Clone, Copy, Debug, PartialEq)]

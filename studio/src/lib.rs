@@ -5,6 +5,8 @@
 //!   with the engine's path-precise messages, and deciding for a profile, a page context, a
 //!   clock time and forced variations exactly as the shopper's SDK does, with the engine's
 //!   reasons.
+//! - [`editor`]: the visual editor's rules (pure, tested natively) and their exports
+//!   (wasm32 only).
 //! - [`text`]: pure Rust, tested natively: "in 29 min", the claims of a preview token and of
 //!   a Studio token.
 //! - [`setup`]: parts of the Test setup tab: where each problem is shown, a namespace's
@@ -25,6 +27,7 @@
 //! - `timers` (wasm32 only, gloo-timers): the Test setup's debounce and the single-page-app
 //!   route watch. The rest of the UI (`studio/ui/`) is still JavaScript.
 
+pub mod editor;
 pub mod preview;
 pub mod setup;
 pub mod text;

@@ -4,7 +4,7 @@
 // the elements and attributes the server's sanitiser keeps), so the engine's validator
 // accepts the value. Both steps say what they took out.
 import { sanitize } from "../../src/web/changes.js";
-import { HTML_TAGS, htmlAttributeAllowed, linkProblem, urlProblem } from "./editor-rules.js";
+import { htmlAttributeAllowed, htmlTagAllowed, linkProblem, urlProblem } from "./gen/studio_engine.js";
 
 // Elements whose content goes with them (their text is code or a document, not words).
 const DROP_WITH_CONTENT = /^(script|style|template|noscript|iframe|frame|frameset|object|embed|applet|svg|math|select|textarea|title|head)$/;
@@ -108,7 +108,7 @@ function allowlist(parent) {
     }
     if (n.nodeType !== 1) continue;
     const tag = n.localName;
-    if (!HTML_TAGS.has(tag)) {
+    if (!htmlTagAllowed(tag)) {
       if (DROP_WITH_CONTENT.test(tag)) n.remove();
       else {
         allowlist(n);

@@ -11,9 +11,9 @@
 // value becomes a message in the panel.
 import { editorCss } from "./editor-css.js";
 import { cleanHtml } from "./editor-html.js";
-import { startPicking, step } from "./gen/studio_engine.js";
+import { attributeProblem, cssProblem, selectorProblem, startPicking, step, styleProblem } from "./gen/studio_engine.js";
 import { loadEngine } from "./engine.js";
-import { MAX_CHANGES, MAX_CSS, MAX_VALUE, attributeProblem, cssProblem, selectorProblem, SETTABLE_ATTRIBUTES, styleProblem } from "./editor-rules.js";
+import { MAX_CHANGES, MAX_CSS, MAX_VALUE, SETTABLE_ATTRIBUTES } from "./editor-rules.js";
 import { countMatches, describe, selectorsFor } from "./editor-select.js";
 
 export { editorCss };
