@@ -1,9 +1,13 @@
-// The Studio's panels: top bar, Inspect, Test setup, Publish, Results. One class holds the
-// state (the working ruleset, the forced variations, the decision) and redraws a panel when
-// it changes. Every answer that must be the engine's comes from the Studio engine (Wasm).
-import { h, fill, when, fromNow } from "./dom.js";
+// The Studio object: one class holds the state (the working ruleset, the forced variations,
+// the decision), decides and applies it, and redraws a panel when it changes. The frame (top
+// bar, tabs), the Inspect tab and its outlines are Rust (studio/src/frame.rs, inspect.rs), as
+// are the other panels but Test setup; their methods here are one-line calls into the module.
+// Every answer that must be the engine's comes from the Studio engine (Wasm).
+import { h } from "./dom.js";
 import { setupPanel } from "./setup.js";
-import { Listeners, personasPanel, publishPanel, resultsPanel, RouteWatch } from "./gen/studio_engine.js";
+import {
+  drawOutlines, drawPanel, forceOffers, inspectPanel, Listeners, refusePanel, renderFrame, RouteWatch, scheduleOutlines, showTab, togglePanel,
+} from "./gen/studio_engine.js";
 
 const ROLES = ["view", "edit", "publish"];
 
@@ -77,66 +81,30 @@ export class Studio {
     this.refresh();
   }
 
+  // The frame, the tabs and the Inspect tab are Rust (studio/src/frame.rs, inspect.rs).
   refuse(message) {
-    this.refused = true;
-    fill(this.panel, this.topBar(),
-      h("div", { class: "refused", role: "alert" }, h("h2", {}, "This Studio link was refused"), h("p", { "data-test": "refusal" }, message),
-        h("p", { class: "muted" }, "Nothing was changed on this page. Ask whoever sent the link for a new one.")));
-  }
-
-  topBar() {
-    const c = this.claims;
-    const v = this.current?.version;
-    const signed = this.current?.signature ? "signed" : "unsigned";
-    const expiry = c && Number.isFinite(c.expiresAt) ? `link expires ${when(c.expiresAt)} (${fromNow(c.expiresAt)})` : null;
-    return h("div", { class: "top", "data-test": "top" },
-      h("span", { class: "brand" }, "Tailor Studio"),
-      h("span", { class: "chip", title: "site" }, `site ${this.host.site}`),
-      h("span", { class: "chip", title: "mode" }, this.host.mode === "preview" ? "preview" : "studio"),
-      c && !this.refused ? h("span", { class: "chip", "data-test": "role", title: "what this link may do" }, `role ${c.role}${c.who ? ` · ${c.who}` : ""}`) : null,
-      this.current && !this.refused ? h("span", { class: "chip" + (this.current.signature ? " ok" : " warn"), "data-test": "version" }, `live ruleset v${v} · ${signed}`) : null,
-      expiry && !this.refused ? h("span", { class: "chip" + (c.expiresAt - Date.now() < 5 * 60000 ? " warn" : ""), "data-test": "expiry" }, expiry) : null,
-      this.refused ? null : h("button", { on: { click: () => this.toggle() }, "aria-expanded": String(!this.panel.classList.contains("collapsed")) }, this.panel.classList.contains("collapsed") ? "Open" : "Minimise"),
-      h("button", { on: { click: this.exit }, "data-test": "exit" }, "Exit"));
+    refusePanel(this, message);
   }
 
   toggle(collapse) {
-    const now = collapse ?? !this.panel.classList.contains("collapsed");
-    this.panel.classList.toggle("collapsed", now);
-    this.render();
+    togglePanel(this, collapse);
   }
 
   render() {
-    if (this.refused) return;
-    const tabs = [["inspect", "Inspect"], ["setup", "Test setup"], ["shoppers", "Shoppers"], ["publish", "Drafts & publish"], ["results", "Results"]];
-    this.body = h("div", { class: "body", role: "tabpanel", "data-test": `panel-${this.tab}` });
-    const bar = h("div", { class: "tabs", role: "tablist" },
-      tabs.map(([id, label]) => h("button", { role: "tab", "aria-selected": String(this.tab === id), "data-test": `tab-${id}`, on: { click: () => this.show(id) } }, label)));
-    bar.addEventListener("keydown", (e) => {
-      if (e.key !== "ArrowRight" && e.key !== "ArrowLeft") return;
-      const i = tabs.findIndex(([id]) => id === this.tab);
-      const next = tabs[(i + (e.key === "ArrowRight" ? 1 : tabs.length - 1)) % tabs.length][0];
-      this.show(next);
-      this.panel.querySelector(`[data-test="tab-${next}"]`)?.focus();
-    });
-    fill(this.panel, this.topBar(), bar, this.body);
-    this.drawPanel();
+    renderFrame(this);
   }
 
   show(tab) {
-    this.tab = tab;
-    this.render();
+    showTab(this, tab);
   }
 
   drawPanel() {
-    if (this.tab === "inspect") this.inspect();
-    else if (this.tab === "setup") {
-      this.resultsBoxes = {}; // the figures are asked for again each time the tab opens
-      setupPanel(this, this.body);
-    }
-    else if (this.tab === "publish") publishPanel(this, this.body);
-    else if (this.tab === "shoppers") personasPanel(this, this.body);
-    else resultsPanel(this, this.body);
+    drawPanel(this);
+  }
+
+  /** The Test setup tab, in `this.body` (drawPanel's "setup"). */
+  drawSetup() {
+    setupPanel(this, this.body);
   }
 
   // --- deciding and applying -------------------------------------------------------------
@@ -217,44 +185,11 @@ export class Studio {
     } catch (e) {
       this.applyError = e.message;
     }
-    requestAnimationFrame(() => this.drawOutlines());
-  }
-
-  /** The elements an experiment's chosen variation changes on this page. */
-  elementsOf(x) {
-    const out = [];
-    for (const c of x.changes || []) {
-      for (const sel of [].concat(c.selector)) {
-        try {
-          const found = document.querySelectorAll(sel);
-          if (found.length) {
-            out.push(...found);
-            break;
-          }
-        } catch {
-          /* a selector the browser cannot read: the validator says so */
-        }
-      }
-    }
-    return out;
+    scheduleOutlines(this);
   }
 
   drawOutlines() {
-    if (!this.layer) return;
-    const boxes = [];
-    for (const x of this.decision?.experiments || []) {
-      for (const el of this.elementsOf(x)) {
-        const r = el.getBoundingClientRect();
-        if (!r.width && !r.height) continue;
-        const box = h("div", { class: "outline" + (this.hot === x.key ? " hot" : "") });
-        box.style.left = `${r.left - 3}px`;
-        box.style.top = `${r.top - 3}px`;
-        box.style.width = `${r.width + 6}px`;
-        box.style.height = `${r.height + 6}px`;
-        boxes.push(box);
-      }
-    }
-    fill(this.layer, boxes);
+    drawOutlines(this);
   }
 
   /** Shows `offerId` in placement `id` (or, with "", what the engine chooses). */
@@ -270,84 +205,8 @@ export class Studio {
     this.refresh();
   }
 
-  // --- Inspect -----------------------------------------------------------------------------
-
   inspect() {
-    const d = this.decision;
-    const s = this.shopper();
-    const b = this.body;
-    // The page's instance answers status() (the Tailor class) or has it as a value (the wrapper).
-    const status = safe(() => { const t = this.host.tailor; return typeof t?.status === "function" ? t.status() : t?.status; }) || {};
-    const parts = [];
-    if (this.problems?.length) parts.push(h("p", { class: "error", role: "alert" }, `The working ruleset has ${this.problems.length} problem(s): see Test setup.`));
-    if (this.decideError) parts.push(h("p", { class: "error", role: "alert" }, this.decideError));
-    if (this.applyError) parts.push(h("p", { class: "error", role: "alert" }, `The page’s SDK could not apply the changes: ${this.applyError}`));
-    const exps = d?.experiments || [];
-    const onPage = exps.filter((x) => !/not on this page/.test(x.reason));
-    const offPage = exps.filter((x) => /not on this page/.test(x.reason));
-    parts.push(h("h2", {}, `Experiments on this page (${onPage.length})`));
-    if (!onPage.length) parts.push(h("p", { class: "muted" }, "No experiment targets this page."));
-    for (const x of onPage) parts.push(this.experimentRow(x));
-    const placements = Object.entries(d?.placements || {});
-    parts.push(h("h2", {}, "Offers by placement"));
-    if (!placements.length) parts.push(h("p", { class: "muted" }, "This ruleset has no placements."));
-    for (const [id, p] of placements) parts.push(this.placementRow(id, p));
-    if (offPage.length) {
-      parts.push(h("h2", {}, `Other experiments (${offPage.length})`));
-      for (const x of offPage) parts.push(h("div", { class: "row" }, h("strong", {}, x.key), h("div", { class: "reason" }, x.reason)));
-    }
-    parts.push(h("h2", {}, "Shopper"),
-      h("table", {}, h("tbody", {},
-        tr("decided for", s.source),
-        tr("consent", status.consent ?? "unknown"),
-        tr("sending", status.sending === undefined ? "unknown" : status.sending ? "on" : "off"),
-        tr("page’s ruleset", status.rulesetVersion === 0 ? "the Studio’s working copy" : status.rulesetVersion ?? "none"),
-        tr("page URL", s.context.path ?? location.pathname),
-        tr("clock", when(this.now()) + (this.clockOffset ? " (moved)" : "")))));
-    fill(b, parts);
-  }
-
-  placementRow(id, p) {
-    const forced = p.forced;
-    // Every offer of the working ruleset for this placement can be forced, whatever its audience, window or caps.
-    const offers = (this.doc.offers || []).filter((o) => (o.placements || []).includes(id));
-    const select = h("select", { "aria-label": `offer shown in ${id}`, "data-test": `force-offer-${id}`, on: { change: (e) => this.forceOffer(id, e.target.value) } },
-      h("option", { value: "" }, "as the engine decides"),
-      offers.map((o) => h("option", { value: o.id, selected: forced === o.id }, o.id)));
-    const engine = forced ? p.natural || { offers: [], skipped: [] } : p;
-    return h("div", { class: "row", "data-test": `placement-${id}` }, h("strong", {}, id),
-      forced ? h("div", { "data-test": `forced-offer-${id}` }, h("span", { class: "yes" }, "shown: "), forced,
-        h("div", { class: "reason" }, "Forced in the Studio: only you see it, and nothing is counted. The page’s Tailor answers this offer for this placement and tells the page (its “ruleset” event), so a page that draws its placements on that event shows it."),
-        h("div", { class: "muted" }, "The engine’s own choice:")) : null,
-      engine.offers.map((o) => h("div", {}, h("span", { class: "yes" }, forced ? "would show: " : "shown: "), o.offerId, h("div", { class: "reason" }, o.reason))),
-      engine.skipped.map((o) => h("div", {}, h("span", { class: "no" }, "skipped: "), o.offerId, h("div", { class: "reason" }, o.reason))),
-      offers.length ? h("label", {}, "Show offer", select) : null);
-  }
-
-  experimentRow(x) {
-    const def = (this.doc.experiments || []).find((e) => e.key === x.key);
-    const forced = this.forced[x.key];
-    const els = this.elementsOf(x);
-    const select = h("select", { "aria-label": `variation of ${x.key}`, "data-test": `force-${x.key}`, on: { change: (e) => this.force(x.key, e.target.value) } },
-      h("option", { value: "" }, "as the engine decides"),
-      (def?.variations || []).map((v, i) => h("option", { value: String(i), selected: forced === i }, `${i}: ${v.key}`)));
-    const row = h("div", { class: "row", "data-test": `exp-${x.key}` },
-      h("strong", {}, x.key), " ",
-      h("span", { class: x.inExperiment ? "yes" : "no" }, `variation ${x.variation} (${x.variationKey})`),
-      h("div", { class: "reason" }, x.reason),
-      x.redirect
-        ? h("div", { class: "muted", "data-test": `redirect-${x.key}` }, `This variation sends shoppers to ${x.redirect.url}; the Studio stays on this page (open that page to see it).`)
-        : h("div", { class: "muted" }, `${els.length} element(s) changed on this page`),
-      h("label", {}, "Show variation", select));
-    const hot = (on) => {
-      this.hot = on ? x.key : null;
-      this.drawOutlines();
-    };
-    row.addEventListener("mouseenter", () => hot(true));
-    row.addEventListener("mouseleave", () => hot(false));
-    row.addEventListener("focusin", () => hot(true));
-    row.addEventListener("focusout", () => hot(false));
-    return row;
+    inspectPanel(this);
   }
 
   destroy() {
@@ -364,44 +223,10 @@ export class Studio {
   }
 }
 
-/**
- * A copy of `doc` in which each forced offer (`{ placementId: offerId }`) is the one offer its
- * placement shows: always eligible (no audience, condition, window, cap, click limit or
- * exclusion, shown to the holdout too), ahead of every other offer, and the placement's limit 1.
- */
-export function forceOffers(doc, forcedOffers) {
-  const copy = structuredClone(doc);
-  const chosen = new Set(Object.values(forcedOffers));
-  const top = Math.max(0, ...(copy.offers || []).map((o) => Number(o.priority) || 0)) + 1;
-  for (const o of copy.offers || []) {
-    if (chosen.has(o.id)) {
-      for (const k of ["audience", "audiences", "condition", "window", "cap", "maxClicks", "excludes"]) delete o[k];
-      o.holdoutExempt = true;
-      o.priority = top;
-    } else if (o.excludes) {
-      o.excludes = o.excludes.filter((x) => !chosen.has(x));
-    }
-  }
-  for (const id of Object.keys(forcedOffers)) if (copy.placements?.[id]) copy.placements[id] = { ...copy.placements[id], limit: 1 };
-  return copy;
-}
-
 function pageContextOr(studio, now) {
   try {
     return studio.deps.pageContext(studio.engine, now);
   } catch {
     return { url: location.href, path: location.pathname };
   }
-}
-
-function safe(f) {
-  try {
-    return f();
-  } catch {
-    return null;
-  }
-}
-
-function tr(k, v) {
-  return h("tr", {}, h("th", {}, k), h("td", {}, String(v)));
 }
