@@ -339,6 +339,12 @@ pub fn schedule_outlines(studio: JsValue) {
     FRAME.with(|f| *f.borrow_mut() = Some(frame));
 }
 
+/// Cancels the outlines asked for the next animation frame (the Studio is closing).
+#[wasm_bindgen(js_name = cancelOutlines)]
+pub fn cancel_outlines() {
+    FRAME.with(|f| f.borrow_mut().take());
+}
+
 /// `forceOffers(doc, forcedOffers)`: see [`crate::force::force_offers`]; a document that is
 /// not JSON is a TypeError.
 #[wasm_bindgen(js_name = forceOffers)]

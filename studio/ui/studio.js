@@ -6,7 +6,7 @@
 import { h } from "./dom.js";
 import { setupPanel } from "./setup.js";
 import {
-  drawOutlines, drawPanel, forceOffers, inspectPanel, Listeners, refusePanel, renderFrame, RouteWatch, scheduleOutlines, showTab, togglePanel,
+  cancelOutlines, drawOutlines, drawPanel, forceOffers, inspectPanel, Listeners, refusePanel, renderFrame, RouteWatch, scheduleOutlines, showTab, togglePanel,
 } from "./gen/studio_engine.js";
 
 const ROLES = ["view", "edit", "publish"];
@@ -213,6 +213,7 @@ export class Studio {
     this.editor?.destroy();
     for (const off of this.listeners) off();
     this.listeners = [];
+    cancelOutlines();
     const t = this.host.tailor;
     try {
       t?.revertChanges?.();
