@@ -3,7 +3,7 @@
 //! Every problem names the option and says what was expected, and says whether it is a
 //! wrong type (`TypeError` in JavaScript) or a value out of range (`RangeError`).
 
-use crate::engine::error::ErrorClass;
+use crate::engine::error::{ApiError, ErrorClass};
 use crate::engine::json::{write_plain_number, Value};
 
 /// Whether the shopper allowed storing and sending.
@@ -227,6 +227,13 @@ impl Config {
     }
 }
 
+/// `Tailor.init`'s config, as the engine's reader found it (its message names the option).
+impl From<ConfigError> for ApiError {
+    fn from(e: ConfigError) -> ApiError {
+        ApiError { class: e.kind, message: e.message }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -275,5 +282,21 @@ mod tests {
         assert_eq!(c.endpoint.as_deref(), Some("https://t.example.com"));
         assert_eq!(c.consent, Consent::Granted);
         assert_eq!(parse(r#"{"site":"a","endpoint":"/"}"#).unwrap().endpoint.as_deref(), Some(""));
+    }
+
+    fn api_error(json: &str) -> ApiError {
+        ApiError::from(Config::from_value(&Value::parse(json).unwrap()).unwrap_err())
+    }
+
+    #[test]
+    fn config_errors_keep_the_readers_class_and_message() {
+        let wrong_type = api_error(r#"{"site": 7}"#);
+        assert_eq!(wrong_type.class, ErrorClass::Type);
+        assert!(wrong_type.message.starts_with("Tailor.init: config.site"), "{wrong_type:?}");
+        let unknown = api_error(r#"{"site": "demo", "sit": 1}"#);
+        assert_eq!(unknown.class, ErrorClass::Type, "an unknown option is a TypeError: {unknown:?}");
+        let range = api_error(r#"{"site": "demo", "flushInterval": -5}"#);
+        assert_eq!(range.class, ErrorClass::Range, "{range:?}");
+        assert!(range.message.contains("config.flushInterval"), "{range:?}");
     }
 }

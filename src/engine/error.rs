@@ -3,8 +3,8 @@
 //! for a value of the wrong type or an unknown option, `RangeError` for a value of the right
 //! type that is not allowed) and its message names the method and the field. The web layer
 //! has one conversion (`src/web/error.rs`), so a new refusal cannot pick a class by accident.
+//! The config reader's errors become one through `From` (in `config.rs`).
 
-use crate::engine::config::ConfigError;
 use crate::engine::event::{EventError, EventErrorKind};
 use crate::engine::profile::ProfileError;
 
@@ -60,35 +60,11 @@ impl ApiError {
     }
 }
 
-/// `Tailor.init`'s config, as the engine's reader found it (its message names the option).
-impl From<ConfigError> for ApiError {
-    fn from(e: ConfigError) -> ApiError {
-        ApiError { class: e.kind, message: e.message }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::config::Config;
     use crate::engine::json::Value;
     use crate::engine::profile::Profile;
-
-    fn config(json: &str) -> ApiError {
-        ApiError::from(Config::from_value(&Value::parse(json).unwrap()).unwrap_err())
-    }
-
-    #[test]
-    fn config_errors_keep_the_readers_class_and_message() {
-        let wrong_type = config(r#"{"site": 7}"#);
-        assert_eq!(wrong_type.class, ErrorClass::Type);
-        assert!(wrong_type.message.starts_with("Tailor.init: config.site"), "{wrong_type:?}");
-        let unknown = config(r#"{"site": "demo", "sit": 1}"#);
-        assert_eq!(unknown.class, ErrorClass::Type, "an unknown option is a TypeError: {unknown:?}");
-        let range = config(r#"{"site": "demo", "flushInterval": -5}"#);
-        assert_eq!(range.class, ErrorClass::Range, "{range:?}");
-        assert!(range.message.contains("config.flushInterval"), "{range:?}");
-    }
 
     #[test]
     fn event_errors_name_the_method_and_the_field() {

@@ -179,3 +179,34 @@ pub(crate) fn on_panel<P: Clone + 'static>(
     .unchecked_into();
     obj(&[(kind, handler.into())])
 }
+
+// Small helpers the panels share (the frame, Inspect).
+
+pub(crate) fn t(s: impl AsRef<str>) -> JsValue {
+    JsValue::from_str(s.as_ref())
+}
+
+pub(crate) fn set(v: &JsValue, key: &str, value: &JsValue) {
+    let _ = Reflect::set(v, &key.into(), value);
+}
+
+/// Calls `studio.<name>(...args)`; a missing method is a TypeError.
+pub(crate) fn call(studio: &JsValue, name: &str, args: &[JsValue]) -> Result<JsValue, JsValue> {
+    let f = get(studio, name).dyn_into::<Function>().map_err(|_| {
+        JsValue::from(js_sys::TypeError::new(&format!("Tailor Studio: studio.{name} is not a function")))
+    })?;
+    f.apply(studio, &args.iter().collect())
+}
+
+/// Calls `studio.<name>(...args)` from a handler: a failure goes to the console.
+pub(crate) fn call_or_log(studio: &JsValue, name: &str, args: &[JsValue]) {
+    if let Err(e) = call(studio, name, args) {
+        web_sys::console::error_2(&t(format!("Tailor Studio: {name}() failed:")), &e);
+    }
+}
+
+/// `{ eventType: handler }` for the element builder.
+pub(crate) fn on(kind: &str, f: impl Fn(web_sys::Event) + 'static) -> JsValue {
+    let handler = Closure::<dyn Fn(web_sys::Event)>::new(f).into_js_value();
+    obj(&[(kind, handler)])
+}

@@ -6,11 +6,10 @@
 //! `tab`, `refused`, `body`, ...), read and written with `Reflect`; a button calls the
 //! object's own method (`studio.toggle()`, `studio.show(tab)`), as the other panels do.
 
-use js_sys::{Function, Reflect};
 use wasm_bindgen::prelude::*;
-use web_sys::{Element, Event, HtmlElement, KeyboardEvent};
+use web_sys::{Element, HtmlElement, KeyboardEvent};
 
-use crate::dom::{el, get, obj, put, text_of, when};
+use crate::dom::{call, call_or_log, el, get, obj, on, put, set, t, text_of, when};
 
 const TABS: [(&str, &str); 5] = [
     ("inspect", "Inspect"),
@@ -19,35 +18,6 @@ const TABS: [(&str, &str); 5] = [
     ("publish", "Drafts & publish"),
     ("results", "Results"),
 ];
-
-pub(crate) fn t(s: impl AsRef<str>) -> JsValue {
-    JsValue::from_str(s.as_ref())
-}
-
-pub(crate) fn set(v: &JsValue, key: &str, value: &JsValue) {
-    let _ = Reflect::set(v, &key.into(), value);
-}
-
-/// Calls `studio.<name>(...args)`; a missing method is a TypeError.
-pub(crate) fn call(studio: &JsValue, name: &str, args: &[JsValue]) -> Result<JsValue, JsValue> {
-    let f = get(studio, name).dyn_into::<Function>().map_err(|_| {
-        JsValue::from(js_sys::TypeError::new(&format!("Tailor Studio: studio.{name} is not a function")))
-    })?;
-    f.apply(studio, &args.iter().collect())
-}
-
-/// Calls `studio.<name>(...args)` from a handler: a failure goes to the console.
-pub(crate) fn call_or_log(studio: &JsValue, name: &str, args: &[JsValue]) {
-    if let Err(e) = call(studio, name, args) {
-        web_sys::console::error_2(&t(format!("Tailor Studio: {name}() failed:")), &e);
-    }
-}
-
-/// `{ eventType: handler }` for the element builder.
-pub(crate) fn on(kind: &str, f: impl Fn(Event) + 'static) -> JsValue {
-    let handler = Closure::<dyn Fn(Event)>::new(f).into_js_value();
-    obj(&[(kind, handler)])
-}
 
 /// The Studio's panel element (`studio.panel`).
 fn panel(studio: &JsValue) -> Result<Element, JsValue> {

@@ -16,7 +16,7 @@ use wasm_bindgen::prelude::*;
 use web_sys::{Element, Event, HtmlElement};
 
 use crate::dom::{array, document, el, get, message, obj, put, text_of, when};
-use crate::frame::{call, call_or_log, on, set, t};
+use crate::dom::{call, call_or_log, on, set, t};
 
 thread_local! {
     /// The outlines asked for the next animation frame: a new request replaces (and cancels)
