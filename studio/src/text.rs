@@ -45,13 +45,7 @@ pub struct PreviewClaims {
 
 /// The claims of a `tp1.` token, or `None` when it is not one.
 pub fn preview_claims(token: &str) -> Option<PreviewClaims> {
-    let rest = token.strip_prefix("tp1.")?;
-    let (claims, _) = rest.split_once('.')?;
-    if claims.is_empty() {
-        return None;
-    }
-    let bytes = base64url(claims)?;
-    let text = String::from_utf8_lossy(&bytes);
+    let (text, _) = claims_text(token, "tp1.")?;
     let mut lines = text.split('\n');
     let site = lines.next().unwrap_or_default().to_string();
     let draft = lines.next().map(str::to_string);
@@ -76,14 +70,11 @@ pub struct StudioClaims {
 /// The claims of a `ts1.` token, or `None` when it is not one: exactly three dot-separated
 /// parts, the last two base64url.
 pub fn studio_claims(token: &str) -> Option<StudioClaims> {
-    let rest = token.strip_prefix("ts1.")?;
-    let (claims, signature) = rest.split_once('.')?;
-    let b64 = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-    if !b64(claims) || !b64(signature) {
+    let (text, signature) = claims_text(token, "ts1.")?;
+    let b64 = !signature.is_empty() && signature.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if !b64 {
         return None;
     }
-    let bytes = base64url(claims)?;
-    let text = String::from_utf8_lossy(&bytes);
     let mut lines = text.split('\n');
     let site = lines.next().unwrap_or_default().to_string();
     let role = lines.next().map(str::to_string);
@@ -91,6 +82,17 @@ pub fn studio_claims(token: &str) -> Option<StudioClaims> {
     let key_id = lines.next().map(str::to_string);
     let who = lines.next().filter(|w| !w.is_empty()).map(str::to_string);
     Some(StudioClaims { site, role, expires_at, key_id, who })
+}
+
+/// `<prefix><claims>.<signature>`: the claims decoded (base64url, lossy UTF-8) and the
+/// signature as written, or `None` when the token has no such parts.
+fn claims_text<'a>(token: &'a str, prefix: &str) -> Option<(String, &'a str)> {
+    let (claims, signature) = token.strip_prefix(prefix)?.split_once('.')?;
+    if claims.is_empty() {
+        return None;
+    }
+    let bytes = base64url(claims)?;
+    Some((String::from_utf8_lossy(&bytes).into_owned(), signature))
 }
 
 /// A token's expiry line: the server writes whole milliseconds; an empty line is 0 (as
